@@ -1,0 +1,123 @@
+//! The edge's KV cache: keys, entries and TTL rules. Times are unix seconds.
+
+use serde::{Deserialize, Serialize};
+
+use crate::identity::Identity;
+use crate::token::{TokenHash, TokenKind};
+
+/// No identity is cached longer than this, so a missed purge heals itself.
+pub const MAX_TTL_SECS: u64 = 600;
+/// Workers KV refuses an `expiration_ttl` below 60 s.
+pub const KV_MIN_TTL_SECS: u64 = 60;
+/// Cloud PATs are verified by Fleet; positives are cached this long.
+pub const CLOUD_TTL_SECS: u64 = 60;
+
+/// `tollgate:auth:{kind}:{sha256hex}` — the kind is part of the key so that two kinds
+/// can never answer for each other.
+pub fn cache_key(kind: TokenKind, hash: &TokenHash) -> String {
+    format!("tollgate:auth:{}:{}", kind.as_str(), hash.as_str())
+}
+
+/// How long an identity for a token expiring at `expires_at` may be cached at `now`:
+/// no expiry → 10 min; already expired → `None` (do not cache); else the smaller of
+/// 10 min and the whole seconds left.
+pub fn ttl_for_expiry(expires_at: Option<i64>, now: i64) -> Option<u64> {
+    match expires_at {
+        None => Some(MAX_TTL_SECS),
+        Some(at) => {
+            let left = at.saturating_sub(now);
+            (left > 0).then(|| MAX_TTL_SECS.min(left.unsigned_abs()))
+        }
+    }
+}
+
+/// Which kinds the edge may cache. Task tokens must fail closed the moment a task ends,
+/// and install tokens are single use: neither is ever cached.
+pub fn is_cacheable(kind: TokenKind) -> bool {
+    matches!(kind, TokenKind::Pat | TokenKind::Daemon | TokenKind::Cloud)
+}
+
+/// The JSON value stored under a cache key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheEntry {
+    pub identity: Identity,
+    /// Unix seconds after which the entry is a miss, whatever KV still returns (KV's
+    /// own expiry cannot go below 60 s).
+    pub valid_until: i64,
+}
+
+impl CacheEntry {
+    pub fn new(identity: Identity, now: i64, ttl_secs: u64) -> CacheEntry {
+        let ttl = i64::try_from(ttl_secs).unwrap_or(i64::MAX);
+        CacheEntry {
+            identity,
+            valid_until: now.saturating_add(ttl),
+        }
+    }
+
+    /// `expiration_ttl` for the KV `put`: KV demands at least 60 s; `valid_until`
+    /// enforces the real bound.
+    pub fn kv_expiration_ttl(ttl_secs: u64) -> u64 {
+        ttl_secs.max(KV_MIN_TTL_SECS)
+    }
+
+    pub fn is_fresh(&self, now: i64) -> bool {
+        now < self.valid_until
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::ActorSource;
+
+    #[test]
+    fn key_includes_kind_and_hash() {
+        let hash = TokenHash::of("x");
+        assert_eq!(
+            cache_key(TokenKind::Pat, &hash),
+            format!("tollgate:auth:mul:{}", hash.as_str())
+        );
+        assert_ne!(
+            cache_key(TokenKind::Pat, &hash),
+            cache_key(TokenKind::Daemon, &hash)
+        );
+    }
+
+    #[test]
+    fn ttl_rules() {
+        let now = 1_700_000_000;
+        assert_eq!(ttl_for_expiry(None, now), Some(600));
+        assert_eq!(ttl_for_expiry(Some(now + 10_000), now), Some(600));
+        assert_eq!(ttl_for_expiry(Some(now + 600), now), Some(600));
+        assert_eq!(ttl_for_expiry(Some(now + 30), now), Some(30));
+        assert_eq!(ttl_for_expiry(Some(now + 1), now), Some(1));
+        assert_eq!(ttl_for_expiry(Some(now), now), None);
+        assert_eq!(ttl_for_expiry(Some(now - 5), now), None);
+        assert_eq!(ttl_for_expiry(Some(i64::MIN), i64::MAX), None);
+    }
+
+    #[test]
+    fn cacheable_kinds() {
+        assert!(is_cacheable(TokenKind::Pat));
+        assert!(is_cacheable(TokenKind::Daemon));
+        assert!(is_cacheable(TokenKind::Cloud));
+        assert!(!is_cacheable(TokenKind::Task));
+        assert!(!is_cacheable(TokenKind::Install));
+    }
+
+    #[test]
+    fn entries_expire_by_valid_until_not_kv() {
+        let id = Identity::new(ActorSource::Pat).with_user("u1", None);
+        let entry = CacheEntry::new(id, 1000, 30);
+        assert_eq!(CacheEntry::kv_expiration_ttl(30), 60);
+        assert_eq!(CacheEntry::kv_expiration_ttl(600), 600);
+        assert!(entry.is_fresh(1029));
+        assert!(!entry.is_fresh(1030));
+        let json = serde_json::to_value(&entry).unwrap();
+        assert_eq!(json["valid_until"], 1030);
+        assert_eq!(json["identity"]["actor_source"], "pat");
+        let back: CacheEntry = serde_json::from_value(json).unwrap();
+        assert_eq!(back, entry);
+    }
+}

@@ -1,0 +1,55 @@
+//! Lowercase hex, the only encoding our wire formats use.
+
+const DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+pub(crate) fn encode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0x0f)] as char);
+    }
+    out
+}
+
+/// Decodes lowercase hex only: the formats we verify are produced by us in lowercase,
+/// so anything else is not ours.
+pub(crate) fn decode(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    s.as_bytes()
+        .chunks_exact(2)
+        .map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?))
+        .collect()
+}
+
+pub(crate) fn is_lower_hex(s: &str) -> bool {
+    s.bytes().all(|b| nibble(b).is_some())
+}
+
+fn nibble(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let bytes = [0u8, 1, 0x7f, 0x80, 0xff];
+        assert_eq!(encode(&bytes), "00017f80ff");
+        assert_eq!(decode("00017f80ff").as_deref(), Some(&bytes[..]));
+    }
+
+    #[test]
+    fn rejects_upper_case_and_odd_length() {
+        assert_eq!(decode("AB"), None);
+        assert_eq!(decode("abc"), None);
+        assert!(!is_lower_hex("0A"));
+    }
+}

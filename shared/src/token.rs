@@ -1,0 +1,374 @@
+//! Tokens: kinds, minting, parsing (prefix + checksum, no I/O) and hashing.
+//!
+//! Format of the tokens we mint: `prefix + 32 hex (16 CSPRNG bytes) + 8 hex CRC32 of
+//! everything before it` = 44 characters. The checksum lets the edge turn away typos and
+//! garbage before any KV or origin call. Only `hex(sha256(token))` is ever stored.
+
+use std::fmt;
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::hex;
+
+/// Length of every token we mint.
+pub const TOKEN_LEN: usize = 44;
+const PREFIX_LEN: usize = 4;
+const RANDOM_BYTES: usize = 16;
+const CHECKSUM_HEX_LEN: usize = 8;
+/// Cloud PATs are minted by Fleet; we only bound their size.
+pub const MAX_CLOUD_TOKEN_BODY: usize = 512;
+/// How much of a token may appear in logs and listings.
+pub const DISPLAY_PREFIX_LEN: usize = 12;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TokenKind {
+    /// Personal access token, `mul_`.
+    Pat,
+    /// Daemon token, `mdt_`.
+    Daemon,
+    /// Task token, `mat_`.
+    Task,
+    /// Install token, `mit_`.
+    Install,
+    /// Cloud PAT, `mcn_`, minted and verified by Fleet.
+    Cloud,
+}
+
+impl TokenKind {
+    pub const ALL: [TokenKind; 5] = [
+        TokenKind::Pat,
+        TokenKind::Daemon,
+        TokenKind::Task,
+        TokenKind::Install,
+        TokenKind::Cloud,
+    ];
+
+    /// The short name used in cache keys and resolve requests (`mul`, `mdt`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Pat => "mul",
+            TokenKind::Daemon => "mdt",
+            TokenKind::Task => "mat",
+            TokenKind::Install => "mit",
+            TokenKind::Cloud => "mcn",
+        }
+    }
+
+    /// The prefix a raw token starts with (`mul_`, …).
+    pub fn prefix(self) -> &'static str {
+        match self {
+            TokenKind::Pat => "mul_",
+            TokenKind::Daemon => "mdt_",
+            TokenKind::Task => "mat_",
+            TokenKind::Install => "mit_",
+            TokenKind::Cloud => "mcn_",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<TokenKind> {
+        TokenKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    fn from_prefix(raw: &str) -> Option<TokenKind> {
+        TokenKind::ALL
+            .into_iter()
+            .find(|k| raw.starts_with(k.prefix()))
+    }
+
+    /// Tollgate mints every kind but cloud PATs.
+    pub fn is_minted_here(self) -> bool {
+        self != TokenKind::Cloud
+    }
+}
+
+impl fmt::Display for TokenKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("unknown token prefix")]
+    UnknownPrefix,
+    #[error("malformed token")]
+    Malformed,
+    #[error("token checksum mismatch")]
+    BadChecksum,
+    #[error("{0} tokens are not minted by Tollgate")]
+    NotMintedHere(TokenKind),
+    #[error("the system random number generator failed")]
+    Random,
+}
+
+/// A raw token. It is a secret: `Debug` and `Display` show only the display prefix.
+#[derive(Clone)]
+pub struct RawToken(String);
+
+impl RawToken {
+    /// Mints a new token of `kind` from the OS (or JS) CSPRNG.
+    pub fn generate(kind: TokenKind) -> Result<RawToken, TokenError> {
+        if !kind.is_minted_here() {
+            return Err(TokenError::NotMintedHere(kind));
+        }
+        let mut bytes = [0u8; RANDOM_BYTES];
+        getrandom::fill(&mut bytes).map_err(|_| TokenError::Random)?;
+        let mut raw = String::with_capacity(TOKEN_LEN);
+        raw.push_str(kind.prefix());
+        raw.push_str(&hex::encode(&bytes));
+        let checksum = crc32fast::hash(raw.as_bytes());
+        raw.push_str(&format!("{checksum:08x}"));
+        Ok(RawToken(raw))
+    }
+
+    /// The token itself, for the one place it is shown: the response that creates it,
+    /// and the `Authorization` header of a client.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn hash(&self) -> TokenHash {
+        TokenHash::of(&self.0)
+    }
+
+    /// The first 12 characters: enough to tell tokens apart, too few to use.
+    pub fn display_prefix(&self) -> &str {
+        display_prefix(&self.0)
+    }
+}
+
+impl fmt::Debug for RawToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RawToken({}…)", self.display_prefix())
+    }
+}
+
+impl fmt::Display for RawToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}…", self.display_prefix())
+    }
+}
+
+fn display_prefix(raw: &str) -> &str {
+    let end = raw
+        .char_indices()
+        .nth(DISPLAY_PREFIX_LEN)
+        .map_or(raw.len(), |(i, _)| i);
+    &raw[..end]
+}
+
+/// A token that parsed: its kind is known and, for our own kinds, its checksum holds.
+#[derive(Debug, Clone)]
+pub struct Token {
+    pub kind: TokenKind,
+    pub raw: RawToken,
+}
+
+impl Token {
+    pub fn hash(&self) -> TokenHash {
+        self.raw.hash()
+    }
+}
+
+/// Parses a presented token with zero I/O: prefix, shape and checksum.
+pub fn parse(input: &str) -> Result<Token, TokenError> {
+    let kind = TokenKind::from_prefix(input).ok_or(TokenError::UnknownPrefix)?;
+    let body = &input[PREFIX_LEN..];
+    if kind == TokenKind::Cloud {
+        let printable = body.bytes().all(|b| b.is_ascii_graphic());
+        if body.is_empty() || body.len() > MAX_CLOUD_TOKEN_BODY || !printable {
+            return Err(TokenError::Malformed);
+        }
+        return Ok(Token {
+            kind,
+            raw: RawToken(input.to_owned()),
+        });
+    }
+    if input.len() != TOKEN_LEN || !hex::is_lower_hex(body) {
+        return Err(TokenError::Malformed);
+    }
+    let (signed, checksum) = input.split_at(TOKEN_LEN - CHECKSUM_HEX_LEN);
+    let expected = format!("{:08x}", crc32fast::hash(signed.as_bytes()));
+    if expected != checksum {
+        return Err(TokenError::BadChecksum);
+    }
+    Ok(Token {
+        kind,
+        raw: RawToken(input.to_owned()),
+    })
+}
+
+/// `hex(sha256(raw token))`: what the database and the cache key hold. Also a secret
+/// (it is the lookup key), so it redacts itself too.
+#[derive(Clone)]
+pub struct TokenHash(String);
+
+impl TokenHash {
+    pub fn of(raw: &str) -> TokenHash {
+        TokenHash(hex::encode(&Sha256::digest(raw.as_bytes())))
+    }
+
+    /// Accepts exactly 64 lowercase hex characters.
+    pub fn from_hex(s: &str) -> Option<TokenHash> {
+        (s.len() == 64 && hex::is_lower_hex(s)).then(|| TokenHash(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq for TokenHash {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
+    }
+}
+
+impl Eq for TokenHash {}
+
+impl fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenHash(…)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn minted_kind() -> impl Strategy<Value = TokenKind> {
+        prop::sample::select(vec![
+            TokenKind::Pat,
+            TokenKind::Daemon,
+            TokenKind::Task,
+            TokenKind::Install,
+        ])
+    }
+
+    #[test]
+    fn generated_tokens_have_the_documented_shape() {
+        let t = RawToken::generate(TokenKind::Pat).unwrap();
+        let raw = t.expose();
+        assert_eq!(raw.len(), TOKEN_LEN);
+        assert!(raw.starts_with("mul_"));
+        assert!(hex::is_lower_hex(&raw[4..]));
+        let checksum = format!("{:08x}", crc32fast::hash(raw[..36].as_bytes()));
+        assert_eq!(&raw[36..], checksum);
+    }
+
+    #[test]
+    fn two_tokens_differ() {
+        let a = RawToken::generate(TokenKind::Pat).unwrap();
+        let b = RawToken::generate(TokenKind::Pat).unwrap();
+        assert_ne!(a.expose(), b.expose());
+    }
+
+    #[test]
+    fn cloud_tokens_are_not_minted_here() {
+        assert_eq!(
+            RawToken::generate(TokenKind::Cloud).unwrap_err(),
+            TokenError::NotMintedHere(TokenKind::Cloud)
+        );
+    }
+
+    #[test]
+    fn fixed_vector() {
+        // 16 zero bytes; checksum and hash computed independently (Python zlib, hashlib).
+        let token = "mul_0000000000000000000000000000000003ab7c4e";
+        let parsed = parse(token).unwrap();
+        assert_eq!(parsed.kind, TokenKind::Pat);
+        assert_eq!(
+            parsed.hash().as_str(),
+            "3130606579eb63a84c228d01dbc2a8177b60c0bc0faef933293f4945b2b69d3c"
+        );
+    }
+
+    #[test]
+    fn parse_rejects_garbage() {
+        assert_eq!(parse("").unwrap_err(), TokenError::UnknownPrefix);
+        assert_eq!(parse("xyz_abc").unwrap_err(), TokenError::UnknownPrefix);
+        assert_eq!(parse("mul_").unwrap_err(), TokenError::Malformed);
+        assert_eq!(parse("mul_zz").unwrap_err(), TokenError::Malformed);
+        let t = RawToken::generate(TokenKind::Pat).unwrap();
+        let upper = t.expose().to_uppercase().replace("MUL_", "mul_");
+        assert!(parse(&upper).is_err());
+        let longer = format!("{}0", t.expose());
+        assert_eq!(parse(&longer).unwrap_err(), TokenError::Malformed);
+    }
+
+    #[test]
+    fn cloud_tokens_accept_any_printable_body() {
+        assert_eq!(parse("mcn_x").unwrap().kind, TokenKind::Cloud);
+        assert_eq!(parse("mcn_a.B-c/9").unwrap().kind, TokenKind::Cloud);
+        assert_eq!(parse("mcn_").unwrap_err(), TokenError::Malformed);
+        assert_eq!(parse("mcn_a b").unwrap_err(), TokenError::Malformed);
+        let max = format!("mcn_{}", "a".repeat(MAX_CLOUD_TOKEN_BODY));
+        assert!(parse(&max).is_ok());
+        let over = format!("mcn_{}", "a".repeat(MAX_CLOUD_TOKEN_BODY + 1));
+        assert_eq!(parse(&over).unwrap_err(), TokenError::Malformed);
+    }
+
+    #[test]
+    fn secrets_redact_themselves() {
+        let t = RawToken::generate(TokenKind::Daemon).unwrap();
+        let shown = format!("{t:?} {t} {:?} {:?}", t.hash(), parse(t.expose()).unwrap());
+        assert!(!shown.contains(t.expose()));
+        assert!(!shown.contains(&t.expose()[12..]));
+        assert!(!shown.contains(t.hash().as_str()));
+        assert!(shown.contains(t.display_prefix()));
+        assert_eq!(t.display_prefix().len(), DISPLAY_PREFIX_LEN);
+    }
+
+    #[test]
+    fn hash_is_sha256_hex() {
+        // sha256("abc"), FIPS 180-2 test vector.
+        assert_eq!(
+            TokenHash::of("abc").as_str(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert!(TokenHash::from_hex(TokenHash::of("abc").as_str()).is_some());
+        assert!(TokenHash::from_hex("AB").is_none());
+        assert!(TokenHash::from_hex(&"A".repeat(64)).is_none());
+    }
+
+    #[test]
+    fn kinds_round_trip_by_name() {
+        for kind in TokenKind::ALL {
+            assert_eq!(TokenKind::from_name(kind.as_str()), Some(kind));
+            assert_eq!(kind.prefix(), format!("{}_", kind.as_str()));
+        }
+        assert_eq!(TokenKind::from_name("nope"), None);
+    }
+
+    proptest! {
+        #[test]
+        fn generate_parse_round_trip(kind in minted_kind()) {
+            let t = RawToken::generate(kind).unwrap();
+            let parsed = parse(t.expose()).unwrap();
+            prop_assert_eq!(parsed.kind, kind);
+            prop_assert_eq!(parsed.raw.expose(), t.expose());
+            prop_assert_eq!(parsed.hash(), t.hash());
+        }
+
+        #[test]
+        fn any_single_character_change_fails(
+            kind in minted_kind(),
+            pos in 0usize..TOKEN_LEN,
+            replacement in prop::sample::select(b"0123456789abcdefghijklmnopqrstuvwxyz_".to_vec()),
+        ) {
+            let t = RawToken::generate(kind).unwrap();
+            let mut bytes = t.expose().as_bytes().to_vec();
+            prop_assume!(bytes[pos] != replacement);
+            bytes[pos] = replacement;
+            let changed = String::from_utf8(bytes).unwrap();
+            prop_assert!(parse(&changed).is_err());
+        }
+
+        #[test]
+        fn parse_never_panics(s in "\\PC{0,80}") {
+            let _ = parse(&s);
+        }
+    }
+}
