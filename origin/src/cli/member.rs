@@ -1,0 +1,42 @@
+//! `tollgate-origin member add --workspace W --email E --role R`.
+
+use clap::Subcommand;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{connect, user_by_email, CliError, CliResult, Role};
+use crate::db::members;
+
+#[derive(Debug, Subcommand)]
+pub enum MemberCommand {
+    /// Add a user to a workspace (or change their role); prints {workspace_id,user_id,role}.
+    Add {
+        #[arg(long)]
+        workspace: Uuid,
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_enum)]
+        role: Role,
+    },
+}
+
+pub async fn run(database_url: &str, command: MemberCommand) -> CliResult {
+    let MemberCommand::Add {
+        workspace,
+        email,
+        role,
+    } = command;
+    let pool = connect(database_url)?;
+    let client = pool.get().await?;
+    let user = user_by_email(&client, &email).await?;
+    members::upsert(&client, workspace, user.id, role.as_str())
+        .await
+        .map_err(|e| {
+            if e.code() == Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION) {
+                CliError(format!("no workspace with id {workspace}"))
+            } else {
+                CliError::from(e)
+            }
+        })?;
+    Ok(json!({ "workspace_id": workspace, "user_id": user.id, "role": role.as_str() }))
+}

@@ -1,0 +1,119 @@
+//! The command line: `serve`, `migrate` and the admin commands. Each admin command
+//! prints one JSON object on stdout; errors go to stderr with a non-zero exit.
+
+pub mod member;
+pub mod pat;
+pub mod user;
+pub mod workspace;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::Value;
+
+use crate::db;
+use crate::error::AppError;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tollgate-origin",
+    version,
+    about = "Tollgate origin: token resolution, revocation and admin over Postgres"
+)]
+pub struct Cli {
+    /// Postgres URL (or DATABASE_URL).
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Migrate, then serve HTTP on LISTEN_ADDR until SIGINT/SIGTERM.
+    Serve,
+    /// Apply pending migrations; prints {"applied":[versions]}.
+    Migrate,
+    /// Users.
+    User {
+        #[command(subcommand)]
+        command: user::UserCommand,
+    },
+    /// Workspaces.
+    Workspace {
+        #[command(subcommand)]
+        command: workspace::WorkspaceCommand,
+    },
+    /// Workspace membership.
+    Member {
+        #[command(subcommand)]
+        command: member::MemberCommand,
+    },
+    /// Personal access tokens.
+    Pat {
+        #[command(subcommand)]
+        command: pat::PatCommand,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Role {
+    Owner,
+    Admin,
+    Member,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Member => "member",
+        }
+    }
+}
+
+/// An admin command's failure, said in words for the operator.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CliError(pub String);
+
+impl From<AppError> for CliError {
+    fn from(e: AppError) -> CliError {
+        match e {
+            AppError::DatabaseUnavailable => {
+                CliError("DATABASE_URL: cannot connect to the database".to_owned())
+            }
+            other => CliError(other.to_string()),
+        }
+    }
+}
+
+impl From<tokio_postgres::Error> for CliError {
+    fn from(e: tokio_postgres::Error) -> CliError {
+        CliError::from(AppError::from(e))
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for CliError {
+    fn from(e: deadpool_postgres::PoolError) -> CliError {
+        CliError::from(AppError::from(e))
+    }
+}
+
+pub type CliResult = Result<Value, CliError>;
+
+/// A small pool for one admin command.
+pub fn connect(database_url: &str) -> Result<deadpool_postgres::Pool, CliError> {
+    db::pool(database_url, 2).map_err(|e| CliError(e.to_string()))
+}
+
+/// The user with this email, or an error naming it.
+pub async fn user_by_email(
+    client: &impl db::GenericClient,
+    email: &str,
+) -> Result<db::users::User, CliError> {
+    let normalized = db::users::normalize_email(email)
+        .ok_or_else(|| CliError(format!("invalid email: {email:?}")))?;
+    db::users::find_by_email(client, &normalized)
+        .await?
+        .ok_or_else(|| CliError(format!("no user with email {normalized}")))
+}

@@ -1,0 +1,34 @@
+//! `tollgate-origin workspace create --name N --owner-email E`.
+
+use clap::Subcommand;
+use serde_json::json;
+
+use super::{connect, user_by_email, CliError, CliResult};
+use crate::db::{members, workspaces};
+
+#[derive(Debug, Subcommand)]
+pub enum WorkspaceCommand {
+    /// Create a workspace owned by an existing user; prints {id,name}.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        owner_email: String,
+    },
+}
+
+pub async fn run(database_url: &str, command: WorkspaceCommand) -> CliResult {
+    let WorkspaceCommand::Create { name, owner_email } = command;
+    let name = name.trim().to_owned();
+    if name.is_empty() {
+        return Err(CliError("workspace name is required".to_owned()));
+    }
+    let pool = connect(database_url)?;
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let owner = user_by_email(&tx, &owner_email).await?;
+    let id = workspaces::insert(&tx, &name).await?;
+    members::upsert(&tx, id, owner.id, "owner").await?;
+    tx.commit().await?;
+    Ok(json!({ "id": id, "name": name }))
+}

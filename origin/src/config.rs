@@ -1,0 +1,137 @@
+//! Configuration, read once from the environment at start-up.
+
+use std::net::SocketAddr;
+
+use reqwest::Url;
+use tollgate_shared::SigningKey;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub listen_addr: SocketAddr,
+    /// Without it the origin trusts no edge: signed requests are refused and
+    /// `/internal/*` answers 404.
+    pub edge_origin_secret: Option<SigningKey>,
+    /// Where revocations send purges (`https://edge.example/__tollgate/purge`).
+    pub edge_purge_url: Option<Url>,
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("DATABASE_URL is not set (set it, or pass --database-url)")]
+    MissingDatabaseUrl,
+    #[error("{0} is not valid: {1}")]
+    Invalid(&'static str, String),
+}
+
+pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:8080";
+
+impl Config {
+    /// Reads the process environment; `database_url` wins over `DATABASE_URL` when given.
+    pub fn from_env(database_url: Option<String>) -> Result<Config, ConfigError> {
+        Config::from_lookup(database_url, |name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(
+        database_url: Option<String>,
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let database_url = database_url
+            .filter(|v| !v.trim().is_empty())
+            .or_else(|| get("DATABASE_URL"))
+            .ok_or(ConfigError::MissingDatabaseUrl)?;
+        let listen_addr = get("LISTEN_ADDR")
+            .unwrap_or_else(|| DEFAULT_LISTEN_ADDR.to_owned())
+            .parse()
+            .map_err(|e| ConfigError::Invalid("LISTEN_ADDR", format!("{e}")))?;
+        let edge_origin_secret = get("EDGE_ORIGIN_SECRET").map(|s| SigningKey::new(&s));
+        let edge_purge_url = get("EDGE_PURGE_URL")
+            .map(|u| Url::parse(&u))
+            .transpose()
+            .map_err(|e| ConfigError::Invalid("EDGE_PURGE_URL", format!("{e}")))?;
+        if edge_purge_url.is_some() && edge_origin_secret.is_none() {
+            return Err(ConfigError::Invalid(
+                "EDGE_PURGE_URL",
+                "purges are signed: set EDGE_ORIGIN_SECRET too".to_owned(),
+            ));
+        }
+        let log_format = match get("LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError::Invalid(
+                    "LOG_FORMAT",
+                    format!("{other:?} (use json or text)"),
+                ))
+            }
+        };
+        Ok(Config {
+            database_url,
+            listen_addr,
+            edge_origin_secret,
+            edge_purge_url,
+            log_format,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(None, |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn database_url_is_required_and_named() {
+        let err = from(&[]).unwrap_err().to_string();
+        assert!(err.contains("DATABASE_URL"), "{err}");
+    }
+
+    #[test]
+    fn defaults() {
+        let c = from(&[("DATABASE_URL", "postgres://x/y")]).unwrap();
+        assert_eq!(c.listen_addr.to_string(), DEFAULT_LISTEN_ADDR);
+        assert!(c.edge_origin_secret.is_none());
+        assert_eq!(c.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn purge_url_needs_a_secret() {
+        let err = from(&[
+            ("DATABASE_URL", "postgres://x/y"),
+            ("EDGE_PURGE_URL", "http://127.0.0.1:1/__tollgate/purge"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("EDGE_ORIGIN_SECRET"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        for (var, value) in [
+            ("LISTEN_ADDR", "nope"),
+            ("LOG_FORMAT", "xml"),
+            ("EDGE_PURGE_URL", "::"),
+        ] {
+            let err = from(&[("DATABASE_URL", "postgres://x/y"), (var, value)])
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with(var), "{err}");
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! `cache_invalidations`: the purge outbox.
+
+use super::GenericClient;
+
+/// Longest wait between two delivery attempts of one row.
+pub const MAX_BACKOFF_SECS: i32 = 60;
+/// Keys per purge call; the worker deletes each with one KV operation.
+pub const BATCH: i64 = 50;
+
+/// Queues keys in the caller's transaction. The revoking request tries them once itself
+/// right after commit, which counts as the first attempt; the dispatcher takes over
+/// after the first backoff.
+pub async fn insert(
+    db: &impl GenericClient,
+    keys: &[String],
+) -> Result<Vec<i64>, tokio_postgres::Error> {
+    let stmt = db
+        .prepare_cached(
+            "INSERT INTO cache_invalidations (cache_key, attempts, next_attempt_at)
+             SELECT k, 1, now() + interval '2 seconds' FROM unnest($1::text[]) AS k
+             RETURNING id",
+        )
+        .await?;
+    let rows = db.query(&stmt, &[&keys]).await?;
+    Ok(rows.into_iter().map(|r| r.get(0)).collect())
+}
+
+pub async fn delete(db: &impl GenericClient, ids: &[i64]) -> Result<u64, tokio_postgres::Error> {
+    let stmt = db
+        .prepare_cached("DELETE FROM cache_invalidations WHERE id = ANY($1)")
+        .await?;
+    db.execute(&stmt, &[&ids]).await
+}
+
+/// Claims due rows for one delivery attempt: pushes their next attempt out by the
+/// exponential backoff (2^attempts s, capped at 60 s) in the same statement, so other
+/// origin instances skip them until then. Returns `(id, cache_key)` pairs.
+pub async fn claim_due(
+    db: &impl GenericClient,
+) -> Result<Vec<(i64, String)>, tokio_postgres::Error> {
+    let stmt = db
+        .prepare_cached(
+            "UPDATE cache_invalidations c
+             SET attempts = c.attempts + 1,
+                 next_attempt_at = now()
+                     + make_interval(secs => least($2::int, power(2, least(c.attempts + 1, 16))::int))
+             WHERE c.id IN (
+                 SELECT id FROM cache_invalidations
+                 WHERE next_attempt_at <= now()
+                 ORDER BY next_attempt_at, id
+                 LIMIT $1
+                 FOR UPDATE SKIP LOCKED)
+             RETURNING c.id, c.cache_key",
+        )
+        .await?;
+    let rows = db.query(&stmt, &[&BATCH, &MAX_BACKOFF_SECS]).await?;
+    Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+pub async fn pending(db: &impl GenericClient) -> Result<i64, tokio_postgres::Error> {
+    let stmt = db
+        .prepare_cached("SELECT count(*) FROM cache_invalidations")
+        .await?;
+    Ok(db.query_one(&stmt, &[]).await?.get(0))
+}

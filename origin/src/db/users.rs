@@ -1,0 +1,84 @@
+//! `users`.
+
+use chrono::{DateTime, Utc};
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use super::GenericClient;
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub name: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Row> for User {
+    fn from(row: Row) -> User {
+        User {
+            id: row.get("id"),
+            email: row.get("email"),
+            name: row.get("name"),
+            created_at: row.get("created_at"),
+        }
+    }
+}
+
+pub async fn insert(
+    db: &impl GenericClient,
+    email: &str,
+    name: Option<&str>,
+) -> Result<User, tokio_postgres::Error> {
+    let stmt = db
+        .prepare_cached(
+            "INSERT INTO users (email, name) VALUES ($1, $2)
+             RETURNING id, email, name, created_at",
+        )
+        .await?;
+    db.query_one(&stmt, &[&email, &name]).await.map(User::from)
+}
+
+pub async fn find_by_id(
+    db: &impl GenericClient,
+    id: Uuid,
+) -> Result<Option<User>, tokio_postgres::Error> {
+    let stmt = db
+        .prepare_cached("SELECT id, email, name, created_at FROM users WHERE id = $1")
+        .await?;
+    Ok(db.query_opt(&stmt, &[&id]).await?.map(User::from))
+}
+
+pub async fn find_by_email(
+    db: &impl GenericClient,
+    email: &str,
+) -> Result<Option<User>, tokio_postgres::Error> {
+    let stmt = db
+        .prepare_cached("SELECT id, email, name, created_at FROM users WHERE email = $1")
+        .await?;
+    Ok(db.query_opt(&stmt, &[&email]).await?.map(User::from))
+}
+
+/// Emails are compared case-insensitively by storing them lower-cased.
+pub fn normalize_email(email: &str) -> Option<String> {
+    let email = email.trim().to_lowercase();
+    let (local, domain) = email.split_once('@')?;
+    (!local.is_empty() && !domain.is_empty() && !email.chars().any(char::is_whitespace))
+        .then_some(email)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_email;
+
+    #[test]
+    fn emails() {
+        assert_eq!(
+            normalize_email(" Ada@Example.COM ").as_deref(),
+            Some("ada@example.com")
+        );
+        assert_eq!(normalize_email("nope"), None);
+        assert_eq!(normalize_email("@x"), None);
+        assert_eq!(normalize_email("a b@x"), None);
+    }
+}

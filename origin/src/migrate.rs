@@ -1,0 +1,45 @@
+//! Applies `migrations/*.sql` (embedded at build time) with refinery, under an advisory
+//! lock so that several origins starting at once do not race each other.
+
+use tokio_postgres::NoTls;
+
+mod embedded {
+    refinery::embed_migrations!("../migrations");
+}
+
+/// Arbitrary, fixed: "tollgate" in ASCII.
+const MIGRATION_LOCK: i64 = 0x746f_6c6c_6761_7465;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    #[error("DATABASE_URL: cannot connect to the database: {0}")]
+    Connect(tokio_postgres::Error),
+    #[error("migration failed: {0}")]
+    Database(#[from] tokio_postgres::Error),
+    #[error("migration failed: {0}")]
+    Refinery(#[from] refinery::Error),
+}
+
+/// Returns the versions applied by this call (empty when already up to date).
+pub async fn run(database_url: &str) -> Result<Vec<u32>, MigrateError> {
+    let mut config: tokio_postgres::Config = database_url.parse().map_err(MigrateError::Connect)?;
+    config.connect_timeout(std::time::Duration::from_secs(5));
+    let (mut client, connection) = config.connect(NoTls).await.map_err(MigrateError::Connect)?;
+    let driver = tokio::spawn(connection);
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    let report = embedded::migrations::runner().run_async(&mut client).await;
+    // Closing the session releases the lock even if unlocking fails.
+    let _ = client
+        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+        .await;
+    drop(client);
+    let _ = driver.await;
+    let report = report?;
+    Ok(report
+        .applied_migrations()
+        .iter()
+        .map(|m| m.version())
+        .collect())
+}

@@ -1,0 +1,126 @@
+//! Minting and revoking personal access tokens: the rules shared by the HTTP API and
+//! the admin CLI.
+
+use serde::Serialize;
+use tollgate_shared::{cache_key, RawToken, TokenKind};
+use uuid::Uuid;
+
+use crate::db::{invalidations, tokens, GenericClient};
+use crate::error::{AppError, AppResult};
+use crate::purge;
+use crate::state::AppState;
+
+pub const MAX_NAME_CHARS: usize = 100;
+pub const MAX_EXPIRES_IN_DAYS: i64 = 3650;
+
+/// The one response that ever carries the raw token.
+#[derive(Debug, Serialize)]
+pub struct CreatedPat {
+    #[serde(flatten)]
+    pub view: tokens::PatView,
+    pub token: String,
+}
+
+/// Checks a requested name and lifetime; returns the trimmed name and the lifetime in
+/// days (`None`: never expires; absent or ≤ 0 means that).
+pub fn validate(
+    name: Option<&str>,
+    expires_in_days: Option<i64>,
+) -> AppResult<(String, Option<i32>)> {
+    let name = name.map(str::trim).unwrap_or_default();
+    if name.is_empty() {
+        return Err(AppError::BadRequest("name is required"));
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(AppError::BadRequest("name is too long"));
+    }
+    let days = match expires_in_days {
+        None => None,
+        Some(d) if d <= 0 => None,
+        Some(d) if d > MAX_EXPIRES_IN_DAYS => {
+            return Err(AppError::BadRequest("expires_in_days must be at most 3650"))
+        }
+        // At most 3650 here, so it fits.
+        Some(d) => i32::try_from(d).ok(),
+    };
+    Ok((name.to_owned(), days))
+}
+
+pub async fn mint(
+    db: &impl GenericClient,
+    user_id: Uuid,
+    name: &str,
+    expires_in_days: Option<i32>,
+) -> AppResult<CreatedPat> {
+    let raw = RawToken::generate(TokenKind::Pat).map_err(|e| AppError::Internal(e.to_string()))?;
+    let view = tokens::insert(
+        db,
+        &tokens::NewPat {
+            user_id,
+            name,
+            hash: &raw.hash(),
+            prefix: raw.display_prefix(),
+            expires_in_days,
+        },
+    )
+    .await?;
+    tracing::info!(token_id = %view.id, prefix = %view.token_prefix, "personal access token created");
+    Ok(CreatedPat {
+        view,
+        token: raw.expose().to_owned(),
+    })
+}
+
+/// Revokes the caller's token and, in the same transaction, queues its cache key for
+/// purging; then tries the purge once before returning. Idempotent: a token that is
+/// already revoked, someone else's or unknown changes nothing.
+pub async fn revoke(state: &AppState, user_id: Uuid, token_id: Uuid) -> AppResult<()> {
+    let mut db = state.pool.get().await?;
+    let tx = db.transaction().await?;
+    let Some(hash) = tokens::revoke(&tx, token_id, user_id).await? else {
+        return Ok(());
+    };
+    let keys = vec![cache_key(TokenKind::Pat, &hash)];
+    let ids = invalidations::insert(&tx, &keys).await?;
+    tx.commit().await?;
+    drop(db);
+    tracing::info!(%token_id, "personal access token revoked");
+    purge::flush_after_commit(state, ids, keys).await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(r: AppResult<(String, Option<i32>)>) -> String {
+        r.unwrap_err().to_string()
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(msg(validate(None, None)), "name is required");
+        assert_eq!(msg(validate(Some(" \t "), None)), "name is required");
+        assert_eq!(validate(Some(" ci "), None).unwrap().0, "ci");
+        assert!(validate(Some(&"é".repeat(100)), None).is_ok());
+        assert_eq!(
+            msg(validate(Some(&"a".repeat(101)), None)),
+            "name is too long"
+        );
+    }
+
+    #[test]
+    fn lifetimes() {
+        assert_eq!(validate(Some("a"), Some(0)).unwrap().1, None);
+        assert_eq!(validate(Some("a"), Some(-5)).unwrap().1, None);
+        assert_eq!(validate(Some("a"), Some(3650)).unwrap().1, Some(3650));
+        assert_eq!(
+            msg(validate(Some("a"), Some(3651))),
+            "expires_in_days must be at most 3650"
+        );
+        assert_eq!(
+            msg(validate(Some("a"), Some(i64::MAX))),
+            "expires_in_days must be at most 3650"
+        );
+    }
+}

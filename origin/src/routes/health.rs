@@ -1,0 +1,37 @@
+//! `GET /healthz` (the process is up), `GET /readyz` (and Postgres answers),
+//! `GET /metrics` (Prometheus text).
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use serde_json::{json, Value};
+
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+pub async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+pub async fn readyz(State(state): State<AppState>) -> AppResult<Json<Value>> {
+    let db = state.pool.get().await?;
+    db.simple_query("SELECT 1").await?;
+    Ok(Json(json!({ "status": "ready" })))
+}
+
+pub async fn metrics(State(state): State<AppState>) -> AppResult<impl IntoResponse> {
+    state.metrics.set_pool(state.pool.status());
+    let text = state
+        .metrics
+        .render()
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok((
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    ))
+}

@@ -1,0 +1,201 @@
+//! The test harness: each test gets its own database, created from a migrated template
+//! in the throwaway cluster that `scripts/test` starts (`TOLLGATE_TEST_PG`), and the real
+//! router, called in process.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use deadpool_postgres::Pool;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tokio_postgres::NoTls;
+use tollgate_origin::purge::Purger;
+use tollgate_origin::{app, db, migrate, pats, AppState};
+use tollgate_shared::SigningKey;
+use tower::ServiceExt;
+use uuid::Uuid;
+
+pub const SECRET: &str = "test-edge-origin-secret";
+const TEMPLATE: &str = "tollgate_template";
+
+pub fn admin_url() -> String {
+    std::env::var("TOLLGATE_TEST_PG").expect(
+        "TOLLGATE_TEST_PG is not set: run scripts/test, or point it at a Postgres \
+         superuser URL without a database, e.g. postgres://tollgate@127.0.0.1:5432",
+    )
+}
+
+async fn admin_client(database: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(&format!("{}/{database}", admin_url()), NoTls)
+        .await
+        .expect("connect to the test cluster");
+    tokio::spawn(conn);
+    client
+}
+
+/// A new, migrated, empty database; returns its URL.
+pub async fn fresh_database() -> String {
+    let admin = admin_client("postgres").await;
+    // One migrated template per cluster, built once whichever test gets here first.
+    admin
+        .execute("SELECT pg_advisory_lock(7)", &[])
+        .await
+        .unwrap();
+    let exists = admin
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&TEMPLATE])
+        .await
+        .unwrap()
+        .is_some();
+    if !exists {
+        admin
+            .execute(&format!("CREATE DATABASE {TEMPLATE}"), &[])
+            .await
+            .unwrap();
+        migrate::run(&format!("{}/{TEMPLATE}", admin_url()))
+            .await
+            .unwrap();
+    }
+    admin
+        .execute("SELECT pg_advisory_unlock(7)", &[])
+        .await
+        .unwrap();
+    let name = format!("t_{}", Uuid::new_v4().simple());
+    admin
+        .execute(&format!("CREATE DATABASE {name} TEMPLATE {TEMPLATE}"), &[])
+        .await
+        .unwrap();
+    format!("{}/{name}", admin_url())
+}
+
+#[derive(Default)]
+pub struct Options {
+    /// `EDGE_ORIGIN_SECRET`.
+    pub secret: Option<&'static str>,
+    /// `EDGE_PURGE_URL`.
+    pub purge_url: Option<String>,
+    /// Point the pool at a port where nothing listens.
+    pub unreachable_db: bool,
+}
+
+pub struct TestApp {
+    pub router: Router,
+    pub state: AppState,
+    pub pool: Pool,
+    pub db_url: String,
+}
+
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub text: String,
+    pub body: Value,
+}
+
+impl TestResponse {
+    pub fn error(&self) -> &str {
+        self.body["error"].as_str().unwrap_or("<no error field>")
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl TestApp {
+    pub async fn new() -> TestApp {
+        TestApp::with(Options::default()).await
+    }
+
+    pub async fn with(options: Options) -> TestApp {
+        let db_url = if options.unreachable_db {
+            "postgres://tollgate@127.0.0.1:1/nothing".to_owned()
+        } else {
+            fresh_database().await
+        };
+        let pool = db::pool(&db_url, 8).unwrap();
+        let key = options.secret.map(SigningKey::new);
+        let purger = match (&options.purge_url, &key) {
+            (Some(url), Some(key)) => Some(Purger::new(url.parse().unwrap(), key.clone()).unwrap()),
+            _ => None,
+        };
+        let state = AppState::new(pool.clone(), key, purger).unwrap();
+        TestApp {
+            router: app(state.clone()),
+            state,
+            pool,
+            db_url,
+        }
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> TestResponse {
+        let response = self.router.clone().oneshot(req).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        TestResponse {
+            status,
+            headers,
+            text,
+            body,
+        }
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> TestResponse {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            req = req.header("authorization", format!("Bearer {token}"));
+        }
+        let body = body.map_or_else(Body::empty, |b| Body::from(b.to_owned()));
+        self.send(req.body(body).unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> TestResponse {
+        self.call(Method::GET, path, token, None).await
+    }
+
+    pub async fn create_user(&self, email: &str) -> Uuid {
+        let db = self.pool.get().await.unwrap();
+        db::users::insert(&db, email, Some("Test User"))
+            .await
+            .unwrap()
+            .id
+    }
+
+    /// A PAT for `user`, straight through the same code the API uses.
+    pub async fn mint(&self, user: Uuid, days: Option<i32>) -> (Uuid, String) {
+        let db = self.pool.get().await.unwrap();
+        let created = pats::mint(&db, user, "test", days).await.unwrap();
+        (created.view.id, created.token)
+    }
+
+    /// A user with one PAT.
+    pub async fn user_with_token(&self, email: &str) -> (Uuid, String) {
+        let user = self.create_user(email).await;
+        let (_, token) = self.mint(user, None).await;
+        (user, token)
+    }
+
+    pub async fn sql(&self, query: &str) -> Vec<tokio_postgres::Row> {
+        let db = self.pool.get().await.unwrap();
+        db.query(query, &[]).await.unwrap()
+    }
+
+    /// A counter or gauge value from `/metrics` (sum over series matching `selector`).
+    pub async fn metric(&self, selector: &str) -> f64 {
+        let text = self.get("/metrics", None).await.text;
+        text.lines()
+            .filter(|l| l.starts_with(selector))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+}

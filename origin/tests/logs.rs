@@ -1,0 +1,91 @@
+//! No raw token (nor its hash) ever reaches the logs, even at TRACE.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use axum::http::{Method, StatusCode};
+use common::TestApp;
+use tollgate_shared::TokenHash;
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn no_token_or_hash_in_logs() {
+    let captured = Captured::default();
+    let sink = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || sink.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let app = TestApp::new().await;
+    let (_, token) = app.user_with_token("logs@example.com").await;
+    let created = app
+        .call(
+            Method::POST,
+            "/api/tokens",
+            Some(&token),
+            Some(r#"{"name":"second"}"#),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let second = created.body["token"].as_str().unwrap().to_owned();
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.get("/api/me", Some(&second)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get("/api/tokens", Some(&token)).await.status,
+        StatusCode::OK
+    );
+    let r = app
+        .call(
+            Method::DELETE,
+            &format!("/api/tokens/{id}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.get("/api/me", Some(&second)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.get("/api/me?token=x", Some(&token)).await.status,
+        StatusCode::OK
+    );
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("personal access token created"),
+        "logging was not captured:\n{logs}"
+    );
+    assert!(logs.contains("personal access token revoked"));
+    for secret in [&token, &second] {
+        assert!(!logs.contains(secret.as_str()), "raw token in logs");
+        assert!(!logs.contains(&secret[12..]), "token body in logs");
+        assert!(
+            !logs.contains(TokenHash::of(secret).as_str()),
+            "token hash in logs"
+        );
+    }
+    assert!(!logs.contains("token=x"), "query strings are not logged");
+}
