@@ -254,7 +254,7 @@ mod tests {
         assert_eq!(raw.len(), TOKEN_LEN);
         assert!(raw.starts_with("mul_"));
         assert!(hex::is_lower_hex(&raw[4..]));
-        let checksum = format!("{:08x}", crc32fast::hash(raw[..36].as_bytes()));
+        let checksum = format!("{:08x}", crc32fast::hash(&raw.as_bytes()[..36]));
         assert_eq!(&raw[36..], checksum);
     }
 

@@ -1,0 +1,199 @@
+//! The real `tollgate-origin` binary: admin commands, `serve`, start-up errors.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::Value;
+use tollgate_tests::{cli, cli_json, free_port, fresh_database, Origin};
+
+#[tokio::test]
+async fn admin_commands_then_serve_then_a_pat_works() {
+    let db = fresh_database().await;
+    assert_eq!(
+        cli_json(&db, &["migrate"])["applied"],
+        serde_json::json!([1])
+    );
+    assert_eq!(
+        cli_json(&db, &["migrate"])["applied"],
+        serde_json::json!([])
+    );
+
+    let user = cli_json(
+        &db,
+        &[
+            "user",
+            "create",
+            "--email",
+            "Ops@Example.com",
+            "--name",
+            "Ops",
+        ],
+    );
+    assert_eq!(user["email"], "ops@example.com");
+    assert_eq!(user["name"], "Ops");
+    let dup = cli(Some(&db), &["user", "create", "--email", "ops@example.com"]);
+    assert!(!dup.status.success());
+    assert!(String::from_utf8_lossy(&dup.stderr).contains("already exists"));
+
+    let ws = cli_json(
+        &db,
+        &[
+            "workspace",
+            "create",
+            "--name",
+            "Acme",
+            "--owner-email",
+            "ops@example.com",
+        ],
+    );
+    assert_eq!(ws["name"], "Acme");
+    let ws_id = ws["id"].as_str().unwrap();
+    cli_json(&db, &["user", "create", "--email", "dev@example.com"]);
+    let member = cli_json(
+        &db,
+        &[
+            "member",
+            "add",
+            "--workspace",
+            ws_id,
+            "--email",
+            "dev@example.com",
+            "--role",
+            "admin",
+        ],
+    );
+    assert_eq!(member["role"], "admin");
+    assert_eq!(member["workspace_id"], ws_id);
+    let bad_role = cli(
+        Some(&db),
+        &[
+            "member",
+            "add",
+            "--workspace",
+            ws_id,
+            "--email",
+            "dev@example.com",
+            "--role",
+            "god",
+        ],
+    );
+    assert!(!bad_role.status.success());
+    let nobody = cli(
+        Some(&db),
+        &[
+            "pat",
+            "create",
+            "--email",
+            "nobody@example.com",
+            "--name",
+            "x",
+        ],
+    );
+    assert!(!nobody.status.success());
+    assert!(
+        String::from_utf8_lossy(&nobody.stderr).contains("no user with email nobody@example.com")
+    );
+
+    let pat = cli_json(
+        &db,
+        &[
+            "pat",
+            "create",
+            "--email",
+            "ops@example.com",
+            "--name",
+            "ci",
+            "--expires-in-days",
+            "7",
+        ],
+    );
+    let token = pat["token"].as_str().unwrap().to_owned();
+    for field in [
+        "id",
+        "name",
+        "token_prefix",
+        "expires_at",
+        "last_used_at",
+        "created_at",
+        "token",
+    ] {
+        assert!(pat.get(field).is_some(), "{field} missing from {pat}");
+    }
+    let too_long = cli(
+        Some(&db),
+        &[
+            "pat",
+            "create",
+            "--email",
+            "ops@example.com",
+            "--name",
+            "x",
+            "--expires-in-days",
+            "3651",
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&too_long.stderr).contains("expires_in_days must be at most 3650")
+    );
+
+    let mut origin = Origin::start(&db, &[]);
+    let client = reqwest::Client::new();
+    let me: Value = client
+        .get(format!("{}/api/me", origin.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["email"], "ops@example.com");
+    assert_eq!(me["user_id"], user["id"]);
+    let ready = client
+        .get(format!("{}/readyz", origin.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+
+    let status = origin.stop().expect("was running");
+    assert!(status.success(), "SIGTERM is a clean exit: {status}");
+    let logs = origin.logs();
+    assert!(logs.contains("tollgate-origin listening"), "{logs}");
+    assert!(!logs.contains(&token), "raw token in the origin's log");
+    assert!(!logs.contains(&token[12..]));
+}
+
+#[tokio::test]
+async fn start_up_errors_are_one_line_and_name_the_variable() {
+    let out = cli(None, &["migrate"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("DATABASE_URL"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+
+    let dead = format!("postgres://tollgate@127.0.0.1:{}/x", free_port());
+    let err = Origin::start_on(&dead, free_port(), &[])
+        .err()
+        .expect("must not start");
+    assert!(err.contains("DATABASE_URL"), "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.contains("error:"))
+        .unwrap_or_default();
+    assert!(line.contains("DATABASE_URL"), "{err}");
+
+    let out = cli(Some(&dead), &["user", "create", "--email", "a@b.c"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("DATABASE_URL"));
+}
+
+#[tokio::test]
+async fn a_taken_port_is_a_clear_error() {
+    let db = fresh_database().await;
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let err = Origin::start_on(&db, port, &[])
+        .err()
+        .expect("must not start on a taken port");
+    assert!(err.contains("LISTEN_ADDR"), "{err}");
+}
