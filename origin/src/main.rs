@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use serde_json::json;
 use tollgate_origin::cli::{self, Cli, CliError, Command};
-use tollgate_origin::config::{Config, LogFormat};
+use tollgate_origin::config::Config;
 use tollgate_origin::{migrate, serve, telemetry};
 
 #[tokio::main]
@@ -25,7 +25,7 @@ async fn main() -> ExitCode {
         }
         command => {
             // Admin commands keep stdout for their JSON; warnings go to stderr.
-            telemetry::init(LogFormat::Text);
+            telemetry::init_quiet();
             let Some(url) = cli.database_url.filter(|u| !u.trim().is_empty()) else {
                 return fail("DATABASE_URL is not set (set it, or pass --database-url)");
             };

@@ -4,9 +4,18 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
+/// Server logging: info by default.
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info,tokio_postgres=warn"));
+    init_with_default(format, "info,tower_http=info,tokio_postgres=warn");
+}
+
+/// Admin commands keep quiet unless something is wrong (or `RUST_LOG` says otherwise).
+pub fn init_quiet() {
+    init_with_default(LogFormat::Text, "warn");
+}
+
+fn init_with_default(format: LogFormat, default: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
