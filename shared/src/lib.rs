@@ -9,6 +9,7 @@
 pub mod cache;
 mod hex;
 pub mod identity;
+pub mod request_id;
 pub mod signing;
 pub mod token;
 

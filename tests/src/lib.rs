@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use tokio_postgres::NoTls;
 
+pub mod edge;
+
 /// The cluster's superuser URL without a database, from `scripts/test`.
 pub fn admin_url() -> String {
     std::env::var("TOLLGATE_TEST_PG")

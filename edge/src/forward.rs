@@ -1,0 +1,112 @@
+//! What the edge adds to a forwarded request: the identity headers, the request id and
+//! the signature over them (UNSIGNED-PAYLOAD: the body is streamed, not hashed).
+
+use tollgate_shared::identity::{
+    STRIPPED_HEADERS, X_EDGE_SIGNATURE, X_EDGE_TIMESTAMP, X_REQUEST_ID,
+};
+use tollgate_shared::signing::{Body, Request};
+use tollgate_shared::{Identity, SigningKey};
+
+/// Headers never copied from the client: the identity ones (a client must not set them),
+/// and those the runtime derives from the new request itself.
+pub fn is_dropped(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    STRIPPED_HEADERS.contains(&name.as_str())
+        || matches!(name.as_str(), "host" | "content-length" | "x-request-id")
+}
+
+/// The headers to add: identity, request id, timestamp and signature.
+pub fn stamp(
+    key: &SigningKey,
+    method: &str,
+    path_and_query: &str,
+    identity: Option<&Identity>,
+    request_id: &str,
+    now: i64,
+) -> Vec<(&'static str, String)> {
+    let values = identity.map_or([""; 7], Identity::signing_values);
+    let (timestamp, signature) = key.sign(
+        &Request {
+            method,
+            path_and_query,
+            body: Body::Unsigned,
+            identity: values,
+        },
+        now,
+    );
+    let mut headers: Vec<(&'static str, String)> = identity
+        .map(|id| {
+            id.to_headers()
+                .into_iter()
+                .map(|(n, v)| (n, v.to_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    headers.push((X_REQUEST_ID, request_id.to_owned()));
+    headers.push((X_EDGE_TIMESTAMP, timestamp));
+    headers.push((X_EDGE_SIGNATURE, signature));
+    headers
+}
+
+/// `ORIGIN_URL` (scheme, host and port only) joined with the path and query as sent.
+pub fn origin_url(origin: &str, path_and_query: &str) -> String {
+    format!("{}{path_and_query}", origin.trim_end_matches('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+    use tollgate_shared::ActorSource;
+
+    #[test]
+    fn identity_and_spoofable_headers_are_dropped() {
+        for h in [
+            "X-User-ID",
+            "x-actor-source",
+            "X-Edge-Signature",
+            "Host",
+            "X-Request-ID",
+        ] {
+            assert!(is_dropped(h), "{h}");
+        }
+        for h in ["authorization", "content-type", "cookie", "x-csrf-token"] {
+            assert!(!is_dropped(h), "{h}");
+        }
+    }
+
+    #[test]
+    fn stamped_headers_verify_at_the_origin() {
+        let key = SigningKey::new("s");
+        let id = Identity::new(ActorSource::Pat).with_user("u1", None);
+        let headers: HashMap<&str, String> =
+            stamp(&key, "GET", "/api/me?x=1", Some(&id), "rid", 500)
+                .into_iter()
+                .collect();
+        assert_eq!(headers["x-user-id"], "u1");
+        assert_eq!(headers["x-actor-source"], "pat");
+        assert_eq!(headers["x-request-id"], "rid");
+        let get = |n: &str| headers.get(n).map_or("", String::as_str);
+        let req = Request {
+            method: "GET",
+            path_and_query: "/api/me?x=1",
+            body: Body::Unsigned,
+            identity: tollgate_shared::identity::SIGNED_IDENTITY_HEADERS.map(get),
+        };
+        assert!(key
+            .verify(&req, get("x-edge-timestamp"), get("x-edge-signature"), 500)
+            .is_ok());
+    }
+
+    #[test]
+    fn urls() {
+        assert_eq!(
+            origin_url("http://127.0.0.1:8080/", "/api/me?x=1"),
+            "http://127.0.0.1:8080/api/me?x=1"
+        );
+        assert_eq!(
+            origin_url("https://o.example", "/api/me"),
+            "https://o.example/api/me"
+        );
+    }
+}

@@ -1,0 +1,18 @@
+//! `tollgate-edge`: the Cloudflare Worker in front of the origin. It strips identity
+//! headers, authenticates the caller (KV cache first, the origin's resolver on a miss),
+//! stamps the identity into signed headers and forwards the request.
+//!
+//! Everything that does not touch the Workers runtime is a plain module, tested on the
+//! host with `cargo test -p tollgate-edge`: [`route`], [`auth`], [`cache`], [`resolve`],
+//! [`forward`], [`purge`], [`errors`]. `glue` (wasm32 only) wires them to the runtime.
+
+pub mod auth;
+pub mod cache;
+pub mod errors;
+pub mod forward;
+pub mod purge;
+pub mod resolve;
+pub mod route;
+
+#[cfg(target_arch = "wasm32")]
+mod glue;

@@ -1,0 +1,111 @@
+//! `POST /__tollgate/purge`: the origin tells the edge which cache keys went stale.
+//! Signed by the origin over the body digest; only our own keys may be deleted.
+
+use serde::Deserialize;
+use tollgate_shared::signing::{Body, Request};
+use tollgate_shared::SigningKey;
+
+use crate::errors::EdgeError;
+
+/// Keys per call: each is one KV operation, and Workers bound those per invocation.
+pub const MAX_KEYS: usize = 500;
+const KEY_PREFIX: &str = "tollgate:auth:";
+
+#[derive(Deserialize)]
+struct PurgeBody {
+    keys: Vec<String>,
+}
+
+/// Checks the signature and returns the keys to delete.
+pub fn verify_and_parse(
+    key: &SigningKey,
+    path_and_query: &str,
+    timestamp: Option<&str>,
+    signature: Option<&str>,
+    body: &[u8],
+    now: i64,
+) -> Result<Vec<String>, EdgeError> {
+    let (Some(timestamp), Some(signature)) = (timestamp, signature) else {
+        return Err(EdgeError::INVALID_SIGNATURE);
+    };
+    let request = Request {
+        method: "POST",
+        path_and_query,
+        body: Body::Digest(body),
+        identity: [""; 7],
+    };
+    key.verify(&request, timestamp, signature, now)
+        .map_err(|_| EdgeError::INVALID_SIGNATURE)?;
+    let parsed: PurgeBody = serde_json::from_slice(body).map_err(|_| EdgeError::BAD_REQUEST)?;
+    if parsed.keys.len() > MAX_KEYS || !parsed.keys.iter().all(|k| k.starts_with(KEY_PREFIX)) {
+        return Err(EdgeError::BAD_REQUEST);
+    }
+    Ok(parsed.keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signed(key: &SigningKey, body: &str, now: i64) -> (String, String) {
+        key.sign(
+            &Request {
+                method: "POST",
+                path_and_query: "/__tollgate/purge",
+                body: Body::Digest(body.as_bytes()),
+                identity: [""; 7],
+            },
+            now,
+        )
+    }
+
+    #[test]
+    fn accepts_signed_purges_of_our_keys() {
+        let key = SigningKey::new("s");
+        let body = r#"{"keys":["tollgate:auth:mul:abc"]}"#;
+        let (ts, sig) = signed(&key, body, 10);
+        let keys = verify_and_parse(
+            &key,
+            "/__tollgate/purge",
+            Some(&ts),
+            Some(&sig),
+            body.as_bytes(),
+            10,
+        )
+        .unwrap();
+        assert_eq!(keys, vec!["tollgate:auth:mul:abc"]);
+    }
+
+    #[test]
+    fn refuses_unsigned_stale_or_foreign() {
+        let key = SigningKey::new("s");
+        let body = r#"{"keys":["tollgate:auth:mul:abc"]}"#;
+        let (ts, sig) = signed(&key, body, 10);
+        let p = "/__tollgate/purge";
+        assert_eq!(
+            verify_and_parse(&key, p, None, None, body.as_bytes(), 10),
+            Err(EdgeError::INVALID_SIGNATURE)
+        );
+        assert_eq!(
+            verify_and_parse(&key, p, Some(&ts), Some(&sig), body.as_bytes(), 100),
+            Err(EdgeError::INVALID_SIGNATURE)
+        );
+        assert_eq!(
+            verify_and_parse(
+                &SigningKey::new("x"),
+                p,
+                Some(&ts),
+                Some(&sig),
+                body.as_bytes(),
+                10
+            ),
+            Err(EdgeError::INVALID_SIGNATURE)
+        );
+        let other = r#"{"keys":["session:123"]}"#;
+        let (ts, sig) = signed(&key, other, 10);
+        assert_eq!(
+            verify_and_parse(&key, p, Some(&ts), Some(&sig), other.as_bytes(), 10),
+            Err(EdgeError::BAD_REQUEST)
+        );
+    }
+}

@@ -1,0 +1,69 @@
+//! Which class a request belongs to (DESIGN.md "Request path", step 2).
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// `GET /healthz`, answered by the edge itself.
+    Health,
+    /// Forwarded without authentication.
+    Public,
+    /// `/__tollgate/purge`: the origin's signed purge call.
+    Purge,
+    /// Everything else under `/api/`: user authentication.
+    User,
+    /// Not served: `/internal/*` and anything outside `/api/`.
+    NotFound,
+}
+
+/// Public routes are exact (method, path) pairs: a prefix match would open more than
+/// intended.
+const PUBLIC: [(&str, &str); 2] = [
+    ("POST", "/api/install-tokens/exchange"),
+    ("GET", "/api/ping"),
+];
+
+pub fn classify(method: &str, path: &str) -> Route {
+    if path == "/healthz" {
+        return Route::Health;
+    }
+    if path == "/__tollgate/purge" {
+        return Route::Purge;
+    }
+    if path.starts_with("/internal/") || path == "/internal" {
+        return Route::NotFound;
+    }
+    if PUBLIC
+        .iter()
+        .any(|(m, p)| *p == path && m.eq_ignore_ascii_case(method))
+    {
+        return Route::Public;
+    }
+    if path.starts_with("/api/") {
+        return Route::User;
+    }
+    Route::NotFound
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes() {
+        assert_eq!(classify("GET", "/healthz"), Route::Health);
+        assert_eq!(classify("POST", "/__tollgate/purge"), Route::Purge);
+        assert_eq!(
+            classify("POST", "/api/install-tokens/exchange"),
+            Route::Public
+        );
+        assert_eq!(classify("GET", "/api/install-tokens/exchange"), Route::User);
+        assert_eq!(classify("GET", "/api/ping"), Route::Public);
+        assert_eq!(classify("GET", "/api/me"), Route::User);
+        assert_eq!(classify("DELETE", "/api/tokens/x"), Route::User);
+        assert_eq!(classify("POST", "/internal/auth/resolve"), Route::NotFound);
+        assert_eq!(classify("GET", "/internal"), Route::NotFound);
+        assert_eq!(classify("GET", "/"), Route::NotFound);
+        assert_eq!(classify("GET", "/api"), Route::NotFound);
+        assert_eq!(classify("GET", "/metrics"), Route::NotFound);
+        assert_eq!(classify("GET", "/readyz"), Route::NotFound);
+    }
+}

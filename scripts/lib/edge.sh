@@ -1,0 +1,35 @@
+# shellcheck shell=bash
+# The edge toolchain, pinned (see the handbook's TOOLCHAIN.md): these machines reach only
+# the crates.io and npm registries, so every binary comes from there.
+#   edge_install   → wasm32 target, worker-build, wasm-bindgen-cli, npm ci (idempotent)
+#   edge_env       → the environment wrangler and worker-build need offline
+
+WORKER_BUILD_VERSION=0.8.7
+WASM_BINDGEN_VERSION=0.2.130
+
+edge_install() {
+    rustup target list --installed | grep -qx wasm32-unknown-unknown ||
+        rustup target add wasm32-unknown-unknown
+    if ! worker-build --version 2>/dev/null | grep -q " $WORKER_BUILD_VERSION"; then
+        cargo install worker-build --version "$WORKER_BUILD_VERSION" --locked
+    fi
+    # Without --locked: its lockfile pins a crate version the registry no longer serves.
+    if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION"; then
+        cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+    fi
+    if ! node -e 'process.exit(require("./node_modules/wrangler/package.json").version === require("./package-lock.json").packages["node_modules/wrangler"].version ? 0 : 1)' 2>/dev/null; then
+        npm ci --no-audit --no-fund --loglevel=error
+    fi
+}
+
+edge_env() {
+    export PATH="$HOME/.cargo/bin:$PATH"
+    export WASM_BINDGEN_BIN=wasm-bindgen
+    export WASM_OPT_BIN=$PWD/node_modules/binaryen/bin/wasm-opt
+    export ESBUILD_BIN=$PWD/node_modules/@esbuild/linux-x64/bin/esbuild
+    export WRANGLER_SEND_METRICS=false
+    export WRANGLER_SEND_ERROR_REPORTS=false
+    export CLOUDFLARE_CF_FETCH_ENABLED=false
+    export WRANGLER_HIDE_BANNER=true
+    export XDG_CONFIG_HOME=$PWD/.xdg
+}
