@@ -16,6 +16,11 @@ async fn health_ready_and_metrics() {
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body["status"], "ok");
     assert_eq!(app.get("/readyz", None).await.status, StatusCode::OK);
+    let ping = app.get("/api/ping", None).await;
+    assert_eq!(
+        (ping.status, &ping.body["pong"]),
+        (StatusCode::OK, &Value::Bool(true))
+    );
     let metrics = app.get("/metrics", None).await;
     assert_eq!(metrics.status, StatusCode::OK);
     for name in [

@@ -462,26 +462,30 @@ async fn purge_receiver() -> PurgeReceiver {
     PurgeReceiver { url, keys, failing }
 }
 
-#[tokio::test]
-async fn revoke_delivers_the_purge_before_answering() {
-    let mut edge = purge_receiver().await;
+/// An app that purges to `url`, with one user whose token it has just revoked through
+/// the API: returns the app, the revoked token and the DELETE's status.
+async fn revoke_with_purge_to(url: &str) -> (TestApp, String, StatusCode) {
     let app = TestApp::with(Options {
         secret: Some(SECRET),
-        purge_url: Some(edge.url.clone()),
+        purge_url: Some(url.to_owned()),
         ..Options::default()
     })
     .await;
-    let user = app.create_user("h@example.com").await;
+    let user = app.create_user("purge@example.com").await;
     let (id, token) = app.mint(user, None).await;
-    let r = app
-        .call(
-            Method::DELETE,
-            &format!("/api/tokens/{id}"),
-            Some(&token),
-            None,
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let path = format!("/api/tokens/{id}");
+    let status = app
+        .call(Method::DELETE, &path, Some(&token), None)
+        .await
+        .status;
+    (app, token, status)
+}
+
+#[tokio::test]
+async fn revoke_delivers_the_purge_before_answering() {
+    let mut edge = purge_receiver().await;
+    let (app, token, status) = revoke_with_purge_to(&edge.url).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
     // Already delivered when the 204 arrived.
     let keys = edge
         .keys
@@ -502,24 +506,9 @@ async fn revoke_delivers_the_purge_before_answering() {
 async fn undelivered_purges_are_retried_by_the_dispatcher() {
     let mut edge = purge_receiver().await;
     edge.failing.store(true, Ordering::SeqCst);
-    let app = TestApp::with(Options {
-        secret: Some(SECRET),
-        purge_url: Some(edge.url.clone()),
-        ..Options::default()
-    })
-    .await;
-    let user = app.create_user("i@example.com").await;
-    let (id, token) = app.mint(user, None).await;
-    let r = app
-        .call(
-            Method::DELETE,
-            &format!("/api/tokens/{id}"),
-            Some(&token),
-            None,
-        )
-        .await;
+    let (app, token, status) = revoke_with_purge_to(&edge.url).await;
     assert_eq!(
-        r.status,
+        status,
         StatusCode::NO_CONTENT,
         "the revocation stands even if the edge is down"
     );

@@ -266,6 +266,15 @@ async fn unserved_routes(stack: &Stack) {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.json::<Value>().await.unwrap()["status"], "ok");
+    // Public routes are forwarded without credentials.
+    let r = stack
+        .http
+        .get(format!("{}/api/ping", stack.edge.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.json::<Value>().await.unwrap()["pong"], true);
 }
 
 async fn short_lived_tokens_are_not_served_from_cache_after_expiry(stack: &Stack) {

@@ -1,5 +1,5 @@
 //! `GET /healthz` (the process is up), `GET /readyz` (and Postgres answers),
-//! `GET /metrics` (Prometheus text).
+//! `GET /metrics` (Prometheus text), `GET /api/ping` (public, no auth).
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -12,6 +12,12 @@ use crate::state::AppState;
 
 pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
+}
+
+/// `GET /api/ping`: a public route with a small body, so benchmarks can measure what
+/// the edge costs apart from authentication.
+pub async fn ping() -> Json<Value> {
+    Json(json!({ "pong": true, "service": "tollgate-origin" }))
 }
 
 pub async fn readyz(State(state): State<AppState>) -> AppResult<Json<Value>> {
