@@ -10,6 +10,8 @@ pub struct Metrics {
     pub http_requests: IntCounterVec,
     pub http_duration: HistogramVec,
     pub resolves: IntCounterVec,
+    /// Token-table lookups: what a cache hit at the edge must never cause.
+    pub token_lookups: prometheus::IntCounter,
     pub purges: IntCounterVec,
     pub pool_connections: IntGaugeVec,
 }
@@ -53,6 +55,10 @@ impl Metrics {
             Opts::new("tollgate_resolve_total", "Token resolutions by the origin."),
             &["kind", "outcome"],
         )?;
+        let token_lookups = prometheus::IntCounter::new(
+            "tollgate_db_token_lookups_total",
+            "Token lookups in Postgres.",
+        )?;
         let purges = IntCounterVec::new(
             Opts::new("tollgate_purge_total", "Purge deliveries to the edge."),
             &["outcome"],
@@ -67,6 +73,7 @@ impl Metrics {
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_duration.clone()))?;
         registry.register(Box::new(resolves.clone()))?;
+        registry.register(Box::new(token_lookups.clone()))?;
         registry.register(Box::new(purges.clone()))?;
         registry.register(Box::new(pool_connections.clone()))?;
         Ok(Metrics {
@@ -74,6 +81,7 @@ impl Metrics {
             http_requests,
             http_duration,
             resolves,
+            token_lookups,
             purges,
             pool_connections,
         })

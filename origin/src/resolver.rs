@@ -40,6 +40,7 @@ pub async fn resolve(
 
 async fn resolve_pat(state: &AppState, hash: &TokenHash) -> AppResult<Option<Resolved>> {
     let db = state.pool.get().await?;
+    state.metrics.token_lookups.inc();
     let Some(pat) = tokens::find_active_by_hash(&db, hash).await? else {
         return Ok(None);
     };

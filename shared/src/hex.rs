@@ -3,12 +3,22 @@
 const DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 pub(crate) fn encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 0x0f)] as char);
+    let mut out = vec![0u8; bytes.len() * 2];
+    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 0x0f)];
     }
-    out
+    // Only ASCII digits were written.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Parses up to 8 lowercase hex digits into a u32 (the checksum field).
+pub(crate) fn decode_u32(s: &str) -> Option<u32> {
+    if s.is_empty() || s.len() > 8 {
+        return None;
+    }
+    s.bytes()
+        .try_fold(0u32, |acc, b| Some(acc << 4 | u32::from(nibble(b)?)))
 }
 
 /// Decodes lowercase hex only: the formats we verify are produced by us in lowercase,
