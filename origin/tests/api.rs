@@ -27,6 +27,7 @@ async fn health_ready_and_metrics() {
         "tollgate_http_requests_total",
         "tollgate_http_request_duration_seconds",
         "tollgate_db_pool_connections",
+        "tollgate_db_token_lookups_total",
     ] {
         assert!(
             metrics.text.contains(name),

@@ -24,7 +24,8 @@ fn micro(c: &mut Criterion) {
     });
 
     let key = SigningKey::new("0123456789abcdef0123456789abcdef");
-    let mut identity = Identity::new(ActorSource::Pat).with_user("7d4f9c2e-0000-4000-8000-000000000001", None);
+    let mut identity =
+        Identity::new(ActorSource::Pat).with_user("7d4f9c2e-0000-4000-8000-000000000001", None);
     identity.workspace_id = Some("2b1e9c4a-0000-4000-8000-000000000002".into());
     let values = identity.signing_values();
     let request = Request {
