@@ -50,6 +50,32 @@ fn stamped(
     req
 }
 
+/// An app that trusts edge signatures made with [`SECRET`].
+async fn edge_app() -> TestApp {
+    TestApp::with(Options {
+        secret: Some(SECRET),
+        ..Options::default()
+    })
+    .await
+}
+
+/// Sends a body-less request stamped and signed as the edge would.
+async fn send_stamped(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    identity: Option<&Identity>,
+    secret: &str,
+    at: i64,
+) -> common::TestResponse {
+    app.send(
+        stamped(method, path, identity, secret, at)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+}
+
 fn pat_identity(user: uuid::Uuid) -> Identity {
     Identity::new(ActorSource::Pat).with_user(user.to_string(), None)
 }
@@ -85,25 +111,17 @@ async fn last_used(app: &TestApp) -> Option<chrono::DateTime<chrono::Utc>> {
 
 #[tokio::test]
 async fn a_valid_signature_is_trusted_as_stamped() {
-    let app = TestApp::with(Options {
-        secret: Some(SECRET),
-        ..Options::default()
-    })
-    .await;
+    let app = edge_app().await;
     let (user, _) = app.user_with_token("a@example.com").await;
-    let r = app
-        .send(
-            stamped(
-                Method::GET,
-                "/api/me?x=1",
-                Some(&pat_identity(user)),
-                SECRET,
-                now(),
-            )
-            .body(Body::empty())
-            .unwrap(),
-        )
-        .await;
+    let r = send_stamped(
+        &app,
+        Method::GET,
+        "/api/me?x=1",
+        Some(&pat_identity(user)),
+        SECRET,
+        now(),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["user_id"], user.to_string());
     assert_eq!(r.body["actor_source"], "pat");
@@ -113,11 +131,7 @@ async fn a_valid_signature_is_trusted_as_stamped() {
 
 #[tokio::test]
 async fn bad_or_stale_signatures_are_refused_never_a_fallback() {
-    let app = TestApp::with(Options {
-        secret: Some(SECRET),
-        ..Options::default()
-    })
-    .await;
+    let app = edge_app().await;
     let (user, token) = app.user_with_token("b@example.com").await;
     let id = pat_identity(user);
     let cases = [
@@ -161,13 +175,7 @@ async fn bad_or_stale_signatures_are_refused_never_a_fallback() {
         );
     }
     // Within the skew it is accepted.
-    let r = app
-        .send(
-            stamped(Method::GET, "/api/me", Some(&id), SECRET, now() - 55)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
+    let r = send_stamped(&app, Method::GET, "/api/me", Some(&id), SECRET, now() - 55).await;
     assert_eq!(r.status, StatusCode::OK);
 }
 
@@ -175,19 +183,15 @@ async fn bad_or_stale_signatures_are_refused_never_a_fallback() {
 async fn without_a_secret_no_signature_is_trusted() {
     let app = TestApp::new().await;
     let (user, _) = app.user_with_token("c@example.com").await;
-    let r = app
-        .send(
-            stamped(
-                Method::GET,
-                "/api/me",
-                Some(&pat_identity(user)),
-                SECRET,
-                now(),
-            )
-            .body(Body::empty())
-            .unwrap(),
-        )
-        .await;
+    let r = send_stamped(
+        &app,
+        Method::GET,
+        "/api/me",
+        Some(&pat_identity(user)),
+        SECRET,
+        now(),
+    )
+    .await;
     assert_eq!(
         (r.status, r.error()),
         (StatusCode::UNAUTHORIZED, "invalid signature")
@@ -198,39 +202,19 @@ async fn without_a_secret_no_signature_is_trusted() {
 
 #[tokio::test]
 async fn signed_requests_without_identity_are_anonymous() {
-    let app = TestApp::with(Options {
-        secret: Some(SECRET),
-        ..Options::default()
-    })
-    .await;
-    let r = app
-        .send(
-            stamped(Method::GET, "/api/me", None, SECRET, now())
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
+    let app = edge_app().await;
+    let r = send_stamped(&app, Method::GET, "/api/me", None, SECRET, now()).await;
     assert_eq!(
         (r.status, r.error()),
         (StatusCode::UNAUTHORIZED, "missing authorization")
     );
-    let r = app
-        .send(
-            stamped(Method::GET, "/healthz", None, SECRET, now())
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
+    let r = send_stamped(&app, Method::GET, "/healthz", None, SECRET, now()).await;
     assert_eq!(r.status, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn minting_tokens_is_for_humans_only() {
-    let app = TestApp::with(Options {
-        secret: Some(SECRET),
-        ..Options::default()
-    })
-    .await;
+    let app = edge_app().await;
     let (user, _) = app.user_with_token("d@example.com").await;
     for source in [
         ActorSource::Daemon,
@@ -260,11 +244,7 @@ async fn minting_tokens_is_for_humans_only() {
 
 #[tokio::test]
 async fn resolve_answers_the_edge() {
-    let app = TestApp::with(Options {
-        secret: Some(SECRET),
-        ..Options::default()
-    })
-    .await;
+    let app = edge_app().await;
     let (user, token) = app.user_with_token("e@example.com").await;
 
     let r = app
@@ -321,11 +301,7 @@ async fn resolve_answers_the_edge() {
 
 #[tokio::test]
 async fn resolve_requires_a_body_signature() {
-    let app = TestApp::with(Options {
-        secret: Some(SECRET),
-        ..Options::default()
-    })
-    .await;
+    let app = edge_app().await;
     let (_, token) = app.user_with_token("f@example.com").await;
     let body = resolve_body(&token);
     let unsigned = Request::post("/internal/auth/resolve")
@@ -351,24 +327,17 @@ async fn resolve_requires_a_body_signature() {
 
 #[tokio::test]
 async fn last_used_at_is_written_by_the_resolver_at_most_once_a_minute() {
-    let app = TestApp::with(Options {
-        secret: Some(SECRET),
-        ..Options::default()
-    })
-    .await;
+    let app = edge_app().await;
     let (user, token) = app.user_with_token("g@example.com").await;
     // Listing and edge-stamped requests do not touch it.
     assert_eq!(
-        app.send(
-            stamped(
-                Method::GET,
-                "/api/tokens",
-                Some(&pat_identity(user)),
-                SECRET,
-                now()
-            )
-            .body(Body::empty())
-            .unwrap()
+        send_stamped(
+            &app,
+            Method::GET,
+            "/api/tokens",
+            Some(&pat_identity(user)),
+            SECRET,
+            now()
         )
         .await
         .status,

@@ -27,18 +27,18 @@ pub const SIGNED_IDENTITY_HEADERS: [&str; 7] = [
     X_DAEMON_ID,
 ];
 
-/// Every header a client must never be able to set: removed on every route.
-pub const STRIPPED_HEADERS: [&str; 9] = [
-    X_USER_ID,
-    X_USER_EMAIL,
-    X_ACTOR_SOURCE,
-    X_WORKSPACE_ID,
-    X_AGENT_ID,
-    X_TASK_ID,
-    X_DAEMON_ID,
-    X_EDGE_TIMESTAMP,
-    X_EDGE_SIGNATURE,
-];
+/// Every header a client must never be able to set: removed on every route. The
+/// identity headers plus the two that would make them look edge-signed.
+pub const STRIPPED_HEADERS: [&str; 9] = {
+    let mut out = [X_EDGE_TIMESTAMP; 9];
+    let mut i = 0;
+    while i < SIGNED_IDENTITY_HEADERS.len() {
+        out[i] = SIGNED_IDENTITY_HEADERS[i];
+        i += 1;
+    }
+    out[8] = X_EDGE_SIGNATURE;
+    out
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -191,6 +191,16 @@ mod tests {
         assert_eq!(headers[X_ACTOR_SOURCE], "task_token");
         let back = Identity::from_headers(|n| headers.get(n).copied()).unwrap();
         assert_eq!(back, Some(id));
+    }
+
+    #[test]
+    fn stripped_headers_cover_identity_and_signature() {
+        for name in SIGNED_IDENTITY_HEADERS {
+            assert!(STRIPPED_HEADERS.contains(&name), "{name}");
+        }
+        assert!(STRIPPED_HEADERS.contains(&X_EDGE_TIMESTAMP));
+        assert!(STRIPPED_HEADERS.contains(&X_EDGE_SIGNATURE));
+        assert_eq!(STRIPPED_HEADERS.len(), 9);
     }
 
     #[test]
