@@ -8,7 +8,7 @@ use crate::errors::EdgeError;
 
 /// The token of a user-route request, or the 401 to answer. Bad checksums and unknown
 /// prefixes are refused here, before any KV or origin call.
-pub fn user_token(authorization: Option<&str>) -> Result<Token, EdgeError> {
+pub fn user_token(authorization: Option<&str>) -> Result<Token<'_>, EdgeError> {
     let value = authorization.ok_or(EdgeError::MISSING_AUTHORIZATION)?;
     let (scheme, raw) = value
         .trim()
@@ -34,8 +34,10 @@ mod tests {
     #[test]
     fn bearer_extraction() {
         let t = RawToken::generate(TokenKind::Pat).unwrap();
-        let ok = user_token(Some(&format!("Bearer {}", t.expose()))).unwrap();
+        let header = format!("Bearer {}", t.expose());
+        let ok = user_token(Some(&header)).unwrap();
         assert_eq!(ok.kind, TokenKind::Pat);
+        assert_eq!(ok.expose(), t.expose());
         assert!(user_token(Some(&format!("bearer {}", t.expose()))).is_ok());
         assert!(user_token(Some(&format!("BEARER  {} ", t.expose()))).is_ok());
         assert_eq!(

@@ -138,7 +138,7 @@ async fn handle(mut req: Request, env: &Env, rid: &str) -> EdgeResult<Response> 
 }
 
 /// KV first; on a miss (or an entry past `valid_until`) the origin's resolver.
-async fn authenticate(env: &Env, config: &Config, token: &Token) -> EdgeResult<Identity> {
+async fn authenticate(env: &Env, config: &Config, token: &Token<'_>) -> EdgeResult<Identity> {
     let now = now();
     let kv = env.kv("AUTH_CACHE").map_err(|_| EdgeError::MISCONFIGURED)?;
     let key = cache_key(token.kind, &token.hash());

@@ -11,9 +11,9 @@ use crate::errors::EdgeError;
 pub const PATH: &str = "/internal/auth/resolve";
 
 /// The body to send: the hash, or for cloud PATs (verified by Fleet) the raw token.
-pub fn request_body(token: &Token) -> String {
+pub fn request_body(token: &Token<'_>) -> String {
     match token.kind {
-        TokenKind::Cloud => json!({ "kind": "mcn", "token": token.raw.expose() }),
+        TokenKind::Cloud => json!({ "kind": "mcn", "token": token.expose() }),
         kind => json!({ "kind": kind.as_str(), "hash": token.hash().as_str() }),
     }
     .to_string()

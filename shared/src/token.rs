@@ -158,21 +158,38 @@ fn display_prefix(raw: &str) -> &str {
     &raw[..end]
 }
 
-/// A token that parsed: its kind is known and, for our own kinds, its checksum holds.
-#[derive(Debug, Clone)]
-pub struct Token {
+/// A presented token that parsed: its kind is known and, for our own kinds, its
+/// checksum holds. It borrows the presented string (this runs on every request at the
+/// edge: no copy) and, like every secret here, redacts itself in `Debug`.
+#[derive(Clone, Copy)]
+pub struct Token<'a> {
     pub kind: TokenKind,
-    pub raw: RawToken,
+    raw: &'a str,
 }
 
-impl Token {
+impl<'a> Token<'a> {
     pub fn hash(&self) -> TokenHash {
-        self.raw.hash()
+        TokenHash::of(self.raw)
+    }
+
+    /// The token itself, for the one call that needs it: Fleet verifies cloud PATs raw.
+    pub fn expose(&self) -> &'a str {
+        self.raw
+    }
+
+    pub fn to_raw(&self) -> RawToken {
+        RawToken(self.raw.to_owned())
+    }
+}
+
+impl fmt::Debug for Token<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Token({:?}, {}…)", self.kind, display_prefix(self.raw))
     }
 }
 
 /// Parses a presented token with zero I/O: prefix, shape and checksum.
-pub fn parse(input: &str) -> Result<Token, TokenError> {
+pub fn parse(input: &str) -> Result<Token<'_>, TokenError> {
     let kind = TokenKind::from_prefix(input).ok_or(TokenError::UnknownPrefix)?;
     let body = &input[PREFIX_LEN..];
     if kind == TokenKind::Cloud {
@@ -180,10 +197,7 @@ pub fn parse(input: &str) -> Result<Token, TokenError> {
         if body.is_empty() || body.len() > MAX_CLOUD_TOKEN_BODY || !printable {
             return Err(TokenError::Malformed);
         }
-        return Ok(Token {
-            kind,
-            raw: RawToken(input.to_owned()),
-        });
+        return Ok(Token { kind, raw: input });
     }
     if input.len() != TOKEN_LEN || !hex::is_lower_hex(body) {
         return Err(TokenError::Malformed);
@@ -193,10 +207,7 @@ pub fn parse(input: &str) -> Result<Token, TokenError> {
     if hex::decode_u32(checksum) != Some(crc32fast::hash(signed.as_bytes())) {
         return Err(TokenError::BadChecksum);
     }
-    Ok(Token {
-        kind,
-        raw: RawToken(input.to_owned()),
-    })
+    Ok(Token { kind, raw: input })
 }
 
 /// `hex(sha256(raw token))`: what the database and the cache key hold. Also a secret
@@ -348,7 +359,9 @@ mod tests {
             let t = RawToken::generate(kind).unwrap();
             let parsed = parse(t.expose()).unwrap();
             prop_assert_eq!(parsed.kind, kind);
-            prop_assert_eq!(parsed.raw.expose(), t.expose());
+            prop_assert_eq!(parsed.expose(), t.expose());
+            let owned = parsed.to_raw();
+            prop_assert_eq!(owned.expose(), t.expose());
             prop_assert_eq!(parsed.hash(), t.hash());
         }
 
