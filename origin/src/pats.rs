@@ -82,6 +82,9 @@ pub async fn revoke(state: &AppState, user_id: Uuid, token_id: Uuid) -> AppResul
     };
     let keys = vec![cache_key(TokenKind::Pat, &hash)];
     let ids = invalidations::insert(&tx, &keys).await?;
+    if state.purger.is_some() {
+        invalidations::insert_echo(&tx, &keys).await?;
+    }
     tx.commit().await?;
     drop(db);
     tracing::info!(%token_id, "personal access token revoked");

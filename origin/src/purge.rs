@@ -4,6 +4,8 @@
 //! transaction. After commit the revoking request tries one delivery itself (≤ 2 s), so
 //! the very next request through the edge already fails; whatever was not delivered the
 //! background [`run_dispatcher`] retries with backoff. Rows are deleted on a 2xx.
+//! Each revocation also queues a second, delayed purge of the same keys, which closes
+//! the race with a resolve that was in flight when the revocation committed.
 
 use std::time::Duration;
 

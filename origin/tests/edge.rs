@@ -464,11 +464,50 @@ async fn revoke_delivers_the_purge_before_answering() {
         keys,
         vec![cache_key(TokenKind::Pat, &TokenHash::of(&token))]
     );
-    assert_eq!(app.sql("SELECT 1 FROM cache_invalidations").await.len(), 0);
     assert_eq!(
         app.metric(r#"tollgate_purge_total{outcome="ok"}"#).await,
         1.0
     );
+    // What stays is the delayed second purge, for a resolve that raced the revocation.
+    let rows = app
+        .sql(
+            "SELECT attempts, extract(epoch FROM next_attempt_at - now())::float8
+             FROM cache_invalidations",
+        )
+        .await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].get::<_, i32>(0), 0);
+    let due_in: f64 = rows[0].get(1);
+    assert!((5.0..=10.0).contains(&due_in), "{due_in}");
+
+    // The dispatcher delivers it when due, then the outbox is empty.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let dispatcher = tokio::spawn(tollgate_origin::purge::run_dispatcher(
+        app.state.clone(),
+        stopped,
+    ));
+    let again = tokio::time::timeout(Duration::from_secs(20), edge.keys.recv())
+        .await
+        .expect("the second purge arrives")
+        .unwrap();
+    assert_eq!(again, keys);
+    wait_for_rows(&app, "SELECT 1 FROM cache_invalidations", 0).await;
+    stop.send(true).unwrap();
+    dispatcher.await.unwrap();
+}
+
+/// Polls until `query` returns `expected` rows (the dispatcher deletes after the edge
+/// answered, a moment after the delivery the test saw).
+async fn wait_for_rows(app: &TestApp, query: &str, expected: usize) {
+    let mut rows = usize::MAX;
+    for _ in 0..100 {
+        rows = app.sql(query).await.len();
+        if rows == expected {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(rows, expected, "{query}");
 }
 
 #[tokio::test]
@@ -482,10 +521,11 @@ async fn undelivered_purges_are_retried_by_the_dispatcher() {
         "the revocation stands even if the edge is down"
     );
     let rows = app
-        .sql("SELECT cache_key, attempts FROM cache_invalidations")
+        .sql("SELECT cache_key, attempts FROM cache_invalidations ORDER BY attempts DESC")
         .await;
-    assert_eq!(rows.len(), 1);
+    assert_eq!(rows.len(), 2, "the failed purge and the delayed second one");
     assert_eq!(rows[0].get::<_, i32>(1), 1);
+    assert_eq!(rows[1].get::<_, i32>(1), 0);
     assert!(app.get("/api/me", Some(&token)).await.status == StatusCode::UNAUTHORIZED);
 
     edge.failing.store(false, Ordering::SeqCst);
@@ -494,7 +534,8 @@ async fn undelivered_purges_are_retried_by_the_dispatcher() {
         app.state.clone(),
         stopped,
     ));
-    let keys = tokio::time::timeout(Duration::from_secs(15), edge.keys.recv())
+    // Before the delayed second purge is due (10 s): this is the retry.
+    let keys = tokio::time::timeout(Duration::from_secs(8), edge.keys.recv())
         .await
         .expect("retried within the backoff")
         .unwrap();
@@ -502,16 +543,13 @@ async fn undelivered_purges_are_retried_by_the_dispatcher() {
         keys,
         vec![cache_key(TokenKind::Pat, &TokenHash::of(&token))]
     );
-    // The row goes once the edge confirmed.
-    let mut remaining = 1;
-    for _ in 0..100 {
-        remaining = app.sql("SELECT 1 FROM cache_invalidations").await.len();
-        if remaining == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(remaining, 0);
+    // The retried row goes once the edge confirmed; the delayed one is not due yet.
+    wait_for_rows(
+        &app,
+        "SELECT 1 FROM cache_invalidations WHERE attempts > 0",
+        0,
+    )
+    .await;
     stop.send(true).unwrap();
     dispatcher.await.unwrap();
 }

@@ -7,6 +7,12 @@ pub const MAX_BACKOFF_SECS: i32 = 60;
 /// Keys per purge call; the worker deletes each with one KV operation.
 pub const BATCH: i64 = 50;
 
+/// A second purge of the same keys this long after the revocation. A cache miss resolved
+/// just before the revocation committed can write its answer to KV after the first purge
+/// landed; the edge waits at most 5 s for a resolve, so by then any such write is done
+/// and this purge removes it.
+pub const ECHO_DELAY_SECS: i32 = 10;
+
 /// Queues keys in the caller's transaction. The revoking request tries them once itself
 /// right after commit, which counts as the first attempt; the dispatcher takes over
 /// after the first backoff.
@@ -23,6 +29,22 @@ pub async fn insert(
         .await?;
     let rows = db.query(&stmt, &[&keys]).await?;
     Ok(rows.into_iter().map(|r| r.get(0)).collect())
+}
+
+/// Queues the delayed second purge of `keys` (see [`ECHO_DELAY_SECS`]); the dispatcher
+/// delivers it.
+pub async fn insert_echo(
+    db: &impl GenericClient,
+    keys: &[String],
+) -> Result<(), tokio_postgres::Error> {
+    let stmt = db
+        .prepare_cached(
+            "INSERT INTO cache_invalidations (cache_key, attempts, next_attempt_at)
+             SELECT k, 0, now() + make_interval(secs => $2::int) FROM unnest($1::text[]) AS k",
+        )
+        .await?;
+    db.execute(&stmt, &[&keys, &ECHO_DELAY_SECS]).await?;
+    Ok(())
 }
 
 pub async fn delete(db: &impl GenericClient, ids: &[i64]) -> Result<u64, tokio_postgres::Error> {
