@@ -31,8 +31,6 @@ pub struct EdgeVerified(pub Option<Identity>);
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub identity: Identity,
-    /// The PAT row when the origin resolved the token itself.
-    pub token_id: Option<Uuid>,
 }
 
 impl Caller {
@@ -159,10 +157,7 @@ impl FromRequestParts<AppState> for Caller {
             let identity = identity
                 .clone()
                 .ok_or(AppError::Unauthorized("missing authorization"))?;
-            return Ok(Caller {
-                identity,
-                token_id: None,
-            });
+            return Ok(Caller { identity });
         }
         let raw = bearer_token(&parts.headers)?;
         let token = token::parse(raw).map_err(|_| AppError::invalid_token())?;
@@ -176,7 +171,6 @@ impl FromRequestParts<AppState> for Caller {
         debug_assert_eq!(resolved.identity.actor_source, ActorSource::Pat);
         Ok(Caller {
             identity: resolved.identity,
-            token_id: resolved.token_id,
         })
     }
 }

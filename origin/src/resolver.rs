@@ -2,7 +2,6 @@
 //! cache misses) and requests that come straight to the origin.
 
 use tollgate_shared::{ttl_for_expiry, ActorSource, Identity, TokenHash, TokenKind};
-use uuid::Uuid;
 
 use crate::db::tokens;
 use crate::error::AppResult;
@@ -14,8 +13,6 @@ pub struct Resolved {
     pub identity: Identity,
     /// How long the edge may cache this answer.
     pub ttl_secs: u64,
-    /// The PAT's row, for endpoints that act on "the current token".
-    pub token_id: Option<Uuid>,
 }
 
 /// `Ok(None)` means the token is unknown, revoked or expired: a 401, never cached.
@@ -58,6 +55,5 @@ async fn resolve_pat(state: &AppState, hash: &TokenHash) -> AppResult<Option<Res
     Ok(Some(Resolved {
         identity: Identity::new(ActorSource::Pat).with_user(pat.user_id.to_string(), None),
         ttl_secs,
-        token_id: Some(pat.id),
     }))
 }

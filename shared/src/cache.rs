@@ -9,8 +9,6 @@ use crate::token::{TokenHash, TokenKind};
 pub const MAX_TTL_SECS: u64 = 600;
 /// Workers KV refuses an `expiration_ttl` below 60 s.
 pub const KV_MIN_TTL_SECS: u64 = 60;
-/// Cloud PATs are verified by Fleet; positives are cached this long.
-pub const CLOUD_TTL_SECS: u64 = 60;
 
 /// `tollgate:auth:{kind}:{sha256hex}` — the kind is part of the key so that two kinds
 /// can never answer for each other.

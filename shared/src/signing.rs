@@ -126,11 +126,6 @@ fn parse_timestamp(s: &str) -> Option<i64> {
     s.parse().ok()
 }
 
-/// Lowercase hex sha256, for callers that need the digest line on its own.
-pub fn body_digest(body: &[u8]) -> String {
-    Body::Digest(body).line()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

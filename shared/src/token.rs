@@ -176,10 +176,6 @@ impl<'a> Token<'a> {
     pub fn expose(&self) -> &'a str {
         self.raw
     }
-
-    pub fn to_raw(&self) -> RawToken {
-        RawToken(self.raw.to_owned())
-    }
 }
 
 impl fmt::Debug for Token<'_> {
@@ -360,8 +356,6 @@ mod tests {
             let parsed = parse(t.expose()).unwrap();
             prop_assert_eq!(parsed.kind, kind);
             prop_assert_eq!(parsed.expose(), t.expose());
-            let owned = parsed.to_raw();
-            prop_assert_eq!(owned.expose(), t.expose());
             prop_assert_eq!(parsed.hash(), t.hash());
         }
 

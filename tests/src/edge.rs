@@ -1,6 +1,6 @@
 //! A real `wrangler dev` running the Worker, in front of a real origin.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -95,10 +95,6 @@ impl Edge {
 
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    pub fn state_dir(&self) -> &Path {
-        &self.state
     }
 }
 

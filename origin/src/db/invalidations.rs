@@ -78,10 +78,3 @@ pub async fn claim_due(
     let rows = db.query(&stmt, &[&BATCH, &MAX_BACKOFF_SECS]).await?;
     Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
 }
-
-pub async fn pending(db: &impl GenericClient) -> Result<i64, tokio_postgres::Error> {
-    let stmt = db
-        .prepare_cached("SELECT count(*) FROM cache_invalidations")
-        .await?;
-    Ok(db.query_one(&stmt, &[]).await?.get(0))
-}
