@@ -1,6 +1,7 @@
 //! Credentials of a user route: `Authorization: Bearer <token>` (scheme
 //! case-insensitive, RFC 6750), parsed and checksummed with zero I/O.
 
+use tollgate_shared::bearer::bearer;
 use tollgate_shared::token::{self, Token};
 use tollgate_shared::TokenKind;
 
@@ -10,14 +11,7 @@ use crate::errors::EdgeError;
 /// prefixes are refused here, before any KV or origin call.
 pub fn user_token(authorization: Option<&str>) -> Result<Token<'_>, EdgeError> {
     let value = authorization.ok_or(EdgeError::MISSING_AUTHORIZATION)?;
-    let (scheme, raw) = value
-        .trim()
-        .split_once(' ')
-        .ok_or(EdgeError::INVALID_AUTHORIZATION_FORMAT)?;
-    let raw = raw.trim();
-    if !scheme.eq_ignore_ascii_case("bearer") || raw.is_empty() {
-        return Err(EdgeError::INVALID_AUTHORIZATION_FORMAT);
-    }
+    let raw = bearer(value).ok_or(EdgeError::INVALID_AUTHORIZATION_FORMAT)?;
     let token = token::parse(raw).map_err(|_| EdgeError::INVALID_TOKEN)?;
     // User routes take user credentials; the other kinds get their own routes.
     match token.kind {

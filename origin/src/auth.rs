@@ -11,6 +11,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use tollgate_shared::bearer::bearer;
 use tollgate_shared::identity::{
     SIGNED_IDENTITY_HEADERS, STRIPPED_HEADERS, X_EDGE_SIGNATURE, X_EDGE_TIMESTAMP,
 };
@@ -136,17 +137,11 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<&str, AppError> {
     let value = headers
         .get(header::AUTHORIZATION)
         .ok_or(AppError::Unauthorized("missing authorization"))?;
-    let value = value
+    value
         .to_str()
-        .map_err(|_| AppError::Unauthorized("invalid authorization format"))?;
-    let (scheme, token) = value
-        .split_once(' ')
-        .ok_or(AppError::Unauthorized("invalid authorization format"))?;
-    let token = token.trim();
-    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
-        return Err(AppError::Unauthorized("invalid authorization format"));
-    }
-    Ok(token)
+        .ok()
+        .and_then(bearer)
+        .ok_or(AppError::Unauthorized("invalid authorization format"))
 }
 
 impl FromRequestParts<AppState> for Caller {

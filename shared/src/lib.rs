@@ -6,6 +6,7 @@
 //! - [`identity`]: the caller identity and its stamped headers.
 //! - [`signing`]: the edge↔origin HMAC request signature (`tollgate-v1`).
 
+pub mod bearer;
 pub mod cache;
 mod hex;
 pub mod identity;
