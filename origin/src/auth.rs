@@ -8,7 +8,7 @@
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, Method, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tollgate_shared::bearer::bearer;
@@ -64,11 +64,12 @@ pub fn received_identity_values(headers: &HeaderMap) -> [&str; 7] {
     SIGNED_IDENTITY_HEADERS.map(|name| header_str(headers, name).unwrap_or(""))
 }
 
-/// Verifies `X-Edge-Timestamp`/`X-Edge-Signature` over `body`.
+/// Verifies `X-Edge-Timestamp`/`X-Edge-Signature` over `body`; the signature covers the
+/// path and query exactly as received.
 pub fn verify_edge_signature(
     key: &SigningKey,
-    method: &str,
-    path_and_query: &str,
+    method: &Method,
+    uri: &Uri,
     headers: &HeaderMap,
     body: Body<'_>,
 ) -> Result<(), AppError> {
@@ -80,8 +81,8 @@ pub fn verify_edge_signature(
         return Err(invalid);
     };
     let request = Signed {
-        method,
-        path_and_query,
+        method: method.as_str(),
+        path_and_query: uri.path_and_query().map_or("/", |pq| pq.as_str()),
         body,
         identity: received_identity_values(headers),
     };
@@ -114,13 +115,7 @@ pub async fn edge_trust(State(state): State<AppState>, mut req: Request, next: N
         // No secret configured: this origin trusts no edge.
         return AppError::InvalidCredentials("invalid signature").into_response();
     };
-    let path_and_query = req
-        .uri()
-        .path_and_query()
-        .map_or("/", |pq| pq.as_str())
-        .to_owned();
-    let method = req.method().as_str().to_owned();
-    if let Err(e) = verify_edge_signature(key, &method, &path_and_query, headers, Body::Unsigned) {
+    if let Err(e) = verify_edge_signature(key, req.method(), req.uri(), headers, Body::Unsigned) {
         return e.into_response();
     }
     let identity = match Identity::from_headers(|name| header_str(headers, name)) {

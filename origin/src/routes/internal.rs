@@ -37,21 +37,14 @@ pub async fn resolve(
     if req.method() != axum::http::Method::POST {
         return Err(AppError::MethodNotAllowed);
     }
-    let method = req.method().as_str().to_owned();
-    let path_and_query = req
-        .uri()
-        .path_and_query()
-        .map_or("/", |pq| pq.as_str())
-        .to_owned();
-    let headers = req.headers().clone();
+    // Reading the body consumes the request; keep what the signature covers.
+    let (method, uri, headers) = (
+        req.method().clone(),
+        req.uri().clone(),
+        req.headers().clone(),
+    );
     let body = read_body(req, &state).await?;
-    verify_edge_signature(
-        &key,
-        &method,
-        &path_and_query,
-        &headers,
-        Body::Digest(&body),
-    )?;
+    verify_edge_signature(&key, &method, &uri, &headers, Body::Digest(&body))?;
 
     let request: ResolveRequest =
         serde_json::from_slice(&body).map_err(|_| AppError::BadRequest("invalid request body"))?;
