@@ -2,7 +2,7 @@
 //! Signed by the origin over the body digest; only our own keys may be deleted.
 
 use serde::Deserialize;
-use tollgate_shared::signing::{Body, Request};
+use tollgate_shared::signing::Request;
 use tollgate_shared::SigningKey;
 
 use crate::errors::EdgeError;
@@ -28,12 +28,7 @@ pub fn verify_and_parse(
     let (Some(timestamp), Some(signature)) = (timestamp, signature) else {
         return Err(EdgeError::INVALID_SIGNATURE);
     };
-    let request = Request {
-        method: "POST",
-        path_and_query,
-        body: Body::Digest(body),
-        identity: [""; 7],
-    };
+    let request = Request::internal("POST", path_and_query, body);
     key.verify(&request, timestamp, signature, now)
         .map_err(|_| EdgeError::INVALID_SIGNATURE)?;
     let parsed: PurgeBody = serde_json::from_slice(body).map_err(|_| EdgeError::BAD_REQUEST)?;
@@ -49,12 +44,7 @@ mod tests {
 
     fn signed(key: &SigningKey, body: &str, now: i64) -> (String, String) {
         key.sign(
-            &Request {
-                method: "POST",
-                path_and_query: "/__tollgate/purge",
-                body: Body::Digest(body.as_bytes()),
-                identity: [""; 7],
-            },
+            &Request::internal("POST", "/__tollgate/purge", body.as_bytes()),
             now,
         )
     }

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 use serde_json::json;
-use tollgate_shared::signing::{Body, Request};
+use tollgate_shared::signing::Request;
 use tollgate_shared::{Identity, SigningKey, Token, TokenKind};
 
 use crate::errors::EdgeError;
@@ -21,15 +21,7 @@ pub fn request_body(token: &Token<'_>) -> String {
 
 /// `(X-Edge-Timestamp, X-Edge-Signature)` for a resolve call with `body`.
 pub fn sign(key: &SigningKey, body: &str, now: i64) -> (String, String) {
-    key.sign(
-        &Request {
-            method: "POST",
-            path_and_query: PATH,
-            body: Body::Digest(body.as_bytes()),
-            identity: [""; 7],
-        },
-        now,
-    )
+    key.sign(&Request::internal("POST", PATH, body.as_bytes()), now)
 }
 
 #[derive(Debug, Deserialize)]
@@ -72,12 +64,7 @@ mod tests {
     fn signature_verifies_like_the_origin_does() {
         let key = SigningKey::new("k");
         let (ts, sig) = sign(&key, "{}", 100);
-        let req = Request {
-            method: "POST",
-            path_and_query: PATH,
-            body: Body::Digest(b"{}"),
-            identity: [""; 7],
-        };
+        let req = Request::internal("POST", PATH, b"{}");
         assert!(key.verify(&req, &ts, &sig, 100).is_ok());
     }
 

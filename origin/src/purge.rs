@@ -13,7 +13,7 @@ use reqwest::Url;
 use serde_json::json;
 use tokio::sync::watch;
 use tollgate_shared::identity::{X_EDGE_SIGNATURE, X_EDGE_TIMESTAMP};
-use tollgate_shared::signing::{Body, Request};
+use tollgate_shared::signing::Request;
 use tollgate_shared::SigningKey;
 
 use crate::db::invalidations;
@@ -57,12 +57,7 @@ impl Purger {
             None => self.url.path().to_owned(),
         };
         let (timestamp, signature) = self.key.sign(
-            &Request {
-                method: "POST",
-                path_and_query: &path_and_query,
-                body: Body::Digest(&body),
-                identity: [""; 7],
-            },
+            &Request::internal("POST", &path_and_query, &body),
             chrono::Utc::now().timestamp(),
         );
         let response = self

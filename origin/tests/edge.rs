@@ -83,12 +83,7 @@ fn pat_identity(user: uuid::Uuid) -> Identity {
 /// The edge's resolve call, signed over the body digest.
 fn resolve_request(body: &str, secret: &str, at: i64) -> Request<Body> {
     let (ts, sig) = SigningKey::new(secret).sign(
-        &SignedRequest {
-            method: "POST",
-            path_and_query: "/internal/auth/resolve",
-            body: Signed::Digest(body.as_bytes()),
-            identity: [""; 7],
-        },
+        &SignedRequest::internal("POST", "/internal/auth/resolve", body.as_bytes()),
         at,
     );
     Request::post("/internal/auth/resolve")
@@ -397,12 +392,7 @@ async fn purge_receiver() -> PurgeReceiver {
                     .to_owned()
             };
             let verified = SigningKey::new(SECRET).verify(
-                &SignedRequest {
-                    method: "POST",
-                    path_and_query: "/__tollgate/purge",
-                    body: Signed::Digest(&body),
-                    identity: [""; 7],
-                },
+                &SignedRequest::internal("POST", "/__tollgate/purge", &body),
                 &h("x-edge-timestamp"),
                 &h("x-edge-signature"),
                 now(),
