@@ -3,6 +3,8 @@
 # the crates.io and npm registries, so every binary comes from there.
 #   edge_install   → wasm32 target, worker-build, wasm-bindgen-cli, npm ci (idempotent)
 #   edge_env       → the environment wrangler and worker-build need offline
+#   edge_start PORT PERSIST_DIR LOG [ARGS…] → `wrangler dev --local` in the background,
+#                    extra ARGS passed on; sets EDGE_PID (stop it with kill -INT)
 
 WORKER_BUILD_VERSION=0.8.7
 WASM_BINDGEN_VERSION=0.2.130
@@ -32,4 +34,15 @@ edge_env() {
     export CLOUDFLARE_CF_FETCH_ENABLED=false
     export WRANGLER_HIDE_BANNER=true
     export XDG_CONFIG_HOME=$PWD/.xdg
+}
+
+edge_start() {
+    local port=$1 persist=$2 log=$3
+    shift 3
+    # Started as `node …`, not npx, so EDGE_PID is wrangler's own process.
+    node node_modules/wrangler/bin/wrangler.js dev --local --ip 127.0.0.1 --port "$port" \
+        --inspector-ip 127.0.0.1 --inspector-port "$(free_port)" \
+        --show-interactive-dev-session=false --persist-to "$persist" "$@" \
+        </dev/null >"$log" 2>&1 &
+    EDGE_PID=$!
 }
