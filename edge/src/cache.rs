@@ -1,27 +1,27 @@
 //! Reading and writing KV entries (DESIGN.md "Caches and invalidation").
 
 use tollgate_shared::cache::is_cacheable;
-use tollgate_shared::{CacheEntry, Identity, TokenKind};
+use tollgate_shared::{Actor, CacheEntry, TokenKind};
 
-/// What a KV value means at `now`: the identity while fresh, otherwise a miss. A value
-/// we cannot read is a miss too (the origin answers and the entry is overwritten).
-pub fn hit(value: Option<&str>, now: i64) -> Option<Identity> {
+/// What a KV value means at `now`: the actor while fresh, otherwise a miss. A value we
+/// cannot read is a miss too (the origin answers and the entry is overwritten).
+pub fn hit(value: Option<&str>, now: i64) -> Option<Actor> {
     let entry: CacheEntry = serde_json::from_str(value?).ok()?;
     entry.is_fresh(now).then_some(entry.identity)
 }
 
-/// The KV write for a resolved identity: `(value, expiration_ttl)`, or `None` when it
+/// The KV write for a resolved actor: `(value, expiration_ttl)`, or `None` when it
 /// must not be cached (a kind that is never cached, or no time left).
 pub fn entry_to_store(
     kind: TokenKind,
-    identity: &Identity,
+    actor: &Actor,
     ttl_secs: u64,
     now: i64,
 ) -> Option<(String, u64)> {
     if !is_cacheable(kind) || ttl_secs == 0 {
         return None;
     }
-    let entry = CacheEntry::new(identity.clone(), now, ttl_secs);
+    let entry = CacheEntry::new(actor.clone(), now, ttl_secs);
     let value = serde_json::to_string(&entry).ok()?;
     Some((value, CacheEntry::kv_expiration_ttl(ttl_secs)))
 }
@@ -29,10 +29,11 @@ pub fn entry_to_store(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tollgate_shared::ActorSource;
 
-    fn id() -> Identity {
-        Identity::new(ActorSource::Pat).with_user("u1", None)
+    fn id() -> Actor {
+        Actor::Pat {
+            user_id: "7d4f9c2e-0000-4000-8000-000000000001".parse().unwrap(),
+        }
     }
 
     #[test]
@@ -58,5 +59,7 @@ mod tests {
         assert_eq!(hit(None, 0), None);
         assert_eq!(hit(Some("not json"), 0), None);
         assert_eq!(hit(Some(r#"{"identity":{}}"#), 0), None);
+        let incomplete = r#"{"identity":{"actor_source":"pat","user_id":null,"user_email":null,"workspace_id":null,"daemon_id":null,"agent_id":null,"task_id":null},"valid_until":99}"#;
+        assert_eq!(hit(Some(incomplete), 0), None);
     }
 }

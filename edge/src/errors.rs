@@ -1,45 +1,71 @@
 //! The edge's own answers: JSON `{"error": ...}` with the status and headers each needs.
+//! Authentication failures are [`AuthError`]s, the same values the origin answers with.
 
 use serde_json::json;
+use tollgate_shared::errors::RETRY_AFTER_SECS;
+use tollgate_shared::AuthError;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EdgeError {
-    pub status: u16,
-    pub message: &'static str,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EdgeError {
+    Auth(AuthError),
+    NotFound,
+    MethodNotAllowed,
+    BadRequest,
+    TooLarge,
+    /// The resolver could not be asked or did not answer usably: fail closed.
+    AuthUnavailable,
+    /// The forward itself failed.
+    OriginUnavailable,
+    /// `ORIGIN_URL`, `EDGE_ORIGIN_SECRET` or the KV binding is missing.
+    Misconfigured,
 }
 
-pub const RETRY_AFTER_SECS: &str = "5";
+impl From<AuthError> for EdgeError {
+    fn from(e: AuthError) -> EdgeError {
+        EdgeError::Auth(e)
+    }
+}
 
 impl EdgeError {
-    pub const fn new(status: u16, message: &'static str) -> EdgeError {
-        EdgeError { status, message }
+    pub fn status(self) -> u16 {
+        match self {
+            EdgeError::Auth(e) => e.status(),
+            EdgeError::NotFound => 404,
+            EdgeError::MethodNotAllowed => 405,
+            EdgeError::BadRequest => 400,
+            EdgeError::TooLarge => 413,
+            EdgeError::AuthUnavailable => 503,
+            EdgeError::OriginUnavailable => 502,
+            EdgeError::Misconfigured => 500,
+        }
     }
 
-    pub const NOT_FOUND: EdgeError = EdgeError::new(404, "not found");
-    pub const METHOD_NOT_ALLOWED: EdgeError = EdgeError::new(405, "method not allowed");
-    pub const MISSING_AUTHORIZATION: EdgeError = EdgeError::new(401, "missing authorization");
-    pub const INVALID_AUTHORIZATION_FORMAT: EdgeError =
-        EdgeError::new(401, "invalid authorization format");
-    pub const INVALID_TOKEN: EdgeError = EdgeError::new(401, "invalid token");
-    pub const INVALID_SIGNATURE: EdgeError = EdgeError::new(401, "invalid signature");
-    pub const BAD_REQUEST: EdgeError = EdgeError::new(400, "invalid request body");
-    pub const TOO_LARGE: EdgeError = EdgeError::new(413, "request body too large");
-    pub const AUTH_UNAVAILABLE: EdgeError = EdgeError::new(503, "auth backend unavailable");
-    pub const ORIGIN_UNAVAILABLE: EdgeError = EdgeError::new(502, "origin unavailable");
-    pub const MISCONFIGURED: EdgeError = EdgeError::new(500, "internal error");
+    pub fn message(self) -> &'static str {
+        match self {
+            EdgeError::Auth(e) => e.message(),
+            EdgeError::NotFound => "not found",
+            EdgeError::MethodNotAllowed => "method not allowed",
+            EdgeError::BadRequest => "invalid request body",
+            EdgeError::TooLarge => "request body too large",
+            EdgeError::AuthUnavailable => "auth backend unavailable",
+            EdgeError::OriginUnavailable => "origin unavailable",
+            EdgeError::Misconfigured => "internal error",
+        }
+    }
 
-    pub fn body(&self) -> String {
-        json!({ "error": self.message }).to_string()
+    pub fn body(self) -> String {
+        json!({ "error": self.message() }).to_string()
     }
 
     /// Extra headers: the RFC 6750 challenge on 401s, `Retry-After` on 503s.
-    pub fn headers(&self) -> Vec<(&'static str, &'static str)> {
-        match self.status {
-            401 if self.message == "invalid token" || self.message == "invalid signature" => {
-                vec![("www-authenticate", "Bearer error=\"invalid_token\"")]
-            }
-            401 => vec![("www-authenticate", "Bearer")],
-            503 => vec![("retry-after", RETRY_AFTER_SECS)],
+    pub fn headers(self) -> Vec<(&'static str, &'static str)> {
+        match self {
+            EdgeError::Auth(e) => e
+                .challenge()
+                .map(|c| ("www-authenticate", c))
+                .into_iter()
+                .collect(),
+            EdgeError::AuthUnavailable => vec![("retry-after", RETRY_AFTER_SECS)],
             _ => vec![],
         }
     }
@@ -51,18 +77,28 @@ mod tests {
 
     #[test]
     fn bodies_and_headers() {
-        assert_eq!(EdgeError::NOT_FOUND.body(), r#"{"error":"not found"}"#);
+        assert_eq!(EdgeError::NotFound.body(), r#"{"error":"not found"}"#);
         assert_eq!(
-            EdgeError::MISSING_AUTHORIZATION.headers(),
+            EdgeError::Auth(AuthError::MissingAuthorization).headers(),
             vec![("www-authenticate", "Bearer")]
         );
-        assert!(EdgeError::INVALID_TOKEN.headers()[0]
-            .1
-            .starts_with("Bearer"));
         assert_eq!(
-            EdgeError::AUTH_UNAVAILABLE.headers(),
+            EdgeError::Auth(AuthError::InvalidToken).headers(),
+            vec![("www-authenticate", "Bearer error=\"invalid_token\"")]
+        );
+        assert_eq!(
+            EdgeError::Auth(AuthError::InvalidSignature).headers(),
+            vec![("www-authenticate", "Bearer error=\"invalid_token\"")]
+        );
+        assert_eq!(
+            EdgeError::Auth(AuthError::InvalidToken).body(),
+            r#"{"error":"invalid token"}"#
+        );
+        assert_eq!(
+            EdgeError::AuthUnavailable.headers(),
             vec![("retry-after", "5")]
         );
-        assert!(EdgeError::ORIGIN_UNAVAILABLE.headers().is_empty());
+        assert_eq!(EdgeError::AuthUnavailable.status(), 503);
+        assert!(EdgeError::OriginUnavailable.headers().is_empty());
     }
 }

@@ -1,11 +1,11 @@
 //! What the edge adds to a forwarded request: the identity headers, the request id and
 //! the signature over them (UNSIGNED-PAYLOAD: the body is streamed, not hashed).
 
-use tollgate_shared::identity::{
+use tollgate_shared::headers::{
     STRIPPED_HEADERS, X_EDGE_SIGNATURE, X_EDGE_TIMESTAMP, X_REQUEST_ID,
 };
 use tollgate_shared::signing::{Body, Request};
-use tollgate_shared::{Identity, SigningKey};
+use tollgate_shared::{Actor, SigningKey};
 
 /// Headers never copied from the client: the identity ones (a client must not set them),
 /// and those the runtime derives from the new request itself.
@@ -20,28 +20,21 @@ pub fn stamp(
     key: &SigningKey,
     method: &str,
     path_and_query: &str,
-    identity: Option<&Identity>,
+    actor: Option<&Actor>,
     request_id: &str,
     now: i64,
 ) -> Vec<(&'static str, String)> {
-    let values = identity.map_or([""; 7], Identity::signing_values);
+    let values = actor.map(Actor::signing_values).unwrap_or_default();
     let (timestamp, signature) = key.sign(
         &Request {
             method,
             path_and_query,
             body: Body::Unsigned,
-            identity: values,
+            identity: values.each_ref().map(String::as_str),
         },
         now,
     );
-    let mut headers: Vec<(&'static str, String)> = identity
-        .map(|id| {
-            id.to_headers()
-                .into_iter()
-                .map(|(n, v)| (n, v.to_owned()))
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut headers = actor.map(Actor::to_headers).unwrap_or_default();
     headers.push((X_REQUEST_ID, request_id.to_owned()));
     headers.push((X_EDGE_TIMESTAMP, timestamp));
     headers.push((X_EDGE_SIGNATURE, signature));
@@ -57,7 +50,6 @@ pub fn origin_url(origin: &str, path_and_query: &str) -> String {
 mod tests {
     use super::*;
     use std::collections::HashMap;
-    use tollgate_shared::ActorSource;
 
     #[test]
     fn identity_and_spoofable_headers_are_dropped() {
@@ -78,12 +70,15 @@ mod tests {
     #[test]
     fn stamped_headers_verify_at_the_origin() {
         let key = SigningKey::new("s");
-        let id = Identity::new(ActorSource::Pat).with_user("u1", None);
+        let user_id = "7d4f9c2e-0000-4000-8000-000000000001";
+        let id = Actor::Pat {
+            user_id: user_id.parse().unwrap(),
+        };
         let headers: HashMap<&str, String> =
             stamp(&key, "GET", "/api/me?x=1", Some(&id), "rid", 500)
                 .into_iter()
                 .collect();
-        assert_eq!(headers["x-user-id"], "u1");
+        assert_eq!(headers["x-user-id"], user_id);
         assert_eq!(headers["x-actor-source"], "pat");
         assert_eq!(headers["x-request-id"], "rid");
         let get = |n: &str| headers.get(n).map_or("", String::as_str);
@@ -91,7 +86,7 @@ mod tests {
             method: "GET",
             path_and_query: "/api/me?x=1",
             body: Body::Unsigned,
-            identity: tollgate_shared::identity::SIGNED_IDENTITY_HEADERS.map(get),
+            identity: tollgate_shared::headers::SIGNED_IDENTITY_HEADERS.map(get),
         };
         assert!(key
             .verify(&req, get("x-edge-timestamp"), get("x-edge-signature"), 500)

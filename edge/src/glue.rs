@@ -1,24 +1,30 @@
-//! The Workers runtime side: reads the environment, does the I/O (KV, fetch) and turns
-//! the pure modules' decisions into responses. Kept thin on purpose: the logic it calls
-//! is tested on the host.
+//! The Workers runtime side: reads the configuration (once per isolate), implements the
+//! flow's `Kv` and `Origin` traits with KV and `fetch`, and turns the pure modules'
+//! decisions into responses. Kept thin on purpose: the logic it calls is tested on the
+//! host.
 
 use std::future::Future;
 use std::pin::pin;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use futures_util::future::{select, Either};
 use serde_json::json;
-use tollgate_shared::identity::{X_EDGE_SIGNATURE, X_EDGE_TIMESTAMP, X_REQUEST_ID};
-use tollgate_shared::{cache_key, request_id, Identity, SigningKey, Token};
+use tollgate_shared::access::RouteClass;
+use tollgate_shared::headers::{X_EDGE_SIGNATURE, X_EDGE_TIMESTAMP, X_REQUEST_ID};
+use tollgate_shared::wire::{PurgeAnswer, RESOLVE_PATH};
+use tollgate_shared::{request_id, Actor, SigningKey};
 use wasm_bindgen::JsValue;
+use worker::kv::KvStore;
 use worker::{
     console_warn, event, Context, Date, Delay, Env, Fetch, Headers, Method, Request, RequestInit,
     RequestRedirect, Response,
 };
 
 use crate::errors::EdgeError;
+use crate::flow::{self, KvError, OriginError};
 use crate::route::Route;
-use crate::{auth, cache, forward, purge, resolve, route};
+use crate::{forward, purge, route};
 
 /// A cache miss waits at most this long for the origin's resolver.
 const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -31,7 +37,15 @@ struct Config {
     key: SigningKey,
 }
 
-fn config(env: &Env) -> EdgeResult<Config> {
+/// Vars and secrets cannot change while an isolate lives (a new deploy or a new
+/// `wrangler dev` config starts new isolates), so they are read on the first request
+/// only. A missing value is not remembered: it fails each request until fixed.
+static CONFIG: OnceLock<Config> = OnceLock::new();
+
+fn config(env: &Env) -> EdgeResult<&'static Config> {
+    if let Some(config) = CONFIG.get() {
+        return Ok(config);
+    }
     let origin = env.var("ORIGIN_URL").map(|v| v.to_string()).ok();
     // A secret in production (`wrangler secret put`); `.dev.vars` or `--var` locally.
     let secret = env
@@ -40,13 +54,14 @@ fn config(env: &Env) -> EdgeResult<Config> {
         .or_else(|_| env.var("EDGE_ORIGIN_SECRET").map(|v| v.to_string()))
         .ok();
     match (origin, secret) {
-        (Some(origin), Some(secret)) if !origin.is_empty() && !secret.is_empty() => Ok(Config {
-            origin,
-            key: SigningKey::new(&secret),
-        }),
+        (Some(origin), Some(secret)) if !origin.is_empty() && !secret.is_empty() => Ok(CONFIG
+            .get_or_init(|| Config {
+                origin,
+                key: SigningKey::new(&secret),
+            })),
         _ => {
             console_warn!("ORIGIN_URL or EDGE_ORIGIN_SECRET is not set");
-            Err(EdgeError::MISCONFIGURED)
+            Err(EdgeError::Misconfigured)
         }
     }
 }
@@ -61,11 +76,11 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     let rid = request_id::choose(client_id.as_deref());
     match handle(req, &env, &rid).await {
         Ok(response) => Ok(response),
-        Err(e) => error_response(&e, &rid),
+        Err(e) => error_response(e, &rid),
     }
 }
 
-fn error_response(e: &EdgeError, rid: &str) -> worker::Result<Response> {
+fn error_response(e: EdgeError, rid: &str) -> worker::Result<Response> {
     let headers = Headers::new();
     headers.set("content-type", "application/json")?;
     for (name, value) in e.headers() {
@@ -73,37 +88,37 @@ fn error_response(e: &EdgeError, rid: &str) -> worker::Result<Response> {
     }
     headers.set(X_REQUEST_ID, rid)?;
     Ok(Response::ok(e.body())?
-        .with_status(e.status)
+        .with_status(e.status())
         .with_headers(headers))
 }
 
-fn json_response(value: &serde_json::Value, rid: &str) -> EdgeResult<Response> {
-    let mut response = Response::from_json(value).map_err(|_| EdgeError::MISCONFIGURED)?;
+fn json_response(value: &impl serde::Serialize, rid: &str) -> EdgeResult<Response> {
+    let mut response = Response::from_json(value).map_err(|_| EdgeError::Misconfigured)?;
     let _ = response.headers_mut().set(X_REQUEST_ID, rid);
     Ok(response)
 }
 
 async fn handle(mut req: Request, env: &Env, rid: &str) -> EdgeResult<Response> {
-    let url = req.url().map_err(|_| EdgeError::NOT_FOUND)?;
+    let url = req.url().map_err(|_| EdgeError::NotFound)?;
     let path_and_query = match url.query() {
         Some(q) => format!("{}?{q}", url.path()),
         None => url.path().to_owned(),
     };
     let method = req.method();
     match route::classify(method.as_ref(), url.path()) {
-        Route::NotFound => Err(EdgeError::NOT_FOUND),
+        Route::NotFound => Err(EdgeError::NotFound),
         Route::Health => match method {
             Method::Get | Method::Head => json_response(&json!({ "status": "ok" }), rid),
-            _ => Err(EdgeError::METHOD_NOT_ALLOWED),
+            _ => Err(EdgeError::MethodNotAllowed),
         },
         Route::Purge => {
             if method != Method::Post {
-                return Err(EdgeError::METHOD_NOT_ALLOWED);
+                return Err(EdgeError::MethodNotAllowed);
             }
             let config = config(env)?;
-            let body = req.bytes().await.map_err(|_| EdgeError::BAD_REQUEST)?;
+            let body = req.bytes().await.map_err(|_| EdgeError::BadRequest)?;
             if body.len() > MAX_PURGE_BODY {
-                return Err(EdgeError::TOO_LARGE);
+                return Err(EdgeError::TooLarge);
             }
             let header = |name: &str| req.headers().get(name).ok().flatten();
             let keys = purge::verify_and_parse(
@@ -114,90 +129,115 @@ async fn handle(mut req: Request, env: &Env, rid: &str) -> EdgeResult<Response> 
                 &body,
                 now(),
             )?;
-            let kv = env.kv("AUTH_CACHE").map_err(|_| EdgeError::MISCONFIGURED)?;
-            for key in &keys {
-                // A failed delete must fail the call: the origin retries until a 2xx.
-                kv.delete(key)
-                    .await
-                    .map_err(|_| EdgeError::AUTH_UNAVAILABLE)?;
-            }
-            json_response(&json!({ "purged": keys.len() }), rid)
+            let purged = flow::purge(&WorkersKv::bind(env)?, &keys).await?;
+            json_response(&PurgeAnswer { purged }, rid)
         }
         Route::Public => {
             let config = config(env)?;
-            forward(req, &config, None, &path_and_query, rid).await
+            forward(req, config, None, &path_and_query, rid).await
         }
         Route::User => {
             let authorization = req.headers().get("authorization").ok().flatten();
-            let token = auth::user_token(authorization.as_deref())?;
             let config = config(env)?;
-            let identity = authenticate(env, &config, &token).await?;
-            forward(req, &config, Some(&identity), &path_and_query, rid).await
+            let actor = flow::authenticate(
+                &WorkersKv::bind(env)?,
+                &OriginResolver(config),
+                &config.key,
+                RouteClass::User,
+                authorization.as_deref(),
+                now(),
+            )
+            .await?;
+            forward(req, config, Some(&actor), &path_and_query, rid).await
         }
     }
 }
 
-/// KV first; on a miss (or an entry past `valid_until`) the origin's resolver.
-async fn authenticate(env: &Env, config: &Config, token: &Token<'_>) -> EdgeResult<Identity> {
-    let now = now();
-    let kv = env.kv("AUTH_CACHE").map_err(|_| EdgeError::MISCONFIGURED)?;
-    let key = cache_key(token.kind, &token.hash());
-    if tollgate_shared::cache::is_cacheable(token.kind) {
-        match kv.get(&key).text().await {
-            Ok(value) => {
-                if let Some(identity) = cache::hit(value.as_deref(), now) {
-                    return Ok(identity);
-                }
-            }
-            // KV trouble is a miss, not an outage: the origin can still answer.
-            Err(e) => console_warn!("KV read failed: {e}"),
-        }
+/// The `AUTH_CACHE` binding.
+struct WorkersKv(KvStore);
+
+impl WorkersKv {
+    fn bind(env: &Env) -> EdgeResult<WorkersKv> {
+        env.kv("AUTH_CACHE")
+            .map(WorkersKv)
+            .map_err(|_| EdgeError::Misconfigured)
+    }
+}
+
+impl flow::Kv for WorkersKv {
+    async fn get(&self, key: &str) -> Result<Option<String>, KvError> {
+        self.0.get(key).text().await.map_err(|e| {
+            console_warn!("KV read failed: {e}");
+            KvError
+        })
     }
 
-    let body = resolve::request_body(token);
-    let (timestamp, signature) = resolve::sign(&config.key, &body, now);
-    let headers = Headers::new();
-    let set = |n: &str, v: &str| headers.set(n, v).map_err(|_| EdgeError::MISCONFIGURED);
-    set("content-type", "application/json")?;
-    set(X_EDGE_TIMESTAMP, &timestamp)?;
-    set(X_EDGE_SIGNATURE, &signature)?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_body(Some(JsValue::from_str(&body)));
-    let request =
-        Request::new_with_init(&forward::origin_url(&config.origin, resolve::PATH), &init)
-            .map_err(|_| EdgeError::MISCONFIGURED)?;
-    let call = async move {
-        let mut response = Fetch::Request(request).send().await?;
-        let status = response.status_code();
-        let text = response.text().await?;
-        Ok::<_, worker::Error>((status, text))
-    };
-    let (status, text) = match with_timeout(call, RESOLVE_TIMEOUT).await {
-        Some(Ok(answer)) => answer,
-        Some(Err(e)) => {
-            console_warn!("resolve call failed: {e}");
-            return Err(EdgeError::AUTH_UNAVAILABLE);
+    async fn put(&self, key: &str, value: String, expiration_ttl: u64) -> Result<(), KvError> {
+        let put = self.0.put(key, value).map_err(|e| {
+            console_warn!("KV write failed: {e}");
+            KvError
+        })?;
+        put.expiration_ttl(expiration_ttl)
+            .execute()
+            .await
+            .map_err(|e| {
+                console_warn!("KV write failed: {e}");
+                KvError
+            })
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), KvError> {
+        self.0.delete(key).await.map_err(|e| {
+            console_warn!("KV delete failed: {e}");
+            KvError
+        })
+    }
+}
+
+/// `POST {ORIGIN_URL}/internal/auth/resolve`, bounded by [`RESOLVE_TIMEOUT`].
+struct OriginResolver(&'static Config);
+
+impl flow::Origin for OriginResolver {
+    async fn resolve(
+        &self,
+        body: &str,
+        timestamp: &str,
+        signature: &str,
+    ) -> Result<(u16, String), OriginError> {
+        let headers = Headers::new();
+        for (name, value) in [
+            ("content-type", "application/json"),
+            (X_EDGE_TIMESTAMP, timestamp),
+            (X_EDGE_SIGNATURE, signature),
+        ] {
+            headers
+                .set(name, value)
+                .map_err(|_| OriginError::Unreachable)?;
         }
-        None => {
-            console_warn!("resolve call timed out");
-            return Err(EdgeError::AUTH_UNAVAILABLE);
-        }
-    };
-    let (identity, ttl) = resolve::interpret(status, &text)?;
-    if let Some((value, kv_ttl)) = cache::entry_to_store(token.kind, &identity, ttl, now) {
-        // A failed write only costs the next request a resolve.
-        match kv.put(&key, value) {
-            Ok(put) => {
-                if let Err(e) = put.expiration_ttl(kv_ttl).execute().await {
-                    console_warn!("KV write failed: {e}");
-                }
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post)
+            .with_headers(headers)
+            .with_body(Some(JsValue::from_str(body)));
+        let url = forward::origin_url(&self.0.origin, RESOLVE_PATH);
+        let request = Request::new_with_init(&url, &init).map_err(|_| OriginError::Unreachable)?;
+        let call = async move {
+            let mut response = Fetch::Request(request).send().await?;
+            let status = response.status_code();
+            let text = response.text().await?;
+            Ok::<_, worker::Error>((status, text))
+        };
+        match with_timeout(call, RESOLVE_TIMEOUT).await {
+            Some(Ok(answer)) => Ok(answer),
+            Some(Err(e)) => {
+                console_warn!("resolve call failed: {e}");
+                Err(OriginError::Unreachable)
             }
-            Err(e) => console_warn!("KV write failed: {e}"),
+            None => {
+                console_warn!("resolve call timed out");
+                Err(OriginError::Timeout)
+            }
         }
     }
-    Ok(identity)
 }
 
 async fn with_timeout<T>(fut: impl Future<Output = T>, limit: Duration) -> Option<T> {
@@ -214,7 +254,7 @@ async fn with_timeout<T>(fut: impl Future<Output = T>, limit: Duration) -> Optio
 async fn forward(
     req: Request,
     config: &Config,
-    identity: Option<&Identity>,
+    actor: Option<&Actor>,
     path_and_query: &str,
     rid: &str,
 ) -> EdgeResult<Response> {
@@ -229,13 +269,13 @@ async fn forward(
         &config.key,
         method.as_ref(),
         path_and_query,
-        identity,
+        actor,
         rid,
         now(),
     ) {
         headers
             .set(name, &value)
-            .map_err(|_| EdgeError::BAD_REQUEST)?;
+            .map_err(|_| EdgeError::BadRequest)?;
     }
     let body = match method {
         Method::Get | Method::Head => None,
@@ -248,10 +288,10 @@ async fn forward(
         .with_redirect(RequestRedirect::Manual);
     let outgoing =
         Request::new_with_init(&forward::origin_url(&config.origin, path_and_query), &init)
-            .map_err(|_| EdgeError::BAD_REQUEST)?;
+            .map_err(|_| EdgeError::BadRequest)?;
     let response = Fetch::Request(outgoing).send().await.map_err(|e| {
         console_warn!("origin unreachable: {e}");
-        EdgeError::ORIGIN_UNAVAILABLE
+        EdgeError::OriginUnavailable
     })?;
     // Fetched headers are immutable: copy them to add the request id.
     let out = Headers::new();

@@ -3,12 +3,14 @@
 //! stamps the identity into signed headers and forwards the request.
 //!
 //! Everything that does not touch the Workers runtime is a plain module, tested on the
-//! host with `cargo test -p tollgate-edge`: [`route`], [`auth`], [`cache`], [`resolve`],
-//! [`forward`], [`purge`], [`errors`]. `glue` (wasm32 only) wires them to the runtime.
+//! host with `cargo test -p tollgate-edge`: [`route`] (which class a request is),
+//! [`flow`] (cache → resolve → store, behind the `Kv` and `Origin` traits), [`cache`],
+//! [`resolve`], [`forward`], [`purge`], [`errors`]. `glue` (wasm32 only) implements the
+//! traits for Workers and turns decisions into responses.
 
-pub mod auth;
 pub mod cache;
 pub mod errors;
+pub mod flow;
 pub mod forward;
 pub mod purge;
 pub mod resolve;

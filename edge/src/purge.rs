@@ -1,20 +1,15 @@
 //! `POST /__tollgate/purge`: the origin tells the edge which cache keys went stale.
 //! Signed by the origin over the body digest; only our own keys may be deleted.
 
-use serde::Deserialize;
 use tollgate_shared::signing::Request;
-use tollgate_shared::SigningKey;
+use tollgate_shared::wire::PurgeRequest;
+use tollgate_shared::{AuthError, SigningKey};
 
 use crate::errors::EdgeError;
 
 /// Keys per call: each is one KV operation, and Workers bound those per invocation.
 pub const MAX_KEYS: usize = 500;
 const KEY_PREFIX: &str = "tollgate:auth:";
-
-#[derive(Deserialize)]
-struct PurgeBody {
-    keys: Vec<String>,
-}
 
 /// Checks the signature and returns the keys to delete.
 pub fn verify_and_parse(
@@ -26,14 +21,14 @@ pub fn verify_and_parse(
     now: i64,
 ) -> Result<Vec<String>, EdgeError> {
     let (Some(timestamp), Some(signature)) = (timestamp, signature) else {
-        return Err(EdgeError::INVALID_SIGNATURE);
+        return Err(AuthError::InvalidSignature.into());
     };
     let request = Request::internal("POST", path_and_query, body);
     key.verify(&request, timestamp, signature, now)
-        .map_err(|_| EdgeError::INVALID_SIGNATURE)?;
-    let parsed: PurgeBody = serde_json::from_slice(body).map_err(|_| EdgeError::BAD_REQUEST)?;
+        .map_err(|_| EdgeError::Auth(AuthError::InvalidSignature))?;
+    let parsed: PurgeRequest = serde_json::from_slice(body).map_err(|_| EdgeError::BadRequest)?;
     if parsed.keys.len() > MAX_KEYS || !parsed.keys.iter().all(|k| k.starts_with(KEY_PREFIX)) {
-        return Err(EdgeError::BAD_REQUEST);
+        return Err(EdgeError::BadRequest);
     }
     Ok(parsed.keys)
 }
@@ -42,11 +37,10 @@ pub fn verify_and_parse(
 mod tests {
     use super::*;
 
+    use tollgate_shared::wire::PURGE_PATH;
+
     fn signed(key: &SigningKey, body: &str, now: i64) -> (String, String) {
-        key.sign(
-            &Request::internal("POST", "/__tollgate/purge", body.as_bytes()),
-            now,
-        )
+        key.sign(&Request::internal("POST", PURGE_PATH, body.as_bytes()), now)
     }
 
     #[test]
@@ -74,11 +68,11 @@ mod tests {
         let p = "/__tollgate/purge";
         assert_eq!(
             verify_and_parse(&key, p, None, None, body.as_bytes(), 10),
-            Err(EdgeError::INVALID_SIGNATURE)
+            Err(EdgeError::Auth(AuthError::InvalidSignature))
         );
         assert_eq!(
             verify_and_parse(&key, p, Some(&ts), Some(&sig), body.as_bytes(), 100),
-            Err(EdgeError::INVALID_SIGNATURE)
+            Err(EdgeError::Auth(AuthError::InvalidSignature))
         );
         assert_eq!(
             verify_and_parse(
@@ -89,13 +83,13 @@ mod tests {
                 body.as_bytes(),
                 10
             ),
-            Err(EdgeError::INVALID_SIGNATURE)
+            Err(EdgeError::Auth(AuthError::InvalidSignature))
         );
         let other = r#"{"keys":["session:123"]}"#;
         let (ts, sig) = signed(&key, other, 10);
         assert_eq!(
             verify_and_parse(&key, p, Some(&ts), Some(&sig), other.as_bytes(), 10),
-            Err(EdgeError::BAD_REQUEST)
+            Err(EdgeError::BadRequest)
         );
     }
 }

@@ -9,7 +9,7 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion};
 use sha2::{Digest, Sha256};
 use tollgate_shared::signing::{Body, Request};
-use tollgate_shared::{token, ActorSource, Identity, RawToken, SigningKey, TokenKind};
+use tollgate_shared::{token, Actor, RawToken, SigningKey, TokenKind};
 
 fn micro(c: &mut Criterion) {
     let raw = RawToken::generate(TokenKind::Pat).unwrap();
@@ -24,10 +24,12 @@ fn micro(c: &mut Criterion) {
     });
 
     let key = SigningKey::new("0123456789abcdef0123456789abcdef");
-    let mut identity =
-        Identity::new(ActorSource::Pat).with_user("7d4f9c2e-0000-4000-8000-000000000001", None);
-    identity.workspace_id = Some("2b1e9c4a-0000-4000-8000-000000000002".into());
+    let identity = Actor::Session {
+        user_id: "7d4f9c2e-0000-4000-8000-000000000001".parse().unwrap(),
+        email: Some("ada@example.com".into()),
+    };
     let values = identity.signing_values();
+    let values = values.each_ref().map(String::as_str);
     let request = Request {
         method: "GET",
         path_and_query: "/api/me?include=workspaces",

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::identity::Identity;
+use crate::actor::Actor;
 use crate::token::{TokenHash, TokenKind};
 
 /// No identity is cached longer than this, so a missed purge heals itself.
@@ -38,14 +38,14 @@ pub fn is_cacheable(kind: TokenKind) -> bool {
 /// The JSON value stored under a cache key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CacheEntry {
-    pub identity: Identity,
+    pub identity: Actor,
     /// Unix seconds after which the entry is a miss, whatever KV still returns (KV's
     /// own expiry cannot go below 60 s).
     pub valid_until: i64,
 }
 
 impl CacheEntry {
-    pub fn new(identity: Identity, now: i64, ttl_secs: u64) -> CacheEntry {
+    pub fn new(identity: Actor, now: i64, ttl_secs: u64) -> CacheEntry {
         let ttl = i64::try_from(ttl_secs).unwrap_or(i64::MAX);
         CacheEntry {
             identity,
@@ -67,7 +67,6 @@ impl CacheEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::ActorSource;
 
     #[test]
     fn key_includes_kind_and_hash() {
@@ -106,7 +105,9 @@ mod tests {
 
     #[test]
     fn entries_expire_by_valid_until_not_kv() {
-        let id = Identity::new(ActorSource::Pat).with_user("u1", None);
+        let id = Actor::Pat {
+            user_id: uuid::Uuid::from_bytes([1; 16]),
+        };
         let entry = CacheEntry::new(id, 1000, 30);
         assert_eq!(CacheEntry::kv_expiration_ttl(30), 60);
         assert_eq!(CacheEntry::kv_expiration_ttl(600), 600);

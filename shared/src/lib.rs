@@ -2,19 +2,29 @@
 //! to `wasm32-unknown-unknown` for the edge worker. Nothing here does I/O.
 //!
 //! - [`token`]: token kinds, generation, parsing with checksum, hashing, secret newtypes.
-//! - [`cache`]: KV cache keys and TTL rules.
-//! - [`identity`]: the caller identity and its stamped headers.
+//! - [`actor`]: who is calling, one enum variant per kind of caller, and its encodings.
+//! - [`access`]: which credentials each route class accepts, and bearer extraction.
+//! - [`errors`]: the authentication failures, with their messages and challenges.
+//! - [`wire`]: the bodies of the calls between the edge and the origin.
+//! - [`cache`]: KV cache keys, entries and TTL rules.
 //! - [`signing`]: the edge↔origin HMAC request signature (`tollgate-v1`).
+//! - [`headers`], [`bearer`], [`request_id`]: the small print of HTTP.
 
+pub mod access;
+pub mod actor;
 pub mod bearer;
 pub mod cache;
+pub mod errors;
+pub mod headers;
 mod hex;
-pub mod identity;
 pub mod request_id;
 pub mod signing;
 pub mod token;
+pub mod wire;
 
+pub use access::{Credential, RouteClass};
+pub use actor::{Actor, ActorSource};
 pub use cache::{cache_key, ttl_for_expiry, CacheEntry};
-pub use identity::{ActorSource, Identity};
+pub use errors::AuthError;
 pub use signing::{SignatureError, SigningKey};
 pub use token::{RawToken, Token, TokenError, TokenHash, TokenKind};

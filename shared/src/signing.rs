@@ -10,9 +10,9 @@ use std::fmt;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::hex;
 #[cfg(doc)]
-use crate::identity::SIGNED_IDENTITY_HEADERS;
+use crate::headers::SIGNED_IDENTITY_HEADERS;
+use crate::hex;
 
 pub const VERSION: &str = "tollgate-v1";
 /// Signatures older or newer than this (seconds, against the receiver's clock) are refused.
@@ -142,13 +142,14 @@ fn parse_timestamp(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::{ActorSource, Identity};
+    use crate::actor::Actor;
     use proptest::prelude::*;
 
     const NOW: i64 = 1_700_000_000;
 
-    fn pat_identity() -> Identity {
-        Identity::new(ActorSource::Pat).with_user("7d4f9c2e-0000-4000-8000-000000000001", None)
+    fn pat_identity() -> [String; 7] {
+        let user_id = "7d4f9c2e-0000-4000-8000-000000000001".parse().unwrap();
+        Actor::Pat { user_id }.signing_values()
     }
 
     #[test]
@@ -159,7 +160,7 @@ mod tests {
             method: "get",
             path_and_query: "/api/me?x=1",
             body: Body::Unsigned,
-            identity: id.signing_values(),
+            identity: id.each_ref().map(String::as_str),
         };
         let key = SigningKey::new("test-secret");
         assert_eq!(
@@ -190,7 +191,7 @@ mod tests {
             method: "GET",
             path_and_query: "/api/me",
             body: Body::Unsigned,
-            identity: id.signing_values(),
+            identity: id.each_ref().map(String::as_str),
         };
         let key = SigningKey::new("s");
         let (ts, sig) = key.sign(&req, NOW);
@@ -231,7 +232,7 @@ mod tests {
             method: "GET",
             path_and_query: "/api/me",
             body: Body::Unsigned,
-            identity: id.signing_values(),
+            identity: id.each_ref().map(String::as_str),
         };
         let (ts, sig) = key.sign(&base, NOW);
         let mut changed = vec![

@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -82,6 +83,20 @@ impl TokenKind {
     }
 }
 
+/// On the wire a kind is its short name (`"mul"`); an unknown name does not parse.
+impl Serialize for TokenKind {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for TokenKind {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<TokenKind, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        TokenKind::from_name(&name).ok_or_else(|| de::Error::custom("unknown token kind"))
+    }
+}
+
 impl fmt::Display for TokenKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -138,6 +153,30 @@ impl RawToken {
     }
 }
 
+/// Compared through their hashes, in constant time.
+impl PartialEq for RawToken {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash() == other.hash()
+    }
+}
+
+impl Eq for RawToken {}
+
+/// Serializing shows the secret: only the wire types that must carry it (the response
+/// that creates a token, the resolve call for cloud PATs) hold a `RawToken`.
+impl Serialize for RawToken {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+/// Any string: a received token is checked by [`parse`], not here.
+impl<'de> Deserialize<'de> for RawToken {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<RawToken, D::Error> {
+        String::deserialize(d).map(RawToken)
+    }
+}
+
 impl fmt::Debug for RawToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "RawToken({}…)", self.display_prefix())
@@ -175,6 +214,11 @@ impl<'a> Token<'a> {
     /// The token itself, for the one call that needs it: Fleet verifies cloud PATs raw.
     pub fn expose(&self) -> &'a str {
         self.raw
+    }
+
+    /// An owned copy, still redacted, for a wire type that must carry the token.
+    pub fn to_raw(&self) -> RawToken {
+        RawToken(self.raw.to_owned())
     }
 }
 
@@ -233,6 +277,20 @@ impl PartialEq for TokenHash {
 }
 
 impl Eq for TokenHash {}
+
+/// The wire form is the hex string; anything but 64 lowercase hex digits does not parse.
+impl Serialize for TokenHash {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for TokenHash {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<TokenHash, D::Error> {
+        let hex = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        TokenHash::from_hex(&hex).ok_or_else(|| de::Error::custom("not a token hash"))
+    }
+}
 
 impl fmt::Debug for TokenHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

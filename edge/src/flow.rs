@@ -1,0 +1,406 @@
+//! The edge's decisions with the I/O behind two small traits: [`Kv`] (the identity cache)
+//! and [`Origin`] (the resolver). `glue` implements them for the Workers runtime; the
+//! tests below implement them in memory, so every path of the request flow — hit, miss,
+//! stale entry, KV trouble, refusals, timeouts — runs on the host.
+//!
+//! A new kind of credential is a new case here (and a new cell of the shared
+//! `access::admit` table), not a new branch in the glue.
+
+use tollgate_shared::access::{self, RouteClass};
+use tollgate_shared::cache::is_cacheable;
+use tollgate_shared::{cache_key, Actor, SigningKey, Token};
+
+use crate::errors::EdgeError;
+use crate::{cache, resolve};
+
+/// A KV failure. The flow only needs to know that it failed; the implementation logs
+/// the details where it has them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KvError;
+
+/// The identity cache (Workers KV).
+// The Worker runs on one thread: these futures need not be `Send`.
+#[allow(async_fn_in_trait)]
+pub trait Kv {
+    async fn get(&self, key: &str) -> Result<Option<String>, KvError>;
+    async fn put(&self, key: &str, value: String, expiration_ttl: u64) -> Result<(), KvError>;
+    async fn delete(&self, key: &str) -> Result<(), KvError>;
+}
+
+/// Why the resolver gave no answer at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OriginError {
+    Unreachable,
+    Timeout,
+}
+
+/// The origin's resolver: one signed POST of `body`, answered with a status and a body.
+#[allow(async_fn_in_trait)]
+pub trait Origin {
+    async fn resolve(
+        &self,
+        body: &str,
+        timestamp: &str,
+        signature: &str,
+    ) -> Result<(u16, String), OriginError>;
+}
+
+/// Who is calling a route of `class`: the credential from `Authorization` (checked with
+/// zero I/O), then the cache, then on a miss the origin's resolver.
+pub async fn authenticate(
+    kv: &impl Kv,
+    origin: &impl Origin,
+    key: &SigningKey,
+    class: RouteClass,
+    authorization: Option<&str>,
+    now: i64,
+) -> Result<Actor, EdgeError> {
+    let token = access::bearer_token(class, authorization)?;
+    resolve_token(kv, origin, key, &token, now).await
+}
+
+/// KV first (for kinds that may be cached); on a miss, or an entry past its
+/// `valid_until`, the origin, whose positive answer is cached for next time.
+pub async fn resolve_token(
+    kv: &impl Kv,
+    origin: &impl Origin,
+    key: &SigningKey,
+    token: &Token<'_>,
+    now: i64,
+) -> Result<Actor, EdgeError> {
+    let cacheable = is_cacheable(token.kind);
+    let cache_key = cache_key(token.kind, &token.hash());
+    if cacheable {
+        // KV trouble is a miss, not an outage: the origin can still answer.
+        if let Ok(value) = kv.get(&cache_key).await {
+            if let Some(actor) = cache::hit(value.as_deref(), now) {
+                return Ok(actor);
+            }
+        }
+    }
+
+    let body = resolve::request_body(token);
+    let (timestamp, signature) = resolve::sign(key, &body, now);
+    let (status, text) = origin
+        .resolve(&body, &timestamp, &signature)
+        .await
+        .map_err(|_| EdgeError::AuthUnavailable)?;
+    let answer = resolve::interpret(status, &text)?;
+    if let Some((value, kv_ttl)) =
+        cache::entry_to_store(token.kind, &answer.identity, answer.ttl_secs, now)
+    {
+        // A failed write only costs the next request a resolve.
+        let _ = kv.put(&cache_key, value, kv_ttl).await;
+    }
+    Ok(answer.identity)
+}
+
+/// Deletes purged keys. Any failure fails the call, so the origin retries it.
+pub async fn purge(kv: &impl Kv, keys: &[String]) -> Result<usize, EdgeError> {
+    for key in keys {
+        kv.delete(key)
+            .await
+            .map_err(|_| EdgeError::AuthUnavailable)?;
+    }
+    Ok(keys.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::{Cell, RefCell};
+    use std::collections::HashMap;
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    use tollgate_shared::signing::Request;
+    use tollgate_shared::wire::{ResolveRequest, RESOLVE_PATH};
+    use tollgate_shared::{AuthError, CacheEntry, RawToken, TokenKind};
+
+    use super::*;
+
+    const NOW: i64 = 1_700_000_000;
+    const USER: &str = "7d4f9c2e-0000-4000-8000-000000000001";
+
+    /// The fakes never wait, so one poll finishes any flow.
+    fn run<T>(fut: impl Future<Output = T>) -> T {
+        let mut cx = Context::from_waker(Waker::noop());
+        match pin!(fut).as_mut().poll(&mut cx) {
+            Poll::Ready(value) => value,
+            Poll::Pending => unreachable!("the in-memory fakes never wait"),
+        }
+    }
+
+    #[derive(Default)]
+    struct MemoryKv {
+        entries: RefCell<HashMap<String, (String, u64)>>,
+        fail_reads: bool,
+        fail_writes: bool,
+        reads: Cell<usize>,
+    }
+
+    impl Kv for MemoryKv {
+        async fn get(&self, key: &str) -> Result<Option<String>, KvError> {
+            self.reads.set(self.reads.get() + 1);
+            if self.fail_reads {
+                return Err(KvError);
+            }
+            Ok(self.entries.borrow().get(key).map(|(v, _)| v.clone()))
+        }
+        async fn put(&self, key: &str, value: String, ttl: u64) -> Result<(), KvError> {
+            if self.fail_writes {
+                return Err(KvError);
+            }
+            self.entries
+                .borrow_mut()
+                .insert(key.to_owned(), (value, ttl));
+            Ok(())
+        }
+        async fn delete(&self, key: &str) -> Result<(), KvError> {
+            if self.fail_writes {
+                return Err(KvError);
+            }
+            self.entries.borrow_mut().remove(key);
+            Ok(())
+        }
+    }
+
+    /// Answers every resolve with `answer`, after checking the call is signed as the
+    /// origin will check it.
+    struct FakeOrigin {
+        answer: Result<(u16, String), OriginError>,
+        calls: Cell<usize>,
+        key: SigningKey,
+    }
+
+    impl FakeOrigin {
+        fn answering(answer: Result<(u16, String), OriginError>) -> FakeOrigin {
+            FakeOrigin {
+                answer,
+                calls: Cell::new(0),
+                key: key(),
+            }
+        }
+
+        fn ok(ttl_secs: u64) -> FakeOrigin {
+            let body = format!(
+                r#"{{"identity":{{"actor_source":"pat","user_id":"{USER}","user_email":null,"workspace_id":null,"daemon_id":null,"agent_id":null,"task_id":null}},"ttl_secs":{ttl_secs}}}"#
+            );
+            FakeOrigin::answering(Ok((200, body)))
+        }
+    }
+
+    impl Origin for FakeOrigin {
+        async fn resolve(
+            &self,
+            body: &str,
+            timestamp: &str,
+            signature: &str,
+        ) -> Result<(u16, String), OriginError> {
+            self.calls.set(self.calls.get() + 1);
+            let signed = Request::internal("POST", RESOLVE_PATH, body.as_bytes());
+            assert!(self.key.verify(&signed, timestamp, signature, NOW).is_ok());
+            serde_json::from_str::<ResolveRequest>(body).expect("a resolve request");
+            self.answer.clone()
+        }
+    }
+
+    fn key() -> SigningKey {
+        SigningKey::new("flow-test-secret-of-32-bytes-ok!")
+    }
+
+    fn pat() -> Actor {
+        Actor::Pat {
+            user_id: USER.parse().unwrap(),
+        }
+    }
+
+    fn bearer(kind: TokenKind) -> (RawToken, String) {
+        let raw = RawToken::generate(kind).unwrap();
+        let header = format!("Bearer {}", raw.expose());
+        (raw, header)
+    }
+
+    fn auth(
+        kv: &MemoryKv,
+        origin: &FakeOrigin,
+        header: &str,
+        now: i64,
+    ) -> Result<Actor, EdgeError> {
+        run(authenticate(
+            kv,
+            origin,
+            &key(),
+            RouteClass::User,
+            Some(header),
+            now,
+        ))
+    }
+
+    fn key_of(raw: &RawToken) -> String {
+        cache_key(TokenKind::Pat, &raw.hash())
+    }
+
+    #[test]
+    fn a_miss_resolves_once_then_hits() {
+        let (kv, origin) = (MemoryKv::default(), FakeOrigin::ok(600));
+        let (raw, header) = bearer(TokenKind::Pat);
+        assert_eq!(auth(&kv, &origin, &header, NOW), Ok(pat()));
+        assert_eq!(origin.calls.get(), 1);
+        let (_, ttl) = kv.entries.borrow()[&key_of(&raw)].clone();
+        assert_eq!(ttl, 600);
+        for _ in 0..3 {
+            assert_eq!(auth(&kv, &origin, &header, NOW + 10), Ok(pat()));
+        }
+        assert_eq!(origin.calls.get(), 1, "hits never reach the origin");
+    }
+
+    #[test]
+    fn an_entry_past_valid_until_is_a_miss() {
+        let (kv, origin) = (MemoryKv::default(), FakeOrigin::ok(30));
+        let (raw, header) = bearer(TokenKind::Pat);
+        assert_eq!(auth(&kv, &origin, &header, NOW), Ok(pat()));
+        assert_eq!(kv.entries.borrow()[&key_of(&raw)].1, 60, "KV's minimum TTL");
+        assert_eq!(auth(&kv, &origin, &header, NOW + 29), Ok(pat()));
+        assert_eq!(origin.calls.get(), 1);
+        assert_eq!(auth(&kv, &origin, &header, NOW + 30), Ok(pat()));
+        assert_eq!(
+            origin.calls.get(),
+            2,
+            "valid_until, not KV's TTL, ends the entry"
+        );
+        let entry: CacheEntry =
+            serde_json::from_str(&kv.entries.borrow()[&key_of(&raw)].0).unwrap();
+        assert_eq!(
+            entry.valid_until,
+            NOW + 60,
+            "rewritten by the second resolve"
+        );
+    }
+
+    #[test]
+    fn kv_read_errors_are_misses_and_write_errors_are_ignored() {
+        let kv = MemoryKv {
+            fail_reads: true,
+            fail_writes: true,
+            ..MemoryKv::default()
+        };
+        let origin = FakeOrigin::ok(600);
+        let (_, header) = bearer(TokenKind::Pat);
+        assert_eq!(auth(&kv, &origin, &header, NOW), Ok(pat()));
+        assert_eq!(auth(&kv, &origin, &header, NOW), Ok(pat()));
+        assert_eq!(origin.calls.get(), 2);
+        assert!(kv.entries.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_refused_token_is_401_and_not_cached() {
+        let kv = MemoryKv::default();
+        let origin = FakeOrigin::answering(Ok((401, r#"{"error":"invalid token"}"#.into())));
+        let (_, header) = bearer(TokenKind::Pat);
+        for _ in 0..2 {
+            assert_eq!(
+                auth(&kv, &origin, &header, NOW),
+                Err(EdgeError::Auth(AuthError::InvalidToken))
+            );
+        }
+        assert_eq!(origin.calls.get(), 2);
+        assert!(kv.entries.borrow().is_empty());
+    }
+
+    #[test]
+    fn no_answer_is_503_and_nothing_cached() {
+        for answer in [
+            Err(OriginError::Timeout),
+            Err(OriginError::Unreachable),
+            Ok((500, String::new())),
+            Ok((404, r#"{"error":"not found"}"#.into())),
+            Ok((200, "not json".into())),
+        ] {
+            let kv = MemoryKv::default();
+            let origin = FakeOrigin::answering(answer.clone());
+            let (_, header) = bearer(TokenKind::Pat);
+            assert_eq!(
+                auth(&kv, &origin, &header, NOW),
+                Err(EdgeError::AuthUnavailable),
+                "{answer:?}"
+            );
+            assert!(kv.entries.borrow().is_empty());
+        }
+    }
+
+    #[test]
+    fn malformed_credentials_cost_no_io() {
+        let (kv, origin) = (MemoryKv::default(), FakeOrigin::ok(600));
+        let (raw, _) = bearer(TokenKind::Pat);
+        let mut broken = raw.expose().to_owned();
+        broken.replace_range(43..44, if broken.ends_with('0') { "1" } else { "0" });
+        let cases = [
+            (None, AuthError::MissingAuthorization),
+            (
+                Some("Basic abc".to_owned()),
+                AuthError::InvalidAuthorizationFormat,
+            ),
+            (Some(format!("Bearer {broken}")), AuthError::InvalidToken),
+            (Some("Bearer xyz_123".to_owned()), AuthError::InvalidToken),
+        ];
+        for (header, expected) in cases {
+            let result = run(authenticate(
+                &kv,
+                &origin,
+                &key(),
+                RouteClass::User,
+                header.as_deref(),
+                NOW,
+            ));
+            assert_eq!(result, Err(EdgeError::Auth(expected)), "{header:?}");
+        }
+        assert_eq!((kv.reads.get(), origin.calls.get()), (0, 0));
+    }
+
+    #[test]
+    fn kinds_a_route_does_not_take_are_refused_before_any_io() {
+        let (kv, origin) = (MemoryKv::default(), FakeOrigin::ok(600));
+        for kind in [TokenKind::Daemon, TokenKind::Task, TokenKind::Install] {
+            let (_, header) = bearer(kind);
+            assert_eq!(
+                auth(&kv, &origin, &header, NOW),
+                Err(EdgeError::Auth(AuthError::InvalidToken)),
+                "{kind}"
+            );
+        }
+        assert_eq!((kv.reads.get(), origin.calls.get()), (0, 0));
+    }
+
+    #[test]
+    fn uncacheable_kinds_never_touch_kv() {
+        let (kv, origin) = (MemoryKv::default(), FakeOrigin::ok(600));
+        let raw = RawToken::generate(TokenKind::Task).unwrap();
+        let token = tollgate_shared::token::parse(raw.expose()).unwrap();
+        for _ in 0..2 {
+            assert_eq!(
+                run(resolve_token(&kv, &origin, &key(), &token, NOW)),
+                Ok(pat())
+            );
+        }
+        assert_eq!(origin.calls.get(), 2, "asked every time");
+        assert_eq!(kv.reads.get(), 0);
+        assert!(kv.entries.borrow().is_empty());
+    }
+
+    #[test]
+    fn purge_deletes_and_fails_loudly() {
+        let kv = MemoryKv::default();
+        let (raw, header) = bearer(TokenKind::Pat);
+        let origin = FakeOrigin::ok(600);
+        auth(&kv, &origin, &header, NOW).unwrap();
+        let keys = vec![key_of(&raw), "tollgate:auth:mul:absent".to_owned()];
+        assert_eq!(run(purge(&kv, &keys)), Ok(2));
+        assert!(kv.entries.borrow().is_empty());
+        let broken = MemoryKv {
+            fail_writes: true,
+            ..MemoryKv::default()
+        };
+        assert_eq!(run(purge(&broken, &keys)), Err(EdgeError::AuthUnavailable));
+    }
+}

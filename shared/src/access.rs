@@ -1,0 +1,135 @@
+//! Which credentials each class of route accepts, written once and read by both the
+//! edge (before any I/O) and the origin (for requests that come to it directly and for
+//! identities the edge stamped). A new token kind is a new cell of [`admit`].
+
+use crate::bearer::bearer;
+use crate::errors::AuthError;
+use crate::token::{self, Token, TokenKind};
+
+/// The authenticated route classes of DESIGN.md "Request path" step 2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteClass {
+    /// Everything under `/api/` that is neither public nor a daemon route.
+    User,
+    /// `/api/daemon/*`.
+    Daemon,
+}
+
+/// What a caller authenticated with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    Token(TokenKind),
+    /// A session JWT.
+    Session,
+}
+
+impl RouteClass {
+    /// The answer to a request of this class without `Authorization`.
+    pub fn missing(self) -> AuthError {
+        match self {
+            RouteClass::User => AuthError::MissingAuthorization,
+            RouteClass::Daemon => AuthError::MissingAuthorizationHeader,
+        }
+    }
+}
+
+/// Route class × credential → accept, or the refusal to answer.
+///
+/// Task tokens and cloud PATs join the user routes with their own issues; until then
+/// they are refused like any token a route does not take. Install tokens are only ever
+/// exchanged, never used to authenticate.
+pub fn admit(class: RouteClass, credential: Credential) -> Result<(), AuthError> {
+    use Credential::{Session, Token};
+    match (class, credential) {
+        (RouteClass::User, Token(TokenKind::Pat) | Session) => Ok(()),
+        (RouteClass::Daemon, Token(TokenKind::Daemon)) => Ok(()),
+        (
+            RouteClass::User | RouteClass::Daemon,
+            Token(
+                TokenKind::Pat
+                | TokenKind::Daemon
+                | TokenKind::Task
+                | TokenKind::Install
+                | TokenKind::Cloud,
+            )
+            | Session,
+        ) => Err(AuthError::InvalidToken),
+    }
+}
+
+/// The bearer token of a request of `class`, checked with zero I/O: present, shaped
+/// `Bearer <token>`, a known prefix with a valid checksum, and a kind the class takes.
+pub fn bearer_token(
+    class: RouteClass,
+    authorization: Option<&str>,
+) -> Result<Token<'_>, AuthError> {
+    let value = authorization.ok_or(class.missing())?;
+    let raw = bearer(value).ok_or(AuthError::InvalidAuthorizationFormat)?;
+    let token = token::parse(raw).map_err(|_| AuthError::InvalidToken)?;
+    admit(class, Credential::Token(token.kind))?;
+    Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::RawToken;
+
+    #[test]
+    fn the_table() {
+        use Credential::{Session, Token};
+        let user = [Token(TokenKind::Pat), Session];
+        let daemon = [Token(TokenKind::Daemon)];
+        let all = TokenKind::ALL.map(Token);
+        for c in all.into_iter().chain([Session]) {
+            assert_eq!(
+                admit(RouteClass::User, c).is_ok(),
+                user.contains(&c),
+                "user {c:?}"
+            );
+            assert_eq!(
+                admit(RouteClass::Daemon, c).is_ok(),
+                daemon.contains(&c),
+                "daemon {c:?}"
+            );
+            if let Err(e) = admit(RouteClass::User, c) {
+                assert_eq!(e, AuthError::InvalidToken);
+            }
+        }
+    }
+
+    #[test]
+    fn bearer_extraction() {
+        let t = RawToken::generate(TokenKind::Pat).unwrap();
+        let header = format!("Bearer {}", t.expose());
+        let ok = bearer_token(RouteClass::User, Some(&header)).unwrap();
+        assert_eq!((ok.kind, ok.expose()), (TokenKind::Pat, t.expose()));
+        let lower = format!("bearer {}", t.expose());
+        assert!(bearer_token(RouteClass::User, Some(&lower)).is_ok());
+        assert_eq!(
+            bearer_token(RouteClass::User, None).unwrap_err(),
+            AuthError::MissingAuthorization
+        );
+        assert_eq!(
+            bearer_token(RouteClass::Daemon, None).unwrap_err(),
+            AuthError::MissingAuthorizationHeader
+        );
+        let basic = format!("Basic {}", t.expose());
+        assert_eq!(
+            bearer_token(RouteClass::User, Some(&basic)).unwrap_err(),
+            AuthError::InvalidAuthorizationFormat
+        );
+        assert_eq!(
+            bearer_token(RouteClass::Daemon, Some(&header)).unwrap_err(),
+            AuthError::InvalidToken,
+            "a PAT on a daemon route"
+        );
+        let daemon = RawToken::generate(TokenKind::Daemon).unwrap();
+        let header = format!("Bearer {}", daemon.expose());
+        assert!(bearer_token(RouteClass::Daemon, Some(&header)).is_ok());
+        assert_eq!(
+            bearer_token(RouteClass::User, Some(&header)).unwrap_err(),
+            AuthError::InvalidToken
+        );
+    }
+}

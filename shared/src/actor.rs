@@ -1,0 +1,443 @@
+//! Who is calling: one variant per kind of caller (DESIGN.md "Identity"), each with
+//! exactly its fields. The edge stamps an actor into signed headers; the origin trusts
+//! it when (and only when) the signature verifies, and the resolver sends it as JSON.
+//!
+//! Both encodings are the same flat record of seven optional fields ([`Fields`]), so
+//! an actor converts to and from headers and JSON through one checked conversion: a
+//! record that does not describe exactly one kind of actor is refused, never guessed.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::access::Credential;
+use crate::headers::{
+    SIGNED_IDENTITY_HEADERS, X_ACTOR_SOURCE, X_AGENT_ID, X_DAEMON_ID, X_TASK_ID, X_USER_EMAIL,
+    X_USER_ID, X_WORKSPACE_ID,
+};
+use crate::token::TokenKind;
+
+/// The value of `X-Actor-Source`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorSource {
+    Pat,
+    Session,
+    Daemon,
+    TaskToken,
+    CloudPat,
+}
+
+impl ActorSource {
+    pub const ALL: [ActorSource; 5] = [
+        ActorSource::Pat,
+        ActorSource::Session,
+        ActorSource::Daemon,
+        ActorSource::TaskToken,
+        ActorSource::CloudPat,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActorSource::Pat => "pat",
+            ActorSource::Session => "session",
+            ActorSource::Daemon => "daemon",
+            ActorSource::TaskToken => "task_token",
+            ActorSource::CloudPat => "cloud_pat",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<ActorSource> {
+        ActorSource::ALL.into_iter().find(|a| a.as_str() == name)
+    }
+
+    /// People (with a PAT or a browser session), as opposed to machines acting for them.
+    pub fn is_human(self) -> bool {
+        matches!(self, ActorSource::Pat | ActorSource::Session)
+    }
+
+    /// The credential this kind of actor authenticates with.
+    pub fn credential(self) -> Credential {
+        match self {
+            ActorSource::Pat => Credential::Token(TokenKind::Pat),
+            ActorSource::Session => Credential::Session,
+            ActorSource::Daemon => Credential::Token(TokenKind::Daemon),
+            ActorSource::TaskToken => Credential::Token(TokenKind::Task),
+            ActorSource::CloudPat => Credential::Token(TokenKind::Cloud),
+        }
+    }
+}
+
+impl fmt::Display for ActorSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A caller, as authenticated by a token or a session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "Fields", try_from = "Fields")]
+pub enum Actor {
+    /// A personal access token (`mul_`).
+    Pat { user_id: Uuid },
+    /// A session JWT, from a cookie or a bearer header.
+    Session {
+        user_id: Uuid,
+        email: Option<String>,
+    },
+    /// A daemon token (`mdt_`): a machine in one workspace, acting for no user.
+    Daemon {
+        workspace_id: Uuid,
+        daemon_id: String,
+    },
+    /// A task token (`mat_`): an agent running one task for the runtime's owner.
+    TaskToken {
+        user_id: Uuid,
+        workspace_id: Uuid,
+        agent_id: Uuid,
+        task_id: Uuid,
+    },
+    /// A cloud PAT (`mcn_`) verified by Fleet: a cloud node acting for its owner.
+    CloudPat { user_id: Uuid },
+}
+
+/// Why a stamped or resolved identity could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdentityError {
+    #[error("unknown actor source")]
+    UnknownActorSource,
+    #[error("{0} actor without {1}")]
+    Missing(ActorSource, &'static str),
+    #[error("{0} actor with an unexpected {1}")]
+    Unexpected(ActorSource, &'static str),
+    #[error("{0} is not a UUID")]
+    NotUuid(&'static str),
+}
+
+impl Actor {
+    pub fn source(&self) -> ActorSource {
+        match self {
+            Actor::Pat { .. } => ActorSource::Pat,
+            Actor::Session { .. } => ActorSource::Session,
+            Actor::Daemon { .. } => ActorSource::Daemon,
+            Actor::TaskToken { .. } => ActorSource::TaskToken,
+            Actor::CloudPat { .. } => ActorSource::CloudPat,
+        }
+    }
+
+    /// The user the actor acts for; daemons act for no user.
+    pub fn user_id(&self) -> Option<Uuid> {
+        match self {
+            Actor::Pat { user_id }
+            | Actor::Session { user_id, .. }
+            | Actor::TaskToken { user_id, .. }
+            | Actor::CloudPat { user_id } => Some(*user_id),
+            Actor::Daemon { .. } => None,
+        }
+    }
+
+    pub fn is_human(&self) -> bool {
+        self.source().is_human()
+    }
+
+    /// The seven signed header values, in signature order; absent ones are empty.
+    pub fn signing_values(&self) -> [String; 7] {
+        Fields::from(self.clone()).values()
+    }
+
+    /// The headers to stamp: name and value of each present field.
+    pub fn to_headers(&self) -> Vec<(&'static str, String)> {
+        SIGNED_IDENTITY_HEADERS
+            .into_iter()
+            .zip(self.signing_values())
+            .filter(|(_, value)| !value.is_empty())
+            .collect()
+    }
+
+    /// Reads an actor back from headers (`get` looks one up by lowercase name).
+    /// `Ok(None)` when no actor source is stamped: a signed request without identity.
+    pub fn from_headers<'a>(
+        get: impl Fn(&str) -> Option<&'a str>,
+    ) -> Result<Option<Actor>, IdentityError> {
+        let Some(source) = get(X_ACTOR_SOURCE).filter(|s| !s.is_empty()) else {
+            return Ok(None);
+        };
+        let actor_source =
+            ActorSource::from_name(source).ok_or(IdentityError::UnknownActorSource)?;
+        let field = |name: &str| get(name).filter(|s| !s.is_empty()).map(str::to_owned);
+        Actor::try_from(Fields {
+            actor_source,
+            user_id: field(X_USER_ID),
+            user_email: field(X_USER_EMAIL),
+            workspace_id: field(X_WORKSPACE_ID),
+            daemon_id: field(X_DAEMON_ID),
+            agent_id: field(X_AGENT_ID),
+            task_id: field(X_TASK_ID),
+        })
+        .map(Some)
+    }
+}
+
+/// The flat record both encodings share: the resolve answer's `identity` object
+/// (absent fields are `null`) and the stamped headers (absent fields are not sent).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Fields {
+    actor_source: ActorSource,
+    user_id: Option<String>,
+    user_email: Option<String>,
+    workspace_id: Option<String>,
+    daemon_id: Option<String>,
+    agent_id: Option<String>,
+    task_id: Option<String>,
+}
+
+impl Fields {
+    fn empty(actor_source: ActorSource) -> Fields {
+        Fields {
+            actor_source,
+            user_id: None,
+            user_email: None,
+            workspace_id: None,
+            daemon_id: None,
+            agent_id: None,
+            task_id: None,
+        }
+    }
+
+    /// In [`SIGNED_IDENTITY_HEADERS`] order.
+    fn values(self) -> [String; 7] {
+        [
+            self.user_id.unwrap_or_default(),
+            self.user_email.unwrap_or_default(),
+            self.actor_source.as_str().to_owned(),
+            self.workspace_id.unwrap_or_default(),
+            self.agent_id.unwrap_or_default(),
+            self.task_id.unwrap_or_default(),
+            self.daemon_id.unwrap_or_default(),
+        ]
+    }
+}
+
+impl From<Actor> for Fields {
+    fn from(actor: Actor) -> Fields {
+        let mut f = Fields::empty(actor.source());
+        let id = |u: Uuid| Some(u.to_string());
+        match actor {
+            Actor::Pat { user_id } | Actor::CloudPat { user_id } => f.user_id = id(user_id),
+            Actor::Session { user_id, email } => {
+                f.user_id = id(user_id);
+                f.user_email = email;
+            }
+            Actor::Daemon {
+                workspace_id,
+                daemon_id,
+            } => {
+                f.workspace_id = id(workspace_id);
+                f.daemon_id = Some(daemon_id);
+            }
+            Actor::TaskToken {
+                user_id,
+                workspace_id,
+                agent_id,
+                task_id,
+            } => {
+                f.user_id = id(user_id);
+                f.workspace_id = id(workspace_id);
+                f.agent_id = id(agent_id);
+                f.task_id = id(task_id);
+            }
+        }
+        f
+    }
+}
+
+impl TryFrom<Fields> for Actor {
+    type Error = IdentityError;
+
+    fn try_from(mut f: Fields) -> Result<Actor, IdentityError> {
+        let source = f.actor_source;
+        let need = |slot: Option<String>, name| slot.ok_or(IdentityError::Missing(source, name));
+        let uuid = |slot: Option<String>, name| {
+            let value = need(slot, name)?;
+            Uuid::try_parse(&value).map_err(|_| IdentityError::NotUuid(name))
+        };
+        let actor = match source {
+            ActorSource::Pat => Actor::Pat {
+                user_id: uuid(f.user_id.take(), "user_id")?,
+            },
+            ActorSource::CloudPat => Actor::CloudPat {
+                user_id: uuid(f.user_id.take(), "user_id")?,
+            },
+            ActorSource::Session => Actor::Session {
+                user_id: uuid(f.user_id.take(), "user_id")?,
+                email: f.user_email.take(),
+            },
+            ActorSource::Daemon => Actor::Daemon {
+                workspace_id: uuid(f.workspace_id.take(), "workspace_id")?,
+                daemon_id: need(f.daemon_id.take(), "daemon_id")?,
+            },
+            ActorSource::TaskToken => Actor::TaskToken {
+                user_id: uuid(f.user_id.take(), "user_id")?,
+                workspace_id: uuid(f.workspace_id.take(), "workspace_id")?,
+                agent_id: uuid(f.agent_id.take(), "agent_id")?,
+                task_id: uuid(f.task_id.take(), "task_id")?,
+            },
+        };
+        // Whatever the variant did not take is a field this actor must not carry.
+        let leftovers = [
+            ("user_id", &f.user_id),
+            ("user_email", &f.user_email),
+            ("workspace_id", &f.workspace_id),
+            ("daemon_id", &f.daemon_id),
+            ("agent_id", &f.agent_id),
+            ("task_id", &f.task_id),
+        ];
+        match leftovers.into_iter().find(|(_, v)| v.is_some()) {
+            Some((name, _)) => Err(IdentityError::Unexpected(source, name)),
+            None => Ok(actor),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn uuid(n: u8) -> Uuid {
+        Uuid::from_bytes([n; 16])
+    }
+
+    fn every_kind() -> Vec<Actor> {
+        vec![
+            Actor::Pat { user_id: uuid(1) },
+            Actor::Session {
+                user_id: uuid(1),
+                email: Some("ada@example.com".into()),
+            },
+            Actor::Session {
+                user_id: uuid(1),
+                email: None,
+            },
+            Actor::Daemon {
+                workspace_id: uuid(2),
+                daemon_id: "laptop-1".into(),
+            },
+            Actor::TaskToken {
+                user_id: uuid(1),
+                workspace_id: uuid(2),
+                agent_id: uuid(3),
+                task_id: uuid(4),
+            },
+            Actor::CloudPat { user_id: uuid(1) },
+        ]
+    }
+
+    #[test]
+    fn headers_round_trip_for_every_kind() {
+        for actor in every_kind() {
+            let headers: HashMap<&str, String> = actor.to_headers().into_iter().collect();
+            assert_eq!(headers[X_ACTOR_SOURCE], actor.source().as_str());
+            let back = Actor::from_headers(|n| headers.get(n).map(String::as_str)).unwrap();
+            assert_eq!(back, Some(actor));
+        }
+    }
+
+    #[test]
+    fn json_round_trip_for_every_kind() {
+        for actor in every_kind() {
+            let json = serde_json::to_value(&actor).unwrap();
+            assert_eq!(json.as_object().unwrap().len(), 7, "{json}");
+            assert_eq!(serde_json::from_value::<Actor>(json).unwrap(), actor);
+        }
+    }
+
+    #[test]
+    fn task_token_stamps_its_five_headers() {
+        let actor = &every_kind()[4];
+        let names: Vec<&str> = actor.to_headers().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(
+            names,
+            [
+                X_USER_ID,
+                X_ACTOR_SOURCE,
+                X_WORKSPACE_ID,
+                X_AGENT_ID,
+                X_TASK_ID
+            ]
+        );
+    }
+
+    #[test]
+    fn no_actor_source_is_no_identity() {
+        assert_eq!(Actor::from_headers(|_| None).unwrap(), None);
+        let bad = Actor::from_headers(|n| (n == X_ACTOR_SOURCE).then_some("root"));
+        assert_eq!(bad.unwrap_err(), IdentityError::UnknownActorSource);
+    }
+
+    fn read(pairs: &[(&str, &str)]) -> Result<Option<Actor>, IdentityError> {
+        let map: HashMap<&str, &str> = pairs.iter().copied().collect();
+        Actor::from_headers(|n| map.get(n).copied())
+    }
+
+    #[test]
+    fn incomplete_or_overfull_records_are_refused() {
+        let user = uuid(1).to_string();
+        let user = user.as_str();
+        assert_eq!(
+            read(&[(X_ACTOR_SOURCE, "pat")]).unwrap_err(),
+            IdentityError::Missing(ActorSource::Pat, "user_id")
+        );
+        assert_eq!(
+            read(&[
+                (X_ACTOR_SOURCE, "pat"),
+                (X_USER_ID, user),
+                (X_WORKSPACE_ID, user)
+            ])
+            .unwrap_err(),
+            IdentityError::Unexpected(ActorSource::Pat, "workspace_id")
+        );
+        assert_eq!(
+            read(&[(X_ACTOR_SOURCE, "pat"), (X_USER_ID, "not-a-uuid")]).unwrap_err(),
+            IdentityError::NotUuid("user_id")
+        );
+        assert_eq!(
+            read(&[(X_ACTOR_SOURCE, "daemon"), (X_WORKSPACE_ID, user)]).unwrap_err(),
+            IdentityError::Missing(ActorSource::Daemon, "daemon_id")
+        );
+        // Empty headers count as absent, as the edge never stamps empty values.
+        assert_eq!(
+            read(&[
+                (X_ACTOR_SOURCE, "cloud_pat"),
+                (X_USER_ID, user),
+                (X_TASK_ID, "")
+            ])
+            .unwrap(),
+            Some(Actor::CloudPat { user_id: uuid(1) })
+        );
+    }
+
+    #[test]
+    fn json_shape_matches_the_resolve_contract() {
+        let json = serde_json::to_value(Actor::Pat { user_id: uuid(1) }).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"actor_source":"pat","user_id":uuid(1).to_string(),
+                "user_email":null,"workspace_id":null,"daemon_id":null,"agent_id":null,
+                "task_id":null})
+        );
+    }
+
+    #[test]
+    fn humans_and_users() {
+        let kinds = every_kind();
+        let humans: Vec<bool> = kinds.iter().map(Actor::is_human).collect();
+        assert_eq!(humans, [true, true, true, false, false, false]);
+        assert_eq!(kinds[3].user_id(), None);
+        assert!(kinds
+            .iter()
+            .filter(|a| a.source() != ActorSource::Daemon)
+            .all(|a| a.user_id() == Some(uuid(1))));
+    }
+}

@@ -1,0 +1,105 @@
+//! The answers to failed authentication, shared word for word by the edge and the
+//! origin: each knows its status, its message and its RFC 6750 challenge, so neither
+//! side decides anything by comparing message text.
+
+/// Seconds a client should wait before retrying a 503, on both sides.
+pub const RETRY_AFTER_SECS: &str = "5";
+
+/// `WWW-Authenticate` for a request that carried no usable credential.
+pub const CHALLENGE: &str = "Bearer";
+/// `WWW-Authenticate` for a credential that was presented and refused.
+pub const CHALLENGE_INVALID_TOKEN: &str = "Bearer error=\"invalid_token\"";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// A user route without `Authorization` (or, once sessions exist, a cookie).
+    #[error("missing authorization")]
+    MissingAuthorization,
+    /// A daemon route without `Authorization`: daemons authenticate by header only.
+    #[error("missing authorization header")]
+    MissingAuthorizationHeader,
+    /// `Authorization` that is not `Bearer <token>`.
+    #[error("invalid authorization format")]
+    InvalidAuthorizationFormat,
+    /// A token that is malformed, unknown, revoked, expired, or of a kind this route
+    /// does not take.
+    #[error("invalid token")]
+    InvalidToken,
+    /// An edge signature that is missing a part, stale, or wrong.
+    #[error("invalid signature")]
+    InvalidSignature,
+    /// A machine (daemon, task token, cloud PAT) on an endpoint for people.
+    #[error("this endpoint is only available to human actors")]
+    HumanOnly,
+}
+
+impl AuthError {
+    pub fn status(self) -> u16 {
+        match self {
+            AuthError::HumanOnly => 403,
+            _ => 401,
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            AuthError::MissingAuthorization => "missing authorization",
+            AuthError::MissingAuthorizationHeader => "missing authorization header",
+            AuthError::InvalidAuthorizationFormat => "invalid authorization format",
+            AuthError::InvalidToken => "invalid token",
+            AuthError::InvalidSignature => "invalid signature",
+            AuthError::HumanOnly => "this endpoint is only available to human actors",
+        }
+    }
+
+    /// The `WWW-Authenticate` value of a 401 (RFC 6750 §3): a plain `Bearer` when no
+    /// usable credential came, `error="invalid_token"` when one came and was refused.
+    /// `None` for a 403: the caller is known, just not allowed.
+    pub fn challenge(self) -> Option<&'static str> {
+        match self {
+            AuthError::MissingAuthorization
+            | AuthError::MissingAuthorizationHeader
+            | AuthError::InvalidAuthorizationFormat => Some(CHALLENGE),
+            AuthError::InvalidToken | AuthError::InvalidSignature => Some(CHALLENGE_INVALID_TOKEN),
+            AuthError::HumanOnly => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: [AuthError; 6] = [
+        AuthError::MissingAuthorization,
+        AuthError::MissingAuthorizationHeader,
+        AuthError::InvalidAuthorizationFormat,
+        AuthError::InvalidToken,
+        AuthError::InvalidSignature,
+        AuthError::HumanOnly,
+    ];
+
+    #[test]
+    fn display_is_the_message() {
+        for e in ALL {
+            assert_eq!(e.to_string(), e.message());
+        }
+    }
+
+    #[test]
+    fn every_401_has_a_challenge_and_no_403_does() {
+        for e in ALL {
+            assert_eq!(e.challenge().is_some(), e.status() == 401, "{e}");
+        }
+        assert_eq!(AuthError::MissingAuthorization.challenge(), Some("Bearer"));
+        assert_eq!(
+            AuthError::InvalidToken.challenge(),
+            Some("Bearer error=\"invalid_token\"")
+        );
+        assert_eq!(
+            AuthError::InvalidSignature.challenge(),
+            AuthError::InvalidToken.challenge()
+        );
+        assert_eq!(AuthError::HumanOnly.status(), 403);
+    }
+}

@@ -1,0 +1,52 @@
+//! Header names the two sides agree on: the stamped identity, the edge signature and the
+//! request id.
+
+pub const X_USER_ID: &str = "x-user-id";
+pub const X_USER_EMAIL: &str = "x-user-email";
+pub const X_ACTOR_SOURCE: &str = "x-actor-source";
+pub const X_WORKSPACE_ID: &str = "x-workspace-id";
+pub const X_AGENT_ID: &str = "x-agent-id";
+pub const X_TASK_ID: &str = "x-task-id";
+pub const X_DAEMON_ID: &str = "x-daemon-id";
+pub const X_EDGE_TIMESTAMP: &str = "x-edge-timestamp";
+pub const X_EDGE_SIGNATURE: &str = "x-edge-signature";
+pub const X_REQUEST_ID: &str = "x-request-id";
+
+/// The identity headers in the order the signature covers them.
+pub const SIGNED_IDENTITY_HEADERS: [&str; 7] = [
+    X_USER_ID,
+    X_USER_EMAIL,
+    X_ACTOR_SOURCE,
+    X_WORKSPACE_ID,
+    X_AGENT_ID,
+    X_TASK_ID,
+    X_DAEMON_ID,
+];
+
+/// Every header a client must never be able to set: removed on every route. The
+/// identity headers plus the two that would make them look edge-signed.
+pub const STRIPPED_HEADERS: [&str; 9] = {
+    let mut out = [X_EDGE_TIMESTAMP; 9];
+    let mut i = 0;
+    while i < SIGNED_IDENTITY_HEADERS.len() {
+        out[i] = SIGNED_IDENTITY_HEADERS[i];
+        i += 1;
+    }
+    out[8] = X_EDGE_SIGNATURE;
+    out
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stripped_headers_cover_identity_and_signature() {
+        for name in SIGNED_IDENTITY_HEADERS {
+            assert!(STRIPPED_HEADERS.contains(&name), "{name}");
+        }
+        assert!(STRIPPED_HEADERS.contains(&X_EDGE_TIMESTAMP));
+        assert!(STRIPPED_HEADERS.contains(&X_EDGE_SIGNATURE));
+        assert_eq!(STRIPPED_HEADERS.len(), 9);
+    }
+}
