@@ -5,16 +5,17 @@ use std::time::Instant;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{any, delete, get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use tower::ServiceBuilder;
 use tower_http::trace::TraceLayer;
 
-use crate::auth::edge_trust;
-use crate::error::AppError;
-use crate::json::{json_errors, MAX_BODY_BYTES};
-use crate::request_id::{request_id, RequestId};
-use crate::routes::{health, internal, me, tokens};
+use crate::http::edge_trust::edge_trust;
+use crate::http::error::AppError;
+use crate::http::internal::verify_internal;
+use crate::http::json::{json_errors, MAX_BODY_BYTES};
+use crate::http::request_id::{request_id, RequestId};
+use crate::routes::{health, internal, me, pats};
 use crate::state::AppState;
 
 pub fn app(state: AppState) -> Router {
@@ -24,9 +25,9 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(health::metrics))
         .route("/api/ping", get(health::ping))
         .route("/api/me", get(me::me))
-        .route("/api/tokens", post(tokens::create).get(tokens::list))
-        .route("/api/tokens/{id}", delete(tokens::revoke))
-        .route("/internal/auth/resolve", any(internal::resolve))
+        .route("/api/tokens", post(pats::create).get(pats::list))
+        .route("/api/tokens/{id}", delete(pats::revoke))
+        .nest("/internal", internal_routes(&state))
         .fallback(|| async { AppError::NotFound });
 
     // Outermost first: every response, even a framework error, gets an id and JSON.
@@ -45,6 +46,17 @@ pub fn app(state: AppState) -> Router {
                 .layer(middleware::from_fn_with_state(state.clone(), edge_trust)),
         )
         .with_state(state)
+}
+
+/// The edge's calls, all behind the body-digest signature check: a route added here
+/// cannot be reached unverified.
+fn internal_routes(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/auth/resolve", post(internal::resolve))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            verify_internal,
+        ))
 }
 
 /// Request count and latency by route template (never the raw path: unbounded labels).

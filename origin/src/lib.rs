@@ -2,21 +2,20 @@
 //! Postgres. It resolves tokens the edge has not cached, owns every decision that must
 //! happen exactly once, and delivers cache purges to the edge.
 //!
-//! Start at [`app::app`] (the router), [`auth`] (who is calling), [`routes`] (what each
-//! endpoint does) and [`db`] (every SQL statement). `main.rs` is the CLI.
+//! The layout follows the request: [`app`] (the router and its layers) → [`http`]
+//! (errors, JSON, request ids, edge trust, and the caller extractors that say who may
+//! call a route) → [`routes`] (one module per resource) → domain modules ([`resolver`],
+//! [`pats`]) → [`db`] (every SQL statement) and [`outbox`] (purges to the edge).
+//! [`cli`] holds the admin commands; `main.rs` dispatches them.
 
 pub mod app;
-pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
-pub mod error;
-pub mod json;
+pub mod http;
 pub mod metrics;
-pub mod migrate;
+pub mod outbox;
 pub mod pats;
-pub mod purge;
-pub mod request_id;
 pub mod resolver;
 pub mod routes;
 pub mod serve;

@@ -6,7 +6,8 @@ use clap::Parser;
 use serde_json::json;
 use tollgate_origin::cli::{self, Cli, CliError, Command};
 use tollgate_origin::config::Config;
-use tollgate_origin::{migrate, serve, telemetry};
+use tollgate_origin::db::migrate;
+use tollgate_origin::{serve, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {

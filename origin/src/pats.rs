@@ -1,24 +1,26 @@
 //! Minting and revoking personal access tokens: the rules shared by the HTTP API and
 //! the admin CLI.
 
+use deadpool_postgres::Pool;
 use serde::Serialize;
 use tollgate_shared::{cache_key, RawToken, TokenKind};
 use uuid::Uuid;
 
-use crate::db::{invalidations, tokens, GenericClient};
-use crate::error::{AppError, AppResult};
-use crate::purge;
-use crate::state::AppState;
+use crate::db::pats::{self as store, PatView};
+use crate::db::GenericClient;
+use crate::http::{AppError, AppResult};
+use crate::outbox::Outbox;
 
 pub const MAX_NAME_CHARS: usize = 100;
 pub const MAX_EXPIRES_IN_DAYS: i64 = 3650;
 
-/// The one response that ever carries the raw token.
+/// The one response that ever carries the raw token (which still redacts itself in
+/// `Debug`).
 #[derive(Debug, Serialize)]
 pub struct CreatedPat {
     #[serde(flatten)]
-    pub view: tokens::PatView,
-    pub token: String,
+    pub view: PatView,
+    pub token: RawToken,
 }
 
 /// Checks a requested name and lifetime; returns the trimmed name and the lifetime in
@@ -53,9 +55,9 @@ pub async fn mint(
     expires_in_days: Option<i32>,
 ) -> AppResult<CreatedPat> {
     let raw = RawToken::generate(TokenKind::Pat).map_err(|e| AppError::Internal(e.to_string()))?;
-    let view = tokens::insert(
+    let view = store::insert(
         db,
-        &tokens::NewPat {
+        &store::NewPat {
             user_id,
             name,
             hash: &raw.hash(),
@@ -65,30 +67,25 @@ pub async fn mint(
     )
     .await?;
     tracing::info!(token_id = %view.id, prefix = %view.token_prefix, "personal access token created");
-    Ok(CreatedPat {
-        view,
-        token: raw.expose().to_owned(),
-    })
+    Ok(CreatedPat { view, token: raw })
 }
 
 /// Revokes the caller's token and, in the same transaction, queues its cache key for
 /// purging; then tries the purge once before returning. Idempotent: a token that is
 /// already revoked, someone else's or unknown changes nothing.
-pub async fn revoke(state: &AppState, user_id: Uuid, token_id: Uuid) -> AppResult<()> {
-    let mut db = state.pool.get().await?;
+pub async fn revoke(pool: &Pool, outbox: &Outbox, user_id: Uuid, token_id: Uuid) -> AppResult<()> {
+    let mut db = pool.get().await?;
     let tx = db.transaction().await?;
-    let Some(hash) = tokens::revoke(&tx, token_id, user_id).await? else {
+    let Some(hash) = store::revoke(&tx, token_id, user_id).await? else {
         return Ok(());
     };
-    let keys = vec![cache_key(TokenKind::Pat, &hash)];
-    let ids = invalidations::insert(&tx, &keys).await?;
-    if state.purger.is_some() {
-        invalidations::insert_echo(&tx, &keys).await?;
-    }
+    let queued = outbox
+        .enqueue(&tx, vec![cache_key(TokenKind::Pat, &hash)])
+        .await?;
     tx.commit().await?;
     drop(db);
     tracing::info!(%token_id, "personal access token revoked");
-    purge::flush_after_commit(state, ids, keys).await;
+    outbox.flush(queued).await;
     Ok(())
 }
 

@@ -1,59 +1,74 @@
-//! Token → identity, the one resolver behind both `POST /internal/auth/resolve` (edge
+//! Token → actor, the one resolver behind both `POST /internal/auth/resolve` (edge
 //! cache misses) and requests that come straight to the origin.
 
-use tollgate_shared::{ttl_for_expiry, ActorSource, Identity, TokenHash, TokenKind};
+use std::sync::Arc;
 
-use crate::db::tokens;
-use crate::error::AppResult;
-use crate::metrics::ResolveOutcome;
-use crate::state::AppState;
+use deadpool_postgres::Pool;
+use tollgate_shared::{ttl_for_expiry, Actor, TokenHash, TokenKind};
+
+use crate::db::{pats, StoreResult};
+use crate::metrics::{Metrics, ResolveOutcome};
 
 #[derive(Debug, Clone)]
 pub struct Resolved {
-    pub identity: Identity,
+    pub actor: Actor,
     /// How long the edge may cache this answer.
     pub ttl_secs: u64,
 }
 
-/// `Ok(None)` means the token is unknown, revoked or expired: a 401, never cached.
-pub async fn resolve(
-    state: &AppState,
-    kind: TokenKind,
-    hash: &TokenHash,
-) -> AppResult<Option<Resolved>> {
-    let result = match kind {
-        TokenKind::Pat => resolve_pat(state, hash).await,
-        // Later kinds resolve here too; until then they are not valid anywhere.
-        _ => Ok(None),
-    };
-    let outcome = match &result {
-        Ok(Some(_)) => ResolveOutcome::Ok,
-        Ok(None) => ResolveOutcome::Invalid,
-        Err(_) => ResolveOutcome::Error,
-    };
-    state.metrics.resolve(kind.as_str(), outcome);
-    result
+#[derive(Clone)]
+pub struct Resolver {
+    pool: Pool,
+    metrics: Arc<Metrics>,
 }
 
-async fn resolve_pat(state: &AppState, hash: &TokenHash) -> AppResult<Option<Resolved>> {
-    let db = state.pool.get().await?;
-    state.metrics.token_lookups.inc();
-    let Some(pat) = tokens::find_active_by_hash(&db, hash).await? else {
-        return Ok(None);
-    };
-    // Whole seconds, rounded against the token: now up, expiry down.
-    let now = pat.now.timestamp() + i64::from(pat.now.timestamp_subsec_nanos() > 0);
-    let Some(ttl_secs) = ttl_for_expiry(pat.expires_at.map(|e| e.timestamp()), now) else {
-        return Ok(None);
-    };
-    let stale = pat
-        .last_used_at
-        .is_none_or(|at| (pat.now - at).num_seconds() >= 60);
-    if stale {
-        tokens::touch_last_used(&db, pat.id).await?;
+impl Resolver {
+    pub fn new(pool: Pool, metrics: Arc<Metrics>) -> Resolver {
+        Resolver { pool, metrics }
     }
-    Ok(Some(Resolved {
-        identity: Identity::new(ActorSource::Pat).with_user(pat.user_id.to_string(), None),
-        ttl_secs,
-    }))
+
+    /// `Ok(None)` means the token is unknown, revoked or expired: a 401, never cached.
+    pub async fn resolve(
+        &self,
+        kind: TokenKind,
+        hash: &TokenHash,
+    ) -> StoreResult<Option<Resolved>> {
+        let result = match kind {
+            TokenKind::Pat => self.resolve_pat(hash).await,
+            // Later kinds resolve here too; until then they are not valid anywhere.
+            TokenKind::Daemon | TokenKind::Task | TokenKind::Install | TokenKind::Cloud => Ok(None),
+        };
+        let outcome = match &result {
+            Ok(Some(_)) => ResolveOutcome::Ok,
+            Ok(None) => ResolveOutcome::Invalid,
+            Err(_) => ResolveOutcome::Error,
+        };
+        self.metrics.resolve(kind.as_str(), outcome);
+        result
+    }
+
+    async fn resolve_pat(&self, hash: &TokenHash) -> StoreResult<Option<Resolved>> {
+        let db = self.pool.get().await?;
+        self.metrics.token_lookups.inc();
+        let Some(pat) = pats::find_active_by_hash(&db, hash).await? else {
+            return Ok(None);
+        };
+        // Whole seconds, rounded against the token: now up, expiry down.
+        let now = pat.now.timestamp() + i64::from(pat.now.timestamp_subsec_nanos() > 0);
+        let Some(ttl_secs) = ttl_for_expiry(pat.expires_at.map(|e| e.timestamp()), now) else {
+            return Ok(None);
+        };
+        let stale = pat
+            .last_used_at
+            .is_none_or(|at| (pat.now - at).num_seconds() >= 60);
+        if stale {
+            pats::touch_last_used(&db, pat.id).await?;
+        }
+        Ok(Some(Resolved {
+            actor: Actor::Pat {
+                user_id: pat.user_id,
+            },
+            ttl_secs,
+        }))
+    }
 }

@@ -5,10 +5,11 @@ use std::net::SocketAddr;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::app;
 use crate::config::Config;
-use crate::purge::{self, Purger};
+use crate::db::{self, migrate};
+use crate::outbox::{OutboxSettings, Purger};
 use crate::state::AppState;
-use crate::{app, db, migrate};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -36,8 +37,13 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         ),
         _ => None,
     };
-    let state = AppState::new(pool, config.edge_origin_secret.clone(), purger)
-        .map_err(|e| ServeError::Other(e.to_string()))?;
+    let state = AppState::new(
+        pool,
+        config.edge_origin_secret.clone(),
+        purger,
+        OutboxSettings::default(),
+    )
+    .map_err(|e| ServeError::Other(e.to_string()))?;
     let listener = TcpListener::bind(config.listen_addr)
         .await
         .map_err(|e| ServeError::Bind(config.listen_addr, e))?;
@@ -46,11 +52,12 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         .map_err(|e| ServeError::Bind(config.listen_addr, e))?;
 
     let (stop, stopped) = watch::channel(false);
-    let dispatcher = tokio::spawn(purge::run_dispatcher(state.clone(), stopped));
+    let outbox = state.outbox.clone();
+    let dispatcher = tokio::spawn(async move { outbox.run_dispatcher(stopped).await });
     tracing::info!(
         %addr,
         edge = state.edge_key.is_some(),
-        purge = state.purger.is_some(),
+        purge = state.outbox.delivers(),
         "tollgate-origin listening"
     );
     let result = axum::serve(listener, app(state))

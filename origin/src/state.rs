@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use deadpool_postgres::Pool;
-use tokio::sync::Notify;
 use tollgate_shared::SigningKey;
 
 use crate::metrics::Metrics;
-use crate::purge::Purger;
+use crate::outbox::{Outbox, OutboxSettings, Purger};
+use crate::resolver::Resolver;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -15,10 +15,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// `EDGE_ORIGIN_SECRET`: the only thing that makes stamped identity trustworthy.
     pub edge_key: Option<Arc<SigningKey>>,
-    /// Sends purges to the edge; `None` when the origin runs alone.
-    pub purger: Option<Arc<Purger>>,
-    /// Wakes the background purge dispatcher.
-    pub purge_wakeup: Arc<Notify>,
+    pub resolver: Resolver,
+    pub outbox: Arc<Outbox>,
 }
 
 impl AppState {
@@ -26,13 +24,15 @@ impl AppState {
         pool: Pool,
         edge_key: Option<SigningKey>,
         purger: Option<Purger>,
+        outbox: OutboxSettings,
     ) -> Result<AppState, prometheus::Error> {
+        let metrics = Arc::new(Metrics::new()?);
         Ok(AppState {
+            resolver: Resolver::new(pool.clone(), metrics.clone()),
+            outbox: Arc::new(Outbox::new(pool.clone(), purger, metrics.clone(), outbox)),
             pool,
-            metrics: Arc::new(Metrics::new()?),
+            metrics,
             edge_key: edge_key.map(Arc::new),
-            purger: purger.map(Arc::new),
-            purge_wakeup: Arc::new(Notify::new()),
         })
     }
 }

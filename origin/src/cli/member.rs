@@ -32,7 +32,7 @@ pub async fn run(database_url: &str, command: MemberCommand) -> CliResult {
     members::upsert(&client, workspace, user.id, role.as_str())
         .await
         .map_err(|e| {
-            if e.code() == Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION) {
+            if e.is_foreign_key_violation() {
                 CliError(format!("no workspace with id {workspace}"))
             } else {
                 CliError::from(e)

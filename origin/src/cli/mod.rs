@@ -9,8 +9,8 @@ pub mod workspace;
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::Value;
 
-use crate::db;
-use crate::error::AppError;
+use crate::db::{self, StoreError};
+use crate::http::AppError;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -87,15 +87,21 @@ impl From<AppError> for CliError {
     }
 }
 
+impl From<StoreError> for CliError {
+    fn from(e: StoreError) -> CliError {
+        CliError::from(AppError::from(e))
+    }
+}
+
 impl From<tokio_postgres::Error> for CliError {
     fn from(e: tokio_postgres::Error) -> CliError {
-        CliError::from(AppError::from(e))
+        CliError::from(StoreError::from(e))
     }
 }
 
 impl From<deadpool_postgres::PoolError> for CliError {
     fn from(e: deadpool_postgres::PoolError) -> CliError {
-        CliError::from(AppError::from(e))
+        CliError::from(StoreError::from(e))
     }
 }
 

@@ -4,7 +4,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::{connect, CliError, CliResult};
-use crate::db::{self, users};
+use crate::db::users;
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
@@ -27,7 +27,7 @@ pub async fn run(database_url: &str, command: UserCommand) -> CliResult {
     let user = users::insert(&client, &normalized, name.as_deref())
         .await
         .map_err(|e| {
-            if db::is_unique_violation(&e) {
+            if e.is_unique_violation() {
                 CliError(format!("a user with email {normalized} already exists"))
             } else {
                 CliError::from(e)

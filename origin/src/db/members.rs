@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::GenericClient;
+use super::{GenericClient, StoreResult};
 
 pub const ROLES: [&str; 3] = ["owner", "admin", "member"];
 
@@ -12,7 +12,7 @@ pub async fn upsert(
     workspace_id: Uuid,
     user_id: Uuid,
     role: &str,
-) -> Result<(), tokio_postgres::Error> {
+) -> StoreResult<()> {
     let stmt = db
         .prepare_cached(
             "INSERT INTO members (workspace_id, user_id, role) VALUES ($1, $2, $3)

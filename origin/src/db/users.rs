@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use super::GenericClient;
+use super::{GenericClient, StoreResult};
 
 #[derive(Debug, Clone)]
 pub struct User {
@@ -25,34 +25,24 @@ impl From<Row> for User {
     }
 }
 
-pub async fn insert(
-    db: &impl GenericClient,
-    email: &str,
-    name: Option<&str>,
-) -> Result<User, tokio_postgres::Error> {
+pub async fn insert(db: &impl GenericClient, email: &str, name: Option<&str>) -> StoreResult<User> {
     let stmt = db
         .prepare_cached(
             "INSERT INTO users (email, name) VALUES ($1, $2)
              RETURNING id, email, name, created_at",
         )
         .await?;
-    db.query_one(&stmt, &[&email, &name]).await.map(User::from)
+    Ok(db.query_one(&stmt, &[&email, &name]).await?.into())
 }
 
-pub async fn find_by_id(
-    db: &impl GenericClient,
-    id: Uuid,
-) -> Result<Option<User>, tokio_postgres::Error> {
+pub async fn find_by_id(db: &impl GenericClient, id: Uuid) -> StoreResult<Option<User>> {
     let stmt = db
         .prepare_cached("SELECT id, email, name, created_at FROM users WHERE id = $1")
         .await?;
     Ok(db.query_opt(&stmt, &[&id]).await?.map(User::from))
 }
 
-pub async fn find_by_email(
-    db: &impl GenericClient,
-    email: &str,
-) -> Result<Option<User>, tokio_postgres::Error> {
+pub async fn find_by_email(db: &impl GenericClient, email: &str) -> StoreResult<Option<User>> {
     let stmt = db
         .prepare_cached("SELECT id, email, name, created_at FROM users WHERE email = $1")
         .await?;

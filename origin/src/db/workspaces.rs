@@ -2,9 +2,9 @@
 
 use uuid::Uuid;
 
-use super::GenericClient;
+use super::{GenericClient, StoreResult};
 
-pub async fn insert(db: &impl GenericClient, name: &str) -> Result<Uuid, tokio_postgres::Error> {
+pub async fn insert(db: &impl GenericClient, name: &str) -> StoreResult<Uuid> {
     let stmt = db
         .prepare_cached("INSERT INTO workspaces (name) VALUES ($1) RETURNING id")
         .await?;

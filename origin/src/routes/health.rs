@@ -7,7 +7,8 @@ use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::{json, Value};
 
-use crate::error::{AppError, AppResult};
+use crate::db;
+use crate::http::{AppError, AppResult};
 use crate::state::AppState;
 
 pub async fn healthz() -> Json<Value> {
@@ -21,8 +22,8 @@ pub async fn ping() -> Json<Value> {
 }
 
 pub async fn readyz(State(state): State<AppState>) -> AppResult<Json<Value>> {
-    let db = state.pool.get().await?;
-    db.simple_query("SELECT 1").await?;
+    let client = state.pool.get().await?;
+    db::ping(&client).await?;
     Ok(Json(json!({ "status": "ready" })))
 }
 

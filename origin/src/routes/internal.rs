@@ -1,73 +1,38 @@
 //! `POST /internal/auth/resolve`: the edge asks who a token belongs to on a cache miss.
-//! Signed by the edge over the body digest; 404 when this origin trusts no edge.
+//! The internal router has verified the edge's signature over the body digest.
 
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::Json;
-use serde::{Deserialize, Serialize};
-use tollgate_shared::signing::Body;
-use tollgate_shared::{token, Identity, TokenHash, TokenKind};
+use tollgate_shared::wire::{ResolveAnswer, ResolveRequest};
+use tollgate_shared::{token, AuthError, TokenKind};
 
-use crate::auth::verify_edge_signature;
-use crate::error::{AppError, AppResult};
-use crate::json::read_body;
-use crate::resolver;
+use crate::http::internal::EdgeSigned;
+use crate::http::{AppError, AppResult};
 use crate::state::AppState;
-
-#[derive(Debug, Deserialize)]
-struct ResolveRequest {
-    kind: String,
-    hash: Option<String>,
-    token: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct ResolveResponse {
-    identity: Identity,
-    ttl_secs: u64,
-}
 
 pub async fn resolve(
     State(state): State<AppState>,
-    req: Request,
-) -> AppResult<Json<ResolveResponse>> {
-    // Without a secret `/internal/*` does not exist, whatever the method.
-    let Some(key) = state.edge_key.clone() else {
-        return Err(AppError::NotFound);
-    };
-    if req.method() != axum::http::Method::POST {
-        return Err(AppError::MethodNotAllowed);
-    }
-    // Reading the body consumes the request; keep what the signature covers.
-    let (method, uri, headers) = (
-        req.method().clone(),
-        req.uri().clone(),
-        req.headers().clone(),
-    );
-    let body = read_body(req, &state).await?;
-    verify_edge_signature(&key, &method, &uri, &headers, Body::Digest(&body))?;
-
-    let request: ResolveRequest =
-        serde_json::from_slice(&body).map_err(|_| AppError::BadRequest("invalid request body"))?;
-    let kind =
-        TokenKind::from_name(&request.kind).ok_or(AppError::BadRequest("invalid request body"))?;
-    let hash = match (kind, request.hash, request.token) {
+    EdgeSigned(request): EdgeSigned<ResolveRequest>,
+) -> AppResult<Json<ResolveAnswer>> {
+    let invalid_body = AppError::BadRequest("invalid request body");
+    let hash = match (request.kind, request.hash, &request.token) {
         // Cloud PATs are verified by Fleet with the raw token.
-        (TokenKind::Cloud, _, Some(raw)) => token::parse(&raw)
+        (TokenKind::Cloud, _, Some(raw)) => token::parse(raw.expose())
             .ok()
             .filter(|t| t.kind == TokenKind::Cloud)
-            .ok_or_else(AppError::invalid_token)?
+            .ok_or(AuthError::InvalidToken)?
             .hash(),
-        (TokenKind::Cloud, _, None) => return Err(AppError::BadRequest("invalid request body")),
-        (_, Some(hash), _) => {
-            TokenHash::from_hex(&hash).ok_or(AppError::BadRequest("invalid request body"))?
-        }
-        (_, None, _) => return Err(AppError::BadRequest("invalid request body")),
+        (TokenKind::Cloud, _, None) => return Err(invalid_body),
+        (_, Some(hash), _) => hash,
+        (_, None, _) => return Err(invalid_body),
     };
-    let resolved = resolver::resolve(&state, kind, &hash)
+    let resolved = state
+        .resolver
+        .resolve(request.kind, &hash)
         .await?
-        .ok_or_else(AppError::invalid_token)?;
-    Ok(Json(ResolveResponse {
-        identity: resolved.identity,
+        .ok_or(AuthError::InvalidToken)?;
+    Ok(Json(ResolveAnswer {
+        identity: resolved.actor,
         ttl_secs: resolved.ttl_secs,
     }))
 }

@@ -3,23 +3,22 @@
 use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
+use tollgate_shared::AuthError;
 
-use crate::auth::Caller;
 use crate::db::users;
-use crate::error::{AppError, AppResult};
+use crate::http::{AppResult, UserCaller};
 use crate::state::AppState;
 
-pub async fn me(State(state): State<AppState>, caller: Caller) -> AppResult<Json<Value>> {
-    let user_id = caller.user_id()?;
+pub async fn me(State(state): State<AppState>, caller: UserCaller) -> AppResult<Json<Value>> {
     let db = state.pool.get().await?;
     // A stamped identity whose user has since been deleted is no identity.
-    let user = users::find_by_id(&db, user_id)
+    let user = users::find_by_id(&db, caller.user_id)
         .await?
-        .ok_or_else(AppError::invalid_token)?;
+        .ok_or(AuthError::InvalidToken)?;
     Ok(Json(json!({
         "user_id": user.id,
         "email": user.email,
         "name": user.name,
-        "actor_source": caller.identity.actor_source,
+        "actor_source": caller.actor.source(),
     })))
 }

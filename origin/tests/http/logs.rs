@@ -1,14 +1,10 @@
 //! No raw token (nor its hash) ever reaches the logs, even at TRACE.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
+use crate::harness::TestApp;
 use axum::http::{Method, StatusCode};
-use common::TestApp;
 use tollgate_shared::TokenHash;
 
 #[derive(Clone, Default)]

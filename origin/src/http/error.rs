@@ -5,20 +5,19 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
+use tollgate_shared::errors::RETRY_AFTER_SECS;
+use tollgate_shared::AuthError;
 
-/// Seconds a client should wait before retrying a 503.
-pub const RETRY_AFTER_SECS: &str = "5";
+use crate::db::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("{0}")]
     BadRequest(&'static str),
-    /// 401 with no (usable) credentials: `WWW-Authenticate: Bearer`.
+    /// Who is calling could not be established, or may not call this: the same
+    /// statuses, messages and challenges as the edge's.
     #[error("{0}")]
-    Unauthorized(&'static str),
-    /// 401 for credentials that were presented and refused.
-    #[error("{0}")]
-    InvalidCredentials(&'static str),
+    Auth(AuthError),
     #[error("{0}")]
     Forbidden(&'static str),
     #[error("not found")]
@@ -41,7 +40,9 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AppError::Unauthorized(_) | AppError::InvalidCredentials(_) => StatusCode::UNAUTHORIZED,
+            AppError::Auth(e) => {
+                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNAUTHORIZED)
+            }
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -50,10 +51,6 @@ impl AppError {
             AppError::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
-    }
-
-    pub fn invalid_token() -> AppError {
-        AppError::InvalidCredentials("invalid token")
     }
 }
 
@@ -74,14 +71,13 @@ impl IntoResponse for AppError {
         let mut response = (status, Json(json!({ "error": message }))).into_response();
         let headers = response.headers_mut();
         match self {
-            AppError::Unauthorized(_) => {
-                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            }
-            AppError::InvalidCredentials(_) => {
-                headers.insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Bearer error=\"invalid_token\""),
-                );
+            AppError::Auth(e) => {
+                if let Some(challenge) = e.challenge() {
+                    headers.insert(
+                        header::WWW_AUTHENTICATE,
+                        HeaderValue::from_static(challenge),
+                    );
+                }
             }
             AppError::DatabaseUnavailable => {
                 headers.insert(
@@ -95,13 +91,16 @@ impl IntoResponse for AppError {
     }
 }
 
-impl From<deadpool_postgres::PoolError> for AppError {
-    fn from(e: deadpool_postgres::PoolError) -> AppError {
-        use deadpool_postgres::PoolError;
+impl From<AuthError> for AppError {
+    fn from(e: AuthError) -> AppError {
+        AppError::Auth(e)
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> AppError {
         match e {
-            PoolError::Backend(e) => AppError::from(e),
-            // Timeouts and failed connects are the database not answering.
-            PoolError::Timeout(_) | PoolError::PostCreateHook(_) => AppError::DatabaseUnavailable,
+            StoreError::Unavailable => AppError::DatabaseUnavailable,
             other => AppError::Internal(other.to_string()),
         }
     }
@@ -109,26 +108,12 @@ impl From<deadpool_postgres::PoolError> for AppError {
 
 impl From<tokio_postgres::Error> for AppError {
     fn from(e: tokio_postgres::Error) -> AppError {
-        if is_unavailable(&e) {
-            AppError::DatabaseUnavailable
-        } else {
-            AppError::Internal(e.to_string())
-        }
+        AppError::from(StoreError::from(e))
     }
 }
 
-/// Connection loss, refused connects and "cannot connect now" states: a 503 the
-/// client may retry, not a bug.
-pub fn is_unavailable(e: &tokio_postgres::Error) -> bool {
-    if e.is_closed() {
-        return true;
-    }
-    match e.code() {
-        Some(code) => {
-            let c = code.code();
-            c.starts_with("08") || c.starts_with("57P") || c == "53300"
-        }
-        // No SQLSTATE: the error came from the socket, not from the server.
-        None => e.as_db_error().is_none(),
+impl From<deadpool_postgres::PoolError> for AppError {
+    fn from(e: deadpool_postgres::PoolError) -> AppError {
+        AppError::from(StoreError::from(e))
     }
 }

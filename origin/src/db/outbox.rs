@@ -1,25 +1,16 @@
-//! `cache_invalidations`: the purge outbox.
+//! `cache_invalidations`: the purge outbox (see `crate::outbox` for how it is drained).
 
-use super::GenericClient;
+use super::{GenericClient, StoreResult};
 
 /// Longest wait between two delivery attempts of one row.
 pub const MAX_BACKOFF_SECS: i32 = 60;
 /// Keys per purge call; the worker deletes each with one KV operation.
 pub const BATCH: i64 = 50;
 
-/// A second purge of the same keys this long after the revocation. A cache miss resolved
-/// just before the revocation committed can write its answer to KV after the first purge
-/// landed; the edge waits at most 5 s for a resolve, so by then any such write is done
-/// and this purge removes it.
-pub const ECHO_DELAY_SECS: i32 = 10;
-
 /// Queues keys in the caller's transaction. The revoking request tries them once itself
 /// right after commit, which counts as the first attempt; the dispatcher takes over
 /// after the first backoff.
-pub async fn insert(
-    db: &impl GenericClient,
-    keys: &[String],
-) -> Result<Vec<i64>, tokio_postgres::Error> {
+pub async fn insert(db: &impl GenericClient, keys: &[String]) -> StoreResult<Vec<i64>> {
     let stmt = db
         .prepare_cached(
             "INSERT INTO cache_invalidations (cache_key, attempts, next_attempt_at)
@@ -31,35 +22,33 @@ pub async fn insert(
     Ok(rows.into_iter().map(|r| r.get(0)).collect())
 }
 
-/// Queues the delayed second purge of `keys` (see [`ECHO_DELAY_SECS`]); the dispatcher
-/// delivers it.
+/// Queues a second purge of `keys`, due in `delay_secs`; the dispatcher delivers it.
 pub async fn insert_echo(
     db: &impl GenericClient,
     keys: &[String],
-) -> Result<(), tokio_postgres::Error> {
+    delay_secs: i32,
+) -> StoreResult<()> {
     let stmt = db
         .prepare_cached(
             "INSERT INTO cache_invalidations (cache_key, attempts, next_attempt_at)
              SELECT k, 0, now() + make_interval(secs => $2::int) FROM unnest($1::text[]) AS k",
         )
         .await?;
-    db.execute(&stmt, &[&keys, &ECHO_DELAY_SECS]).await?;
+    db.execute(&stmt, &[&keys, &delay_secs]).await?;
     Ok(())
 }
 
-pub async fn delete(db: &impl GenericClient, ids: &[i64]) -> Result<u64, tokio_postgres::Error> {
+pub async fn delete(db: &impl GenericClient, ids: &[i64]) -> StoreResult<u64> {
     let stmt = db
         .prepare_cached("DELETE FROM cache_invalidations WHERE id = ANY($1)")
         .await?;
-    db.execute(&stmt, &[&ids]).await
+    Ok(db.execute(&stmt, &[&ids]).await?)
 }
 
 /// Claims due rows for one delivery attempt: pushes their next attempt out by the
 /// exponential backoff (2^attempts s, capped at 60 s) in the same statement, so other
 /// origin instances skip them until then. Returns `(id, cache_key)` pairs.
-pub async fn claim_due(
-    db: &impl GenericClient,
-) -> Result<Vec<(i64, String)>, tokio_postgres::Error> {
+pub async fn claim_due(db: &impl GenericClient) -> StoreResult<Vec<(i64, String)>> {
     let stmt = db
         .prepare_cached(
             "UPDATE cache_invalidations c

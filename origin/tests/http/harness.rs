@@ -2,22 +2,29 @@
 //! in the throwaway cluster that `scripts/test` starts (`TOLLGATE_TEST_PG`), and the real
 //! router, called in process.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use deadpool_postgres::Pool;
 use http_body_util::BodyExt;
-use serde_json::Value;
+use serde_json::{json, Value};
 use tokio_postgres::NoTls;
-use tollgate_origin::purge::Purger;
-use tollgate_origin::{app, db, migrate, pats, AppState};
-use tollgate_shared::SigningKey;
+use tollgate_origin::db::{self, migrate};
+use tollgate_origin::outbox::{OutboxSettings, Purger};
+use tollgate_origin::{app, pats, AppState};
+use tollgate_shared::signing::{Body as Signed, Request as SignedRequest};
+use tollgate_shared::wire::RESOLVE_PATH;
+use tollgate_shared::{Actor, SigningKey, TokenHash};
 use tower::ServiceExt;
 use uuid::Uuid;
 
 pub const SECRET: &str = "test-edge-origin-secret";
+/// `WWW-Authenticate` when no usable credential came (RFC 6750 §3).
+pub const CHALLENGE: &str = "Bearer";
+/// `WWW-Authenticate` when a credential came and was refused.
+pub const CHALLENGE_INVALID: &str = "Bearer error=\"invalid_token\"";
 const TEMPLATE: &str = "tollgate_template";
 
 pub fn admin_url() -> String {
@@ -77,13 +84,14 @@ pub struct Options {
     pub purge_url: Option<String>,
     /// Point the pool at a port where nothing listens.
     pub unreachable_db: bool,
+    /// When the second purge of a revocation is due (production: 10 s).
+    pub echo_delay: Option<Duration>,
 }
 
 pub struct TestApp {
     pub router: Router,
     pub state: AppState,
     pub pool: Pool,
-    pub db_url: String,
 }
 
 pub struct TestResponse {
@@ -120,12 +128,15 @@ impl TestApp {
             (Some(url), Some(key)) => Some(Purger::new(url.parse().unwrap(), key.clone()).unwrap()),
             _ => None,
         };
-        let state = AppState::new(pool.clone(), key, purger).unwrap();
+        let mut outbox = OutboxSettings::default();
+        if let Some(delay) = options.echo_delay {
+            outbox.echo_delay = delay;
+        }
+        let state = AppState::new(pool.clone(), key, purger, outbox).unwrap();
         TestApp {
             router: app(state.clone()),
             state,
             pool,
-            db_url,
         }
     }
 
@@ -175,7 +186,7 @@ impl TestApp {
     pub async fn mint(&self, user: Uuid, days: Option<i32>) -> (Uuid, String) {
         let db = self.pool.get().await.unwrap();
         let created = pats::mint(&db, user, "test", days).await.unwrap();
-        (created.view.id, created.token)
+        (created.view.id, created.token.expose().to_owned())
     }
 
     /// A user with one PAT.
@@ -198,4 +209,91 @@ impl TestApp {
             .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
             .sum()
     }
+}
+
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// A request as the edge forwards it: identity stamped, signed over UNSIGNED-PAYLOAD.
+pub fn stamped(
+    method: Method,
+    path: &str,
+    actor: Option<&Actor>,
+    secret: &str,
+    at: i64,
+) -> axum::http::request::Builder {
+    let values = actor.map(Actor::signing_values).unwrap_or_default();
+    let (ts, sig) = SigningKey::new(secret).sign(
+        &SignedRequest {
+            method: method.as_str(),
+            path_and_query: path,
+            body: Signed::Unsigned,
+            identity: values.each_ref().map(String::as_str),
+        },
+        at,
+    );
+    let mut req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("x-edge-timestamp", ts)
+        .header("x-edge-signature", sig);
+    for (name, value) in actor.map(Actor::to_headers).unwrap_or_default() {
+        req = req.header(name, value);
+    }
+    req
+}
+
+/// An app that trusts edge signatures made with [`SECRET`].
+pub async fn edge_app() -> TestApp {
+    TestApp::with(Options {
+        secret: Some(SECRET),
+        ..Options::default()
+    })
+    .await
+}
+
+/// Sends a body-less request stamped and signed as the edge would.
+pub async fn send_stamped(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    actor: Option<&Actor>,
+    secret: &str,
+    at: i64,
+) -> TestResponse {
+    app.send(
+        stamped(method, path, actor, secret, at)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+}
+
+pub fn pat_actor(user_id: Uuid) -> Actor {
+    Actor::Pat { user_id }
+}
+
+/// The edge's resolve call, signed over the body digest.
+pub fn resolve_request(body: &str, secret: &str, at: i64) -> Request<Body> {
+    let (ts, sig) = SigningKey::new(secret).sign(
+        &SignedRequest::internal("POST", RESOLVE_PATH, body.as_bytes()),
+        at,
+    );
+    Request::post(RESOLVE_PATH)
+        .header("content-type", "application/json")
+        .header("x-edge-timestamp", ts)
+        .header("x-edge-signature", sig)
+        .body(Body::from(body.to_owned()))
+        .unwrap()
+}
+
+pub fn resolve_body(token: &str) -> String {
+    json!({"kind": "mul", "hash": TokenHash::of(token).as_str()}).to_string()
+}
+
+pub async fn last_used(app: &TestApp) -> Option<chrono::DateTime<chrono::Utc>> {
+    app.sql("SELECT last_used_at FROM personal_access_tokens")
+        .await[0]
+        .get(0)
 }

@@ -6,7 +6,7 @@ use tokio_postgres::Row;
 use tollgate_shared::TokenHash;
 use uuid::Uuid;
 
-use super::GenericClient;
+use super::{GenericClient, StoreResult};
 
 /// A PAT as its owner sees it: never the token, never its hash.
 #[derive(Debug, Clone, Serialize)]
@@ -43,10 +43,7 @@ pub struct NewPat<'a> {
     pub expires_in_days: Option<i32>,
 }
 
-pub async fn insert(
-    db: &impl GenericClient,
-    pat: &NewPat<'_>,
-) -> Result<PatView, tokio_postgres::Error> {
+pub async fn insert(db: &impl GenericClient, pat: &NewPat<'_>) -> StoreResult<PatView> {
     let stmt = db
         .prepare_cached(&format!(
             "INSERT INTO personal_access_tokens
@@ -72,10 +69,7 @@ pub async fn insert(
 
 /// The caller's tokens that are not revoked, expired ones included (so people see what
 /// to replace), newest first.
-pub async fn list_for_user(
-    db: &impl GenericClient,
-    user_id: Uuid,
-) -> Result<Vec<PatView>, tokio_postgres::Error> {
+pub async fn list_for_user(db: &impl GenericClient, user_id: Uuid) -> StoreResult<Vec<PatView>> {
     let stmt = db
         .prepare_cached(&format!(
             "SELECT {VIEW_COLUMNS} FROM personal_access_tokens
@@ -102,7 +96,7 @@ pub struct ActivePat {
 pub async fn find_active_by_hash(
     db: &impl GenericClient,
     hash: &TokenHash,
-) -> Result<Option<ActivePat>, tokio_postgres::Error> {
+) -> StoreResult<Option<ActivePat>> {
     let stmt = db
         .prepare_cached(
             "SELECT id, user_id, expires_at, last_used_at, now() AS now
@@ -125,10 +119,7 @@ pub async fn find_active_by_hash(
 
 /// Writes `last_used_at` at most once a minute per token: the condition makes racing
 /// resolvers harmless and keeps hot tokens from rewriting their row on every request.
-pub async fn touch_last_used(
-    db: &impl GenericClient,
-    id: Uuid,
-) -> Result<(), tokio_postgres::Error> {
+pub async fn touch_last_used(db: &impl GenericClient, id: Uuid) -> StoreResult<()> {
     let stmt = db
         .prepare_cached(
             "UPDATE personal_access_tokens SET last_used_at = now()
@@ -146,7 +137,7 @@ pub async fn revoke(
     db: &impl GenericClient,
     id: Uuid,
     user_id: Uuid,
-) -> Result<Option<TokenHash>, tokio_postgres::Error> {
+) -> StoreResult<Option<TokenHash>> {
     let stmt = db
         .prepare_cached(
             "UPDATE personal_access_tokens SET revoked = true

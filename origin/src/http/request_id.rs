@@ -5,7 +5,7 @@ use axum::extract::Request;
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
-use tollgate_shared::identity::X_REQUEST_ID;
+use tollgate_shared::headers::X_REQUEST_ID;
 use tollgate_shared::request_id;
 
 /// The request id of the request being served, for log lines.

@@ -1,0 +1,104 @@
+//! Who may call a route, said by the route's signature: a handler takes a
+//! [`HumanCaller`], a [`UserCaller`] or a [`DaemonCaller`], and the extractor answers
+//! DESIGN.md's exact 401 or 403 before the handler runs. There is no check to forget.
+//!
+//! Each extractor starts from [`EdgeVerified`] (an identity the edge stamped and signed)
+//! or, for a request that came straight to the origin, the bearer token resolved here,
+//! and applies the shared route-class table (`tollgate_shared::access`).
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use tollgate_shared::access::{self, RouteClass};
+use tollgate_shared::{Actor, AuthError};
+use uuid::Uuid;
+
+use super::edge_trust::EdgeVerified;
+use super::error::AppError;
+use crate::state::AppState;
+
+/// The caller of a request of `class`, before any rule about who may call it.
+async fn authenticate(
+    parts: &Parts,
+    state: &AppState,
+    class: RouteClass,
+) -> Result<Actor, AppError> {
+    if let Some(EdgeVerified(actor)) = parts.extensions.get::<EdgeVerified>() {
+        return actor.clone().ok_or(class.missing().into());
+    }
+    // A value that is not even text is no `Bearer <token>`.
+    let authorization = parts
+        .headers
+        .get(AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or(""));
+    let token = access::bearer_token(class, authorization)?;
+    let resolved = state.resolver.resolve(token.kind, &token.hash()).await?;
+    Ok(resolved.ok_or(AuthError::InvalidToken)?.actor)
+}
+
+/// Any actor a user route admits (a PAT, a session; task tokens and cloud PATs once
+/// their issues land), with the user it acts for.
+#[derive(Debug, Clone)]
+pub struct UserCaller {
+    pub actor: Actor,
+    pub user_id: Uuid,
+}
+
+impl FromRequestParts<AppState> for UserCaller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let actor = authenticate(parts, state, RouteClass::User).await?;
+        access::admit(RouteClass::User, actor.source().credential())?;
+        // Every actor the user routes admit acts for a user.
+        let user_id = actor.user_id().ok_or(AuthError::InvalidToken)?;
+        Ok(UserCaller { actor, user_id })
+    }
+}
+
+/// A person — a PAT or a session — on an endpoint machines may not use: minting
+/// credentials, changing membership. Machines get `403 this endpoint is only available
+/// to human actors`.
+#[derive(Debug, Clone)]
+pub struct HumanCaller {
+    pub actor: Actor,
+    pub user_id: Uuid,
+}
+
+impl FromRequestParts<AppState> for HumanCaller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let actor = authenticate(parts, state, RouteClass::User).await?;
+        if !actor.is_human() {
+            return Err(AuthError::HumanOnly.into());
+        }
+        access::admit(RouteClass::User, actor.source().credential())?;
+        let user_id = actor.user_id().ok_or(AuthError::InvalidToken)?;
+        Ok(HumanCaller { actor, user_id })
+    }
+}
+
+/// A daemon on `/api/daemon/*`: its workspace and daemon id.
+#[derive(Debug, Clone)]
+pub struct DaemonCaller {
+    pub workspace_id: Uuid,
+    pub daemon_id: String,
+}
+
+impl FromRequestParts<AppState> for DaemonCaller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        match authenticate(parts, state, RouteClass::Daemon).await? {
+            Actor::Daemon {
+                workspace_id,
+                daemon_id,
+            } => Ok(DaemonCaller {
+                workspace_id,
+                daemon_id,
+            }),
+            _ => Err(AuthError::InvalidToken.into()),
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! The origin trusts only signatures (DESIGN.md "Origin trusts only signatures").
+//!
+//! [`edge_trust`] runs on every request: a request with an edge signature is trusted as
+//! stamped if the signature verifies and is at most 60 s old, and refused with
+//! `401 invalid signature` otherwise — never a fallback. A request without one has the
+//! identity headers stripped, so a client can never set them.
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, Uri};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tollgate_shared::headers::{
+    SIGNED_IDENTITY_HEADERS, STRIPPED_HEADERS, X_EDGE_SIGNATURE, X_EDGE_TIMESTAMP,
+};
+use tollgate_shared::signing::{Body, Request as Signed};
+use tollgate_shared::{Actor, AuthError, SigningKey};
+
+use super::error::AppError;
+use crate::state::AppState;
+
+/// Set by [`edge_trust`] on requests whose edge signature verified. `None` inside means
+/// the edge forwarded the request without identity (a public route).
+#[derive(Debug, Clone)]
+pub struct EdgeVerified(pub Option<Actor>);
+
+pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Verifies `X-Edge-Timestamp`/`X-Edge-Signature` over `body`; the signature covers the
+/// method, the path and query exactly as received, and the seven identity headers.
+pub fn verify_edge_signature(
+    key: &SigningKey,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Body<'_>,
+) -> Result<(), AuthError> {
+    let (Some(timestamp), Some(signature)) = (
+        header_str(headers, X_EDGE_TIMESTAMP),
+        header_str(headers, X_EDGE_SIGNATURE),
+    ) else {
+        return Err(AuthError::InvalidSignature);
+    };
+    let request = Signed {
+        method: method.as_str(),
+        path_and_query: uri.path_and_query().map_or("/", |pq| pq.as_str()),
+        body,
+        identity: SIGNED_IDENTITY_HEADERS.map(|name| header_str(headers, name).unwrap_or("")),
+    };
+    key.verify(
+        &request,
+        timestamp,
+        signature,
+        chrono::Utc::now().timestamp(),
+    )
+    .map_err(|e| {
+        tracing::info!(reason = %e, "edge signature refused");
+        AuthError::InvalidSignature
+    })
+}
+
+pub async fn edge_trust(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    // `/internal/*` signs the body digest: its own router verifies that (`internal`).
+    if req.uri().path().starts_with("/internal/") {
+        return next.run(req).await;
+    }
+    let headers = req.headers();
+    let signed = headers.contains_key(X_EDGE_SIGNATURE) || headers.contains_key(X_EDGE_TIMESTAMP);
+    if !signed {
+        for name in STRIPPED_HEADERS {
+            req.headers_mut().remove(name);
+        }
+        return next.run(req).await;
+    }
+    let verified = match state.edge_key.as_deref() {
+        // No secret configured: this origin trusts no edge.
+        None => Err(AuthError::InvalidSignature),
+        Some(key) => verify_edge_signature(key, req.method(), req.uri(), headers, Body::Unsigned),
+    }
+    .and_then(|()| {
+        Actor::from_headers(|name| header_str(headers, name)).map_err(|e| {
+            tracing::info!(reason = %e, "signed identity refused");
+            AuthError::InvalidSignature
+        })
+    });
+    match verified {
+        Ok(actor) => {
+            req.extensions_mut().insert(EdgeVerified(actor));
+            next.run(req).await
+        }
+        Err(e) => AppError::Auth(e).into_response(),
+    }
+}

@@ -1,0 +1,132 @@
+//! The purge outbox (DESIGN.md "Caches and invalidation"): revocations queue the cache
+//! keys that went stale, and [`Outbox`] makes sure the edge hears of them.
+//!
+//! A revocation calls [`Outbox::enqueue`] inside its own transaction, so the keys are
+//! queued if and only if the revocation commits. After commit it calls
+//! [`Outbox::flush`], which tries one delivery (≤ 2 s), so the very next request through
+//! the edge already fails; whatever was not delivered the background
+//! [`Outbox::run_dispatcher`] retries with backoff. Rows are deleted on a 2xx.
+//!
+//! Each revocation also queues a second, delayed purge of the same keys: a cache miss
+//! resolved just before the revocation committed can write its (now stale) answer to
+//! KV after the first purge landed; the edge waits at most 5 s for a resolve, so by
+//! the time the second purge is due any such write is done and it is removed.
+
+mod dispatcher;
+pub mod purger;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool_postgres::Pool;
+use tokio::sync::Notify;
+
+pub use purger::{PurgeError, Purger};
+
+use crate::db::{outbox, GenericClient, StoreResult};
+use crate::metrics::Metrics;
+
+/// Timings, injectable so tests need not wait for production delays.
+#[derive(Debug, Clone, Copy)]
+pub struct OutboxSettings {
+    /// When the second purge of each revocation is due.
+    pub echo_delay: Duration,
+    /// How often the dispatcher looks for due rows when nothing wakes it.
+    pub poll_interval: Duration,
+}
+
+impl Default for OutboxSettings {
+    fn default() -> OutboxSettings {
+        OutboxSettings {
+            // Twice the edge's 5 s resolve timeout.
+            echo_delay: Duration::from_secs(10),
+            poll_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+pub struct Outbox {
+    pool: Pool,
+    /// `None` when the origin runs alone: there is no edge cache to purge.
+    purger: Option<Purger>,
+    metrics: Arc<Metrics>,
+    wakeup: Notify,
+    settings: OutboxSettings,
+}
+
+/// Keys queued by a transaction, to flush once it has committed.
+#[must_use = "flush it after the transaction commits"]
+#[derive(Debug, Default)]
+pub struct Queued {
+    ids: Vec<i64>,
+    keys: Vec<String>,
+}
+
+impl Outbox {
+    pub fn new(
+        pool: Pool,
+        purger: Option<Purger>,
+        metrics: Arc<Metrics>,
+        settings: OutboxSettings,
+    ) -> Outbox {
+        Outbox {
+            pool,
+            purger,
+            metrics,
+            wakeup: Notify::new(),
+            settings,
+        }
+    }
+
+    /// Is there an edge to tell?
+    pub fn delivers(&self) -> bool {
+        self.purger.is_some()
+    }
+
+    /// Queues `keys` in the caller's transaction `tx`, with their delayed second purge.
+    pub async fn enqueue(&self, tx: &impl GenericClient, keys: Vec<String>) -> StoreResult<Queued> {
+        if keys.is_empty() {
+            return Ok(Queued::default());
+        }
+        let ids = outbox::insert(tx, &keys).await?;
+        if self.delivers() {
+            let delay = i32::try_from(self.settings.echo_delay.as_secs()).unwrap_or(i32::MAX);
+            outbox::insert_echo(tx, &keys, delay).await?;
+        }
+        Ok(Queued { ids, keys })
+    }
+
+    /// Right after the transaction that queued `queued` committed: delivers it once, or
+    /// drops it when there is no edge to tell. Failures are left to the dispatcher; the
+    /// revocation itself stands.
+    pub async fn flush(&self, queued: Queued) {
+        let Queued { ids, keys } = queued;
+        if ids.is_empty() {
+            return;
+        }
+        let delivered = match &self.purger {
+            None => true,
+            Some(purger) => {
+                let result = purger.deliver(&keys).await;
+                self.metrics.purge(result.is_ok());
+                if let Err(e) = &result {
+                    tracing::warn!(error = %e, keys = keys.len(), "purge not delivered; will retry");
+                    self.wakeup.notify_one();
+                }
+                result.is_ok()
+            }
+        };
+        if delivered {
+            if let Err(e) = self.delete(&ids).await {
+                // Harmless: the dispatcher sends them again and purging is idempotent.
+                tracing::warn!(error = %e, "could not delete delivered purge rows");
+            }
+        }
+    }
+
+    async fn delete(&self, ids: &[i64]) -> StoreResult<()> {
+        let db = self.pool.get().await?;
+        outbox::delete(&db, ids).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,14 @@
+//! The origin over HTTP: the real router, called in process, on a fresh database per
+//! test in the throwaway cluster that `scripts/test` starts (`TOLLGATE_TEST_PG`). One
+//! test binary, one module per resource.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod auth;
+mod harness;
+mod health;
+mod logs;
+mod pats;
+mod purge;
+mod resolve;
+mod signatures;

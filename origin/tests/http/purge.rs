@@ -1,0 +1,191 @@
+//! Revocations reach the edge: one delivery before the answer, retries with backoff,
+//! and the delayed second purge.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, StatusCode};
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tollgate_shared::signing::Request as SignedRequest;
+use tollgate_shared::wire::PURGE_PATH;
+use tollgate_shared::{cache_key, SigningKey, TokenHash, TokenKind};
+
+use crate::harness::{now, Options, TestApp, SECRET};
+
+/// Stands in for the edge's `/__tollgate/purge` (built in the edge issue; the end-to-end
+/// tests use the real worker): verifies the signature like the worker must, records the
+/// keys, and fails while told to.
+struct PurgeReceiver {
+    url: String,
+    keys: mpsc::UnboundedReceiver<Vec<String>>,
+    failing: Arc<AtomicBool>,
+}
+
+async fn purge_receiver() -> PurgeReceiver {
+    let (tx, keys) = mpsc::unbounded_channel();
+    let failing = Arc::new(AtomicBool::new(false));
+    let fail = failing.clone();
+    let handler = move |headers: HeaderMap, body: Bytes| {
+        let tx = tx.clone();
+        let fail = fail.clone();
+        async move {
+            let h = |n: &str| {
+                headers
+                    .get(n)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned()
+            };
+            let verified = SigningKey::new(SECRET).verify(
+                &SignedRequest::internal("POST", PURGE_PATH, &body),
+                &h("x-edge-timestamp"),
+                &h("x-edge-signature"),
+                now(),
+            );
+            if verified.is_err() {
+                return StatusCode::UNAUTHORIZED;
+            }
+            if fail.load(Ordering::SeqCst) {
+                return StatusCode::SERVICE_UNAVAILABLE;
+            }
+            let body: Value = serde_json::from_slice(&body).unwrap();
+            let keys = body["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| k.as_str().unwrap().to_owned())
+                .collect();
+            tx.send(keys).unwrap();
+            StatusCode::OK
+        }
+    };
+    let router = axum::Router::new().route("/__tollgate/purge", axum::routing::post(handler));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/__tollgate/purge", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    PurgeReceiver { url, keys, failing }
+}
+
+/// An app that purges to `url` (second purges due after `echo_delay`), with one user whose token it has just revoked through
+/// the API: returns the app, the revoked token and the DELETE's status.
+async fn revoke_with_purge_to(url: &str, echo_delay: Duration) -> (TestApp, String, StatusCode) {
+    let app = TestApp::with(Options {
+        secret: Some(SECRET),
+        purge_url: Some(url.to_owned()),
+        echo_delay: Some(echo_delay),
+        ..Options::default()
+    })
+    .await;
+    let user = app.create_user("purge@example.com").await;
+    let (id, token) = app.mint(user, None).await;
+    let path = format!("/api/tokens/{id}");
+    let status = app
+        .call(Method::DELETE, &path, Some(&token), None)
+        .await
+        .status;
+    (app, token, status)
+}
+
+#[tokio::test]
+async fn revoke_delivers_the_purge_before_answering() {
+    let mut edge = purge_receiver().await;
+    let (app, token, status) = revoke_with_purge_to(&edge.url, Duration::from_secs(2)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    // Already delivered when the 204 arrived.
+    let keys = edge
+        .keys
+        .try_recv()
+        .expect("purge delivered before the response");
+    assert_eq!(
+        keys,
+        vec![cache_key(TokenKind::Pat, &TokenHash::of(&token))]
+    );
+    assert_eq!(
+        app.metric(r#"tollgate_purge_total{outcome="ok"}"#).await,
+        1.0
+    );
+    // What stays is the delayed second purge, for a resolve that raced the revocation.
+    let rows = app
+        .sql(
+            "SELECT attempts, extract(epoch FROM next_attempt_at - now())::float8
+             FROM cache_invalidations",
+        )
+        .await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].get::<_, i32>(0), 0);
+    let due_in: f64 = rows[0].get(1);
+    assert!((1.0..=2.0).contains(&due_in), "{due_in}");
+
+    // The dispatcher delivers it when due, then the outbox is empty.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let outbox = app.state.outbox.clone();
+    let dispatcher = tokio::spawn(async move { outbox.run_dispatcher(stopped).await });
+    let again = tokio::time::timeout(Duration::from_secs(10), edge.keys.recv())
+        .await
+        .expect("the second purge arrives")
+        .unwrap();
+    assert_eq!(again, keys);
+    wait_for_rows(&app, "SELECT 1 FROM cache_invalidations", 0).await;
+    stop.send(true).unwrap();
+    dispatcher.await.unwrap();
+}
+
+/// Polls until `query` returns `expected` rows (the dispatcher deletes after the edge
+/// answered, a moment after the delivery the test saw).
+async fn wait_for_rows(app: &TestApp, query: &str, expected: usize) {
+    let mut rows = usize::MAX;
+    for _ in 0..100 {
+        rows = app.sql(query).await.len();
+        if rows == expected {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(rows, expected, "{query}");
+}
+
+#[tokio::test]
+async fn undelivered_purges_are_retried_by_the_dispatcher() {
+    let mut edge = purge_receiver().await;
+    edge.failing.store(true, Ordering::SeqCst);
+    // The second purge far off, so what arrives below can only be the retry.
+    let (app, token, status) = revoke_with_purge_to(&edge.url, Duration::from_secs(600)).await;
+    assert_eq!(
+        status,
+        StatusCode::NO_CONTENT,
+        "the revocation stands even if the edge is down"
+    );
+    let rows = app
+        .sql("SELECT cache_key, attempts FROM cache_invalidations ORDER BY attempts DESC")
+        .await;
+    assert_eq!(rows.len(), 2, "the failed purge and the delayed second one");
+    assert_eq!(rows[0].get::<_, i32>(1), 1);
+    assert_eq!(rows[1].get::<_, i32>(1), 0);
+    assert!(app.get("/api/me", Some(&token)).await.status == StatusCode::UNAUTHORIZED);
+
+    edge.failing.store(false, Ordering::SeqCst);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let outbox = app.state.outbox.clone();
+    let dispatcher = tokio::spawn(async move { outbox.run_dispatcher(stopped).await });
+    // Within the first backoff (2 s) and a poll.
+    let keys = tokio::time::timeout(Duration::from_secs(8), edge.keys.recv())
+        .await
+        .expect("retried within the backoff")
+        .unwrap();
+    assert_eq!(
+        keys,
+        vec![cache_key(TokenKind::Pat, &TokenHash::of(&token))]
+    );
+    // The retried row goes once the edge confirmed; the delayed one is not due yet.
+    wait_for_rows(
+        &app,
+        "SELECT 1 FROM cache_invalidations WHERE attempts > 0",
+        0,
+    )
+    .await;
+    stop.send(true).unwrap();
+    dispatcher.await.unwrap();
+}

@@ -1,0 +1,154 @@
+//! `POST /internal/auth/resolve`: the edge's cache-miss call, behind the internal
+//! router's body-digest signature.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::json;
+use tollgate_shared::TokenHash;
+
+use crate::harness::{edge_app, now, resolve_body, resolve_request, CHALLENGE_INVALID, SECRET};
+
+#[tokio::test]
+async fn resolve_answers_the_edge() {
+    let app = edge_app().await;
+    let (user, token) = app.user_with_token("e@example.com").await;
+
+    let r = app
+        .send(resolve_request(&resolve_body(&token), SECRET, now()))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        r.body,
+        json!({"identity": {"actor_source": "pat", "user_id": user.to_string(), "user_email": null,
+            "workspace_id": null, "daemon_id": null, "agent_id": null, "task_id": null}, "ttl_secs": 600})
+    );
+    assert_eq!(
+        app.metric(r#"tollgate_resolve_total{kind="mul",outcome="ok"}"#)
+            .await,
+        1.0
+    );
+
+    // A token with 30 s left is cached at most 30 s.
+    let (short_id, short) = app.mint(user, Some(1)).await;
+    app.sql(&format!("UPDATE personal_access_tokens SET expires_at = now() + interval '30 seconds' WHERE id = '{short_id}'")).await;
+    let r = app
+        .send(resolve_request(&resolve_body(&short), SECRET, now()))
+        .await;
+    let ttl = r.body["ttl_secs"].as_u64().unwrap();
+    assert!((28..=30).contains(&ttl), "{ttl}");
+
+    let unknown = json!({"kind": "mul", "hash": TokenHash::of("nope").as_str()}).to_string();
+    let r = app.send(resolve_request(&unknown, SECRET, now())).await;
+    assert_eq!(
+        (r.status, r.error()),
+        (StatusCode::UNAUTHORIZED, "invalid token")
+    );
+    assert_eq!(r.header("www-authenticate"), Some(CHALLENGE_INVALID));
+    assert_eq!(
+        app.metric(r#"tollgate_resolve_total{kind="mul",outcome="invalid"}"#)
+            .await,
+        1.0
+    );
+
+    for bad in [
+        "nope",
+        "{}",
+        r#"{"kind":"mul"}"#,
+        r#"{"kind":"xyz","hash":"00"}"#,
+        r#"{"kind":"mul","hash":"ABC"}"#,
+    ] {
+        let r = app.send(resolve_request(bad, SECRET, now())).await;
+        assert_eq!(
+            (r.status, r.error()),
+            (StatusCode::BAD_REQUEST, "invalid request body"),
+            "{bad}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn resolve_requires_a_body_signature() {
+    let app = edge_app().await;
+    let (_, token) = app.user_with_token("f@example.com").await;
+    let body = resolve_body(&token);
+    let unsigned = Request::post("/internal/auth/resolve")
+        .body(Body::from(body.clone()))
+        .unwrap();
+    let r = app.send(unsigned).await;
+    assert_eq!(
+        (r.status, r.error()),
+        (StatusCode::UNAUTHORIZED, "invalid signature")
+    );
+    assert_eq!(r.header("www-authenticate"), Some(CHALLENGE_INVALID));
+    // Signed for one body, sent with another.
+    let mut req = resolve_request(&body, SECRET, now());
+    *req.body_mut() = Body::from(resolve_body("mul_other"));
+    let tampered = app.send(req).await;
+    let stale = app.send(resolve_request(&body, SECRET, now() - 61)).await;
+    let wrong_key = app.send(resolve_request(&body, "wrong", now())).await;
+    for r in [tampered, stale, wrong_key] {
+        assert_eq!(
+            (r.status, r.error()),
+            (StatusCode::UNAUTHORIZED, "invalid signature")
+        );
+        assert_eq!(r.header("www-authenticate"), Some(CHALLENGE_INVALID));
+    }
+}
+
+#[tokio::test]
+async fn every_internal_route_sits_behind_the_signature() {
+    let app = edge_app().await;
+    // Other methods and other paths are refused before anything is revealed.
+    let r = app
+        .send(
+            Request::get("/internal/auth/resolve")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.error()),
+        (StatusCode::UNAUTHORIZED, "invalid signature")
+    );
+    let signed_get = {
+        let (ts, sig) = tollgate_shared::SigningKey::new(SECRET).sign(
+            &tollgate_shared::signing::Request::internal("GET", "/internal/auth/resolve", b""),
+            now(),
+        );
+        Request::get("/internal/auth/resolve")
+            .header("x-edge-timestamp", ts)
+            .header("x-edge-signature", sig)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let r = app.send(signed_get).await;
+    assert_eq!(
+        (r.status, r.error()),
+        (StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
+    );
+    let r = app.send(resolve_request("{}", SECRET, now())).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = app
+        .send(
+            Request::post("/internal/nothing")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!((r.status, r.error()), (StatusCode::NOT_FOUND, "not found"));
+    // The signature covers the whole path, prefix included.
+    let (ts, sig) = tollgate_shared::SigningKey::new(SECRET).sign(
+        &tollgate_shared::signing::Request::internal("POST", "/auth/resolve", b"{}"),
+        now(),
+    );
+    let r = app
+        .send(
+            Request::post("/internal/auth/resolve")
+                .header("x-edge-timestamp", ts)
+                .header("x-edge-signature", sig)
+                .body(Body::from("{}"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
