@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use tokio_postgres::NoTls;
 
 pub mod edge;
+pub mod stack;
 
 /// The cluster's superuser URL without a database, from `scripts/test`.
 pub fn admin_url() -> String {

@@ -1,0 +1,126 @@
+//! The whole stack, started once for all end-to-end tests through the edge: a migrated
+//! database with two users, the origin binary with edge trust and purges, and
+//! `wrangler dev` in front of it. Dropping it stops both processes.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use reqwest::Client;
+use serde_json::Value;
+
+use crate::edge::Edge;
+use crate::{cli_json, free_port, fresh_database, Origin};
+
+pub const SECRET: &str = "e2e-edge-origin-secret";
+pub const EMAIL: &str = "edge@example.com";
+
+pub struct Stack {
+    pub db: String,
+    /// Behind a lock: the outage test stops it and starts it again.
+    pub origin: Mutex<Origin>,
+    pub origin_url: String,
+    pub edge: Edge,
+    /// The user every test's tokens belong to (`{id, email, name}`).
+    pub user: Value,
+    /// Every token minted, to check at the end that none reached a log.
+    pub minted: Mutex<Vec<String>>,
+}
+
+impl Stack {
+    pub async fn start() -> Stack {
+        let db = fresh_database().await;
+        cli_json(&db, &["migrate"]);
+        let user = cli_json(&db, &["user", "create", "--email", EMAIL, "--name", "Edge"]);
+        cli_json(&db, &["user", "create", "--email", "victim@example.com"]);
+
+        let (origin_port, edge_port) = (free_port(), free_port());
+        let origin_url = format!("http://127.0.0.1:{origin_port}");
+        let origin = start_origin(&db, origin_port, edge_port);
+        let edge = tokio::task::spawn_blocking({
+            let origin_url = origin_url.clone();
+            move || Edge::start_on(edge_port, &origin_url, SECRET)
+        })
+        .await
+        .unwrap();
+        Stack {
+            db,
+            origin: Mutex::new(origin),
+            origin_url,
+            edge,
+            user,
+            minted: Mutex::default(),
+        }
+    }
+
+    /// Starts the origin again on its port after a test stopped it.
+    pub fn restart_origin(&self) {
+        let port = self.origin.lock().unwrap().port;
+        *self.origin.lock().unwrap() = start_origin(&self.db, port, self.edge.port);
+    }
+
+    pub fn http(&self) -> Client {
+        Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap()
+    }
+
+    pub async fn me(&self, token: &str) -> reqwest::Response {
+        self.http()
+            .get(format!("{}/api/me", self.edge.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `tollgate_resolve_total`, summed, from the origin's own `/metrics`.
+    pub async fn resolves(&self) -> f64 {
+        let text = self
+            .http()
+            .get(format!("{}/metrics", self.origin_url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .filter(|l| l.starts_with("tollgate_resolve_total"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
+    /// A new PAT of the stack's user: `(id, token)`.
+    pub fn pat(&self) -> (String, String) {
+        let pat = cli_json(
+            &self.db,
+            &["pat", "create", "--email", EMAIL, "--name", "e2e"],
+        );
+        let token = pat["token"].as_str().unwrap().to_owned();
+        self.minted.lock().unwrap().push(token.clone());
+        (pat["id"].as_str().unwrap().to_owned(), token)
+    }
+
+    pub async fn sql(&self, query: &str) {
+        let (client, conn) = tokio_postgres::connect(&self.db, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        client.batch_execute(query).await.unwrap();
+    }
+
+    pub fn logs(&self) -> String {
+        self.origin.lock().unwrap().logs() + &self.edge.logs()
+    }
+}
+
+/// The origin as the stack runs it: trusting the edge and purging to it.
+fn start_origin(db: &str, port: u16, edge_port: u16) -> Origin {
+    let purge_url = format!("http://127.0.0.1:{edge_port}/__tollgate/purge");
+    let env = [
+        ("EDGE_ORIGIN_SECRET", SECRET),
+        ("EDGE_PURGE_URL", purge_url.as_str()),
+    ];
+    Origin::start_on(db, port, &env).unwrap()
+}

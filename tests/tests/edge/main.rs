@@ -1,0 +1,86 @@
+//! The whole request path through a real `wrangler dev` in front of the real origin:
+//! named tests sharing one started stack (`tollgate_tests::stack`), which a custom
+//! harness (libtest-mimic) starts on the first test that runs and stops when all are
+//! done. Add a test by writing `async fn name(stack: &Stack)` in a module below and
+//! listing it in `main`.
+//!
+//! The tests run one after another, in the order listed: they share one origin, and the
+//! outage test stops it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod auth;
+mod outage;
+mod revocation;
+mod routing;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::process::ExitCode;
+use std::sync::{Arc, OnceLock};
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use tokio::runtime::Runtime;
+use tollgate_tests::stack::Stack;
+
+type TestFuture<'a> = Pin<Box<dyn Future<Output = ()> + 'a>>;
+
+struct Context {
+    runtime: Runtime,
+    stack: OnceLock<Stack>,
+}
+
+impl Context {
+    /// Started by the first test that runs: `--list` or a filter that matches nothing
+    /// starts nothing.
+    fn stack(&self) -> &Stack {
+        self.stack
+            .get_or_init(|| self.runtime.block_on(Stack::start()))
+    }
+
+    fn run(&self, test: impl for<'a> FnOnce(&'a Stack) -> TestFuture<'a>) -> Result<(), Failed> {
+        let stack = self.stack();
+        self.runtime.block_on(test(stack));
+        Ok(())
+    }
+}
+
+macro_rules! trials {
+    ($context:expr; $($module:ident :: $name:ident),* $(,)?) => {
+        vec![$({
+            let context = Arc::clone(&$context);
+            Trial::test(concat!(stringify!($module), "::", stringify!($name)), move || {
+                context.run(|stack| Box::pin($module::$name(stack)))
+            })
+        }),*]
+    };
+}
+
+fn main() -> ExitCode {
+    let mut args = Arguments::from_args();
+    args.test_threads = Some(1);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let context = Arc::new(Context {
+        runtime,
+        stack: OnceLock::new(),
+    });
+    let trials = trials![context;
+        auth::a_pat_works_and_the_second_request_is_a_cache_hit,
+        auth::a_broken_checksum_never_leaves_the_edge,
+        auth::short_lived_tokens_are_not_served_from_cache_after_expiry,
+        revocation::revoke_reaches_the_edge_before_the_next_request,
+        routing::spoofed_identity_headers_never_reach_the_origin,
+        routing::unserved_routes,
+        routing::public_routes_are_forwarded_without_credentials,
+        outage::origin_down_is_503_then_recovers,
+        outage::no_token_reaches_the_logs,
+    ];
+    let conclusion = libtest_mimic::run(&args, trials);
+    // The trials are gone: this drops the last reference, and the stack with it.
+    drop(context);
+    conclusion.exit_code()
+}

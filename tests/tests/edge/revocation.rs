@@ -1,0 +1,31 @@
+//! Revoking a token reaches the edge before the next request.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use tollgate_tests::stack::Stack;
+
+pub async fn revoke_reaches_the_edge_before_the_next_request(stack: &Stack) {
+    let (id, token) = stack.pat();
+    assert_eq!(stack.me(&token).await.status(), StatusCode::OK);
+    assert_eq!(
+        stack.me(&token).await.status(),
+        StatusCode::OK,
+        "now cached"
+    );
+    let r = stack
+        .http()
+        .delete(format!("{}/api/tokens/{id}", stack.edge.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = stack.me(&token).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        r.headers()["www-authenticate"],
+        "Bearer error=\"invalid_token\""
+    );
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "invalid token");
+}
