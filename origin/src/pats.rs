@@ -110,6 +110,25 @@ mod tests {
     }
 
     #[test]
+    fn created_pats_show_the_token_once_and_never_in_debug() {
+        let raw = RawToken::generate(TokenKind::Pat).unwrap();
+        let created = CreatedPat {
+            view: PatView {
+                id: Uuid::nil(),
+                name: "ci".into(),
+                token_prefix: raw.display_prefix().into(),
+                expires_at: None,
+                last_used_at: None,
+                created_at: chrono::Utc::now(),
+            },
+            token: raw.clone(),
+        };
+        assert!(!format!("{created:?}").contains(&raw.expose()[12..]));
+        let json = serde_json::to_value(&created).unwrap();
+        assert_eq!(json["token"], raw.expose());
+    }
+
+    #[test]
     fn lifetimes() {
         assert_eq!(validate(Some("a"), Some(0)).unwrap().1, None);
         assert_eq!(validate(Some("a"), Some(-5)).unwrap().1, None);

@@ -34,6 +34,15 @@ pub enum AuthError {
 }
 
 impl AuthError {
+    pub const ALL: [AuthError; 6] = [
+        AuthError::MissingAuthorization,
+        AuthError::MissingAuthorizationHeader,
+        AuthError::InvalidAuthorizationFormat,
+        AuthError::InvalidToken,
+        AuthError::InvalidSignature,
+        AuthError::HumanOnly,
+    ];
+
     pub fn status(self) -> u16 {
         match self {
             AuthError::HumanOnly => 403,
@@ -70,25 +79,16 @@ impl AuthError {
 mod tests {
     use super::*;
 
-    const ALL: [AuthError; 6] = [
-        AuthError::MissingAuthorization,
-        AuthError::MissingAuthorizationHeader,
-        AuthError::InvalidAuthorizationFormat,
-        AuthError::InvalidToken,
-        AuthError::InvalidSignature,
-        AuthError::HumanOnly,
-    ];
-
     #[test]
     fn display_is_the_message() {
-        for e in ALL {
+        for e in AuthError::ALL {
             assert_eq!(e.to_string(), e.message());
         }
     }
 
     #[test]
     fn every_401_has_a_challenge_and_no_403_does() {
-        for e in ALL {
+        for e in AuthError::ALL {
             assert_eq!(e.challenge().is_some(), e.status() == 401, "{e}");
         }
         assert_eq!(AuthError::MissingAuthorization.challenge(), Some("Bearer"));

@@ -14,6 +14,23 @@ use tokio_postgres::NoTls;
 pub mod edge;
 pub mod stack;
 
+/// Checks that `response` is exactly `expected`: its status, its JSON message and its
+/// `WWW-Authenticate` challenge (none on a 403), as the edge and the origin both answer.
+pub async fn assert_refused(response: reqwest::Response, expected: tollgate_shared::AuthError) {
+    assert_eq!(
+        response.status().as_u16(),
+        expected.status(),
+        "{expected:?}"
+    );
+    let challenge = response
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(challenge.as_deref(), expected.challenge(), "{expected:?}");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], expected.message());
+}
+
 /// The cluster's superuser URL without a database, from `scripts/test`.
 pub fn admin_url() -> String {
     std::env::var("TOLLGATE_TEST_PG")

@@ -36,6 +36,23 @@ async fn authenticate(
     Ok(resolved.ok_or(AuthError::InvalidToken)?.actor)
 }
 
+/// The caller of a user route, with the user it acts for; `humans_only` turns machines
+/// away first, with the 403 DESIGN.md gives them.
+async fn user_route_caller(
+    parts: &Parts,
+    state: &AppState,
+    humans_only: bool,
+) -> Result<(Actor, Uuid), AppError> {
+    let actor = authenticate(parts, state, RouteClass::User).await?;
+    if humans_only && !actor.is_human() {
+        return Err(AuthError::HumanOnly.into());
+    }
+    access::admit(RouteClass::User, actor.source().credential())?;
+    // Every actor the user routes admit acts for a user.
+    let user_id = actor.user_id().ok_or(AuthError::InvalidToken)?;
+    Ok((actor, user_id))
+}
+
 /// Any actor a user route admits (a PAT, a session; task tokens and cloud PATs once
 /// their issues land), with the user it acts for.
 #[derive(Debug, Clone)]
@@ -48,10 +65,7 @@ impl FromRequestParts<AppState> for UserCaller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let actor = authenticate(parts, state, RouteClass::User).await?;
-        access::admit(RouteClass::User, actor.source().credential())?;
-        // Every actor the user routes admit acts for a user.
-        let user_id = actor.user_id().ok_or(AuthError::InvalidToken)?;
+        let (actor, user_id) = user_route_caller(parts, state, false).await?;
         Ok(UserCaller { actor, user_id })
     }
 }
@@ -69,12 +83,7 @@ impl FromRequestParts<AppState> for HumanCaller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let actor = authenticate(parts, state, RouteClass::User).await?;
-        if !actor.is_human() {
-            return Err(AuthError::HumanOnly.into());
-        }
-        access::admit(RouteClass::User, actor.source().credential())?;
-        let user_id = actor.user_id().ok_or(AuthError::InvalidToken)?;
+        let (actor, user_id) = user_route_caller(parts, state, true).await?;
         Ok(HumanCaller { actor, user_id })
     }
 }

@@ -16,7 +16,7 @@ use tollgate_origin::outbox::{OutboxSettings, Purger};
 use tollgate_origin::{app, pats, AppState};
 use tollgate_shared::signing::{Body as Signed, Request as SignedRequest};
 use tollgate_shared::wire::RESOLVE_PATH;
-use tollgate_shared::{Actor, SigningKey, TokenHash};
+use tollgate_shared::{Actor, AuthError, SigningKey, TokenHash};
 use tower::ServiceExt;
 use uuid::Uuid;
 
@@ -109,6 +109,27 @@ impl TestResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+
+    /// Every 401 and 403 of every test is one of the shared authentication errors and
+    /// carries exactly its RFC 6750 challenge (none on a 403).
+    fn assert_challenge(&self) {
+        if !matches!(self.status.as_u16(), 401 | 403) {
+            return;
+        }
+        let Some(expected) = AuthError::ALL
+            .into_iter()
+            .find(|e| e.message() == self.error())
+        else {
+            panic!("{}: {} is no AuthError", self.status, self.text);
+        };
+        assert_eq!(self.status.as_u16(), expected.status(), "{}", self.text);
+        assert_eq!(
+            self.header("www-authenticate"),
+            expected.challenge(),
+            "{}",
+            self.text
+        );
+    }
 }
 
 impl TestApp {
@@ -147,12 +168,14 @@ impl TestApp {
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        TestResponse {
+        let response = TestResponse {
             status,
             headers,
             text,
             body,
-        }
+        };
+        response.assert_challenge();
+        response
     }
 
     pub async fn call(
@@ -274,18 +297,31 @@ pub fn pat_actor(user_id: Uuid) -> Actor {
     Actor::Pat { user_id }
 }
 
-/// The edge's resolve call, signed over the body digest.
-pub fn resolve_request(body: &str, secret: &str, at: i64) -> Request<Body> {
+/// A call from the edge to `path`, signed over the body digest.
+pub fn internal_request(
+    method: Method,
+    path: &str,
+    body: &str,
+    secret: &str,
+    at: i64,
+) -> Request<Body> {
     let (ts, sig) = SigningKey::new(secret).sign(
-        &SignedRequest::internal("POST", RESOLVE_PATH, body.as_bytes()),
+        &SignedRequest::internal(method.as_str(), path, body.as_bytes()),
         at,
     );
-    Request::post(RESOLVE_PATH)
+    Request::builder()
+        .method(method)
+        .uri(path)
         .header("content-type", "application/json")
         .header("x-edge-timestamp", ts)
         .header("x-edge-signature", sig)
         .body(Body::from(body.to_owned()))
         .unwrap()
+}
+
+/// The edge's resolve call.
+pub fn resolve_request(body: &str, secret: &str, at: i64) -> Request<Body> {
+    internal_request(Method::POST, RESOLVE_PATH, body, secret, at)
 }
 
 pub fn resolve_body(token: &str) -> String {

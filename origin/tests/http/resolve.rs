@@ -2,11 +2,13 @@
 //! router's body-digest signature.
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::{Method, Request, StatusCode};
 use serde_json::json;
 use tollgate_shared::TokenHash;
 
-use crate::harness::{edge_app, now, resolve_body, resolve_request, CHALLENGE_INVALID, SECRET};
+use crate::harness::{
+    edge_app, internal_request, now, resolve_body, resolve_request, CHALLENGE_INVALID, SECRET,
+};
 
 #[tokio::test]
 async fn resolve_answers_the_edge() {
@@ -110,17 +112,7 @@ async fn every_internal_route_sits_behind_the_signature() {
         (r.status, r.error()),
         (StatusCode::UNAUTHORIZED, "invalid signature")
     );
-    let signed_get = {
-        let (ts, sig) = tollgate_shared::SigningKey::new(SECRET).sign(
-            &tollgate_shared::signing::Request::internal("GET", "/internal/auth/resolve", b""),
-            now(),
-        );
-        Request::get("/internal/auth/resolve")
-            .header("x-edge-timestamp", ts)
-            .header("x-edge-signature", sig)
-            .body(Body::empty())
-            .unwrap()
-    };
+    let signed_get = internal_request(Method::GET, "/internal/auth/resolve", "", SECRET, now());
     let r = app.send(signed_get).await;
     assert_eq!(
         (r.status, r.error()),
@@ -137,18 +129,8 @@ async fn every_internal_route_sits_behind_the_signature() {
         .await;
     assert_eq!((r.status, r.error()), (StatusCode::NOT_FOUND, "not found"));
     // The signature covers the whole path, prefix included.
-    let (ts, sig) = tollgate_shared::SigningKey::new(SECRET).sign(
-        &tollgate_shared::signing::Request::internal("POST", "/auth/resolve", b"{}"),
-        now(),
-    );
-    let r = app
-        .send(
-            Request::post("/internal/auth/resolve")
-                .header("x-edge-timestamp", ts)
-                .header("x-edge-signature", sig)
-                .body(Body::from("{}"))
-                .unwrap(),
-        )
-        .await;
+    let mut req = internal_request(Method::POST, "/auth/resolve", "{}", SECRET, now());
+    *req.uri_mut() = "/internal/auth/resolve".parse().unwrap();
+    let r = app.send(req).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
