@@ -1,6 +1,6 @@
 //! Reading and writing KV entries (DESIGN.md "Caches and invalidation").
 
-use tollgate_shared::cache::is_cacheable;
+use tollgate_shared::cache::{is_cacheable, max_ttl_secs};
 use tollgate_shared::{Actor, CacheEntry, TokenKind};
 
 /// What a KV value means at `now`: the actor while fresh, otherwise a miss. A value we
@@ -11,13 +11,15 @@ pub fn hit(value: Option<&str>, now: i64) -> Option<Actor> {
 }
 
 /// The KV write for a resolved actor: `(value, expiration_ttl)`, or `None` when it
-/// must not be cached (a kind that is never cached, or no time left).
+/// must not be cached (a kind that is never cached, or no time left). The TTL is
+/// clamped to the kind's ceiling whatever the origin answered.
 pub fn entry_to_store(
     kind: TokenKind,
     actor: &Actor,
     ttl_secs: u64,
     now: i64,
 ) -> Option<(String, u64)> {
+    let ttl_secs = ttl_secs.min(max_ttl_secs(kind));
     if !is_cacheable(kind) || ttl_secs == 0 {
         return None;
     }
@@ -45,6 +47,17 @@ mod tests {
         assert_eq!(hit(Some(&value), 1030), None, "past valid_until is a miss");
         let (_, kv_ttl) = entry_to_store(TokenKind::Pat, &id(), 600, 1000).unwrap();
         assert_eq!(kv_ttl, 600);
+    }
+
+    #[test]
+    fn ttls_are_clamped_whatever_the_origin_says() {
+        let (value, kv_ttl) = entry_to_store(TokenKind::Pat, &id(), 86_400, 1000).unwrap();
+        assert_eq!(kv_ttl, 600);
+        assert_eq!(hit(Some(&value), 1599), Some(id()));
+        assert_eq!(hit(Some(&value), 1600), None);
+        let (value, kv_ttl) = entry_to_store(TokenKind::Cloud, &id(), 600, 1000).unwrap();
+        assert_eq!(kv_ttl, 60);
+        assert_eq!(hit(Some(&value), 1060), None);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use tollgate_shared::cache::is_cacheable;
 use tollgate_shared::{cache_key, Actor, SigningKey, Token};
 
 use crate::errors::EdgeError;
+use crate::resolve::OriginAnswer;
 use crate::{cache, resolve};
 
 /// A KV failure. The flow only needs to know that it failed; the implementation logs
@@ -34,7 +35,8 @@ pub enum OriginError {
     Timeout,
 }
 
-/// The origin's resolver: one signed POST of `body`, answered with a status and a body.
+/// The origin's resolver: one signed POST of `body`, answered with a status, a body and
+/// the answer's own signature headers. Redirects are not followed.
 #[allow(async_fn_in_trait)]
 pub trait Origin {
     async fn resolve(
@@ -42,7 +44,7 @@ pub trait Origin {
         body: &str,
         timestamp: &str,
         signature: &str,
-    ) -> Result<(u16, String), OriginError>;
+    ) -> Result<OriginAnswer, OriginError>;
 }
 
 /// Who is calling a route of `class`: the credential from `Authorization` (checked with
@@ -80,12 +82,13 @@ pub async fn resolve_token(
     }
 
     let body = resolve::request_body(token);
-    let (timestamp, signature) = resolve::sign(key, &body, now);
-    let (status, text) = origin
+    let (timestamp, signature) = resolve::sign(key, &body, now)?;
+    let answer = origin
         .resolve(&body, &timestamp, &signature)
         .await
         .map_err(|_| EdgeError::AuthUnavailable)?;
-    let answer = resolve::interpret(status, &text)?;
+    resolve::verify_answer(key, &signature, &answer, now)?;
+    let answer = resolve::interpret(answer.status, &answer.body)?;
     if let Some((value, kv_ttl)) =
         cache::entry_to_store(token.kind, &answer.identity, answer.ttl_secs, now)
     {
@@ -113,7 +116,7 @@ mod tests {
     use std::pin::pin;
     use std::task::{Context, Poll, Waker};
 
-    use tollgate_shared::signing::Request;
+    use tollgate_shared::signing::{Answer, Request};
     use tollgate_shared::wire::{ResolveRequest, RESOLVE_PATH};
     use tollgate_shared::{AuthError, CacheEntry, RawToken, TokenKind};
 
@@ -165,12 +168,22 @@ mod tests {
         }
     }
 
+    /// How the fake signs its answers.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Signs {
+        Properly,
+        Not,
+        WithAnotherKey,
+        TwoMinutesAgo,
+    }
+
     /// Answers every resolve with `answer`, after checking the call is signed as the
-    /// origin will check it.
+    /// origin will check it, and signs the answer as the origin does (or not).
     struct FakeOrigin {
         answer: Result<(u16, String), OriginError>,
         calls: Cell<usize>,
         key: SigningKey,
+        signs: Signs,
     }
 
     impl FakeOrigin {
@@ -179,6 +192,7 @@ mod tests {
                 answer,
                 calls: Cell::new(0),
                 key: key(),
+                signs: Signs::Properly,
             }
         }
 
@@ -196,12 +210,32 @@ mod tests {
             body: &str,
             timestamp: &str,
             signature: &str,
-        ) -> Result<(u16, String), OriginError> {
+        ) -> Result<OriginAnswer, OriginError> {
             self.calls.set(self.calls.get() + 1);
             let signed = Request::internal("POST", RESOLVE_PATH, body.as_bytes());
             assert!(self.key.verify(&signed, timestamp, signature, NOW).is_ok());
             serde_json::from_str::<ResolveRequest>(body).expect("a resolve request");
-            self.answer.clone()
+            let (status, body) = self.answer.clone()?;
+            let answer = Answer {
+                request_signature: signature,
+                status,
+                body: body.as_bytes(),
+            };
+            let (key, at) = match self.signs {
+                Signs::WithAnotherKey => {
+                    (SigningKey::new("another-key-of-at-least-32-bytes!"), NOW)
+                }
+                Signs::TwoMinutesAgo => (key(), NOW - 120),
+                Signs::Properly | Signs::Not => (key(), NOW),
+            };
+            let (ts, sig) = key.sign_answer(&answer, at).unwrap();
+            let signed = self.signs != Signs::Not;
+            Ok(OriginAnswer {
+                status,
+                body: body.into_bytes(),
+                timestamp: signed.then_some(ts),
+                signature: signed.then_some(sig),
+            })
         }
     }
 
@@ -327,6 +361,44 @@ mod tests {
             );
             assert!(kv.entries.borrow().is_empty());
         }
+    }
+
+    #[test]
+    fn answers_not_signed_for_this_request_are_503_and_not_cached() {
+        for signs in [Signs::Not, Signs::WithAnotherKey, Signs::TwoMinutesAgo] {
+            let kv = MemoryKv::default();
+            let origin = FakeOrigin {
+                signs,
+                ..FakeOrigin::ok(600)
+            };
+            let (_, header) = bearer(TokenKind::Pat);
+            assert_eq!(
+                auth(&kv, &origin, &header, NOW),
+                Err(EdgeError::AuthUnavailable)
+            );
+            assert!(kv.entries.borrow().is_empty());
+        }
+        // Nor is a forged refusal believed: an unsigned 401 is no answer either.
+        let origin = FakeOrigin {
+            signs: Signs::Not,
+            ..FakeOrigin::answering(Ok((401, r#"{"error":"invalid token"}"#.into())))
+        };
+        let (_, header) = bearer(TokenKind::Pat);
+        assert_eq!(
+            auth(&MemoryKv::default(), &origin, &header, NOW),
+            Err(EdgeError::AuthUnavailable)
+        );
+    }
+
+    #[test]
+    fn an_overlong_ttl_is_clamped() {
+        let (kv, origin) = (MemoryKv::default(), FakeOrigin::ok(86_400));
+        let (raw, header) = bearer(TokenKind::Pat);
+        assert_eq!(auth(&kv, &origin, &header, NOW), Ok(pat()));
+        let (value, ttl) = kv.entries.borrow()[&key_of(&raw)].clone();
+        assert_eq!(ttl, 600);
+        let entry: CacheEntry = serde_json::from_str(&value).unwrap();
+        assert_eq!(entry.valid_until, NOW + 600);
     }
 
     #[test]

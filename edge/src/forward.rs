@@ -7,6 +7,8 @@ use tollgate_shared::headers::{
 use tollgate_shared::signing::{Body, Request};
 use tollgate_shared::{Actor, SigningKey};
 
+use crate::errors::EdgeError;
+
 /// Headers never copied from the client: the identity ones (a client must not set them),
 /// and those the runtime derives from the new request itself.
 pub fn is_dropped(name: &str) -> bool {
@@ -15,7 +17,8 @@ pub fn is_dropped(name: &str) -> bool {
         || matches!(name.as_str(), "host" | "content-length" | "x-request-id")
 }
 
-/// The headers to add: identity, request id, timestamp and signature.
+/// The headers to add: identity, request id, timestamp and signature. An identity
+/// value with a control character cannot be signed unambiguously: 400.
 pub fn stamp(
     key: &SigningKey,
     method: &str,
@@ -23,22 +26,24 @@ pub fn stamp(
     actor: Option<&Actor>,
     request_id: &str,
     now: i64,
-) -> Vec<(&'static str, String)> {
+) -> Result<Vec<(&'static str, String)>, EdgeError> {
     let values = actor.map(Actor::signing_values).unwrap_or_default();
-    let (timestamp, signature) = key.sign(
-        &Request {
-            method,
-            path_and_query,
-            body: Body::Unsigned,
-            identity: values.each_ref().map(String::as_str),
-        },
-        now,
-    );
+    let (timestamp, signature) = key
+        .sign(
+            &Request {
+                method,
+                path_and_query,
+                body: Body::Unsigned,
+                identity: values.each_ref().map(String::as_str),
+            },
+            now,
+        )
+        .map_err(|_| EdgeError::BadRequest)?;
     let mut headers = actor.map(Actor::to_headers).unwrap_or_default();
     headers.push((X_REQUEST_ID, request_id.to_owned()));
     headers.push((X_EDGE_TIMESTAMP, timestamp));
     headers.push((X_EDGE_SIGNATURE, signature));
-    headers
+    Ok(headers)
 }
 
 /// `ORIGIN_URL` (scheme, host and port only) joined with the path and query as sent.
@@ -76,6 +81,7 @@ mod tests {
         };
         let headers: HashMap<&str, String> =
             stamp(&key, "GET", "/api/me?x=1", Some(&id), "rid", 500)
+                .unwrap()
                 .into_iter()
                 .collect();
         assert_eq!(headers["x-user-id"], user_id);

@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use futures_util::future::{select, Either};
+use futures_util::StreamExt;
 use serde_json::json;
 use tollgate_shared::access::RouteClass;
 use tollgate_shared::headers::{X_EDGE_SIGNATURE, X_EDGE_TIMESTAMP, X_REQUEST_ID};
@@ -23,6 +24,7 @@ use worker::{
 
 use crate::errors::EdgeError;
 use crate::flow::{self, KvError, OriginError};
+use crate::resolve::OriginAnswer;
 use crate::route::Route;
 use crate::{forward, purge, route};
 
@@ -81,14 +83,24 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
 }
 
 fn error_response(e: EdgeError, rid: &str) -> worker::Result<Response> {
+    json_answer(e.status(), e.body(), &e.headers(), rid)
+}
+
+/// A JSON answer with `extra` headers and the request id.
+fn json_answer<V: AsRef<str>>(
+    status: u16,
+    body: String,
+    extra: &[(&'static str, V)],
+    rid: &str,
+) -> worker::Result<Response> {
     let headers = Headers::new();
     headers.set("content-type", "application/json")?;
-    for (name, value) in e.headers() {
-        headers.set(name, value)?;
+    for (name, value) in extra {
+        headers.set(name, value.as_ref())?;
     }
     headers.set(X_REQUEST_ID, rid)?;
-    Ok(Response::ok(e.body())?
-        .with_status(e.status())
+    Ok(Response::ok(body)?
+        .with_status(status)
         .with_headers(headers))
 }
 
@@ -112,25 +124,33 @@ async fn handle(mut req: Request, env: &Env, rid: &str) -> EdgeResult<Response> 
             _ => Err(EdgeError::MethodNotAllowed),
         },
         Route::Purge => {
-            if method != Method::Post {
-                return Err(EdgeError::MethodNotAllowed);
-            }
             let config = config(env)?;
-            let body = req.bytes().await.map_err(|_| EdgeError::BadRequest)?;
-            if body.len() > MAX_PURGE_BODY {
-                return Err(EdgeError::TooLarge);
-            }
-            let header = |name: &str| req.headers().get(name).ok().flatten();
-            let keys = purge::verify_and_parse(
+            let request_signature = req.headers().get(X_EDGE_SIGNATURE).ok().flatten();
+            let outcome = purge_route(&mut req, method, env, config, &path_and_query).await;
+            let (status, body, mut extra) = match outcome {
+                Ok(answer) => (
+                    200,
+                    serde_json::to_string(&answer).unwrap_or_default(),
+                    vec![],
+                ),
+                Err(e) => (
+                    e.status(),
+                    e.body(),
+                    e.headers()
+                        .into_iter()
+                        .map(|(n, v)| (n, v.to_owned()))
+                        .collect(),
+                ),
+            };
+            // Every answer is signed, so the origin believes only ours.
+            extra.extend(purge::answer_headers(
                 &config.key,
-                &path_and_query,
-                header(X_EDGE_TIMESTAMP).as_deref(),
-                header(X_EDGE_SIGNATURE).as_deref(),
-                &body,
+                request_signature.as_deref(),
+                status,
+                body.as_bytes(),
                 now(),
-            )?;
-            let purged = flow::purge(&WorkersKv::bind(env)?, &keys).await?;
-            json_response(&PurgeAnswer { purged }, rid)
+            ));
+            json_answer(status, body, &extra, rid).map_err(|_| EdgeError::Misconfigured)
         }
         Route::Public => {
             let config = config(env)?;
@@ -151,6 +171,58 @@ async fn handle(mut req: Request, env: &Env, rid: &str) -> EdgeResult<Response> 
             forward(req, config, Some(&actor), &path_and_query, rid).await
         }
     }
+}
+
+/// `POST /__tollgate/purge`: a bounded body, a valid signature, then the KV deletes.
+async fn purge_route(
+    req: &mut Request,
+    method: Method,
+    env: &Env,
+    config: &Config,
+    path_and_query: &str,
+) -> EdgeResult<PurgeAnswer> {
+    if method != Method::Post {
+        return Err(EdgeError::MethodNotAllowed);
+    }
+    let body = read_capped(req, MAX_PURGE_BODY).await?;
+    let header = |name: &str| req.headers().get(name).ok().flatten();
+    let keys = purge::verify_and_parse(
+        &config.key,
+        path_and_query,
+        header(X_EDGE_TIMESTAMP).as_deref(),
+        header(X_EDGE_SIGNATURE).as_deref(),
+        &body,
+        now(),
+    )?;
+    let purged = flow::purge(&WorkersKv::bind(env)?, &keys).await?;
+    Ok(PurgeAnswer { purged })
+}
+
+/// The body, at most `cap` bytes: a declared length over the cap is refused before
+/// anything is read, and a body without one is read only up to the cap.
+async fn read_capped(req: &mut Request, cap: usize) -> EdgeResult<Vec<u8>> {
+    let declared = req
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|len| len > cap as u64) {
+        return Err(EdgeError::TooLarge);
+    }
+    let Ok(mut stream) = req.stream() else {
+        // No body at all.
+        return Ok(Vec::new());
+    };
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| EdgeError::BadRequest)?;
+        if body.len() + chunk.len() > cap {
+            return Err(EdgeError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// The `AUTH_CACHE` binding.
@@ -203,7 +275,7 @@ impl flow::Origin for OriginResolver {
         body: &str,
         timestamp: &str,
         signature: &str,
-    ) -> Result<(u16, String), OriginError> {
+    ) -> Result<OriginAnswer, OriginError> {
         let headers = Headers::new();
         for (name, value) in [
             ("content-type", "application/json"),
@@ -217,14 +289,20 @@ impl flow::Origin for OriginResolver {
         let mut init = RequestInit::new();
         init.with_method(Method::Post)
             .with_headers(headers)
-            .with_body(Some(JsValue::from_str(body)));
+            .with_body(Some(JsValue::from_str(body)))
+            .with_redirect(RequestRedirect::Manual);
         let url = forward::origin_url(&self.0.origin, RESOLVE_PATH);
         let request = Request::new_with_init(&url, &init).map_err(|_| OriginError::Unreachable)?;
         let call = async move {
             let mut response = Fetch::Request(request).send().await?;
-            let status = response.status_code();
-            let text = response.text().await?;
-            Ok::<_, worker::Error>((status, text))
+            let header = |name: &str| response.headers().get(name).ok().flatten();
+            let (timestamp, signature) = (header(X_EDGE_TIMESTAMP), header(X_EDGE_SIGNATURE));
+            Ok::<_, worker::Error>(OriginAnswer {
+                status: response.status_code(),
+                body: response.bytes().await?,
+                timestamp,
+                signature,
+            })
         };
         match with_timeout(call, RESOLVE_TIMEOUT).await {
             Some(Ok(answer)) => Ok(answer),
@@ -272,7 +350,7 @@ async fn forward(
         actor,
         rid,
         now(),
-    ) {
+    )? {
         headers
             .set(name, &value)
             .map_err(|_| EdgeError::BadRequest)?;

@@ -1,7 +1,8 @@
 //! `POST /__tollgate/purge`: the origin tells the edge which cache keys went stale.
 //! Signed by the origin over the body digest; only our own keys may be deleted.
 
-use tollgate_shared::signing::Request;
+use tollgate_shared::headers::{X_EDGE_SIGNATURE, X_EDGE_TIMESTAMP};
+use tollgate_shared::signing::{Answer, Request};
 use tollgate_shared::wire::PurgeRequest;
 use tollgate_shared::{AuthError, SigningKey};
 
@@ -33,6 +34,30 @@ pub fn verify_and_parse(
     Ok(parsed.keys)
 }
 
+/// The headers that sign this endpoint's answer, whatever its status (DESIGN.md "Signed
+/// answers"): the origin believes only an answer bound to its own request.
+pub fn answer_headers(
+    key: &SigningKey,
+    request_signature: Option<&str>,
+    status: u16,
+    body: &[u8],
+    now: i64,
+) -> Vec<(&'static str, String)> {
+    let answer = Answer {
+        request_signature: request_signature.unwrap_or(""),
+        status,
+        body,
+    };
+    match key.sign_answer(&answer, now) {
+        Ok((timestamp, signature)) => {
+            vec![(X_EDGE_TIMESTAMP, timestamp), (X_EDGE_SIGNATURE, signature)]
+        }
+        // Unsignable (a control character in the request's header): the answer goes
+        // out unsigned and the origin will not believe it, which is the right outcome.
+        Err(_) => vec![],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -41,6 +66,7 @@ mod tests {
 
     fn signed(key: &SigningKey, body: &str, now: i64) -> (String, String) {
         key.sign(&Request::internal("POST", PURGE_PATH, body.as_bytes()), now)
+            .unwrap()
     }
 
     #[test]
@@ -58,6 +84,23 @@ mod tests {
         )
         .unwrap();
         assert_eq!(keys, vec!["tollgate:auth:mul:abc"]);
+    }
+
+    #[test]
+    fn answers_are_signed_for_the_request() {
+        let key = SigningKey::new("s");
+        let headers = answer_headers(&key, Some("abc"), 200, b"{}", 10);
+        let answer = Answer {
+            request_signature: "abc",
+            status: 200,
+            body: b"{}",
+        };
+        assert_eq!(headers[0].0, X_EDGE_TIMESTAMP);
+        assert!(key
+            .verify_answer(&answer, &headers[0].1, &headers[1].1, 10)
+            .is_ok());
+        let unsigned_request = answer_headers(&key, None, 401, b"x", 10);
+        assert_eq!(unsigned_request.len(), 2);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The edge's cache-miss call: `POST {ORIGIN_URL}/internal/auth/resolve`, signed over
 //! the body digest, and what its answer means.
 
-use tollgate_shared::signing::Request;
+use tollgate_shared::signing::{Answer, Request};
 use tollgate_shared::wire::{ResolveAnswer, ResolveRequest, RESOLVE_PATH};
 use tollgate_shared::{AuthError, SigningKey, Token};
 
@@ -14,19 +14,51 @@ pub fn request_body(token: &Token<'_>) -> String {
 }
 
 /// `(X-Edge-Timestamp, X-Edge-Signature)` for a resolve call with `body`.
-pub fn sign(key: &SigningKey, body: &str, now: i64) -> (String, String) {
+pub fn sign(key: &SigningKey, body: &str, now: i64) -> Result<(String, String), EdgeError> {
     key.sign(
         &Request::internal("POST", RESOLVE_PATH, body.as_bytes()),
         now,
     )
+    .map_err(|_| EdgeError::BadRequest)
 }
 
-/// The origin's answer: 200 → the answer; 401 → invalid token (not cached); anything
-/// else (5xx, a 404 from an origin without the secret, a body we cannot read) → the
-/// auth backend is unavailable, fail closed with 503.
-pub fn interpret(status: u16, body: &str) -> Result<ResolveAnswer, EdgeError> {
+/// What the origin answered a resolve call, with the signature on its answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OriginAnswer {
+    pub status: u16,
+    pub body: Vec<u8>,
+    pub timestamp: Option<String>,
+    pub signature: Option<String>,
+}
+
+/// Believes an answer only if the origin signed it for this very request
+/// (`request_signature`), with this status and body, within the allowed skew. Anything
+/// else — an unsigned answer, a proxy's error page, a replayed or stale answer — is no
+/// answer: fail closed with 503, cache nothing.
+pub fn verify_answer(
+    key: &SigningKey,
+    request_signature: &str,
+    answer: &OriginAnswer,
+    now: i64,
+) -> Result<(), EdgeError> {
+    let (Some(timestamp), Some(signature)) = (&answer.timestamp, &answer.signature) else {
+        return Err(EdgeError::AuthUnavailable);
+    };
+    let signed = Answer {
+        request_signature,
+        status: answer.status,
+        body: &answer.body,
+    };
+    key.verify_answer(&signed, timestamp, signature, now)
+        .map_err(|_| EdgeError::AuthUnavailable)
+}
+
+/// The origin's (verified) answer: 200 → the answer; 401 → invalid token (not cached);
+/// anything else (5xx, a 404 from an origin without the secret, a body we cannot read)
+/// → the auth backend is unavailable, fail closed with 503.
+pub fn interpret(status: u16, body: &[u8]) -> Result<ResolveAnswer, EdgeError> {
     match status {
-        200 => serde_json::from_str(body).map_err(|_| EdgeError::AuthUnavailable),
+        200 => serde_json::from_slice(body).map_err(|_| EdgeError::AuthUnavailable),
         401 => Err(AuthError::InvalidToken.into()),
         _ => Err(EdgeError::AuthUnavailable),
     }
@@ -52,29 +84,85 @@ mod tests {
     #[test]
     fn signature_verifies_like_the_origin_does() {
         let key = SigningKey::new("k");
-        let (ts, sig) = sign(&key, "{}", 100);
+        let (ts, sig) = sign(&key, "{}", 100).unwrap();
         let req = Request::internal("POST", RESOLVE_PATH, b"{}");
         assert!(key.verify(&req, &ts, &sig, 100).is_ok());
     }
 
     #[test]
+    fn only_answers_signed_for_this_request_are_believed() {
+        let key = SigningKey::new("k");
+        let sign = |request_signature: &str, status: u16, body: &[u8], at: i64| {
+            let answer = Answer {
+                request_signature,
+                status,
+                body,
+            };
+            let (ts, sig) = key.sign_answer(&answer, at).unwrap();
+            OriginAnswer {
+                status,
+                body: body.to_vec(),
+                timestamp: Some(ts),
+                signature: Some(sig),
+            }
+        };
+        let good = sign("req", 200, b"{}", 100);
+        assert_eq!(verify_answer(&key, "req", &good, 100), Ok(()));
+        let unsigned = OriginAnswer {
+            timestamp: None,
+            signature: None,
+            ..good.clone()
+        };
+        let refused = [
+            (unsigned, "req", 100),
+            (good.clone(), "another request", 100),
+            (good.clone(), "req", 161),
+            (
+                OriginAnswer {
+                    status: 401,
+                    ..good.clone()
+                },
+                "req",
+                100,
+            ),
+            (
+                OriginAnswer {
+                    body: b"{ }".to_vec(),
+                    ..good.clone()
+                },
+                "req",
+                100,
+            ),
+        ];
+        for (answer, request_signature, now) in refused {
+            assert_eq!(
+                verify_answer(&key, request_signature, &answer, now),
+                Err(EdgeError::AuthUnavailable),
+                "{answer:?}"
+            );
+        }
+        let other_key = SigningKey::new("not k");
+        assert!(verify_answer(&other_key, "req", &good, 100).is_err());
+    }
+
+    #[test]
     fn answers() {
         let ok = r#"{"identity":{"actor_source":"pat","user_id":"7d4f9c2e-0000-4000-8000-000000000001","user_email":null,"workspace_id":null,"daemon_id":null,"agent_id":null,"task_id":null},"ttl_secs":600}"#;
-        let answer = interpret(200, ok).unwrap();
+        let answer = interpret(200, ok.as_bytes()).unwrap();
         assert_eq!(answer.identity.source(), ActorSource::Pat);
         assert_eq!(answer.ttl_secs, 600);
         assert_eq!(
-            interpret(401, "").unwrap_err(),
+            interpret(401, b"").unwrap_err(),
             EdgeError::Auth(AuthError::InvalidToken)
         );
         for status in [500, 503, 404, 400] {
             assert_eq!(
-                interpret(status, "").unwrap_err(),
+                interpret(status, b"").unwrap_err(),
                 EdgeError::AuthUnavailable
             );
         }
         assert_eq!(
-            interpret(200, "garbage").unwrap_err(),
+            interpret(200, b"garbage").unwrap_err(),
             EdgeError::AuthUnavailable
         );
     }

@@ -7,6 +7,9 @@ use crate::token::{TokenHash, TokenKind};
 
 /// No identity is cached longer than this, so a missed purge heals itself.
 pub const MAX_TTL_SECS: u64 = 600;
+/// Cloud PATs are Fleet's to revoke, and Fleet cannot purge our cache: positives are
+/// kept this long at most.
+pub const CLOUD_TTL_SECS: u64 = 60;
 /// Workers KV refuses an `expiration_ttl` below 60 s.
 pub const KV_MIN_TTL_SECS: u64 = 60;
 
@@ -26,6 +29,15 @@ pub fn ttl_for_expiry(expires_at: Option<i64>, now: i64) -> Option<u64> {
             let left = at.saturating_sub(now);
             (left > 0).then(|| MAX_TTL_SECS.min(left.unsigned_abs()))
         }
+    }
+}
+
+/// The longest the edge may cache an identity of `kind`, whatever the origin says: an
+/// answer from a compromised or misconfigured origin cannot pin an identity for longer.
+pub fn max_ttl_secs(kind: TokenKind) -> u64 {
+    match kind {
+        TokenKind::Cloud => CLOUD_TTL_SECS,
+        _ => MAX_TTL_SECS,
     }
 }
 
@@ -92,6 +104,13 @@ mod tests {
         assert_eq!(ttl_for_expiry(Some(now), now), None);
         assert_eq!(ttl_for_expiry(Some(now - 5), now), None);
         assert_eq!(ttl_for_expiry(Some(i64::MIN), i64::MAX), None);
+    }
+
+    #[test]
+    fn ttl_ceilings() {
+        assert_eq!(max_ttl_secs(TokenKind::Pat), 600);
+        assert_eq!(max_ttl_secs(TokenKind::Daemon), 600);
+        assert_eq!(max_ttl_secs(TokenKind::Cloud), 60);
     }
 
     #[test]

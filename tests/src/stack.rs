@@ -76,6 +76,11 @@ impl Stack {
 
     /// `tollgate_resolve_total`, summed, from the origin's own `/metrics`.
     pub async fn resolves(&self) -> f64 {
+        self.metric("tollgate_resolve_total").await
+    }
+
+    /// The origin's metric lines starting with `selector`, summed.
+    pub async fn metric(&self, selector: &str) -> f64 {
         let text = self
             .http()
             .get(format!("{}/metrics", self.origin_url))
@@ -86,7 +91,7 @@ impl Stack {
             .await
             .unwrap();
         text.lines()
-            .filter(|l| l.starts_with("tollgate_resolve_total"))
+            .filter(|l| l.starts_with(selector))
             .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
             .sum()
     }

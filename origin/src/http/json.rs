@@ -49,7 +49,12 @@ pub async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes,
 /// Rewrites error responses that are not JSON (the framework's own) into
 /// `{"error": "..."}`, keeping status and headers such as `Allow`.
 pub async fn json_errors(req: Request, next: Next) -> Response {
-    let response = next.run(req).await;
+    as_json_error(next.run(req).await)
+}
+
+/// The rewrite [`json_errors`] does, for a layer that must see the final body (the
+/// internal router signs it).
+pub fn as_json_error(response: Response) -> Response {
     let status = response.status();
     let is_json = response
         .headers()

@@ -247,15 +247,17 @@ pub fn stamped(
     at: i64,
 ) -> axum::http::request::Builder {
     let values = actor.map(Actor::signing_values).unwrap_or_default();
-    let (ts, sig) = SigningKey::new(secret).sign(
-        &SignedRequest {
-            method: method.as_str(),
-            path_and_query: path,
-            body: Signed::Unsigned,
-            identity: values.each_ref().map(String::as_str),
-        },
-        at,
-    );
+    let (ts, sig) = SigningKey::new(secret)
+        .sign(
+            &SignedRequest {
+                method: method.as_str(),
+                path_and_query: path,
+                body: Signed::Unsigned,
+                identity: values.each_ref().map(String::as_str),
+            },
+            at,
+        )
+        .unwrap();
     let mut req = Request::builder()
         .method(method)
         .uri(path)
@@ -305,10 +307,12 @@ pub fn internal_request(
     secret: &str,
     at: i64,
 ) -> Request<Body> {
-    let (ts, sig) = SigningKey::new(secret).sign(
-        &SignedRequest::internal(method.as_str(), path, body.as_bytes()),
-        at,
-    );
+    let (ts, sig) = SigningKey::new(secret)
+        .sign(
+            &SignedRequest::internal(method.as_str(), path, body.as_bytes()),
+            at,
+        )
+        .unwrap();
     Request::builder()
         .method(method)
         .uri(path)

@@ -1,36 +1,42 @@
 //! Revocations reach the edge: one delivery before the answer, retries with backoff,
 //! and the delayed second purge.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::IntoResponse;
 use serde_json::Value;
 use tokio::sync::mpsc;
-use tollgate_shared::signing::Request as SignedRequest;
+use tollgate_shared::signing::{Answer, Request as SignedRequest};
 use tollgate_shared::wire::PURGE_PATH;
 use tollgate_shared::{cache_key, SigningKey, TokenHash, TokenKind};
 
 use crate::harness::{now, Options, TestApp, SECRET};
 
-/// Stands in for the edge's `/__tollgate/purge` (built in the edge issue; the end-to-end
-/// tests use the real worker): verifies the signature like the worker must, records the
-/// keys, and fails while told to.
+/// How the stand-in edge answers.
+const ANSWERS: u8 = 0;
+const FAILS: u8 = 1;
+const ANSWERS_UNSIGNED: u8 = 2;
+
+/// Stands in for the edge's `/__tollgate/purge` (the end-to-end tests use the real
+/// worker): verifies the request's signature like the worker must, records the keys,
+/// and answers signed for the request — or fails, or answers unsigned, while told to.
 struct PurgeReceiver {
     url: String,
     keys: mpsc::UnboundedReceiver<Vec<String>>,
-    failing: Arc<AtomicBool>,
+    mode: Arc<AtomicU8>,
 }
 
 async fn purge_receiver() -> PurgeReceiver {
     let (tx, keys) = mpsc::unbounded_channel();
-    let failing = Arc::new(AtomicBool::new(false));
-    let fail = failing.clone();
+    let mode = Arc::new(AtomicU8::new(ANSWERS));
+    let current = mode.clone();
     let handler = move |headers: HeaderMap, body: Bytes| {
         let tx = tx.clone();
-        let fail = fail.clone();
+        let current = current.clone();
         async move {
             let h = |n: &str| {
                 headers
@@ -39,34 +45,59 @@ async fn purge_receiver() -> PurgeReceiver {
                     .unwrap_or("")
                     .to_owned()
             };
-            let verified = SigningKey::new(SECRET).verify(
+            let key = SigningKey::new(SECRET);
+            let verified = key.verify(
                 &SignedRequest::internal("POST", PURGE_PATH, &body),
                 &h("x-edge-timestamp"),
                 &h("x-edge-signature"),
                 now(),
             );
-            if verified.is_err() {
-                return StatusCode::UNAUTHORIZED;
+            let mode = current.load(Ordering::SeqCst);
+            let (status, answer) = if verified.is_err() {
+                (
+                    StatusCode::UNAUTHORIZED,
+                    r#"{"error":"invalid signature"}"#.to_owned(),
+                )
+            } else if mode == FAILS {
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    r#"{"error":"auth backend unavailable"}"#.to_owned(),
+                )
+            } else {
+                let body: Value = serde_json::from_slice(&body).unwrap();
+                let keys: Vec<String> = body["keys"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|k| k.as_str().unwrap().to_owned())
+                    .collect();
+                let answer = format!(r#"{{"purged":{}}}"#, keys.len());
+                tx.send(keys).unwrap();
+                (StatusCode::OK, answer)
+            };
+            let mut response = (status, answer.clone()).into_response();
+            if mode != ANSWERS_UNSIGNED {
+                let signed = Answer {
+                    request_signature: &h("x-edge-signature"),
+                    status: status.as_u16(),
+                    body: answer.as_bytes(),
+                };
+                let (ts, sig) = key.sign_answer(&signed, now()).unwrap();
+                response
+                    .headers_mut()
+                    .insert("x-edge-timestamp", ts.parse().unwrap());
+                response
+                    .headers_mut()
+                    .insert("x-edge-signature", sig.parse().unwrap());
             }
-            if fail.load(Ordering::SeqCst) {
-                return StatusCode::SERVICE_UNAVAILABLE;
-            }
-            let body: Value = serde_json::from_slice(&body).unwrap();
-            let keys = body["keys"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|k| k.as_str().unwrap().to_owned())
-                .collect();
-            tx.send(keys).unwrap();
-            StatusCode::OK
+            response
         }
     };
-    let router = axum::Router::new().route("/__tollgate/purge", axum::routing::post(handler));
+    let router = axum::Router::new().route(PURGE_PATH, axum::routing::post(handler));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/__tollgate/purge", listener.local_addr().unwrap());
+    let url = format!("http://{}{PURGE_PATH}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await });
-    PurgeReceiver { url, keys, failing }
+    PurgeReceiver { url, keys, mode }
 }
 
 /// An app that purges to `url` (second purges due after `echo_delay`), with one user whose token it has just revoked through
@@ -150,7 +181,7 @@ async fn wait_for_rows(app: &TestApp, query: &str, expected: usize) {
 #[tokio::test]
 async fn undelivered_purges_are_retried_by_the_dispatcher() {
     let mut edge = purge_receiver().await;
-    edge.failing.store(true, Ordering::SeqCst);
+    edge.mode.store(FAILS, Ordering::SeqCst);
     // The second purge far off, so what arrives below can only be the retry.
     let (app, token, status) = revoke_with_purge_to(&edge.url, Duration::from_secs(600)).await;
     assert_eq!(
@@ -166,7 +197,7 @@ async fn undelivered_purges_are_retried_by_the_dispatcher() {
     assert_eq!(rows[1].get::<_, i32>(1), 0);
     assert!(app.get("/api/me", Some(&token)).await.status == StatusCode::UNAUTHORIZED);
 
-    edge.failing.store(false, Ordering::SeqCst);
+    edge.mode.store(ANSWERS, Ordering::SeqCst);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let outbox = app.state.outbox.clone();
     let dispatcher = tokio::spawn(async move { outbox.run_dispatcher(stopped).await });
@@ -188,4 +219,48 @@ async fn undelivered_purges_are_retried_by_the_dispatcher() {
     .await;
     stop.send(true).unwrap();
     dispatcher.await.unwrap();
+}
+
+#[tokio::test]
+async fn an_answer_the_edge_did_not_sign_is_no_delivery() {
+    let mut edge = purge_receiver().await;
+    edge.mode.store(ANSWERS_UNSIGNED, Ordering::SeqCst);
+    let (app, token, status) = revoke_with_purge_to(&edge.url, Duration::from_secs(600)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    // The keys arrived, but nothing proves it was the edge that took them.
+    let keys = edge.keys.try_recv().expect("the purge was sent");
+    assert_eq!(
+        keys,
+        vec![cache_key(TokenKind::Pat, &TokenHash::of(&token))]
+    );
+    assert_eq!(
+        app.metric(r#"tollgate_purge_total{outcome="error"}"#).await,
+        1.0
+    );
+    let rows = app
+        .sql("SELECT attempts FROM cache_invalidations WHERE attempts > 0")
+        .await;
+    assert_eq!(rows.len(), 1, "kept for the dispatcher to retry");
+}
+
+#[tokio::test]
+async fn a_redirect_is_not_followed() {
+    // Whatever answers at the other end of a redirect proves nothing.
+    let edge = purge_receiver().await;
+    let redirect = axum::Router::new().route(
+        PURGE_PATH,
+        axum::routing::post(move || {
+            let to = edge.url.clone();
+            async move { axum::response::Redirect::permanent(&to) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}{PURGE_PATH}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, redirect).await });
+    let (app, _, status) = revoke_with_purge_to(&url, Duration::from_secs(600)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.metric(r#"tollgate_purge_total{outcome="error"}"#).await,
+        1.0
+    );
 }

@@ -4,7 +4,8 @@
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use serde_json::json;
-use tollgate_shared::TokenHash;
+use tollgate_shared::signing::Answer;
+use tollgate_shared::{SigningKey, TokenHash};
 
 use crate::harness::{
     edge_app, internal_request, now, resolve_body, resolve_request, CHALLENGE_INVALID, SECRET,
@@ -133,4 +134,79 @@ async fn every_internal_route_sits_behind_the_signature() {
     *req.uri_mut() = "/internal/auth/resolve".parse().unwrap();
     let r = app.send(req).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+
+/// Sends `req` and checks its answer is signed for it: bound to the request's
+/// signature, the status and the body.
+async fn send_expecting_signed_answer(
+    app: &crate::harness::TestApp,
+    req: Request<Body>,
+) -> crate::harness::TestResponse {
+    let request_signature = req
+        .headers()
+        .get("x-edge-signature")
+        .map_or("", |v| v.to_str().unwrap())
+        .to_owned();
+    let r = app.send(req).await;
+    let answer = Answer {
+        request_signature: &request_signature,
+        status: r.status.as_u16(),
+        body: r.text.as_bytes(),
+    };
+    let verified = SigningKey::new(SECRET).verify_answer(
+        &answer,
+        r.header("x-edge-timestamp").expect("a signed answer"),
+        r.header("x-edge-signature").expect("a signed answer"),
+        now(),
+    );
+    assert_eq!(verified, Ok(()), "{}: {} {:?}", r.status, r.text, r.headers);
+    r
+}
+
+#[tokio::test]
+async fn every_answer_is_signed_for_its_request() {
+    let app = edge_app().await;
+    let (_, token) = app.user_with_token("s@example.com").await;
+    let ok = resolve_request(&resolve_body(&token), SECRET, now());
+    assert_eq!(
+        send_expecting_signed_answer(&app, ok).await.status,
+        StatusCode::OK
+    );
+    let unknown = resolve_request(&resolve_body("mul_nobody"), SECRET, now());
+    assert_eq!(
+        send_expecting_signed_answer(&app, unknown).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let garbage = resolve_request("nope", SECRET, now());
+    assert_eq!(
+        send_expecting_signed_answer(&app, garbage).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let stale = resolve_request(&resolve_body(&token), SECRET, now() - 61);
+    assert_eq!(
+        send_expecting_signed_answer(&app, stale).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let get = internal_request(Method::GET, "/internal/auth/resolve", "", SECRET, now());
+    assert_eq!(
+        send_expecting_signed_answer(&app, get).await.status,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+    // Signed by this origin for one request, the answer does not fit another.
+    let r = app
+        .send(resolve_request(&resolve_body(&token), SECRET, now()))
+        .await;
+    let replayed = Answer {
+        request_signature: "a different request",
+        status: 200,
+        body: r.text.as_bytes(),
+    };
+    assert!(SigningKey::new(SECRET)
+        .verify_answer(
+            &replayed,
+            r.header("x-edge-timestamp").unwrap(),
+            r.header("x-edge-signature").unwrap(),
+            now()
+        )
+        .is_err());
 }

@@ -193,15 +193,17 @@ async fn stamped_actors_follow_the_route_class_table() {
         .header("x-actor-source", "pat")
         .header("x-user-id", "not-a-uuid");
     let values = ["not-a-uuid", "", "pat", "", "", "", ""];
-    let (ts, sig) = tollgate_shared::SigningKey::new(SECRET).sign(
-        &tollgate_shared::signing::Request {
-            method: "GET",
-            path_and_query: "/api/me",
-            body: tollgate_shared::signing::Body::Unsigned,
-            identity: values,
-        },
-        now(),
-    );
+    let (ts, sig) = tollgate_shared::SigningKey::new(SECRET)
+        .sign(
+            &tollgate_shared::signing::Request {
+                method: "GET",
+                path_and_query: "/api/me",
+                body: tollgate_shared::signing::Body::Unsigned,
+                identity: values,
+            },
+            now(),
+        )
+        .unwrap();
     let req = req
         .header("x-edge-timestamp", ts)
         .header("x-edge-signature", sig)

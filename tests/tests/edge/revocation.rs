@@ -13,6 +13,8 @@ pub async fn revoke_reaches_the_edge_before_the_next_request(stack: &Stack) {
         StatusCode::OK,
         "now cached"
     );
+    let delivered = r#"tollgate_purge_total{outcome="ok"}"#;
+    let before = stack.metric(delivered).await;
     let r = stack
         .http()
         .delete(format!("{}/api/tokens/{id}", stack.edge.url))
@@ -23,4 +25,6 @@ pub async fn revoke_reaches_the_edge_before_the_next_request(stack: &Stack) {
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let r = stack.me(&token).await;
     assert_refused(r, AuthError::InvalidToken).await;
+    // The origin counts a purge as delivered only when the edge signed its answer.
+    assert_eq!(stack.metric(delivered).await, before + 1.0);
 }
