@@ -16,6 +16,8 @@ pub enum EdgeError {
     AuthUnavailable,
     /// The forward itself failed.
     OriginUnavailable,
+    /// The origin did not answer a forward in time.
+    OriginTimeout,
     /// `ORIGIN_URL`, `EDGE_ORIGIN_SECRET` or the KV binding is missing.
     Misconfigured,
 }
@@ -36,6 +38,7 @@ impl EdgeError {
             EdgeError::TooLarge => 413,
             EdgeError::AuthUnavailable => 503,
             EdgeError::OriginUnavailable => 502,
+            EdgeError::OriginTimeout => 504,
             EdgeError::Misconfigured => 500,
         }
     }
@@ -49,6 +52,7 @@ impl EdgeError {
             EdgeError::TooLarge => "request body too large",
             EdgeError::AuthUnavailable => "auth backend unavailable",
             EdgeError::OriginUnavailable => "origin unavailable",
+            EdgeError::OriginTimeout => "origin timeout",
             EdgeError::Misconfigured => "internal error",
         }
     }

@@ -14,7 +14,7 @@ use serde_json::json;
 use tollgate_shared::access::RouteClass;
 use tollgate_shared::headers::{X_EDGE_SIGNATURE, X_EDGE_TIMESTAMP, X_REQUEST_ID};
 use tollgate_shared::wire::{PurgeAnswer, RESOLVE_PATH};
-use tollgate_shared::{request_id, Actor, SigningKey};
+use tollgate_shared::{request_id, Actor};
 use wasm_bindgen::JsValue;
 use worker::kv::KvStore;
 use worker::{
@@ -22,6 +22,7 @@ use worker::{
     RequestRedirect, Response,
 };
 
+use crate::config::{self, Config};
 use crate::errors::EdgeError;
 use crate::flow::{self, KvError, OriginError};
 use crate::resolve::OriginAnswer;
@@ -34,35 +35,26 @@ const MAX_PURGE_BODY: usize = 64 * 1024;
 
 type EdgeResult<T> = Result<T, EdgeError>;
 
-struct Config {
-    origin: String,
-    key: SigningKey,
-}
-
 /// Vars and secrets cannot change while an isolate lives (a new deploy or a new
 /// `wrangler dev` config starts new isolates), so they are read on the first request
-/// only. A missing value is not remembered: it fails each request until fixed.
+/// only. A wrong value is not remembered: it fails each request until fixed.
 static CONFIG: OnceLock<Config> = OnceLock::new();
 
 fn config(env: &Env) -> EdgeResult<&'static Config> {
     if let Some(config) = CONFIG.get() {
         return Ok(config);
     }
-    let origin = env.var("ORIGIN_URL").map(|v| v.to_string()).ok();
     // A secret in production (`wrangler secret put`); `.dev.vars` or `--var` locally.
-    let secret = env
-        .secret("EDGE_ORIGIN_SECRET")
-        .map(|s| s.to_string())
-        .or_else(|_| env.var("EDGE_ORIGIN_SECRET").map(|v| v.to_string()))
-        .ok();
-    match (origin, secret) {
-        (Some(origin), Some(secret)) if !origin.is_empty() && !secret.is_empty() => Ok(CONFIG
-            .get_or_init(|| Config {
-                origin,
-                key: SigningKey::new(&secret),
-            })),
-        _ => {
-            console_warn!("ORIGIN_URL or EDGE_ORIGIN_SECRET is not set");
+    let read = config::read(|name| {
+        env.secret(name)
+            .map(|s| s.to_string())
+            .or_else(|_| env.var(name).map(|v| v.to_string()))
+            .ok()
+    });
+    match read {
+        Ok(config) => Ok(CONFIG.get_or_init(|| config)),
+        Err(setting) => {
+            console_warn!("configuration: {setting}");
             Err(EdgeError::Misconfigured)
         }
     }
@@ -367,10 +359,18 @@ async fn forward(
     let outgoing =
         Request::new_with_init(&forward::origin_url(&config.origin, path_and_query), &init)
             .map_err(|_| EdgeError::BadRequest)?;
-    let response = Fetch::Request(outgoing).send().await.map_err(|e| {
-        console_warn!("origin unreachable: {e}");
-        EdgeError::OriginUnavailable
-    })?;
+    let response = match with_timeout(Fetch::Request(outgoing).send(), config.origin_timeout).await
+    {
+        Some(Ok(response)) => response,
+        Some(Err(e)) => {
+            console_warn!("origin unreachable: {e}");
+            return Err(EdgeError::OriginUnavailable);
+        }
+        None => {
+            console_warn!("origin did not answer within {:?}", config.origin_timeout);
+            return Err(EdgeError::OriginTimeout);
+        }
+    };
     // Fetched headers are immutable: copy them to add the request id.
     let out = Headers::new();
     for (name, value) in response.headers().entries() {

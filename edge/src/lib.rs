@@ -5,10 +5,11 @@
 //! Everything that does not touch the Workers runtime is a plain module, tested on the
 //! host with `cargo test -p tollgate-edge`: [`route`] (which class a request is),
 //! [`flow`] (cache → resolve → store, behind the `Kv` and `Origin` traits), [`cache`],
-//! [`resolve`], [`forward`], [`purge`], [`errors`]. `glue` (wasm32 only) implements the
+//! [`resolve`], [`forward`], [`purge`], [`errors`], [`config`]. `glue` (wasm32 only) implements the
 //! traits for Workers and turns decisions into responses.
 
 pub mod cache;
+pub mod config;
 pub mod errors;
 pub mod flow;
 pub mod forward;

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 
 use reqwest::Url;
+use tollgate_shared::settings::{check_secret, check_transport};
 use tollgate_shared::SigningKey;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +30,9 @@ pub enum ConfigError {
     MissingDatabaseUrl,
     #[error("{0} is not valid: {1}")]
     Invalid(&'static str, String),
+    /// A setting that breaks a rule, said as a sentence about it.
+    #[error("{0} {1}")]
+    Rule(&'static str, String),
 }
 
 pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:8080";
@@ -52,16 +56,38 @@ impl Config {
             .unwrap_or_else(|| DEFAULT_LISTEN_ADDR.to_owned())
             .parse()
             .map_err(|e| ConfigError::Invalid("LISTEN_ADDR", format!("{e}")))?;
-        let edge_origin_secret = get("EDGE_ORIGIN_SECRET").map(|s| SigningKey::new(&s));
+        let edge_origin_secret = get("EDGE_ORIGIN_SECRET")
+            .map(|s| {
+                check_secret(&s)
+                    .map(|()| SigningKey::new(&s))
+                    .map_err(|e| ConfigError::Rule("EDGE_ORIGIN_SECRET", e.to_string()))
+            })
+            .transpose()?;
         let edge_purge_url = get("EDGE_PURGE_URL")
-            .map(|u| Url::parse(&u))
-            .transpose()
-            .map_err(|e| ConfigError::Invalid("EDGE_PURGE_URL", format!("{e}")))?;
-        if edge_purge_url.is_some() && edge_origin_secret.is_none() {
-            return Err(ConfigError::Invalid(
-                "EDGE_PURGE_URL",
-                "purges are signed: set EDGE_ORIGIN_SECRET too".to_owned(),
-            ));
+            .map(|u| {
+                check_transport(&u)
+                    .map_err(|e| ConfigError::Rule("EDGE_PURGE_URL", e.to_string()))?;
+                Url::parse(&u).map_err(|e| ConfigError::Invalid("EDGE_PURGE_URL", e.to_string()))
+            })
+            .transpose()?;
+        match (&edge_origin_secret, &edge_purge_url) {
+            (None, Some(_)) => {
+                return Err(ConfigError::Invalid(
+                    "EDGE_PURGE_URL",
+                    "purges are signed: set EDGE_ORIGIN_SECRET too".to_owned(),
+                ))
+            }
+            // Trusting an edge means it caches identities: without a purge URL a
+            // revoked token would keep working there for up to 10 minutes.
+            (Some(_), None) => {
+                return Err(ConfigError::Rule(
+                    "EDGE_PURGE_URL",
+                    "is not set: with EDGE_ORIGIN_SECRET the edge caches identities, and \
+                     revocations must be purged there (the edge's /__tollgate/purge)"
+                        .to_owned(),
+                ))
+            }
+            _ => {}
         }
         let log_format = match get("LOG_FORMAT").as_deref() {
             None | Some("text") => LogFormat::Text,
@@ -119,6 +145,64 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("EDGE_ORIGIN_SECRET"), "{err}");
+    }
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn an_edge_needs_a_purge_url_and_a_long_secret() {
+        let db = ("DATABASE_URL", "postgres://x/y");
+        let err = from(&[db, ("EDGE_ORIGIN_SECRET", SECRET)])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("EDGE_PURGE_URL"), "{err}");
+        let err = from(&[
+            db,
+            ("EDGE_ORIGIN_SECRET", "too-short"),
+            ("EDGE_PURGE_URL", "https://edge.example/__tollgate/purge"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("EDGE_ORIGIN_SECRET") && err.contains("32"),
+            "{err}"
+        );
+        let ok = from(&[
+            db,
+            ("EDGE_ORIGIN_SECRET", SECRET),
+            ("EDGE_PURGE_URL", "https://edge.example/__tollgate/purge"),
+        ])
+        .unwrap();
+        assert!(ok.edge_origin_secret.is_some() && ok.edge_purge_url.is_some());
+    }
+
+    #[test]
+    fn purges_travel_over_tls_unless_local() {
+        let db = ("DATABASE_URL", "postgres://x/y");
+        let secret = ("EDGE_ORIGIN_SECRET", SECRET);
+        let err = from(&[
+            db,
+            secret,
+            ("EDGE_PURGE_URL", "http://edge.example/__tollgate/purge"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("EDGE_PURGE_URL") && err.contains("https"),
+            "{err}"
+        );
+        assert!(from(&[
+            db,
+            secret,
+            ("EDGE_PURGE_URL", "http://127.0.0.1:8787/__tollgate/purge")
+        ])
+        .is_ok());
+        assert!(from(&[
+            db,
+            secret,
+            ("EDGE_PURGE_URL", "http://localhost:8787/__tollgate/purge")
+        ])
+        .is_ok());
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! - [`errors`]: the authentication failures, with their messages and challenges.
 //! - [`wire`]: the bodies of the calls between the edge and the origin.
 //! - [`cache`]: KV cache keys, entries and TTL rules.
-//! - [`signing`]: the edge↔origin HMAC request signature (`tollgate-v1`).
+//! - [`signing`]: the edge↔origin HMAC request signature (`tollgate-v1`) and signed answers.
+//! - [`settings`]: the rules both sides apply to their secrets and URLs at start-up.
 //! - [`headers`], [`bearer`], [`request_id`]: the small print of HTTP.
 
 pub mod access;
@@ -18,6 +19,7 @@ pub mod errors;
 pub mod headers;
 mod hex;
 pub mod request_id;
+pub mod settings;
 pub mod signing;
 pub mod token;
 pub mod wire;

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::edge::Edge;
 use crate::{cli_json, free_port, fresh_database, Origin};
 
-pub const SECRET: &str = "e2e-edge-origin-secret";
+pub const SECRET: &str = "e2e-edge-origin-secret-of-32-bytes!";
 pub const EMAIL: &str = "edge@example.com";
 
 pub struct Stack {

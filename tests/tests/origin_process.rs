@@ -197,3 +197,37 @@ async fn a_taken_port_is_a_clear_error() {
         .expect("must not start on a taken port");
     assert!(err.contains("LISTEN_ADDR"), "{err}");
 }
+
+#[tokio::test]
+async fn settings_that_would_lose_revocations_or_trust_are_refused_at_start() {
+    let db = fresh_database().await;
+    let long = "0123456789abcdef0123456789abcdef";
+    let cases: [(&[(&str, &str)], &str); 3] = [
+        // An edge would cache identities that a revocation could never purge.
+        (&[("EDGE_ORIGIN_SECRET", long)], "EDGE_PURGE_URL is not set"),
+        (
+            &[
+                ("EDGE_ORIGIN_SECRET", "short"),
+                ("EDGE_PURGE_URL", "http://127.0.0.1:1/__tollgate/purge"),
+            ],
+            "EDGE_ORIGIN_SECRET must be at least 32 bytes",
+        ),
+        (
+            &[
+                ("EDGE_ORIGIN_SECRET", long),
+                ("EDGE_PURGE_URL", "http://edge.example/__tollgate/purge"),
+            ],
+            "EDGE_PURGE_URL must be an https:// URL",
+        ),
+    ];
+    for (env, expected) in cases {
+        let err = Origin::start_on(&db, free_port(), env)
+            .err()
+            .expect("must not start");
+        let line = err
+            .lines()
+            .find(|l| l.contains("error:"))
+            .unwrap_or_default();
+        assert!(line.contains(expected), "{expected}: {err}");
+    }
+}

@@ -20,7 +20,7 @@ use tollgate_shared::{Actor, AuthError, SigningKey, TokenHash};
 use tower::ServiceExt;
 use uuid::Uuid;
 
-pub const SECRET: &str = "test-edge-origin-secret";
+pub const SECRET: &str = "test-edge-origin-secret-of-32-bytes";
 /// `WWW-Authenticate` when no usable credential came (RFC 6750 §3).
 pub const CHALLENGE: &str = "Bearer";
 /// `WWW-Authenticate` when a credential came and was refused.
