@@ -89,7 +89,12 @@ impl From<AppError> for CliError {
 
 impl From<StoreError> for CliError {
     fn from(e: StoreError) -> CliError {
-        CliError::from(AppError::from(e))
+        match e {
+            StoreError::Unavailable(detail) => CliError(format!(
+                "DATABASE_URL: cannot connect to the database: {detail}"
+            )),
+            other => CliError::from(AppError::from(other)),
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Applies `migrations/*.sql` (embedded at build time) with refinery, under an advisory
 //! lock so that several origins starting at once do not race each other.
 
-use tokio_postgres::NoTls;
+use super::{connect, ConnectError};
 
 mod embedded {
     refinery::embed_migrations!("../migrations");
@@ -12,9 +12,9 @@ const MIGRATION_LOCK: i64 = 0x746f_6c6c_6761_7465;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MigrateError {
-    #[error("DATABASE_URL: cannot connect to the database: {0}")]
-    Connect(tokio_postgres::Error),
-    #[error("migration failed: {0}")]
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error("migration failed: {}", super::tls::describe(.0))]
     Database(#[from] tokio_postgres::Error),
     #[error("migration failed: {0}")]
     Refinery(#[from] refinery::Error),
@@ -22,10 +22,7 @@ pub enum MigrateError {
 
 /// Returns the versions applied by this call (empty when already up to date).
 pub async fn run(database_url: &str) -> Result<Vec<u32>, MigrateError> {
-    let mut config: tokio_postgres::Config = database_url.parse().map_err(MigrateError::Connect)?;
-    config.connect_timeout(std::time::Duration::from_secs(5));
-    let (mut client, connection) = config.connect(NoTls).await.map_err(MigrateError::Connect)?;
-    let driver = tokio::spawn(connection);
+    let (mut client, driver) = connect(database_url).await?;
     client
         .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
         .await?;

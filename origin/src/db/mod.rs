@@ -7,6 +7,7 @@ pub mod members;
 pub mod migrate;
 pub mod outbox;
 pub mod pats;
+pub mod tls;
 pub mod users;
 pub mod workspaces;
 
@@ -16,6 +17,8 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, 
 use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
 
+pub use tls::{Target, TargetError};
+
 pub use deadpool_postgres::GenericClient;
 
 /// How long a request waits for the database before answering 503.
@@ -24,26 +27,37 @@ const WAIT_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum PoolSetupError {
-    #[error("DATABASE_URL is not a valid Postgres URL: {0}")]
-    BadUrl(tokio_postgres::Error),
+    #[error(transparent)]
+    Target(#[from] TargetError),
     #[error("could not build the connection pool: {0}")]
     Build(String),
 }
 
-pub fn pool(database_url: &str, max_size: usize) -> Result<Pool, PoolSetupError> {
-    let mut config: tokio_postgres::Config =
-        database_url.parse().map_err(PoolSetupError::BadUrl)?;
+/// Bounds on a connection so that a Postgres that stalls (rather than stops) is noticed:
+/// a connect that hangs, and a peer that vanished without closing.
+fn bound(config: &mut tokio_postgres::Config) {
     config.connect_timeout(CONNECT_TIMEOUT);
+    config.keepalives(true);
+    config.keepalives_idle(Duration::from_secs(10));
+    config.keepalives_interval(Duration::from_secs(2));
+    config.keepalives_retries(3);
     if config.get_application_name().is_none() {
         config.application_name("tollgate-origin");
     }
-    let manager = Manager::from_config(
-        config,
-        NoTls,
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
-    );
+}
+
+pub fn pool(database_url: &str, max_size: usize) -> Result<Pool, PoolSetupError> {
+    let Target {
+        mut config, tls, ..
+    } = Target::parse(database_url)?;
+    bound(&mut config);
+    let manager_config = ManagerConfig {
+        recycling_method: RecyclingMethod::Fast,
+    };
+    let manager = match tls {
+        Some(tls) => Manager::from_config(config, tls, manager_config),
+        None => Manager::from_config(config, NoTls, manager_config),
+    };
     Pool::builder(manager)
         .max_size(max_size)
         .runtime(Runtime::Tokio1)
@@ -58,10 +72,11 @@ pub fn pool(database_url: &str, max_size: usize) -> Result<Pool, PoolSetupError>
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// Connection refused, lost or timed out: worth a retry, not a bug.
-    #[error("database unavailable")]
-    Unavailable,
-    #[error("database error: {0}")]
+    /// Connection refused, lost or timed out: worth a retry, not a bug. The detail is
+    /// for operators (logs, admin commands), never for API clients.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {}", tls::describe(.0))]
     Statement(tokio_postgres::Error),
     #[error("connection pool error: {0}")]
     Pool(String),
@@ -90,7 +105,7 @@ impl StoreError {
 impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> StoreError {
         if is_unavailable(&e) {
-            StoreError::Unavailable
+            StoreError::Unavailable(tls::describe(&e))
         } else {
             StoreError::Statement(e)
         }
@@ -103,7 +118,10 @@ impl From<deadpool_postgres::PoolError> for StoreError {
         match e {
             PoolError::Backend(e) => StoreError::from(e),
             // Timeouts and failed connects are the database not answering.
-            PoolError::Timeout(_) | PoolError::PostCreateHook(_) => StoreError::Unavailable,
+            PoolError::Timeout(t) => {
+                StoreError::Unavailable(format!("timed out waiting for a connection ({t:?})"))
+            }
+            PoolError::PostCreateHook(e) => StoreError::Unavailable(tls::describe(&e)),
             other => StoreError::Pool(other.to_string()),
         }
     }
@@ -118,11 +136,44 @@ fn is_unavailable(e: &tokio_postgres::Error) -> bool {
     match e.code() {
         Some(code) => {
             let c = code.code();
-            c.starts_with("08") || c.starts_with("57P") || c == "53300"
+            c.starts_with("08")
+                || c.starts_with("57P")
+                || c.starts_with("28")
+                || c == "3D000"
+                || c == "53300"
         }
         // No SQLSTATE: the error came from the socket, not from the server.
         None => e.as_db_error().is_none(),
     }
+}
+
+/// One connection outside the pool (migrations): the client, and the task that drives
+/// the connection until the client is dropped.
+pub async fn connect(
+    database_url: &str,
+) -> Result<(tokio_postgres::Client, tokio::task::JoinHandle<()>), ConnectError> {
+    let Target {
+        mut config, tls, ..
+    } = Target::parse(database_url)?;
+    bound(&mut config);
+    Ok(match tls {
+        Some(tls) => {
+            let (client, connection) = config.connect(tls).await?;
+            (client, tokio::spawn(async move { drop(connection.await) }))
+        }
+        None => {
+            let (client, connection) = config.connect(NoTls).await?;
+            (client, tokio::spawn(async move { drop(connection.await) }))
+        }
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    #[error("DATABASE_URL: cannot connect to the database: {}", tls::describe(.0))]
+    Connect(#[from] tokio_postgres::Error),
 }
 
 /// `SELECT 1`: does the database answer?

@@ -100,7 +100,10 @@ impl From<AuthError> for AppError {
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> AppError {
         match e {
-            StoreError::Unavailable => AppError::DatabaseUnavailable,
+            StoreError::Unavailable(detail) => {
+                tracing::warn!(%detail, "database unavailable");
+                AppError::DatabaseUnavailable
+            }
             other => AppError::Internal(other.to_string()),
         }
     }
