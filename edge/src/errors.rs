@@ -9,7 +9,8 @@ use tollgate_shared::AuthError;
 pub enum EdgeError {
     Auth(AuthError),
     NotFound,
-    MethodNotAllowed,
+    /// With the `Allow` value of the route.
+    MethodNotAllowed(&'static str),
     BadRequest,
     TooLarge,
     /// The resolver could not be asked or did not answer usably: fail closed.
@@ -33,7 +34,7 @@ impl EdgeError {
         match self {
             EdgeError::Auth(e) => e.status(),
             EdgeError::NotFound => 404,
-            EdgeError::MethodNotAllowed => 405,
+            EdgeError::MethodNotAllowed(_) => 405,
             EdgeError::BadRequest => 400,
             EdgeError::TooLarge => 413,
             EdgeError::AuthUnavailable => 503,
@@ -47,7 +48,7 @@ impl EdgeError {
         match self {
             EdgeError::Auth(e) => e.message(),
             EdgeError::NotFound => "not found",
-            EdgeError::MethodNotAllowed => "method not allowed",
+            EdgeError::MethodNotAllowed(_) => "method not allowed",
             EdgeError::BadRequest => "invalid request body",
             EdgeError::TooLarge => "request body too large",
             EdgeError::AuthUnavailable => "auth backend unavailable",
@@ -70,6 +71,7 @@ impl EdgeError {
                 .into_iter()
                 .collect(),
             EdgeError::AuthUnavailable => vec![("retry-after", RETRY_AFTER_SECS)],
+            EdgeError::MethodNotAllowed(allow) => vec![("allow", allow)],
             _ => vec![],
         }
     }
@@ -104,5 +106,10 @@ mod tests {
         );
         assert_eq!(EdgeError::AuthUnavailable.status(), 503);
         assert!(EdgeError::OriginUnavailable.headers().is_empty());
+        assert_eq!(
+            EdgeError::MethodNotAllowed("POST").headers(),
+            vec![("allow", "POST")]
+        );
+        assert_eq!(EdgeError::OriginTimeout.status(), 504);
     }
 }

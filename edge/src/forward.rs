@@ -10,11 +10,24 @@ use tollgate_shared::{Actor, SigningKey};
 use crate::errors::EdgeError;
 
 /// Headers never copied from the client: the identity ones (a client must not set them),
-/// and those the runtime derives from the new request itself.
+/// those the runtime derives from the new request itself, and the hop-by-hop ones
+/// (RFC 9110 §7.6.1), which describe the client's connection, not the origin's.
 pub fn is_dropped(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     STRIPPED_HEADERS.contains(&name.as_str())
-        || matches!(name.as_str(), "host" | "content-length" | "x-request-id")
+        || matches!(
+            name.as_str(),
+            "host"
+                | "content-length"
+                | "x-request-id"
+                | "transfer-encoding"
+                | "connection"
+                | "keep-alive"
+                | "te"
+                | "trailer"
+                | "upgrade"
+                | "proxy-connection"
+        )
 }
 
 /// The headers to add: identity, request id, timestamp and signature. An identity
@@ -64,6 +77,8 @@ mod tests {
             "X-Edge-Signature",
             "Host",
             "X-Request-ID",
+            "Transfer-Encoding",
+            "Connection",
         ] {
             assert!(is_dropped(h), "{h}");
         }

@@ -9,13 +9,13 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use futures_util::future::{select, Either};
-use futures_util::StreamExt;
 use serde_json::json;
 use tollgate_shared::access::RouteClass;
 use tollgate_shared::headers::{X_EDGE_SIGNATURE, X_EDGE_TIMESTAMP, X_REQUEST_ID};
-use tollgate_shared::wire::{PurgeAnswer, RESOLVE_PATH};
+use tollgate_shared::wire::{PurgeAnswer, MAX_BODY_BYTES, RESOLVE_PATH};
 use tollgate_shared::{request_id, Actor};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 use worker::kv::KvStore;
 use worker::{
     console_warn, event, Context, Date, Delay, Env, Fetch, Headers, Method, Request, RequestInit,
@@ -31,7 +31,6 @@ use crate::{forward, purge, route};
 
 /// A cache miss waits at most this long for the origin's resolver.
 const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
-const MAX_PURGE_BODY: usize = 64 * 1024;
 
 type EdgeResult<T> = Result<T, EdgeError>;
 
@@ -108,12 +107,17 @@ async fn handle(mut req: Request, env: &Env, rid: &str) -> EdgeResult<Response> 
         Some(q) => format!("{}?{q}", url.path()),
         None => url.path().to_owned(),
     };
+    // The method as sent: the runtime's enum turns methods it does not know into GET.
+    let method_name = req.inner().method();
+    if !route::is_forwardable(&method_name) {
+        return Err(EdgeError::MethodNotAllowed(route::ALLOW));
+    }
     let method = req.method();
-    match route::classify(method.as_ref(), url.path()) {
+    match route::classify(&method_name, url.path()) {
         Route::NotFound => Err(EdgeError::NotFound),
         Route::Health => match method {
             Method::Get | Method::Head => json_response(&json!({ "status": "ok" }), rid),
-            _ => Err(EdgeError::MethodNotAllowed),
+            _ => Err(EdgeError::MethodNotAllowed("GET, HEAD")),
         },
         Route::Purge => {
             let config = config(env)?;
@@ -174,9 +178,9 @@ async fn purge_route(
     path_and_query: &str,
 ) -> EdgeResult<PurgeAnswer> {
     if method != Method::Post {
-        return Err(EdgeError::MethodNotAllowed);
+        return Err(EdgeError::MethodNotAllowed("POST"));
     }
-    let body = read_capped(req, MAX_PURGE_BODY).await?;
+    let body = read_capped(req, MAX_BODY_BYTES).await?;
     let header = |name: &str| req.headers().get(name).ok().flatten();
     let keys = purge::verify_and_parse(
         &config.key,
@@ -190,31 +194,51 @@ async fn purge_route(
     Ok(PurgeAnswer { purged })
 }
 
-/// The body, at most `cap` bytes: a declared length over the cap is refused before
-/// anything is read, and a body without one is read only up to the cap.
-async fn read_capped(req: &mut Request, cap: usize) -> EdgeResult<Vec<u8>> {
-    let declared = req
-        .headers()
+/// `Content-Length`, when the client sent one.
+fn declared_length(req: &Request) -> Option<u64> {
+    req.headers()
         .get("content-length")
         .ok()
         .flatten()
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|len| len > cap as u64) {
+        .and_then(|v| v.trim().parse::<u64>().ok())
+}
+
+/// The body, at most `cap` bytes: a declared length over the cap is refused before
+/// anything is read, and a body without one is read only up to the cap, then the rest
+/// is cancelled.
+///
+/// Read through the stream's own reader rather than the runtime crate's `ByteStream`:
+/// dropping that mid-body leaves a read pending whose late completion kills the isolate
+/// (and with it the next request), where cancelling the reader ends the body cleanly.
+async fn read_capped(req: &mut Request, cap: usize) -> EdgeResult<Vec<u8>> {
+    if declared_length(req).is_some_and(|len| len > cap as u64) {
         return Err(EdgeError::TooLarge);
     }
-    let Ok(mut stream) = req.stream() else {
-        // No body at all.
+    let Some(stream) = req.inner().body() else {
         return Ok(Vec::new());
     };
+    let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
     let mut body = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|_| EdgeError::BadRequest)?;
-        if body.len() + chunk.len() > cap {
+    loop {
+        let step = JsFuture::from(reader.read())
+            .await
+            .map_err(|_| EdgeError::BadRequest)?;
+        let done = js_sys::Reflect::get(&step, &JsValue::from_str("done"))
+            .ok()
+            .and_then(|d| d.as_bool())
+            .unwrap_or(true);
+        if done {
+            return Ok(body);
+        }
+        let value = js_sys::Reflect::get(&step, &JsValue::from_str("value"))
+            .map_err(|_| EdgeError::BadRequest)?;
+        let chunk = js_sys::Uint8Array::new(&value);
+        if body.len() + chunk.length() as usize > cap {
+            let _ = JsFuture::from(reader.cancel()).await;
             return Err(EdgeError::TooLarge);
         }
-        body.extend_from_slice(&chunk);
+        body.extend_from_slice(&chunk.to_vec());
     }
-    Ok(body)
 }
 
 /// The `AUTH_CACHE` binding.
@@ -322,7 +346,7 @@ async fn with_timeout<T>(fut: impl Future<Output = T>, limit: Duration) -> Optio
 /// Forwards the request to the origin as it came, minus the stripped headers, plus the
 /// stamped identity and signature; passes the origin's answer back unchanged.
 async fn forward(
-    req: Request,
+    mut req: Request,
     config: &Config,
     actor: Option<&Actor>,
     path_and_query: &str,
@@ -347,9 +371,17 @@ async fn forward(
             .set(name, &value)
             .map_err(|_| EdgeError::BadRequest)?;
     }
-    let body = match method {
-        Method::Get | Method::Head => None,
-        _ => req.inner().body().map(JsValue::from),
+    // Bodies over the origin's limit are refused here: streaming a large body to an
+    // origin that has already answered 413 would only hang the Worker. A declared
+    // length within the limit streams; a body without one is read up to the limit.
+    let body = match (&method, declared_length(&req)) {
+        (Method::Get | Method::Head, _) => None,
+        (_, Some(len)) if len > MAX_BODY_BYTES as u64 => return Err(EdgeError::TooLarge),
+        (_, Some(_)) => req.inner().body().map(JsValue::from),
+        (_, None) => {
+            let bytes = read_capped(&mut req, MAX_BODY_BYTES).await?;
+            (!bytes.is_empty()).then(|| js_sys::Uint8Array::from(bytes.as_slice()).into())
+        }
     };
     let mut init = RequestInit::new();
     init.with_method(method)

@@ -21,7 +21,25 @@ const PUBLIC: [(&str, &str); 2] = [
     ("GET", "/api/ping"),
 ];
 
+/// The methods the edge forwards as they came. Anything else (`QUERY`, `FOO`) cannot be
+/// forwarded exactly and is answered 405, never sent on as another method.
+pub const FORWARDED_METHODS: [&str; 7] =
+    ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/// The `Allow` value of the edge's 405s.
+pub const ALLOW: &str = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
+
+pub fn is_forwardable(method: &str) -> bool {
+    FORWARDED_METHODS.contains(&method)
+}
+
 pub fn classify(method: &str, path: &str) -> Route {
+    // HEAD is GET without the body: it belongs to GET's class.
+    let method = if method.eq_ignore_ascii_case("HEAD") {
+        "GET"
+    } else {
+        method
+    };
     if path == "/healthz" {
         return Route::Health;
     }
@@ -65,5 +83,21 @@ mod tests {
         assert_eq!(classify("GET", "/api"), Route::NotFound);
         assert_eq!(classify("GET", "/metrics"), Route::NotFound);
         assert_eq!(classify("GET", "/readyz"), Route::NotFound);
+        assert_eq!(classify("HEAD", "/api/ping"), Route::Public);
+        assert_eq!(classify("HEAD", "/api/me"), Route::User);
+        assert_eq!(
+            classify("HEAD", "/api/install-tokens/exchange"),
+            Route::User
+        );
+    }
+
+    #[test]
+    fn methods() {
+        for m in FORWARDED_METHODS {
+            assert!(is_forwardable(m) && ALLOW.contains(m));
+        }
+        for m in ["QUERY", "FOO", "get", "CONNECT", "TRACE", ""] {
+            assert!(!is_forwardable(m), "{m}");
+        }
     }
 }

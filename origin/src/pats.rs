@@ -3,7 +3,7 @@
 
 use deadpool_postgres::Pool;
 use serde::Serialize;
-use tollgate_shared::{cache_key, RawToken, TokenKind};
+use tollgate_shared::{cache_key, AuthError, RawToken, TokenKind};
 use uuid::Uuid;
 
 use crate::db::pats::{self as store, PatView};
@@ -36,6 +36,12 @@ pub fn validate(
     if name.chars().count() > MAX_NAME_CHARS {
         return Err(AppError::BadRequest("name is too long"));
     }
+    // Postgres refuses NUL in text, and no name needs a control character.
+    if name.chars().any(char::is_control) {
+        return Err(AppError::BadRequest(
+            "name must not contain control characters",
+        ));
+    }
     let days = match expires_in_days {
         None => None,
         Some(d) if d <= 0 => None,
@@ -65,7 +71,16 @@ pub async fn mint(
             expires_in_days,
         },
     )
-    .await?;
+    .await
+    .map_err(|e| {
+        if e.is_foreign_key_violation() {
+            // The caller's user is gone (an identity still cached at the edge, or
+            // stamped just before the row was deleted): no identity, not a 500.
+            AppError::Auth(AuthError::InvalidToken)
+        } else {
+            AppError::from(e)
+        }
+    })?;
     tracing::info!(token_id = %view.id, prefix = %view.token_prefix, "personal access token created");
     Ok(CreatedPat { view, token: raw })
 }
@@ -107,6 +122,13 @@ mod tests {
             msg(validate(Some(&"a".repeat(101)), None)),
             "name is too long"
         );
+        for bad in ["\u{0}abc", "a\nb", "tab\there", "\u{7f}"] {
+            assert_eq!(
+                msg(validate(Some(bad), None)),
+                "name must not contain control characters",
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -59,11 +59,19 @@ pub fn admit(class: RouteClass, credential: Credential) -> Result<(), AuthError>
 
 /// The bearer token of a request of `class`, checked with zero I/O: present, shaped
 /// `Bearer <token>`, a known prefix with a valid checksum, and a kind the class takes.
+///
+/// `authorization` is the header as both sides see it: several `Authorization` headers
+/// joined with `", "` (as the Workers runtime joins them), bytes that are not UTF-8
+/// replaced. A comma cannot be part of a bearer credential (RFC 6750 `b64token`), so
+/// one means two credentials, and which to believe is not ours to guess.
 pub fn bearer_token(
     class: RouteClass,
     authorization: Option<&str>,
 ) -> Result<Token<'_>, AuthError> {
     let value = authorization.ok_or(class.missing())?;
+    if value.contains(',') {
+        return Err(AuthError::InvalidAuthorizationFormat);
+    }
     let raw = bearer(value).ok_or(AuthError::InvalidAuthorizationFormat)?;
     let token = token::parse(raw).map_err(|_| AuthError::InvalidToken)?;
     admit(class, Credential::Token(token.kind))?;
@@ -123,6 +131,17 @@ mod tests {
             bearer_token(RouteClass::Daemon, Some(&header)).unwrap_err(),
             AuthError::InvalidToken,
             "a PAT on a daemon route"
+        );
+        let twice = format!("{header}, {header}");
+        assert_eq!(
+            bearer_token(RouteClass::User, Some(&twice)).unwrap_err(),
+            AuthError::InvalidAuthorizationFormat,
+            "two credentials"
+        );
+        assert_eq!(
+            bearer_token(RouteClass::User, Some("Bearer t\u{f6}k\u{e9}n")).unwrap_err(),
+            AuthError::InvalidToken,
+            "non-ASCII is a bad token, not a bad format"
         );
         let daemon = RawToken::generate(TokenKind::Daemon).unwrap();
         let header = format!("Bearer {}", daemon.expose());

@@ -10,6 +10,8 @@ use crate::token::{RawToken, Token, TokenHash, TokenKind};
 pub const RESOLVE_PATH: &str = "/internal/auth/resolve";
 /// The edge's purge endpoint, called by the origin after a revocation.
 pub const PURGE_PATH: &str = "/__tollgate/purge";
+/// The largest request body any endpoint takes, at the edge and at the origin alike.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// `POST /internal/auth/resolve`: `{"kind":"mul","hash":"<64 hex>"}`, or for cloud PATs
 /// (verified by Fleet, which needs the token itself) `{"kind":"mcn","token":"mcn_…"}`.

@@ -77,16 +77,35 @@ impl Edge {
         edge
     }
 
+    /// Ready means: serving, and done with the extra build wrangler starts right after
+    /// start-up (its watcher fires once), which restarts the Worker and fails whatever
+    /// request is in flight. If that rebuild has not come within a few seconds of being
+    /// ready, it is not coming.
     fn wait_ready(&mut self) {
         // Cold builds of the Worker take a while on two cores.
         let deadline = Instant::now() + Duration::from_secs(300);
+        let mut serving_since = None;
         while Instant::now() < deadline {
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
                 self.child = None;
                 panic!("wrangler dev exited with {status}:\n{}", self.logs());
             }
-            if self.logs().contains("Ready on") && healthz(self.port) {
-                return;
+            let logs = self.logs();
+            let builds = logs.matches("[custom build] Running").count();
+            let built = logs.matches("[custom build] ⚡ Done").count();
+            let rebuilt = logs.contains("restarting build");
+            let serving = logs.contains("Ready on") && built >= builds && healthz(self.port);
+            if serving {
+                let since = *serving_since.get_or_insert_with(Instant::now);
+                if rebuilt || since.elapsed() > Duration::from_secs(8) {
+                    // Let the reloaded Worker take over before the first test request.
+                    std::thread::sleep(Duration::from_millis(500));
+                    if healthz(self.port) {
+                        return;
+                    }
+                }
+            } else {
+                serving_since = None;
             }
             std::thread::sleep(Duration::from_millis(100));
         }

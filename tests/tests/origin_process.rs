@@ -231,3 +231,84 @@ async fn settings_that_would_lose_revocations_or_trust_are_refused_at_start() {
         assert!(line.contains(expected), "{expected}: {err}");
     }
 }
+
+#[tokio::test]
+async fn a_workspace_keeps_an_owner_and_text_is_checked() {
+    let db = fresh_database().await;
+    cli_json(&db, &["migrate"]);
+    cli_json(&db, &["user", "create", "--email", "own@example.com"]);
+    cli_json(&db, &["user", "create", "--email", "two@example.com"]);
+    let ws = cli_json(
+        &db,
+        &[
+            "workspace",
+            "create",
+            "--name",
+            "W",
+            "--owner-email",
+            "own@example.com",
+        ],
+    );
+    let ws = ws["id"].as_str().unwrap();
+    let demote = |email: &str| {
+        cli(
+            Some(&db),
+            &[
+                "member",
+                "add",
+                "--workspace",
+                ws,
+                "--email",
+                email,
+                "--role",
+                "member",
+            ],
+        )
+    };
+    let out = demote("own@example.com");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("must keep an owner"), "{err}");
+    // With a second owner, the first may step down.
+    cli_json(
+        &db,
+        &[
+            "member",
+            "add",
+            "--workspace",
+            ws,
+            "--email",
+            "two@example.com",
+            "--role",
+            "owner",
+        ],
+    );
+    assert!(demote("own@example.com").status.success());
+    assert!(!demote("two@example.com").status.success());
+
+    let out = cli(
+        Some(&db),
+        &[
+            "user",
+            "create",
+            "--email",
+            "x@example.com",
+            "--name",
+            "a\u{1}b",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("control characters"));
+    let out = cli(
+        Some(&db),
+        &[
+            "pat",
+            "create",
+            "--email",
+            "own@example.com",
+            "--name",
+            "a\u{7}",
+        ],
+    );
+    assert!(!out.status.success());
+}

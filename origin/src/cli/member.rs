@@ -29,7 +29,7 @@ pub async fn run(database_url: &str, command: MemberCommand) -> CliResult {
     let pool = connect(database_url)?;
     let client = pool.get().await?;
     let user = user_by_email(&client, &email).await?;
-    members::upsert(&client, workspace, user.id, role.as_str())
+    let changed = members::set_role(&client, workspace, user.id, role.as_str())
         .await
         .map_err(|e| {
             if e.is_foreign_key_violation() {
@@ -38,5 +38,11 @@ pub async fn run(database_url: &str, command: MemberCommand) -> CliResult {
                 CliError::from(e)
             }
         })?;
+    if !changed {
+        return Err(CliError(format!(
+            "a workspace must keep an owner: {} is the only owner of {workspace}",
+            user.email
+        )));
+    }
     Ok(json!({ "workspace_id": workspace, "user_id": user.id, "role": role.as_str() }))
 }

@@ -117,6 +117,21 @@ pub fn connect(database_url: &str) -> Result<deadpool_postgres::Pool, CliError> 
     db::pool(database_url, 2).map_err(|e| CliError(e.to_string()))
 }
 
+/// A text argument as it will be stored: trimmed, required, without control
+/// characters (Postgres refuses NUL, and no name needs the others).
+pub fn text_arg(what: &str, value: &str) -> Result<String, CliError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(CliError(format!("{what} is required")));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(CliError(format!(
+            "{what} must not contain control characters"
+        )));
+    }
+    Ok(value.to_owned())
+}
+
 /// The user with this email, or an error naming it.
 pub async fn user_by_email(
     client: &impl db::GenericClient,

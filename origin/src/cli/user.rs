@@ -3,7 +3,7 @@
 use clap::Subcommand;
 use serde_json::json;
 
-use super::{connect, CliError, CliResult};
+use super::{connect, text_arg, CliError, CliResult};
 use crate::db::users;
 
 #[derive(Debug, Subcommand)]
@@ -21,7 +21,10 @@ pub async fn run(database_url: &str, command: UserCommand) -> CliResult {
     let UserCommand::Create { email, name } = command;
     let normalized = users::normalize_email(&email)
         .ok_or_else(|| CliError(format!("invalid email: {email:?}")))?;
-    let name = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    let name = match name.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(n) => Some(text_arg("name", n)?),
+    };
     let pool = connect(database_url)?;
     let client = pool.get().await?;
     let user = users::insert(&client, &normalized, name.as_deref())

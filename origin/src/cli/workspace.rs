@@ -3,7 +3,7 @@
 use clap::Subcommand;
 use serde_json::json;
 
-use super::{connect, user_by_email, CliError, CliResult};
+use super::{connect, text_arg, user_by_email, CliResult};
 use crate::db::{members, workspaces};
 
 #[derive(Debug, Subcommand)]
@@ -19,10 +19,7 @@ pub enum WorkspaceCommand {
 
 pub async fn run(database_url: &str, command: WorkspaceCommand) -> CliResult {
     let WorkspaceCommand::Create { name, owner_email } = command;
-    let name = name.trim().to_owned();
-    if name.is_empty() {
-        return Err(CliError("workspace name is required".to_owned()));
-    }
+    let name = text_arg("workspace name", &name)?;
     let pool = connect(database_url)?;
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;

@@ -22,3 +22,34 @@ pub async fn upsert(
     db.execute(&stmt, &[&workspace_id, &user_id, &role]).await?;
     Ok(())
 }
+
+/// Adds a member or changes their role, unless that would leave the workspace without
+/// an owner: `Ok(false)` when `user_id` is its only owner and `role` is not owner. The
+/// owners' rows are locked by the statement itself, so two owners demoting each other
+/// at once cannot both succeed.
+pub async fn set_role(
+    db: &impl GenericClient,
+    workspace_id: Uuid,
+    user_id: Uuid,
+    role: &str,
+) -> StoreResult<bool> {
+    let stmt = db
+        .prepare_cached(
+            "WITH owners AS (
+                 SELECT user_id FROM members
+                 WHERE workspace_id = $1 AND role = 'owner'
+                 FOR UPDATE)
+             INSERT INTO members (workspace_id, user_id, role)
+             SELECT $1, $2, $3
+             WHERE $3 = 'owner'
+                OR EXISTS (SELECT 1 FROM owners WHERE user_id <> $2)
+                OR NOT EXISTS (SELECT 1 FROM owners WHERE user_id = $2)
+             ON CONFLICT (workspace_id, user_id) DO UPDATE SET role = EXCLUDED.role
+             RETURNING 1",
+        )
+        .await?;
+    Ok(db
+        .query_opt(&stmt, &[&workspace_id, &user_id, &role])
+        .await?
+        .is_some())
+}

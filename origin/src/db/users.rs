@@ -53,8 +53,8 @@ pub async fn find_by_email(db: &impl GenericClient, email: &str) -> StoreResult<
 pub fn normalize_email(email: &str) -> Option<String> {
     let email = email.trim().to_lowercase();
     let (local, domain) = email.split_once('@')?;
-    (!local.is_empty() && !domain.is_empty() && !email.chars().any(char::is_whitespace))
-        .then_some(email)
+    let clean = !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    (!local.is_empty() && !domain.is_empty() && clean).then_some(email)
 }
 
 #[cfg(test)]
@@ -70,5 +70,6 @@ mod tests {
         assert_eq!(normalize_email("nope"), None);
         assert_eq!(normalize_email("@x"), None);
         assert_eq!(normalize_email("a b@x"), None);
+        assert_eq!(normalize_email("a\u{0}@x"), None);
     }
 }

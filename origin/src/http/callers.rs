@@ -26,12 +26,16 @@ async fn authenticate(
     if let Some(EdgeVerified(actor)) = parts.extensions.get::<EdgeVerified>() {
         return actor.clone().ok_or(class.missing().into());
     }
-    // A value that is not even text is no `Bearer <token>`.
-    let authorization = parts
+    // Read as the edge reads it: repeated headers joined, non-UTF-8 bytes replaced, so
+    // the shared rule gives both sides the same answer.
+    let values: Vec<String> = parts
         .headers
-        .get(AUTHORIZATION)
-        .map(|v| v.to_str().unwrap_or(""));
-    let token = access::bearer_token(class, authorization)?;
+        .get_all(AUTHORIZATION)
+        .iter()
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .collect();
+    let authorization = (!values.is_empty()).then(|| values.join(", "));
+    let token = access::bearer_token(class, authorization.as_deref())?;
     let resolved = state.resolver.resolve(token.kind, &token.hash()).await?;
     Ok(resolved.ok_or(AuthError::InvalidToken)?.actor)
 }

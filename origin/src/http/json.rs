@@ -12,8 +12,7 @@ use serde_json::json;
 
 use super::error::AppError;
 
-/// Largest request body any endpoint accepts.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub use tollgate_shared::wire::MAX_BODY_BYTES;
 
 /// Like `axum::Json`, but any body that is not the expected JSON is
 /// `400 invalid request body`, and an oversized one is `413 request body too large`.

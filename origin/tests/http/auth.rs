@@ -64,6 +64,31 @@ async fn missing_and_malformed_credentials_are_401_with_bearer_challenge() {
     assert_eq!(r.error(), "invalid authorization format");
     assert_eq!(r.header("www-authenticate"), Some(CHALLENGE));
 
+    // Two credentials: which one to believe is not ours to guess (the edge agrees).
+    let req = Request::get("/api/me")
+        .header("authorization", format!("Bearer {token}"))
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    let r = app.send(req).await;
+    assert_eq!(
+        (r.status, r.error()),
+        (StatusCode::UNAUTHORIZED, "invalid authorization format")
+    );
+    // Bytes that are not even UTF-8 make a bad token, as at the edge.
+    let req = Request::get("/api/me")
+        .header(
+            "authorization",
+            axum::http::HeaderValue::from_bytes(b"Bearer t\xf6k\xe9n").unwrap(),
+        )
+        .body(Body::empty())
+        .unwrap();
+    let r = app.send(req).await;
+    assert_eq!(
+        (r.status, r.error()),
+        (StatusCode::UNAUTHORIZED, "invalid token")
+    );
+
     // The scheme is case-insensitive (RFC 6750).
     let req = Request::get("/api/me")
         .header("authorization", format!("bEaReR {token}"))

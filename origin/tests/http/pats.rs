@@ -79,6 +79,14 @@ async fn create_token_validation_messages() {
             "invalid request body",
         ),
         ("{}", "name is required"),
+        (
+            r#"{"name":"\u0000abc"}"#,
+            "name must not contain control characters",
+        ),
+        (
+            r#"{"name":"a\nb"}"#,
+            "name must not contain control characters",
+        ),
         (r#"{"name":""}"#, "name is required"),
         (r#"{"name":"   "}"#, "name is required"),
         (&long, "name is too long"),

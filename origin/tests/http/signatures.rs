@@ -262,3 +262,24 @@ async fn last_used_at_is_written_by_the_resolver_at_most_once_a_minute() {
     );
     assert!(last_used(&app).await.unwrap() > old);
 }
+
+#[tokio::test]
+async fn a_stamped_user_that_no_longer_exists_is_no_identity() {
+    let app = edge_app().await;
+    let gone = Actor::Pat {
+        user_id: uuid::Uuid::new_v4(),
+    };
+    let req = stamped(Method::POST, "/api/tokens", Some(&gone), SECRET, now())
+        .body(Body::from(r#"{"name":"x"}"#))
+        .unwrap();
+    let r = app.send(req).await;
+    assert_eq!(
+        (r.status, r.error()),
+        (StatusCode::UNAUTHORIZED, "invalid token")
+    );
+    let r = send_stamped(&app, Method::GET, "/api/me", Some(&gone), SECRET, now()).await;
+    assert_eq!(
+        (r.status, r.error()),
+        (StatusCode::UNAUTHORIZED, "invalid token")
+    );
+}

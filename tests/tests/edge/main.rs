@@ -76,6 +76,9 @@ fn main() -> ExitCode {
         routing::spoofed_identity_headers_never_reach_the_origin,
         routing::unserved_routes,
         routing::public_routes_are_forwarded_without_credentials,
+        routing::methods_the_edge_cannot_forward_exactly_are_405,
+        routing::oversized_bodies_are_413_at_the_edge,
+        routing::two_authorization_headers_are_refused_like_at_the_origin,
         outage::origin_down_is_503_then_recovers,
         outage::no_token_reaches_the_logs,
     ];
