@@ -2,33 +2,38 @@
 
 use std::time::Instant;
 
+use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{delete, get, post};
 use axum::Router;
 use tower::ServiceBuilder;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutBody};
 use tower_http::trace::TraceLayer;
 
 use crate::http::edge_trust::edge_trust;
 use crate::http::error::AppError;
 use crate::http::internal::verify_internal;
-use crate::http::json::{json_errors, MAX_BODY_BYTES};
+use crate::http::json::{json_errors, BODY_READ_TIMEOUT, MAX_BODY_BYTES};
+use crate::http::limits::limits;
 use crate::http::request_id::{request_id, RequestId};
 use crate::routes::{health, internal, me, pats};
 use crate::state::AppState;
 
 pub fn app(state: AppState) -> Router {
-    let routes = Router::new()
+    let mut routes = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
         .route("/api/ping", get(health::ping))
         .route("/api/me", get(me::me))
         .route("/api/tokens", post(pats::create).get(pats::list))
         .route("/api/tokens/{id}", delete(pats::revoke))
         .nest("/internal", internal_routes(&state))
         .fallback(|| async { AppError::NotFound });
+    if !state.metrics_elsewhere {
+        routes = routes.route("/metrics", get(health::metrics));
+    }
 
     // Outermost first: every response, even a framework error, gets an id and JSON.
     routes
@@ -42,9 +47,22 @@ pub fn app(state: AppState) -> Router {
                 }))
                 .layer(middleware::from_fn_with_state(state.clone(), track))
                 .layer(middleware::from_fn(json_errors))
+                .layer(middleware::from_fn(limits))
+                .layer(RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
+                // Back to axum's body type for the layers and extractors below.
+                .map_request(|req: Request<TimeoutBody<Body>>| req.map(Body::new))
                 .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
                 .layer(middleware::from_fn_with_state(state.clone(), edge_trust)),
         )
+        .with_state(state)
+}
+
+/// `/metrics` alone, for `METRICS_LISTEN_ADDR`: scrapers reach it, API clients do not.
+pub fn metrics_app(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(health::metrics))
+        .fallback(|| async { AppError::NotFound })
+        .layer(middleware::from_fn(json_errors))
         .with_state(state)
 }
 

@@ -21,6 +21,10 @@ pub struct Config {
     pub edge_origin_secret: Option<SigningKey>,
     /// Where revocations send purges (`https://edge.example/__tollgate/purge`).
     pub edge_purge_url: Option<Url>,
+    /// `ORIGIN_REQUIRE_EDGE`: requests with credentials must come signed by the edge.
+    pub require_edge: bool,
+    /// `METRICS_LISTEN_ADDR`: serve `/metrics` there instead of on the API listener.
+    pub metrics_listen_addr: Option<SocketAddr>,
     pub log_format: LogFormat,
 }
 
@@ -89,6 +93,27 @@ impl Config {
             }
             _ => {}
         }
+        let require_edge = match get("ORIGIN_REQUIRE_EDGE").as_deref().map(str::trim) {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(ConfigError::Invalid(
+                    "ORIGIN_REQUIRE_EDGE",
+                    format!("{other:?} (use true or false)"),
+                ))
+            }
+        };
+        if require_edge && edge_origin_secret.is_none() {
+            return Err(ConfigError::Rule(
+                "ORIGIN_REQUIRE_EDGE",
+                "needs EDGE_ORIGIN_SECRET: without it no request could come through the edge"
+                    .to_owned(),
+            ));
+        }
+        let metrics_listen_addr = get("METRICS_LISTEN_ADDR")
+            .map(|a| a.parse())
+            .transpose()
+            .map_err(|e| ConfigError::Invalid("METRICS_LISTEN_ADDR", format!("{e}")))?;
         let log_format = match get("LOG_FORMAT").as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -104,6 +129,8 @@ impl Config {
             listen_addr,
             edge_origin_secret,
             edge_purge_url,
+            require_edge,
+            metrics_listen_addr,
             log_format,
         })
     }
@@ -174,6 +201,36 @@ mod tests {
         ])
         .unwrap();
         assert!(ok.edge_origin_secret.is_some() && ok.edge_purge_url.is_some());
+    }
+
+    #[test]
+    fn edge_only_mode_needs_an_edge() {
+        let db = ("DATABASE_URL", "postgres://x/y");
+        let err = from(&[db, ("ORIGIN_REQUIRE_EDGE", "true")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("ORIGIN_REQUIRE_EDGE needs EDGE_ORIGIN_SECRET"),
+            "{err}"
+        );
+        let ok = from(&[
+            db,
+            ("ORIGIN_REQUIRE_EDGE", "true"),
+            ("EDGE_ORIGIN_SECRET", SECRET),
+            ("EDGE_PURGE_URL", "https://edge.example/__tollgate/purge"),
+            ("METRICS_LISTEN_ADDR", "127.0.0.1:9100"),
+        ])
+        .unwrap();
+        assert!(ok.require_edge);
+        assert_eq!(ok.metrics_listen_addr.unwrap().port(), 9100);
+        let err = from(&[db, ("ORIGIN_REQUIRE_EDGE", "yes")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("ORIGIN_REQUIRE_EDGE"), "{err}");
+        let err = from(&[db, ("METRICS_LISTEN_ADDR", "nine")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("METRICS_LISTEN_ADDR"), "{err}");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use tollgate_shared::{cache_key, AuthError, RawToken, TokenKind};
 use uuid::Uuid;
 
 use crate::db::pats::{self as store, PatView};
-use crate::db::GenericClient;
+use crate::db::{bounded, GenericClient};
 use crate::http::{AppError, AppResult};
 use crate::outbox::Outbox;
 
@@ -89,18 +89,24 @@ pub async fn mint(
 /// purging; then tries the purge once before returning. Idempotent: a token that is
 /// already revoked, someone else's or unknown changes nothing.
 pub async fn revoke(pool: &Pool, outbox: &Outbox, user_id: Uuid, token_id: Uuid) -> AppResult<()> {
-    let mut db = pool.get().await?;
-    let tx = db.transaction().await?;
-    let Some(hash) = store::revoke(&tx, token_id, user_id).await? else {
-        return Ok(());
-    };
-    let queued = outbox
-        .enqueue(&tx, vec![cache_key(TokenKind::Pat, &hash)])
-        .await?;
-    tx.commit().await?;
-    drop(db);
-    tracing::info!(%token_id, "personal access token revoked");
-    outbox.flush(queued).await;
+    // Bounded up to the commit; the purge after it has its own timeout.
+    let queued = bounded(async {
+        let mut db = pool.get().await?;
+        let tx = db.transaction().await?;
+        let Some(hash) = store::revoke(&tx, token_id, user_id).await? else {
+            return Ok(None);
+        };
+        let queued = outbox
+            .enqueue(&tx, vec![cache_key(TokenKind::Pat, &hash)])
+            .await?;
+        tx.commit().await?;
+        Ok::<_, AppError>(Some(queued))
+    })
+    .await?;
+    if let Some(queued) = queued {
+        tracing::info!(%token_id, "personal access token revoked");
+        outbox.flush(queued).await;
+    }
     Ok(())
 }
 

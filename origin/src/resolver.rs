@@ -6,7 +6,7 @@ use std::sync::Arc;
 use deadpool_postgres::Pool;
 use tollgate_shared::{ttl_for_expiry, Actor, TokenHash, TokenKind};
 
-use crate::db::{pats, StoreResult};
+use crate::db::{bounded, pats, StoreResult};
 use crate::metrics::{Metrics, ResolveOutcome};
 
 #[derive(Debug, Clone)]
@@ -34,7 +34,7 @@ impl Resolver {
         hash: &TokenHash,
     ) -> StoreResult<Option<Resolved>> {
         let result = match kind {
-            TokenKind::Pat => self.resolve_pat(hash).await,
+            TokenKind::Pat => bounded(self.resolve_pat(hash)).await,
             // Later kinds resolve here too; until then they are not valid anywhere.
             TokenKind::Daemon | TokenKind::Task | TokenKind::Install | TokenKind::Cloud => Ok(None),
         };

@@ -15,24 +15,42 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// `EDGE_ORIGIN_SECRET`: the only thing that makes stamped identity trustworthy.
     pub edge_key: Option<Arc<SigningKey>>,
+    /// `ORIGIN_REQUIRE_EDGE`: credentials are taken only from the edge's signed stamps.
+    pub require_edge: bool,
+    /// `/metrics` is served on its own listener (`METRICS_LISTEN_ADDR`), not here.
+    pub metrics_elsewhere: bool,
     pub resolver: Resolver,
     pub outbox: Arc<Outbox>,
 }
 
+/// How an origin is set up, apart from its database.
+#[derive(Debug, Default)]
+pub struct Options {
+    pub edge_key: Option<SigningKey>,
+    /// Sends purges to the edge; `None` when the origin runs alone.
+    pub purger: Option<Purger>,
+    pub outbox: OutboxSettings,
+    pub require_edge: bool,
+    pub metrics_elsewhere: bool,
+}
+
 impl AppState {
-    pub fn new(
-        pool: Pool,
-        edge_key: Option<SigningKey>,
-        purger: Option<Purger>,
-        outbox: OutboxSettings,
-    ) -> Result<AppState, prometheus::Error> {
+    pub fn new(pool: Pool, options: Options) -> Result<AppState, prometheus::Error> {
         let metrics = Arc::new(Metrics::new()?);
+        let outbox = Outbox::new(
+            pool.clone(),
+            options.purger,
+            metrics.clone(),
+            options.outbox,
+        );
         Ok(AppState {
             resolver: Resolver::new(pool.clone(), metrics.clone()),
-            outbox: Arc::new(Outbox::new(pool.clone(), purger, metrics.clone(), outbox)),
+            outbox: Arc::new(outbox),
             pool,
             metrics,
-            edge_key: edge_key.map(Arc::new),
+            edge_key: options.edge_key.map(Arc::new),
+            require_edge: options.require_edge,
+            metrics_elsewhere: options.metrics_elsewhere,
         })
     }
 }

@@ -31,16 +31,20 @@ pub enum AuthError {
     /// A machine (daemon, task token, cloud PAT) on an endpoint for people.
     #[error("this endpoint is only available to human actors")]
     HumanOnly,
+    /// Credentials sent straight to an origin that serves only what the edge signed.
+    #[error("requests must come through the edge")]
+    EdgeRequired,
 }
 
 impl AuthError {
-    pub const ALL: [AuthError; 6] = [
+    pub const ALL: [AuthError; 7] = [
         AuthError::MissingAuthorization,
         AuthError::MissingAuthorizationHeader,
         AuthError::InvalidAuthorizationFormat,
         AuthError::InvalidToken,
         AuthError::InvalidSignature,
         AuthError::HumanOnly,
+        AuthError::EdgeRequired,
     ];
 
     pub fn status(self) -> u16 {
@@ -58,6 +62,7 @@ impl AuthError {
             AuthError::InvalidToken => "invalid token",
             AuthError::InvalidSignature => "invalid signature",
             AuthError::HumanOnly => "this endpoint is only available to human actors",
+            AuthError::EdgeRequired => "requests must come through the edge",
         }
     }
 
@@ -68,7 +73,8 @@ impl AuthError {
         match self {
             AuthError::MissingAuthorization
             | AuthError::MissingAuthorizationHeader
-            | AuthError::InvalidAuthorizationFormat => Some(CHALLENGE),
+            | AuthError::InvalidAuthorizationFormat
+            | AuthError::EdgeRequired => Some(CHALLENGE),
             AuthError::InvalidToken | AuthError::InvalidSignature => Some(CHALLENGE_INVALID_TOKEN),
             AuthError::HumanOnly => None,
         }

@@ -312,3 +312,73 @@ async fn a_workspace_keeps_an_owner_and_text_is_checked() {
     );
     assert!(!out.status.success());
 }
+
+#[tokio::test]
+async fn slow_clients_cannot_hold_a_connection() {
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let db = fresh_database().await;
+    cli_json(&db, &["migrate"]);
+    cli_json(&db, &["user", "create", "--email", "slow@example.com"]);
+    let pat = cli_json(
+        &db,
+        &[
+            "pat",
+            "create",
+            "--email",
+            "slow@example.com",
+            "--name",
+            "s",
+        ],
+    );
+    let origin = Origin::start(&db, &[]);
+    let addr = format!("127.0.0.1:{}", origin.port);
+
+    // Headers that never finish: the connection is closed after the header timeout.
+    let half_headers = async {
+        let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        s.write_all(b"GET /api/ping HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        let started = Instant::now();
+        let mut buf = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(30), s.read_to_end(&mut buf)).await;
+        started.elapsed()
+    };
+    // A body that never finishes: 408 in JSON after the body timeout.
+    let half_body = async {
+        let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let head = format!(
+            "POST /api/tokens HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+             Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"na",
+            pat["token"].as_str().unwrap()
+        );
+        s.write_all(head.as_bytes()).await.unwrap();
+        let started = Instant::now();
+        let mut buf = vec![0u8; 4096];
+        let n = tokio::time::timeout(Duration::from_secs(30), s.read(&mut buf))
+            .await
+            .expect("an answer")
+            .unwrap();
+        (
+            started.elapsed(),
+            String::from_utf8_lossy(&buf[..n]).into_owned(),
+        )
+    };
+    let (headers_closed_after, (body_answered_after, answer)) =
+        tokio::join!(half_headers, half_body);
+    assert!(
+        headers_closed_after < Duration::from_secs(15),
+        "{headers_closed_after:?}"
+    );
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        answer.contains(r#"{"error":"request timeout"}"#),
+        "{answer}"
+    );
+    assert!(
+        body_answered_after < Duration::from_secs(15),
+        "{body_answered_after:?}"
+    );
+}

@@ -147,6 +147,24 @@ fn is_unavailable(e: &tokio_postgres::Error) -> bool {
     }
 }
 
+/// How long one database operation (a checkout and its statements) may take before the
+/// request gives up with 503. A Postgres that stalls rather than stops never closes the
+/// socket, so without this a request would wait as long as the client does.
+pub const DEADLINE: Duration = Duration::from_secs(5);
+
+/// Runs `work` within [`DEADLINE`]; past it the database counts as unavailable.
+pub async fn bounded<T, E: From<StoreError>>(
+    work: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, E> {
+    match tokio::time::timeout(DEADLINE, work).await {
+        Ok(result) => result,
+        Err(_) => Err(E::from(StoreError::Unavailable(format!(
+            "no answer within {} s",
+            DEADLINE.as_secs()
+        )))),
+    }
+}
+
 /// One connection outside the pool (migrations): the client, and the task that drives
 /// the connection until the client is dropped.
 pub async fn connect(

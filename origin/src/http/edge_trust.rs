@@ -60,6 +60,16 @@ pub fn verify_edge_signature(
     })
 }
 
+/// A bearer header or a session cookie: what an edge-only origin must not accept
+/// unsigned. Public routes without credentials still answer.
+fn carries_credentials(headers: &HeaderMap) -> bool {
+    headers.contains_key(axum::http::header::AUTHORIZATION)
+        || headers
+            .get_all(axum::http::header::COOKIE)
+            .iter()
+            .any(|c| c.as_bytes().windows(17).any(|w| w == b"tollgate_session="))
+}
+
 pub async fn edge_trust(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     // `/internal/*` signs the body digest: its own router verifies that (`internal`).
     if req.uri().path().starts_with("/internal/") {
@@ -68,6 +78,9 @@ pub async fn edge_trust(State(state): State<AppState>, mut req: Request, next: N
     let headers = req.headers();
     let signed = headers.contains_key(X_EDGE_SIGNATURE) || headers.contains_key(X_EDGE_TIMESTAMP);
     if !signed {
+        if state.require_edge && carries_credentials(headers) {
+            return AppError::Auth(AuthError::EdgeRequired).into_response();
+        }
         for name in STRIPPED_HEADERS {
             req.headers_mut().remove(name);
         }

@@ -28,6 +28,12 @@ pub enum AppError {
     Conflict(&'static str),
     #[error("request body too large")]
     PayloadTooLarge,
+    #[error("request timeout")]
+    RequestTimeout,
+    #[error("request header fields too large")]
+    HeadersTooLarge,
+    #[error("uri too long")]
+    UriTooLong,
     #[error("database unavailable")]
     DatabaseUnavailable,
     #[error("internal error: {0}")]
@@ -48,6 +54,9 @@ impl AppError {
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            AppError::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            AppError::UriTooLong => StatusCode::URI_TOO_LONG,
             AppError::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

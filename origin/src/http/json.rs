@@ -34,15 +34,32 @@ where
     }
 }
 
-/// The whole body, or 413 when it is over the limit.
+/// How long a client may take to send its body once its headers are in.
+pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The whole body: 413 when it is over the limit, 408 when it did not arrive within
+/// [`BODY_READ_TIMEOUT`] (the router's `RequestBodyTimeoutLayer`).
 pub async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, AppError> {
     Bytes::from_request(req, state).await.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             AppError::PayloadTooLarge
+        } else if timed_out(&rejection) {
+            AppError::RequestTimeout
         } else {
             AppError::BadRequest("invalid request body")
         }
     })
+}
+
+fn timed_out(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(e);
+    while let Some(err) = current {
+        if err.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        current = err.source();
+    }
+    false
 }
 
 /// Rewrites error responses that are not JSON (the framework's own) into

@@ -7,6 +7,7 @@ pub mod edge_trust;
 pub mod error;
 pub mod internal;
 pub mod json;
+pub mod limits;
 pub mod request_id;
 
 pub use callers::{DaemonCaller, HumanCaller, UserCaller};

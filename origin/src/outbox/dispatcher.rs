@@ -3,7 +3,7 @@
 use tokio::sync::watch;
 
 use super::{Outbox, Purger};
-use crate::db::{outbox, StoreResult};
+use crate::db::{bounded, outbox, StoreResult};
 
 impl Outbox {
     /// Retries undelivered purges until `shutdown` turns true. Returns at once when
@@ -13,7 +13,7 @@ impl Outbox {
             return;
         };
         loop {
-            let delivered_batch = match self.dispatch_once(purger).await {
+            let delivered_batch = match bounded(self.dispatch_once(purger)).await {
                 Ok(n) => n > 0,
                 Err(e) => {
                     tracing::warn!(error = %e, "purge dispatcher");

@@ -23,7 +23,7 @@ use tokio::sync::Notify;
 
 pub use purger::{PurgeError, Purger};
 
-use crate::db::{outbox, GenericClient, StoreResult};
+use crate::db::{bounded, outbox, GenericClient, StoreResult};
 use crate::metrics::Metrics;
 
 /// Timings, injectable so tests need not wait for production delays.
@@ -125,8 +125,11 @@ impl Outbox {
     }
 
     async fn delete(&self, ids: &[i64]) -> StoreResult<()> {
-        let db = self.pool.get().await?;
-        outbox::delete(&db, ids).await?;
-        Ok(())
+        bounded(async {
+            let db = self.pool.get().await?;
+            outbox::delete(&db, ids).await?;
+            Ok(())
+        })
+        .await
     }
 }

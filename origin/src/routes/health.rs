@@ -22,8 +22,11 @@ pub async fn ping() -> Json<Value> {
 }
 
 pub async fn readyz(State(state): State<AppState>) -> AppResult<Json<Value>> {
-    let client = state.pool.get().await?;
-    db::ping(&client).await?;
+    db::bounded(async {
+        let client = state.pool.get().await?;
+        db::ping(&client).await
+    })
+    .await?;
     Ok(Json(json!({ "status": "ready" })))
 }
 

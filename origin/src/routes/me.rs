@@ -5,16 +5,18 @@ use axum::Json;
 use serde_json::{json, Value};
 use tollgate_shared::AuthError;
 
-use crate::db::users;
+use crate::db::{bounded, users};
 use crate::http::{AppResult, UserCaller};
 use crate::state::AppState;
 
 pub async fn me(State(state): State<AppState>, caller: UserCaller) -> AppResult<Json<Value>> {
-    let db = state.pool.get().await?;
+    let user = bounded(async {
+        let db = state.pool.get().await?;
+        users::find_by_id(&db, caller.user_id).await
+    })
+    .await?;
     // A stamped identity whose user has since been deleted is no identity.
-    let user = users::find_by_id(&db, caller.user_id)
-        .await?
-        .ok_or(AuthError::InvalidToken)?;
+    let user = user.ok_or(AuthError::InvalidToken)?;
     Ok(Json(json!({
         "user_id": user.id,
         "email": user.email,

@@ -6,6 +6,7 @@ use axum::Json;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::db::bounded;
 use crate::db::pats::{self as store, PatView};
 use crate::http::json::JsonBody;
 use crate::http::{AppError, AppResult, HumanCaller, UserCaller};
@@ -24,8 +25,11 @@ pub async fn create(
     JsonBody(body): JsonBody<CreateToken>,
 ) -> AppResult<(StatusCode, Json<CreatedPat>)> {
     let (name, days) = pats::validate(body.name.as_deref(), body.expires_in_days)?;
-    let db = state.pool.get().await?;
-    let created = pats::mint(&db, caller.user_id, &name, days).await?;
+    let created = bounded(async {
+        let db = state.pool.get().await?;
+        pats::mint(&db, caller.user_id, &name, days).await
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -33,8 +37,12 @@ pub async fn list(
     State(state): State<AppState>,
     caller: UserCaller,
 ) -> AppResult<Json<Vec<PatView>>> {
-    let db = state.pool.get().await?;
-    Ok(Json(store::list_for_user(&db, caller.user_id).await?))
+    let list = bounded(async {
+        let db = state.pool.get().await?;
+        store::list_for_user(&db, caller.user_id).await
+    })
+    .await?;
+    Ok(Json(list))
 }
 
 pub async fn revoke(

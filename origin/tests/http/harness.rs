@@ -86,6 +86,11 @@ pub struct Options {
     pub unreachable_db: bool,
     /// When the second purge of a revocation is due (production: 10 s).
     pub echo_delay: Option<Duration>,
+    /// `ORIGIN_REQUIRE_EDGE`.
+    pub require_edge: bool,
+    /// Reach the database through this URL instead of a fresh database's own (a
+    /// [`StallingProxy`] in front of it, say).
+    pub database_url: Option<String>,
 }
 
 pub struct TestApp {
@@ -140,6 +145,8 @@ impl TestApp {
     pub async fn with(options: Options) -> TestApp {
         let db_url = if options.unreachable_db {
             "postgres://tollgate@127.0.0.1:1/nothing".to_owned()
+        } else if let Some(url) = options.database_url.clone() {
+            url
         } else {
             fresh_database().await
         };
@@ -153,7 +160,17 @@ impl TestApp {
         if let Some(delay) = options.echo_delay {
             outbox.echo_delay = delay;
         }
-        let state = AppState::new(pool.clone(), key, purger, outbox).unwrap();
+        let state = AppState::new(
+            pool.clone(),
+            tollgate_origin::state::Options {
+                edge_key: key,
+                purger,
+                outbox,
+                require_edge: options.require_edge,
+                metrics_elsewhere: false,
+            },
+        )
+        .unwrap();
         TestApp {
             router: app(state.clone()),
             state,
@@ -336,4 +353,59 @@ pub async fn last_used(app: &TestApp) -> Option<chrono::DateTime<chrono::Utc>> {
     app.sql("SELECT last_used_at FROM personal_access_tokens")
         .await[0]
         .get(0)
+}
+
+/// A TCP proxy in front of the test cluster that can stop passing bytes on, as a
+/// Postgres does when it stalls (`kill -STOP`) rather than stops: sockets stay open,
+/// nothing answers.
+pub struct StallingProxy {
+    pub port: u16,
+    stalled: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl StallingProxy {
+    pub async fn start(upstream_port: u16) -> StallingProxy {
+        use std::sync::atomic::Ordering;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stalled = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stalled.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", upstream_port)).await
+                else {
+                    continue;
+                };
+                let (cr, cw) = client.into_split();
+                let (sr, sw) = server.into_split();
+                for (mut from, mut to) in [(cr, sw), (sr, cw)].map(|(r, w)| (r, w)) {
+                    let flag = flag.clone();
+                    tokio::spawn(async move {
+                        let mut buf = vec![0u8; 16 * 1024];
+                        loop {
+                            let Ok(n) = from.read(&mut buf).await else {
+                                return;
+                            };
+                            if n == 0 {
+                                return;
+                            }
+                            while flag.load(Ordering::SeqCst) {
+                                tokio::time::sleep(Duration::from_millis(20)).await;
+                            }
+                            if to.write_all(&buf[..n]).await.is_err() {
+                                return;
+                            }
+                        }
+                    });
+                }
+            }
+        });
+        StallingProxy { port, stalled }
+    }
+
+    pub fn stall(&self, stalled: bool) {
+        self.stalled
+            .store(stalled, std::sync::atomic::Ordering::SeqCst);
+    }
 }

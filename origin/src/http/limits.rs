@@ -1,0 +1,25 @@
+//! Request limits answered in JSON by the router rather than as hyper's bodiless
+//! errors: too many headers (431) and overlong URIs (414). They sit well below hyper's
+//! own hard limits, so only requests no client needs reach those.
+
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::error::AppError;
+
+/// More than any real client sends, and far enough below hyper's 256 that the edge's
+/// ten added headers never push a valid request over.
+pub const MAX_HEADERS: usize = 100;
+/// Longest path and query accepted.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+
+pub async fn limits(req: Request, next: Next) -> Response {
+    if req.headers().len() > MAX_HEADERS {
+        return AppError::HeadersTooLarge.into_response();
+    }
+    if req.uri().path_and_query().map_or(0, |pq| pq.as_str().len()) > MAX_URI_BYTES {
+        return AppError::UriTooLong.into_response();
+    }
+    next.run(req).await
+}
