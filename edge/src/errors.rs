@@ -19,6 +19,8 @@ pub enum EdgeError {
     OriginUnavailable,
     /// The origin did not answer a forward in time.
     OriginTimeout,
+    /// A client over its limit of invalid-token outcomes.
+    TooManyInvalidTokens,
     /// `ORIGIN_URL`, `EDGE_ORIGIN_SECRET` or the KV binding is missing.
     Misconfigured,
 }
@@ -40,6 +42,7 @@ impl EdgeError {
             EdgeError::AuthUnavailable => 503,
             EdgeError::OriginUnavailable => 502,
             EdgeError::OriginTimeout => 504,
+            EdgeError::TooManyInvalidTokens => 429,
             EdgeError::Misconfigured => 500,
         }
     }
@@ -54,6 +57,7 @@ impl EdgeError {
             EdgeError::AuthUnavailable => "auth backend unavailable",
             EdgeError::OriginUnavailable => "origin unavailable",
             EdgeError::OriginTimeout => "origin timeout",
+            EdgeError::TooManyInvalidTokens => "too many invalid tokens",
             EdgeError::Misconfigured => "internal error",
         }
     }
@@ -71,6 +75,8 @@ impl EdgeError {
                 .into_iter()
                 .collect(),
             EdgeError::AuthUnavailable => vec![("retry-after", RETRY_AFTER_SECS)],
+            // The limiter's period: by then the client's count has started over.
+            EdgeError::TooManyInvalidTokens => vec![("retry-after", "10")],
             EdgeError::MethodNotAllowed(allow) => vec![("allow", allow)],
             _ => vec![],
         }

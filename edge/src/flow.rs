@@ -8,9 +8,10 @@
 
 use tollgate_shared::access::{self, RouteClass};
 use tollgate_shared::cache::is_cacheable;
-use tollgate_shared::{cache_key, Actor, SigningKey, Token};
+use tollgate_shared::{cache_key, Actor, AuthError, SigningKey, Token};
 
 use crate::errors::EdgeError;
+use crate::negative::{self, NegativeCache};
 use crate::resolve::OriginAnswer;
 use crate::{cache, resolve};
 
@@ -47,55 +48,99 @@ pub trait Origin {
     ) -> Result<OriginAnswer, OriginError>;
 }
 
-/// Who is calling a route of `class`: the credential from `Authorization` (checked with
-/// zero I/O), then the cache, then on a miss the origin's resolver.
-pub async fn authenticate(
-    kv: &impl Kv,
-    origin: &impl Origin,
-    key: &SigningKey,
-    class: RouteClass,
-    authorization: Option<&str>,
-    now: i64,
-) -> Result<Actor, EdgeError> {
-    let token = access::bearer_token(class, authorization)?;
-    resolve_token(kv, origin, key, &token, now).await
+/// Counts a client's invalid-token outcomes (the Rate Limiting binding in
+/// production). `false` once the client is over its limit.
+#[allow(async_fn_in_trait)]
+pub trait Limiter {
+    async fn allow(&self, client: &str) -> bool;
 }
 
-/// KV first (for kinds that may be cached); on a miss, or an entry past its
-/// `valid_until`, the origin, whose positive answer is cached for next time.
-pub async fn resolve_token(
-    kv: &impl Kv,
-    origin: &impl Origin,
-    key: &SigningKey,
-    token: &Token<'_>,
-    now: i64,
-) -> Result<Actor, EdgeError> {
-    let cacheable = is_cacheable(token.kind);
-    let cache_key = cache_key(token.kind, &token.hash());
-    if cacheable {
-        // KV trouble is a miss, not an outage: the origin can still answer.
-        if let Ok(value) = kv.get(&cache_key).await {
-            if let Some(actor) = cache::hit(value.as_deref(), now) {
-                return Ok(actor);
+/// No limit: for an edge configured without the binding.
+pub struct Unlimited;
+
+impl Limiter for Unlimited {
+    async fn allow(&self, _client: &str) -> bool {
+        true
+    }
+}
+
+/// One request's view of the edge: its cache, the origin, the limiter, the isolate's
+/// negative cache and the signing key.
+pub struct Flow<'a, K, O, L> {
+    pub kv: &'a K,
+    pub origin: &'a O,
+    pub limiter: &'a L,
+    pub negatives: &'a NegativeCache,
+    pub key: &'a SigningKey,
+}
+
+impl<K: Kv, O: Origin, L: Limiter> Flow<'_, K, O, L> {
+    /// Who is calling a route of `class`: the credential from `Authorization` (checked
+    /// with zero I/O), then the cache, then on a miss the origin's resolver. A client
+    /// (`CF-Connecting-IP`) with too many invalid tokens gets 429 instead of 401.
+    pub async fn authenticate(
+        &self,
+        class: RouteClass,
+        authorization: Option<&str>,
+        client: &str,
+        now: i64,
+    ) -> Result<Actor, EdgeError> {
+        let result = match access::bearer_token(class, authorization) {
+            Ok(token) => self.resolve_token(&token, now).await,
+            Err(e) => Err(e.into()),
+        };
+        match result {
+            Err(EdgeError::Auth(AuthError::InvalidToken)) if !self.limiter.allow(client).await => {
+                Err(EdgeError::TooManyInvalidTokens)
             }
+            other => other,
         }
     }
 
-    let body = resolve::request_body(token);
-    let (timestamp, signature) = resolve::sign(key, &body, now)?;
-    let answer = origin
-        .resolve(&body, &timestamp, &signature)
-        .await
-        .map_err(|_| EdgeError::AuthUnavailable)?;
-    resolve::verify_answer(key, &signature, &answer, now)?;
-    let answer = resolve::interpret(answer.status, &answer.body)?;
-    if let Some((value, kv_ttl)) =
-        cache::entry_to_store(token.kind, &answer.identity, answer.ttl_secs, now)
-    {
-        // A failed write only costs the next request a resolve.
-        let _ = kv.put(&cache_key, value, kv_ttl).await;
+    /// The negative cache and KV first (for kinds that may be cached); on a miss, or an
+    /// entry past its `valid_until`, the origin, whose signed answer is cached: a
+    /// positive in KV, a refusal in the isolate.
+    pub async fn resolve_token(&self, token: &Token<'_>, now: i64) -> Result<Actor, EdgeError> {
+        let cache_key = cache_key(token.kind, &token.hash());
+        let remember_refusal = negative::applies_to(token.kind);
+        if remember_refusal && self.negatives.refused(&cache_key, now) {
+            return Err(AuthError::InvalidToken.into());
+        }
+        if is_cacheable(token.kind) {
+            // KV trouble is a miss, not an outage: the origin can still answer.
+            if let Ok(value) = self.kv.get(&cache_key).await {
+                if let Some(actor) = cache::hit(value.as_deref(), now) {
+                    return Ok(actor);
+                }
+            }
+        }
+
+        let body = resolve::request_body(token);
+        let (timestamp, signature) = resolve::sign(self.key, &body, now)?;
+        let answer = self
+            .origin
+            .resolve(&body, &timestamp, &signature)
+            .await
+            .map_err(|_| EdgeError::AuthUnavailable)?;
+        resolve::verify_answer(self.key, &signature, &answer, now)?;
+        let answer = match resolve::interpret(answer.status, &answer.body) {
+            Ok(answer) => answer,
+            Err(refused @ EdgeError::Auth(AuthError::InvalidToken)) => {
+                if remember_refusal {
+                    self.negatives.remember(&cache_key, now);
+                }
+                return Err(refused);
+            }
+            Err(other) => return Err(other),
+        };
+        if let Some((value, kv_ttl)) =
+            cache::entry_to_store(token.kind, &answer.identity, answer.ttl_secs, now)
+        {
+            // A failed write only costs the next request a resolve.
+            let _ = self.kv.put(&cache_key, value, kv_ttl).await;
+        }
+        Ok(answer.identity)
     }
-    Ok(answer.identity)
 }
 
 /// Deletes purged keys. Any failure fails the call, so the origin retries it.
@@ -255,20 +300,68 @@ mod tests {
         (raw, header)
     }
 
+    /// Lets `budget` invalid outcomes through, then refuses.
+    struct CountingLimiter {
+        budget: Cell<usize>,
+        asked: Cell<usize>,
+    }
+
+    impl CountingLimiter {
+        fn with_budget(budget: usize) -> CountingLimiter {
+            CountingLimiter {
+                budget: Cell::new(budget),
+                asked: Cell::new(0),
+            }
+        }
+    }
+
+    impl Limiter for CountingLimiter {
+        async fn allow(&self, client: &str) -> bool {
+            assert_eq!(client, "203.0.113.7");
+            self.asked.set(self.asked.get() + 1);
+            let left = self.budget.get();
+            self.budget.set(left.saturating_sub(1));
+            left > 0
+        }
+    }
+
+    fn flow<'a, L: Limiter>(
+        kv: &'a MemoryKv,
+        origin: &'a FakeOrigin,
+        negatives: &'a NegativeCache,
+        limiter: &'a L,
+        key: &'a SigningKey,
+    ) -> Flow<'a, MemoryKv, FakeOrigin, L> {
+        Flow {
+            kv,
+            origin,
+            limiter,
+            negatives,
+            key,
+        }
+    }
+
+    /// One request on its own (a fresh isolate: nothing remembered, no limit).
     fn auth(
         kv: &MemoryKv,
         origin: &FakeOrigin,
         header: &str,
         now: i64,
     ) -> Result<Actor, EdgeError> {
-        run(authenticate(
-            kv,
-            origin,
-            &key(),
-            RouteClass::User,
-            Some(header),
-            now,
-        ))
+        auth_in(kv, origin, &NegativeCache::default(), Some(header), now)
+    }
+
+    /// A request in an isolate whose negative cache is `negatives`.
+    fn auth_in(
+        kv: &MemoryKv,
+        origin: &FakeOrigin,
+        negatives: &NegativeCache,
+        header: Option<&str>,
+        now: i64,
+    ) -> Result<Actor, EdgeError> {
+        let key = key();
+        let flow = flow(kv, origin, negatives, &Unlimited, &key);
+        run(flow.authenticate(RouteClass::User, header, "203.0.113.7", now))
     }
 
     fn key_of(raw: &RawToken) -> String {
@@ -328,18 +421,87 @@ mod tests {
     }
 
     #[test]
-    fn a_refused_token_is_401_and_not_cached() {
+    fn a_refused_token_is_401_remembered_in_the_isolate_and_never_in_kv() {
         let kv = MemoryKv::default();
         let origin = FakeOrigin::answering(Ok((401, r#"{"error":"invalid token"}"#.into())));
+        let negatives = NegativeCache::default();
         let (_, header) = bearer(TokenKind::Pat);
-        for _ in 0..2 {
+        for now in [NOW, NOW + 1, NOW + 29] {
             assert_eq!(
-                auth(&kv, &origin, &header, NOW),
+                auth_in(&kv, &origin, &negatives, Some(&header), now),
                 Err(EdgeError::Auth(AuthError::InvalidToken))
             );
         }
+        assert_eq!(origin.calls.get(), 1, "refused again without a resolve");
+        assert_eq!(kv.reads.get(), 1, "nor a KV read");
+        assert!(kv.entries.borrow().is_empty(), "nothing negative in KV");
+        // After 30 s the origin is asked again.
+        let _ = auth_in(&kv, &origin, &negatives, Some(&header), NOW + 30);
         assert_eq!(origin.calls.get(), 2);
-        assert!(kv.entries.borrow().is_empty());
+    }
+
+    #[test]
+    fn only_refusals_are_remembered() {
+        let kv = MemoryKv::default();
+        let negatives = NegativeCache::default();
+        for answer in [Err(OriginError::Timeout), Ok((500, String::new()))] {
+            let origin = FakeOrigin::answering(answer);
+            let (_, header) = bearer(TokenKind::Pat);
+            let _ = auth_in(&kv, &origin, &negatives, Some(&header), NOW);
+        }
+        assert!(negatives.is_empty(), "an outage is not a refusal");
+        // Task tokens are the origin's to judge every time.
+        let origin = FakeOrigin::answering(Ok((401, r#"{"error":"invalid token"}"#.into())));
+        let raw = RawToken::generate(TokenKind::Task).unwrap();
+        let token = tollgate_shared::token::parse(raw.expose()).unwrap();
+        let key = key();
+        let flow = flow(&kv, &origin, &negatives, &Unlimited, &key);
+        for _ in 0..2 {
+            assert!(run(flow.resolve_token(&token, NOW)).is_err());
+        }
+        assert_eq!(origin.calls.get(), 2);
+        assert!(negatives.is_empty());
+    }
+
+    #[test]
+    fn too_many_invalid_tokens_from_one_client_is_429_but_valid_ones_pass() {
+        let kv = MemoryKv::default();
+        let negatives = NegativeCache::default();
+        let limiter = CountingLimiter::with_budget(2);
+        let key = key();
+        let refusing = FakeOrigin::answering(Ok((401, r#"{"error":"invalid token"}"#.into())));
+        let refused = flow(&kv, &refusing, &negatives, &limiter, &key);
+        let mut answers = Vec::new();
+        for _ in 0..4 {
+            let (_, header) = bearer(TokenKind::Pat);
+            answers.push(run(refused.authenticate(
+                RouteClass::User,
+                Some(&header),
+                "203.0.113.7",
+                NOW,
+            )));
+        }
+        let invalid = Err(EdgeError::Auth(AuthError::InvalidToken));
+        let limited = Err(EdgeError::TooManyInvalidTokens);
+        assert_eq!(
+            answers,
+            [invalid.clone(), invalid, limited.clone(), limited]
+        );
+        // A valid token from the same client is never refused, and costs no budget.
+        let accepting = FakeOrigin::ok(600);
+        let valid = flow(&kv, &accepting, &negatives, &limiter, &key);
+        let (_, header) = bearer(TokenKind::Pat);
+        assert_eq!(
+            run(valid.authenticate(RouteClass::User, Some(&header), "203.0.113.7", NOW)),
+            Ok(pat())
+        );
+        assert_eq!(limiter.asked.get(), 4);
+        // Missing credentials are not invalid tokens.
+        assert_eq!(
+            run(valid.authenticate(RouteClass::User, None, "203.0.113.7", NOW)),
+            Err(EdgeError::Auth(AuthError::MissingAuthorization))
+        );
+        assert_eq!(limiter.asked.get(), 4);
     }
 
     #[test]
@@ -417,14 +579,13 @@ mod tests {
             (Some("Bearer xyz_123".to_owned()), AuthError::InvalidToken),
         ];
         for (header, expected) in cases {
-            let result = run(authenticate(
+            let result = auth_in(
                 &kv,
                 &origin,
-                &key(),
-                RouteClass::User,
+                &NegativeCache::default(),
                 header.as_deref(),
                 NOW,
-            ));
+            );
             assert_eq!(result, Err(EdgeError::Auth(expected)), "{header:?}");
         }
         assert_eq!((kv.reads.get(), origin.calls.get()), (0, 0));
@@ -450,10 +611,9 @@ mod tests {
         let raw = RawToken::generate(TokenKind::Task).unwrap();
         let token = tollgate_shared::token::parse(raw.expose()).unwrap();
         for _ in 0..2 {
-            assert_eq!(
-                run(resolve_token(&kv, &origin, &key(), &token, NOW)),
-                Ok(pat())
-            );
+            let (negatives, key) = (NegativeCache::default(), key());
+            let flow = flow(&kv, &origin, &negatives, &Unlimited, &key);
+            assert_eq!(run(flow.resolve_token(&token, NOW)), Ok(pat()));
         }
         assert_eq!(origin.calls.get(), 2, "asked every time");
         assert_eq!(kv.reads.get(), 0);

@@ -5,7 +5,7 @@
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::OnceLock;
+use std::sync::{LazyLock, OnceLock};
 use std::time::Duration;
 
 use futures_util::future::{select, Either};
@@ -18,13 +18,14 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use worker::kv::KvStore;
 use worker::{
-    console_warn, event, Context, Date, Delay, Env, Fetch, Headers, Method, Request, RequestInit,
-    RequestRedirect, Response,
+    console_warn, event, Context, Date, Delay, Env, Fetch, Headers, Method, RateLimiter, Request,
+    RequestInit, RequestRedirect, Response,
 };
 
 use crate::config::{self, Config};
 use crate::errors::EdgeError;
-use crate::flow::{self, KvError, OriginError};
+use crate::flow::{self, Flow, KvError, OriginError};
+use crate::negative::NegativeCache;
 use crate::resolve::OriginAnswer;
 use crate::route::Route;
 use crate::{forward, purge, route};
@@ -153,17 +154,25 @@ async fn handle(mut req: Request, env: &Env, rid: &str) -> EdgeResult<Response> 
             forward(req, config, None, &path_and_query, rid).await
         }
         Route::User => {
-            let authorization = req.headers().get("authorization").ok().flatten();
+            let header = |name: &str| req.headers().get(name).ok().flatten();
+            let authorization = header("authorization");
+            // Set by Cloudflare (and by wrangler dev) from the connection, not the client.
+            let client = header("cf-connecting-ip").unwrap_or_else(|| "unknown".to_owned());
             let config = config(env)?;
-            let actor = flow::authenticate(
-                &WorkersKv::bind(env)?,
-                &OriginResolver(config),
-                &config.key,
-                RouteClass::User,
-                authorization.as_deref(),
-                now(),
-            )
-            .await?;
+            let kv = WorkersKv::bind(env)?;
+            let origin = OriginResolver(config);
+            // Without the binding there is no limit; the negative cache still works.
+            let limiter = WorkersLimiter(env.rate_limiter(INVALID_TOKEN_LIMITER).ok());
+            let flow = Flow {
+                kv: &kv,
+                origin: &origin,
+                limiter: &limiter,
+                negatives: &NEGATIVES,
+                key: &config.key,
+            };
+            let actor = flow
+                .authenticate(RouteClass::User, authorization.as_deref(), &client, now())
+                .await?;
             forward(req, config, Some(&actor), &path_and_query, rid).await
         }
     }
@@ -238,6 +247,30 @@ async fn read_capped(req: &mut Request, cap: usize) -> EdgeResult<Vec<u8>> {
             return Err(EdgeError::TooLarge);
         }
         body.extend_from_slice(&chunk.to_vec());
+    }
+}
+
+/// The Rate Limiting binding that counts invalid-token outcomes per client.
+const INVALID_TOKEN_LIMITER: &str = "INVALID_TOKEN_LIMITER";
+
+/// Refusals this isolate remembers (see `negative`).
+static NEGATIVES: LazyLock<NegativeCache> = LazyLock::new(NegativeCache::default);
+
+struct WorkersLimiter(Option<RateLimiter>);
+
+impl flow::Limiter for WorkersLimiter {
+    async fn allow(&self, client: &str) -> bool {
+        let Some(limiter) = &self.0 else {
+            return true;
+        };
+        match limiter.limit(client.to_owned()).await {
+            Ok(outcome) => outcome.success,
+            // The limiter is a courtesy to the origin, not a gate: fail open to a 401.
+            Err(e) => {
+                console_warn!("rate limiter failed: {e}");
+                true
+            }
+        }
     }
 }
 

@@ -13,6 +13,7 @@ pub mod config;
 pub mod errors;
 pub mod flow;
 pub mod forward;
+pub mod negative;
 pub mod purge;
 pub mod resolve;
 pub mod route;

@@ -9,6 +9,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod abuse;
 mod auth;
 mod outage;
 mod revocation;
@@ -79,6 +80,8 @@ fn main() -> ExitCode {
         routing::methods_the_edge_cannot_forward_exactly_are_405,
         routing::oversized_bodies_are_413_at_the_edge,
         routing::two_authorization_headers_are_refused_like_at_the_origin,
+        abuse::a_refused_token_is_refused_again_without_a_resolve,
+        abuse::a_flood_of_invalid_tokens_gets_429_and_valid_tokens_still_pass,
         outage::origin_down_is_503_then_recovers,
         outage::no_token_reaches_the_logs,
     ];

@@ -1,0 +1,110 @@
+//! The in-isolate negative cache: token hashes the origin refused, answered 401 without
+//! another resolve for a while. Anyone can make well-formed random tokens (CRC32 is not
+//! a secret); this makes a repeated bad token cost nothing.
+//!
+//! Safe because a refusal is final: the origin refuses a token that is unknown,
+//! revoked or expired, and none of those becomes valid later — tokens are minted from
+//! 128 random bits (no one presents a token before its mint commits), revocation is
+//! never undone, and renewal only extends tokens that have not expired. Only our own
+//! cacheable kinds are remembered (`mul`, `mdt`); cloud PATs are Fleet's to decide.
+//! Nothing negative goes to KV: writes there cost money and are rate-limited.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+use tollgate_shared::TokenKind;
+
+/// How long a refusal is remembered.
+pub const TTL_SECS: i64 = 30;
+/// At most this many refusals are remembered; the oldest go first.
+pub const CAPACITY: usize = 10_000;
+
+/// Bounded in entries and in time. A `Mutex` only to be a `static`: the Worker runs one
+/// request at a time per isolate thread, so it is never contended.
+#[derive(Default)]
+pub struct NegativeCache {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    until: HashMap<String, i64>,
+    order: VecDeque<String>,
+}
+
+/// Which kinds a refusal is remembered for.
+pub fn applies_to(kind: TokenKind) -> bool {
+    matches!(kind, TokenKind::Pat | TokenKind::Daemon)
+}
+
+impl NegativeCache {
+    /// Was this cache key refused within the last [`TTL_SECS`]?
+    pub fn refused(&self, key: &str, now: i64) -> bool {
+        let Ok(inner) = self.inner.lock() else {
+            return false;
+        };
+        inner.until.get(key).is_some_and(|&until| now < until)
+    }
+
+    pub fn remember(&self, key: &str, now: i64) {
+        let Ok(mut inner) = self.inner.lock() else {
+            return;
+        };
+        if inner.until.insert(key.to_owned(), now + TTL_SECS).is_none() {
+            inner.order.push_back(key.to_owned());
+        }
+        while inner.order.len() > CAPACITY {
+            if let Some(oldest) = inner.order.pop_front() {
+                inner.until.remove(&oldest);
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.inner.lock().map_or(0, |i| i.order.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remembered_for_thirty_seconds() {
+        let cache = NegativeCache::default();
+        assert!(!cache.refused("k", 100));
+        cache.remember("k", 100);
+        assert!(cache.refused("k", 100));
+        assert!(cache.refused("k", 129));
+        assert!(!cache.refused("k", 130));
+        assert!(!cache.refused("other", 100));
+    }
+
+    #[test]
+    fn bounded_oldest_first() {
+        let cache = NegativeCache::default();
+        for i in 0..CAPACITY + 5 {
+            cache.remember(&format!("k{i}"), 100);
+        }
+        assert_eq!(cache.len(), CAPACITY);
+        assert!(!cache.refused("k0", 100));
+        assert!(!cache.refused("k4", 100));
+        assert!(cache.refused("k5", 100));
+        assert!(cache.refused(&format!("k{}", CAPACITY + 4), 100));
+        // Remembering a key again does not grow the cache.
+        cache.remember("k5", 101);
+        assert_eq!(cache.len(), CAPACITY);
+    }
+
+    #[test]
+    fn kinds() {
+        assert!(applies_to(TokenKind::Pat) && applies_to(TokenKind::Daemon));
+        for kind in [TokenKind::Task, TokenKind::Install, TokenKind::Cloud] {
+            assert!(!applies_to(kind));
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! Well-formed random tokens (CRC32 is no secret): a repeated one costs the origin one
+//! resolve, and a client that sends many gets 429 — while valid tokens keep working.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use tollgate_shared::{AuthError, RawToken, TokenKind};
+use tollgate_tests::assert_refused;
+use tollgate_tests::stack::Stack;
+
+pub async fn a_refused_token_is_refused_again_without_a_resolve(stack: &Stack) {
+    let unknown = RawToken::generate(TokenKind::Pat).unwrap();
+    let before = stack.resolves().await;
+    for _ in 0..3 {
+        assert_refused(stack.me(unknown.expose()).await, AuthError::InvalidToken).await;
+    }
+    assert_eq!(
+        stack.resolves().await,
+        before + 1.0,
+        "one resolve for three refusals"
+    );
+}
+
+pub async fn a_flood_of_invalid_tokens_gets_429_and_valid_tokens_still_pass(stack: &Stack) {
+    let (_, valid) = stack.pat();
+    let mut limited = None;
+    for _ in 0..80 {
+        let garbage = RawToken::generate(TokenKind::Pat).unwrap();
+        let r = stack.me(garbage.expose()).await;
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some(r);
+            break;
+        }
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let r = limited.expect("429 within 80 invalid tokens (the limit is 50 per 10 s)");
+    assert_eq!(r.headers()["retry-after"], "10");
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "too many invalid tokens"
+    );
+    // The same client's valid token: a miss, then a hit, never refused.
+    for _ in 0..2 {
+        assert_eq!(stack.me(&valid).await.status(), StatusCode::OK);
+    }
+    // The limit lifts with its period, so later tests see plain 401s again.
+    let broken = format!("{}0", &valid[..valid.len() - 1]);
+    let mut status = StatusCode::TOO_MANY_REQUESTS;
+    for _ in 0..30 {
+        status = stack.me(&broken).await.status();
+        if status == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
