@@ -18,5 +18,8 @@ pub mod purge;
 pub mod resolve;
 pub mod route;
 
+#[cfg(test)]
+mod properties;
+
 #[cfg(target_arch = "wasm32")]
 mod glue;

@@ -24,6 +24,9 @@ pub mod signing;
 pub mod token;
 pub mod wire;
 
+#[cfg(test)]
+mod properties;
+
 pub use access::{Credential, RouteClass};
 pub use actor::{Actor, ActorSource};
 pub use cache::{cache_key, ttl_for_expiry, CacheEntry};
