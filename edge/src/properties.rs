@@ -26,7 +26,7 @@ proptest! {
     ) {
         let actor = Actor::Pat { user_id: uuid_from(bytes) };
         let (value, kv_ttl) = cache::entry_to_store(TokenKind::Pat, &actor, ttl, now).unwrap();
-        prop_assert!(kv_ttl >= 60 && kv_ttl <= 600);
+        prop_assert!((60..=600).contains(&kv_ttl));
         prop_assert_eq!(cache::hit(Some(&value), now), Some(actor.clone()));
         prop_assert_eq!(cache::hit(Some(&value), now + ttl as i64 - 1), Some(actor));
         prop_assert_eq!(cache::hit(Some(&value), now + ttl as i64), None);
