@@ -3,6 +3,7 @@
 #   pg_start DIR   → initdb + start on a free loopback port, TLS on with a certificate
 #                    made for this cluster; sets PG_PORT, PG_URL, PG_CA (its root) and
 #                    PG_WRONG_CA (a root that did not sign it). Role `tls_only` must use TLS.
+#   pg_restart DIR → fast restart with the same options (fault tests)
 #   pg_stop DIR    → fast shutdown (safe to call twice)
 # As root, initdb refuses to run, so the cluster runs as the `postgres` OS user.
 
@@ -82,6 +83,12 @@ pg_make_certs() {
     chmod 755 "$tls"
     chmod 644 "$tls"/*.crt
     if [ "$(id -u)" = 0 ]; then chown -R postgres: "$tls"; fi
+}
+
+# Restarts the cluster in DIR with the options it was started with (fault tests).
+pg_restart() {
+    local dir=$1
+    as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -m fast -w -t 60 restart >/dev/null
 }
 
 pg_stop() {

@@ -107,12 +107,40 @@ impl Stack {
         (pat["id"].as_str().unwrap().to_owned(), token)
     }
 
+    /// The first column of the first row of `query`, a boolean.
+    pub async fn query_bool(&self, query: &str) -> bool {
+        let (client, conn) = tokio_postgres::connect(&self.db, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        client.query_one(query, &[]).await.unwrap().get(0)
+    }
+
     pub async fn sql(&self, query: &str) {
         let (client, conn) = tokio_postgres::connect(&self.db, tokio_postgres::NoTls)
             .await
             .unwrap();
         tokio::spawn(conn);
         client.batch_execute(query).await.unwrap();
+    }
+
+    /// Restarts the throwaway cluster (`pg_ctl restart`, fast mode) and returns when it
+    /// accepts connections again. Needs `TOLLGATE_TEST_PG_DATA` from `scripts/test`.
+    pub fn restart_postgres(&self) {
+        let dir = std::env::var("TOLLGATE_TEST_PG_DATA")
+            .expect("TOLLGATE_TEST_PG_DATA is not set: run scripts/test");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let status = std::process::Command::new("bash")
+            .current_dir(root)
+            .args([
+                "-c",
+                "source scripts/lib/pg.sh && pg_restart \"$1\"",
+                "-",
+                &dir,
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success(), "pg_restart failed");
     }
 
     pub fn logs(&self) -> String {
