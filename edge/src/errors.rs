@@ -21,6 +21,8 @@ pub enum EdgeError {
     OriginTimeout,
     /// A client over its limit of invalid-token outcomes.
     TooManyInvalidTokens,
+    /// More client headers than the edge forwards.
+    HeadersTooLarge,
     /// `ORIGIN_URL`, `EDGE_ORIGIN_SECRET` or the KV binding is missing.
     Misconfigured,
 }
@@ -43,6 +45,7 @@ impl EdgeError {
             EdgeError::OriginUnavailable => 502,
             EdgeError::OriginTimeout => 504,
             EdgeError::TooManyInvalidTokens => 429,
+            EdgeError::HeadersTooLarge => 431,
             EdgeError::Misconfigured => 500,
         }
     }
@@ -58,6 +61,7 @@ impl EdgeError {
             EdgeError::OriginUnavailable => "origin unavailable",
             EdgeError::OriginTimeout => "origin timeout",
             EdgeError::TooManyInvalidTokens => "too many invalid tokens",
+            EdgeError::HeadersTooLarge => "request header fields too large",
             EdgeError::Misconfigured => "internal error",
         }
     }

@@ -9,6 +9,11 @@ use tollgate_shared::{Actor, SigningKey};
 
 use crate::errors::EdgeError;
 
+/// Client headers the edge forwards at most. With what the edge and the runtime add
+/// (identity, signature, request id, `cf-*`: about 15) a request stays well under the
+/// origin's 128, so a valid request is never refused there for what the edge added.
+pub const MAX_CLIENT_HEADERS: usize = 80;
+
 /// Headers never copied from the client: the identity ones (a client must not set them),
 /// those the runtime derives from the new request itself, and the hop-by-hop ones
 /// (RFC 9110 §7.6.1), which describe the client's connection, not the origin's.

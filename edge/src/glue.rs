@@ -113,6 +113,9 @@ async fn handle(mut req: Request, env: &Env, rid: &str) -> EdgeResult<Response> 
     if !route::is_forwardable(&method_name) {
         return Err(EdgeError::MethodNotAllowed(route::ALLOW));
     }
+    if req.headers().entries().count() > forward::MAX_CLIENT_HEADERS {
+        return Err(EdgeError::HeadersTooLarge);
+    }
     let method = req.method();
     match route::classify(&method_name, url.path()) {
         Route::NotFound => Err(EdgeError::NotFound),
@@ -213,12 +216,12 @@ fn declared_length(req: &Request) -> Option<u64> {
 }
 
 /// The body, at most `cap` bytes: a declared length over the cap is refused before
-/// anything is read, and a body without one is read only up to the cap, then the rest
-/// is cancelled.
+/// anything is read, and a body without one is read only up to the cap. Past the cap
+/// the rest is read and dropped up to [`DRAIN_LIMIT`] (answering while the client is
+/// still sending upsets the runtime's HTTP handling), and cancelled beyond that.
 ///
-/// Read through the stream's own reader rather than the runtime crate's `ByteStream`:
-/// dropping that mid-body leaves a read pending whose late completion kills the isolate
-/// (and with it the next request), where cancelling the reader ends the body cleanly.
+/// Read through the stream's own reader rather than the runtime crate's `ByteStream`,
+/// so that the rest can be cancelled cleanly.
 async fn read_capped(req: &mut Request, cap: usize) -> EdgeResult<Vec<u8>> {
     if declared_length(req).is_some_and(|len| len > cap as u64) {
         return Err(EdgeError::TooLarge);
@@ -228,6 +231,7 @@ async fn read_capped(req: &mut Request, cap: usize) -> EdgeResult<Vec<u8>> {
     };
     let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
     let mut body = Vec::new();
+    let mut seen = 0usize;
     loop {
         let step = JsFuture::from(reader.read())
             .await
@@ -237,18 +241,29 @@ async fn read_capped(req: &mut Request, cap: usize) -> EdgeResult<Vec<u8>> {
             .and_then(|d| d.as_bool())
             .unwrap_or(true);
         if done {
-            return Ok(body);
+            return if seen > cap {
+                Err(EdgeError::TooLarge)
+            } else {
+                Ok(body)
+            };
         }
         let value = js_sys::Reflect::get(&step, &JsValue::from_str("value"))
             .map_err(|_| EdgeError::BadRequest)?;
         let chunk = js_sys::Uint8Array::new(&value);
-        if body.len() + chunk.length() as usize > cap {
+        seen += chunk.length() as usize;
+        if seen > DRAIN_LIMIT {
             let _ = JsFuture::from(reader.cancel()).await;
             return Err(EdgeError::TooLarge);
         }
-        body.extend_from_slice(&chunk.to_vec());
+        if seen <= cap {
+            body.extend_from_slice(&chunk.to_vec());
+        }
     }
 }
+
+/// How much of an over-limit body without a length is read (and dropped) before the
+/// edge stops reading.
+const DRAIN_LIMIT: usize = 1024 * 1024;
 
 /// The Rate Limiting binding that counts invalid-token outcomes per client.
 const INVALID_TOKEN_LIMITER: &str = "INVALID_TOKEN_LIMITER";

@@ -39,8 +39,7 @@ pub const POOL_SIZE: usize = 32;
 /// A client must have sent all its headers within this time.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Headers hyper accepts before answering 431 itself (with no body); the router answers
-/// JSON 431 above `http::limits::MAX_HEADERS`, well below this, so the edge's added
-/// headers never push a valid request over.
+/// JSON 431 above `http::limits::MAX_HEADERS`, well below this.
 const HYPER_MAX_HEADERS: usize = 256;
 /// How long in-flight requests may finish after a shutdown signal.
 const DRAIN: Duration = Duration::from_secs(10);

@@ -8,9 +8,9 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::AppError;
 
-/// More than any real client sends, and far enough below hyper's 256 that the edge's
-/// ten added headers never push a valid request over.
-pub const MAX_HEADERS: usize = 100;
+/// More than any real client sends, and above what the edge forwards (80 of the
+/// client's plus its own), so the edge's additions never push a valid request over.
+pub const MAX_HEADERS: usize = 128;
 /// Longest path and query accepted.
 pub const MAX_URI_BYTES: usize = 8 * 1024;
 

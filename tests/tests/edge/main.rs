@@ -81,6 +81,7 @@ fn main() -> ExitCode {
         routing::methods_the_edge_cannot_forward_exactly_are_405,
         routing::oversized_bodies_are_413_at_the_edge,
         routing::two_authorization_headers_are_refused_like_at_the_origin,
+        routing::header_floods_are_431_in_json_at_the_edge,
         abuse::a_refused_token_is_refused_again_without_a_resolve,
         abuse::a_flood_of_invalid_tokens_gets_429_and_valid_tokens_still_pass,
     ];

@@ -155,7 +155,7 @@ pub async fn oversized_bodies_are_413_at_the_edge(stack: &Stack) {
         r.json::<Value>().await.unwrap()["error"],
         "request body too large"
     );
-    // Without a length, the edge reads up to the limit and no further.
+    // Without a length, the edge keeps at most the limit and answers 413.
     let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
         (0..80).map(|_| Ok(vec![b'x'; 1024])).collect();
     let r = post()
@@ -170,6 +170,23 @@ pub async fn oversized_bodies_are_413_at_the_edge(stack: &Stack) {
         r.json::<Value>().await.unwrap()["error"],
         "request body too large"
     );
+    // And goes on serving bodies after refusing one.
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        vec![Ok(br#"{"name":"#.to_vec()), Ok(br#""after"}"#.to_vec())];
+    let r = post()
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let created: Value = r.json().await.unwrap();
+    stack
+        .minted
+        .lock()
+        .unwrap()
+        .push(created["token"].as_str().unwrap().to_owned());
 }
 
 pub async fn two_authorization_headers_are_refused_like_at_the_origin(stack: &Stack) {
@@ -194,4 +211,27 @@ pub async fn two_authorization_headers_are_refused_like_at_the_origin(stack: &St
         .await
         .unwrap();
     assert_refused(r, AuthError::InvalidToken).await;
+}
+
+pub async fn header_floods_are_431_in_json_at_the_edge(stack: &Stack) {
+    let mut req = stack.http().get(format!("{}/api/ping", stack.edge.url));
+    for i in 0..90 {
+        req = req.header(format!("x-filler-{i}"), "x");
+    }
+    let r = req.send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "request header fields too large"
+    );
+    // 70 of them pass the edge and, with what the edge adds, the origin too.
+    let (_, token) = stack.pat();
+    let mut req = stack
+        .http()
+        .get(format!("{}/api/me", stack.edge.url))
+        .bearer_auth(&token);
+    for i in 0..70 {
+        req = req.header(format!("x-filler-{i}"), "x");
+    }
+    assert_eq!(req.send().await.unwrap().status(), StatusCode::OK);
 }
