@@ -163,6 +163,17 @@ impl Origin {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Starts an origin that must refuse to start; returns its one `error:` line.
+    pub fn start_error(database_url: &str, env: &[(&str, &str)]) -> String {
+        let log = Origin::start_on(database_url, free_port(), env)
+            .err()
+            .expect("must not start");
+        log.lines()
+            .find(|l| l.contains("error:"))
+            .unwrap_or_else(|| panic!("no error line in: {log}"))
+            .to_owned()
+    }
+
     /// SIGKILL: the process dies where it stands, as in a crash or an OOM kill.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

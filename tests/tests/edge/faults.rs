@@ -77,9 +77,54 @@ pub async fn an_origin_killed_before_its_purge_leaves_it_to_the_outbox(stack: &S
 
 /// What one request of a load run saw.
 struct Seen {
+    token: String,
     sent: Instant,
     status: u16,
     retry_after: bool,
+}
+
+/// `workers` clients sending `GET /api/me` through the edge until `deadline`, each
+/// with the token `pick(worker, n)` for its `n`th request.
+fn load(
+    stack: &Stack,
+    workers: usize,
+    deadline: Instant,
+    pick: impl Fn(usize, usize) -> String + Send + Sync + 'static,
+) -> (Arc<Mutex<Vec<Seen>>>, Vec<tokio::task::JoinHandle<()>>) {
+    let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+    let pick = Arc::new(pick);
+    let handles = (0..workers)
+        .map(|worker| {
+            let (seen, pick) = (seen.clone(), pick.clone());
+            let (client, edge) = (stack.http(), stack.edge.url.clone());
+            tokio::spawn(async move {
+                let mut n = 0usize;
+                while Instant::now() < deadline {
+                    n += 1;
+                    let token = pick(worker, n);
+                    let sent = Instant::now();
+                    let request = client.get(format!("{edge}/api/me")).bearer_auth(&token);
+                    let Ok(r) = request.send().await else {
+                        continue;
+                    };
+                    seen.lock().unwrap().push(Seen {
+                        token,
+                        sent,
+                        status: r.status().as_u16(),
+                        retry_after: r.headers().contains_key("retry-after"),
+                    });
+                }
+            })
+        })
+        .collect();
+    (seen, handles)
+}
+
+fn unknown_token() -> String {
+    RawToken::generate(TokenKind::Pat)
+        .unwrap()
+        .expose()
+        .to_owned()
 }
 
 pub async fn postgres_restarted_under_load_is_503_never_500_and_recovers(stack: &Stack) {
@@ -87,43 +132,16 @@ pub async fn postgres_restarted_under_load_is_503_never_500_and_recovers(stack: 
     for token in &tokens {
         assert_eq!(stack.me(token).await.status(), StatusCode::OK);
     }
-    let seen = Arc::new(Mutex::new(Vec::new()));
     let deadline = Instant::now() + Duration::from_secs(20);
-    let mut workers = Vec::new();
-    for worker in 0..16 {
-        let (seen, tokens) = (seen.clone(), tokens.clone());
-        let (client, edge) = (stack.http(), stack.edge.url.clone());
-        workers.push(tokio::spawn(async move {
-            let mut n = 0usize;
-            while Instant::now() < deadline {
-                n += 1;
-                // Mostly cached identities (the origin still reads the user), some
-                // tokens nobody has (a resolve each).
-                let token = if (worker + n).is_multiple_of(5) {
-                    RawToken::generate(TokenKind::Pat)
-                        .unwrap()
-                        .expose()
-                        .to_owned()
-                } else {
-                    tokens[(worker + n) % tokens.len()].clone()
-                };
-                let sent = Instant::now();
-                let Ok(r) = client
-                    .get(format!("{edge}/api/me"))
-                    .bearer_auth(&token)
-                    .send()
-                    .await
-                else {
-                    continue;
-                };
-                seen.lock().unwrap().push(Seen {
-                    sent,
-                    status: r.status().as_u16(),
-                    retry_after: r.headers().contains_key("retry-after"),
-                });
-            }
-        }));
-    }
+    // Mostly cached identities (the origin still reads the user), some tokens nobody
+    // has (a resolve each).
+    let (seen, workers) = load(stack, 16, deadline, move |worker, n| {
+        if (worker + n).is_multiple_of(5) {
+            unknown_token()
+        } else {
+            tokens[(worker + n) % tokens.len()].clone()
+        }
+    });
     tokio::time::sleep(Duration::from_secs(5)).await;
     tokio::task::block_in_place(|| stack.restart_postgres());
     let back = Instant::now();
@@ -164,43 +182,18 @@ pub async fn revocations_under_a_mixed_load_take_effect_at_once(stack: &Stack) {
     }
     // Per token: when its DELETE was sent, and when its 204 arrived.
     let revoked_at: Arc<Mutex<HashMap<String, (Instant, Instant)>>> = Arc::default();
-    let seen: Arc<Mutex<Vec<(String, Instant, u16)>>> = Arc::default();
     let deadline = Instant::now() + Duration::from_secs(30);
-    let mut workers = Vec::new();
-    for worker in 0..64 {
-        let (seen, revocable, cold) = (seen.clone(), revocable.clone(), cold.clone());
-        let (client, edge) = (stack.http(), stack.edge.url.clone());
-        workers.push(tokio::spawn(async move {
-            let mut n = 0usize;
-            while Instant::now() < deadline {
-                n += 1;
-                let pick = (worker * 7 + n) % 20;
-                let token = match pick {
-                    // Hits (and, once revoked, refusals).
-                    0..=9 => revocable[(worker + n) % revocable.len()].1.clone(),
-                    // Valid tokens first seen now: misses, then hits.
-                    10..=12 => cold[(worker + n) % cold.len()].clone(),
-                    // Tokens nobody has.
-                    _ => RawToken::generate(TokenKind::Pat)
-                        .unwrap()
-                        .expose()
-                        .to_owned(),
-                };
-                let sent = Instant::now();
-                let Ok(r) = client
-                    .get(format!("{edge}/api/me"))
-                    .bearer_auth(&token)
-                    .send()
-                    .await
-                else {
-                    continue;
-                };
-                seen.lock()
-                    .unwrap()
-                    .push((token, sent, r.status().as_u16()));
-            }
-        }));
-    }
+    let (seen, workers) = load(stack, 64, deadline, {
+        let (revocable, cold) = (revocable.clone(), cold.clone());
+        move |worker, n| match (worker * 7 + n) % 20 {
+            // Hits (and, once revoked, refusals).
+            0..=9 => revocable[(worker + n) % revocable.len()].1.clone(),
+            // Valid tokens first seen now: misses, then hits.
+            10..=12 => cold[(worker + n) % cold.len()].clone(),
+            // Tokens nobody has.
+            _ => unknown_token(),
+        }
+    });
     let revoker = tokio::spawn({
         let (revoked_at, revocable) = (revoked_at.clone(), revocable.clone());
         let (client, edge) = (stack.http(), stack.edge.url.clone());
@@ -232,7 +225,13 @@ pub async fn revocations_under_a_mixed_load_take_effect_at_once(stack: &Stack) {
     let seen = seen.lock().unwrap();
     assert!(seen.len() > 500, "{} requests", seen.len());
     let valid: std::collections::HashSet<&String> = cold.iter().collect();
-    for (token, sent, status) in seen.iter() {
+    for Seen {
+        token,
+        sent,
+        status,
+        ..
+    } in seen.iter()
+    {
         assert!(*status < 500 || *status == 503, "{status}");
         match revoked_at.get(token) {
             // From its 204 on, a revoked token is refused (429 once the same client

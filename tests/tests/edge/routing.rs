@@ -130,12 +130,11 @@ pub async fn oversized_bodies_are_413_at_the_edge(stack: &Stack) {
             .bearer_auth(&token)
     };
     // Within the limit and without a length (chunked), the body arrives whole.
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
-        vec![Ok(br#"{"name":"#.to_vec()), Ok(br#""chunked"}"#.to_vec())];
     let r = post()
-        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
-            chunks,
-        )))
+        .body(chunked(vec![
+            br#"{"name":"#.to_vec(),
+            br#""chunked"}"#.to_vec(),
+        ]))
         .send()
         .await
         .unwrap();
@@ -156,12 +155,8 @@ pub async fn oversized_bodies_are_413_at_the_edge(stack: &Stack) {
         "request body too large"
     );
     // Without a length, the edge keeps at most the limit and answers 413.
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
-        (0..80).map(|_| Ok(vec![b'x'; 1024])).collect();
     let r = post()
-        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
-            chunks,
-        )))
+        .body(chunked((0..80).map(|_| vec![b'x'; 1024]).collect()))
         .send()
         .await
         .unwrap();
@@ -171,12 +166,11 @@ pub async fn oversized_bodies_are_413_at_the_edge(stack: &Stack) {
         "request body too large"
     );
     // And goes on serving bodies after refusing one.
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
-        vec![Ok(br#"{"name":"#.to_vec()), Ok(br#""after"}"#.to_vec())];
     let r = post()
-        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
-            chunks,
-        )))
+        .body(chunked(vec![
+            br#"{"name":"#.to_vec(),
+            br#""after"}"#.to_vec(),
+        ]))
         .send()
         .await
         .unwrap();
@@ -234,4 +228,10 @@ pub async fn header_floods_are_431_in_json_at_the_edge(stack: &Stack) {
         req = req.header(format!("x-filler-{i}"), "x");
     }
     assert_eq!(req.send().await.unwrap().status(), StatusCode::OK);
+}
+
+/// A body sent in `parts` with no `Content-Length` (chunked).
+fn chunked(parts: Vec<Vec<u8>>) -> reqwest::Body {
+    let parts: Vec<Result<Vec<u8>, std::io::Error>> = parts.into_iter().map(Ok).collect();
+    reqwest::Body::wrap_stream(futures_util::stream::iter(parts))
 }
