@@ -55,6 +55,8 @@ impl Edge {
             .arg(tmp.join("state"))
             .args(["--var", &format!("ORIGIN_URL:{origin_url}")])
             .args(["--var", &format!("EDGE_ORIGIN_SECRET:{secret}")])
+            // Short, so the stalled-origin test need not wait the default 30 s.
+            .args(["--var", "ORIGIN_TIMEOUT_SECS:3"])
             .env("TOLLGATE_NO_OPT", "1")
             .env("XDG_CONFIG_HOME", root.join(".xdg"))
             .env("WRANGLER_SEND_METRICS", "false")

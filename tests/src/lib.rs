@@ -174,6 +174,18 @@ impl Origin {
             .to_owned()
     }
 
+    /// Sends `signal` (`STOP`, `CONT`, …) to the process.
+    pub fn signal(&self, signal: &str) {
+        if let Some(child) = &self.child {
+            let status = Command::new("kill")
+                .arg(format!("-{signal}"))
+                .arg(child.id().to_string())
+                .status()
+                .unwrap();
+            assert!(status.success(), "kill -{signal}");
+        }
+    }
+
     /// SIGKILL: the process dies where it stands, as in a crash or an OOM kill.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

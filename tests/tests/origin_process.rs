@@ -182,6 +182,17 @@ async fn start_up_errors_are_one_line_and_name_the_variable() {
         .unwrap_or_default();
     assert!(line.contains("DATABASE_URL"), "{err}");
 
+    // A database that does not exist: said so, not just "db error".
+    let missing = format!("{}/no_such_database", tollgate_tests::admin_url());
+    let out = cli(Some(&missing), &["migrate"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no_such_database") && err.contains("does not exist"),
+        "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+
     let out = cli(Some(&dead), &["user", "create", "--email", "a@b.c"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("DATABASE_URL"));

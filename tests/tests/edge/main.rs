@@ -95,6 +95,7 @@ fn main() -> ExitCode {
         ]);
     }
     trials.extend(trials![context;
+        outage::an_origin_that_stalls_is_504_at_the_edge,
         outage::origin_down_is_503_then_recovers,
         outage::no_token_reaches_the_logs,
     ]);

@@ -5,6 +5,25 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use tollgate_tests::stack::Stack;
 
+pub async fn an_origin_that_stalls_is_504_at_the_edge(stack: &Stack) {
+    let (_, token) = stack.pat();
+    assert_eq!(
+        stack.me(&token).await.status(),
+        StatusCode::OK,
+        "now cached"
+    );
+    stack.origin.lock().unwrap().signal("STOP");
+    let started = std::time::Instant::now();
+    let r = stack.me(&token).await;
+    let waited = started.elapsed();
+    stack.origin.lock().unwrap().signal("CONT");
+    assert_eq!(r.status(), StatusCode::GATEWAY_TIMEOUT);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "origin timeout");
+    // ORIGIN_TIMEOUT_SECS is 3 in the test stack.
+    assert!(waited < std::time::Duration::from_secs(10), "{waited:?}");
+    assert_eq!(stack.me(&token).await.status(), StatusCode::OK, "and back");
+}
+
 pub async fn origin_down_is_503_then_recovers(stack: &Stack) {
     let (_, cached) = stack.pat();
     let (_, uncached) = stack.pat();

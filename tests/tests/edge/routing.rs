@@ -44,6 +44,15 @@ pub async fn unserved_routes(stack: &Stack) {
         .await
         .unwrap();
     assert_refused(r, AuthError::InvalidSignature).await;
+    // An oversized purge is refused on its declared length, before it is read.
+    let r = stack
+        .http()
+        .post(format!("{}/__tollgate/purge", stack.edge.url))
+        .body(vec![b' '; 70 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
     for path in ["/", "/metrics", "/readyz", "/favicon.ico"] {
         let r = stack
             .http()
