@@ -117,7 +117,8 @@ async fn handle(mut req: Request, env: &Env, rid: &str) -> EdgeResult<Response> 
         return Err(EdgeError::HeadersTooLarge);
     }
     let method = req.method();
-    match route::classify(&method_name, url.path()) {
+    let route = route::classify(&method_name, url.path());
+    match route {
         Route::NotFound => Err(EdgeError::NotFound),
         Route::Health => match method {
             Method::Get | Method::Head => json_response(&json!({ "status": "ok" }), rid),
@@ -156,7 +157,12 @@ async fn handle(mut req: Request, env: &Env, rid: &str) -> EdgeResult<Response> 
             let config = config(env)?;
             forward(req, config, None, &path_and_query, rid).await
         }
-        Route::User => {
+        Route::User | Route::Daemon => {
+            let class = if route == Route::Daemon {
+                RouteClass::Daemon
+            } else {
+                RouteClass::User
+            };
             let header = |name: &str| req.headers().get(name).ok().flatten();
             let authorization = header("authorization");
             // Set by Cloudflare (and by wrangler dev) from the connection, not the client.
@@ -174,7 +180,7 @@ async fn handle(mut req: Request, env: &Env, rid: &str) -> EdgeResult<Response> 
                 key: &config.key,
             };
             let actor = flow
-                .authenticate(RouteClass::User, authorization.as_deref(), &client, now())
+                .authenticate(class, authorization.as_deref(), &client, now())
                 .await?;
             forward(req, config, Some(&actor), &path_and_query, rid).await
         }

@@ -10,6 +10,8 @@ pub enum Route {
     Purge,
     /// Everything else under `/api/`: user authentication.
     User,
+    /// `/api/daemon/*`: daemon authentication (header only).
+    Daemon,
     /// Not served: `/internal/*` and anything outside `/api/`.
     NotFound,
 }
@@ -55,6 +57,9 @@ pub fn classify(method: &str, path: &str) -> Route {
     {
         return Route::Public;
     }
+    if path.starts_with("/api/daemon/") {
+        return Route::Daemon;
+    }
     if path.starts_with("/api/") {
         return Route::User;
     }
@@ -76,6 +81,9 @@ mod tests {
         assert_eq!(classify("GET", "/api/install-tokens/exchange"), Route::User);
         assert_eq!(classify("GET", "/api/ping"), Route::Public);
         assert_eq!(classify("GET", "/api/me"), Route::User);
+        assert_eq!(classify("GET", "/api/daemon/whoami"), Route::Daemon);
+        assert_eq!(classify("POST", "/api/daemon/heartbeat"), Route::Daemon);
+        assert_eq!(classify("GET", "/api/daemonic"), Route::User);
         assert_eq!(classify("DELETE", "/api/tokens/x"), Route::User);
         assert_eq!(classify("POST", "/internal/auth/resolve"), Route::NotFound);
         assert_eq!(classify("GET", "/internal"), Route::NotFound);

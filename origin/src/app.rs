@@ -18,7 +18,7 @@ use crate::http::internal::verify_internal;
 use crate::http::json::{json_errors, BODY_READ_TIMEOUT, MAX_BODY_BYTES};
 use crate::http::limits::limits;
 use crate::http::request_id::{request_id, RequestId};
-use crate::routes::{health, internal, me, pats};
+use crate::routes::{daemon, daemon_tokens, health, install_tokens, internal, me, pats};
 use crate::state::AppState;
 
 pub fn app(state: AppState) -> Router {
@@ -29,6 +29,25 @@ pub fn app(state: AppState) -> Router {
         .route("/api/me", get(me::me))
         .route("/api/tokens", post(pats::create).get(pats::list))
         .route("/api/tokens/{id}", delete(pats::revoke))
+        .route(
+            "/api/workspaces/{id}/install-tokens",
+            post(install_tokens::mint),
+        )
+        .route(
+            "/api/install-tokens/exchange",
+            post(install_tokens::exchange),
+        )
+        .route(
+            "/api/workspaces/{id}/daemon-tokens",
+            get(daemon_tokens::list),
+        )
+        .route(
+            "/api/workspaces/{id}/daemon-tokens/{token_id}",
+            delete(daemon_tokens::revoke),
+        )
+        .route("/api/daemon/whoami", get(daemon::whoami))
+        .route("/api/daemon/runtimes", post(daemon::register_runtime))
+        .route("/api/daemon/heartbeat", post(daemon::heartbeat))
         .nest("/internal", internal_routes(&state))
         .fallback(|| async { AppError::NotFound });
     if !state.metrics_elsewhere {

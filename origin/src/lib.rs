@@ -11,6 +11,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod daemons;
 pub mod db;
 pub mod http;
 pub mod metrics;
@@ -21,6 +22,7 @@ pub mod routes;
 pub mod serve;
 pub mod state;
 pub mod telemetry;
+pub mod workspaces;
 
 pub use app::app;
 pub use config::Config;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use deadpool_postgres::Pool;
 use tollgate_shared::{ttl_for_expiry, Actor, TokenHash, TokenKind};
 
-use crate::db::{bounded, pats, StoreResult};
+use crate::db::{bounded, daemon_tokens, pats, StoreResult};
 use crate::metrics::{Metrics, ResolveOutcome};
 
 #[derive(Debug, Clone)]
@@ -35,8 +35,10 @@ impl Resolver {
     ) -> StoreResult<Option<Resolved>> {
         let result = match kind {
             TokenKind::Pat => bounded(self.resolve_pat(hash)).await,
+            TokenKind::Daemon => bounded(self.resolve_daemon(hash)).await,
             // Later kinds resolve here too; until then they are not valid anywhere.
-            TokenKind::Daemon | TokenKind::Task | TokenKind::Install | TokenKind::Cloud => Ok(None),
+            // Install tokens are only ever exchanged.
+            TokenKind::Task | TokenKind::Install | TokenKind::Cloud => Ok(None),
         };
         let outcome = match &result {
             Ok(Some(_)) => ResolveOutcome::Ok,
@@ -45,6 +47,25 @@ impl Resolver {
         };
         self.metrics.resolve(kind.as_str(), outcome);
         result
+    }
+
+    async fn resolve_daemon(&self, hash: &TokenHash) -> StoreResult<Option<Resolved>> {
+        let db = self.pool.get().await?;
+        self.metrics.token_lookups.inc();
+        let Some(token) = daemon_tokens::find_active_by_hash(&db, hash).await? else {
+            return Ok(None);
+        };
+        let now = token.now.timestamp() + i64::from(token.now.timestamp_subsec_nanos() > 0);
+        let Some(ttl_secs) = ttl_for_expiry(Some(token.expires_at.timestamp()), now) else {
+            return Ok(None);
+        };
+        Ok(Some(Resolved {
+            actor: Actor::Daemon {
+                workspace_id: token.workspace_id,
+                daemon_id: token.daemon_id,
+            },
+            ttl_secs,
+        }))
     }
 
     async fn resolve_pat(&self, hash: &TokenHash) -> StoreResult<Option<Resolved>> {

@@ -34,10 +34,22 @@ pub enum AuthError {
     /// Credentials sent straight to an origin that serves only what the edge signed.
     #[error("requests must come through the edge")]
     EdgeRequired,
+    /// A known caller without the role an action needs (owner or admin, say).
+    #[error("insufficient permissions")]
+    InsufficientPermissions,
+    /// An install token that is unknown or expired.
+    #[error("invalid_install_token")]
+    InvalidInstallToken,
+    /// An install token that was exchanged before.
+    #[error("install_token_already_used")]
+    InstallTokenAlreadyUsed,
+    /// An install token whose issuer is no longer an owner or admin of its workspace.
+    #[error("issuer no longer authorized")]
+    IssuerNotAuthorized,
 }
 
 impl AuthError {
-    pub const ALL: [AuthError; 7] = [
+    pub const ALL: [AuthError; 11] = [
         AuthError::MissingAuthorization,
         AuthError::MissingAuthorizationHeader,
         AuthError::InvalidAuthorizationFormat,
@@ -45,11 +57,17 @@ impl AuthError {
         AuthError::InvalidSignature,
         AuthError::HumanOnly,
         AuthError::EdgeRequired,
+        AuthError::InsufficientPermissions,
+        AuthError::InvalidInstallToken,
+        AuthError::InstallTokenAlreadyUsed,
+        AuthError::IssuerNotAuthorized,
     ];
 
     pub fn status(self) -> u16 {
         match self {
-            AuthError::HumanOnly => 403,
+            AuthError::HumanOnly
+            | AuthError::InsufficientPermissions
+            | AuthError::IssuerNotAuthorized => 403,
             _ => 401,
         }
     }
@@ -63,6 +81,10 @@ impl AuthError {
             AuthError::InvalidSignature => "invalid signature",
             AuthError::HumanOnly => "this endpoint is only available to human actors",
             AuthError::EdgeRequired => "requests must come through the edge",
+            AuthError::InsufficientPermissions => "insufficient permissions",
+            AuthError::InvalidInstallToken => "invalid_install_token",
+            AuthError::InstallTokenAlreadyUsed => "install_token_already_used",
+            AuthError::IssuerNotAuthorized => "issuer no longer authorized",
         }
     }
 
@@ -75,8 +97,13 @@ impl AuthError {
             | AuthError::MissingAuthorizationHeader
             | AuthError::InvalidAuthorizationFormat
             | AuthError::EdgeRequired => Some(CHALLENGE),
-            AuthError::InvalidToken | AuthError::InvalidSignature => Some(CHALLENGE_INVALID_TOKEN),
-            AuthError::HumanOnly => None,
+            AuthError::InvalidToken
+            | AuthError::InvalidSignature
+            | AuthError::InvalidInstallToken
+            | AuthError::InstallTokenAlreadyUsed => Some(CHALLENGE_INVALID_TOKEN),
+            AuthError::HumanOnly
+            | AuthError::InsufficientPermissions
+            | AuthError::IssuerNotAuthorized => None,
         }
     }
 }

@@ -53,3 +53,19 @@ pub async fn set_role(
         .await?
         .is_some())
 }
+
+/// The caller's role in a workspace; `None` when the workspace does not exist or the
+/// user is not a member (the same answer, so non-members learn nothing).
+pub async fn role_of(
+    db: &impl GenericClient,
+    workspace_id: Uuid,
+    user_id: Uuid,
+) -> StoreResult<Option<String>> {
+    let stmt = db
+        .prepare_cached("SELECT role FROM members WHERE workspace_id = $1 AND user_id = $2")
+        .await?;
+    Ok(db
+        .query_opt(&stmt, &[&workspace_id, &user_id])
+        .await?
+        .map(|row| row.get(0)))
+}

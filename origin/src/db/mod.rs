@@ -3,10 +3,13 @@
 //! [`StoreError`]s: whether the database was unreachable or the statement failed, never
 //! an HTTP answer (the HTTP layer and the CLI each say it their own way).
 
+pub mod daemon_tokens;
+pub mod install_tokens;
 pub mod members;
 pub mod migrate;
 pub mod outbox;
 pub mod pats;
+pub mod runtimes;
 pub mod tls;
 pub mod users;
 pub mod workspaces;

@@ -92,26 +92,19 @@ impl FromRequestParts<AppState> for HumanCaller {
     }
 }
 
-/// A daemon on `/api/daemon/*`: its workspace and daemon id.
+/// A caller of `/api/daemon/*`: a daemon with its token, or a person running a daemon
+/// by hand with a PAT.
 #[derive(Debug, Clone)]
 pub struct DaemonCaller {
-    pub workspace_id: Uuid,
-    pub daemon_id: String,
+    pub actor: Actor,
 }
 
 impl FromRequestParts<AppState> for DaemonCaller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        match authenticate(parts, state, RouteClass::Daemon).await? {
-            Actor::Daemon {
-                workspace_id,
-                daemon_id,
-            } => Ok(DaemonCaller {
-                workspace_id,
-                daemon_id,
-            }),
-            _ => Err(AuthError::InvalidToken.into()),
-        }
+        let actor = authenticate(parts, state, RouteClass::Daemon).await?;
+        access::admit(RouteClass::Daemon, actor.source().credential())?;
+        Ok(DaemonCaller { actor })
     }
 }

@@ -1,7 +1,10 @@
 //! The HTTP endpoints, one module per resource. Each handler's signature says who may
 //! call it (`crate::http::callers`).
 
+pub mod daemon;
+pub mod daemon_tokens;
 pub mod health;
+pub mod install_tokens;
 pub mod internal;
 pub mod me;
 pub mod pats;

@@ -60,10 +60,11 @@ pub async fn fresh_database() -> String {
             .execute(&format!("CREATE DATABASE {TEMPLATE}"), &[])
             .await
             .unwrap();
-        migrate::run(&format!("{}/{TEMPLATE}", admin_url()))
-            .await
-            .unwrap();
     }
+    // Always: a template left by an older checkout gets the newer migrations.
+    migrate::run(&format!("{}/{TEMPLATE}", admin_url()))
+        .await
+        .unwrap();
     admin
         .execute("SELECT pg_advisory_unlock(7)", &[])
         .await
@@ -227,6 +228,21 @@ impl TestApp {
         let db = self.pool.get().await.unwrap();
         let created = pats::mint(&db, user, "test", days).await.unwrap();
         (created.view.id, created.token.expose().to_owned())
+    }
+
+    /// A workspace owned by `owner`.
+    pub async fn workspace(&self, owner: Uuid) -> Uuid {
+        let db = self.pool.get().await.unwrap();
+        let id = db::workspaces::insert(&db, "W").await.unwrap();
+        db::members::upsert(&db, id, owner, "owner").await.unwrap();
+        id
+    }
+
+    pub async fn add_member(&self, workspace: Uuid, user: Uuid, role: &str) {
+        let db = self.pool.get().await.unwrap();
+        db::members::upsert(&db, workspace, user, role)
+            .await
+            .unwrap();
     }
 
     /// A user with one PAT.

@@ -1,0 +1,47 @@
+//! `POST /api/workspaces/{id}/install-tokens` (owners and admins mint) and
+//! `POST /api/install-tokens/exchange` (public: an installer trades one for a daemon
+//! token, exactly once).
+
+use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::Value;
+
+use crate::daemons::{self, Enrolled, MintedInstallToken};
+use crate::db::bounded;
+use crate::http::json::read_body;
+use crate::http::{AppError, AppResult, HumanCaller};
+use crate::state::AppState;
+use crate::workspaces;
+
+pub async fn mint(
+    State(state): State<AppState>,
+    caller: HumanCaller,
+    Path(workspace): Path<String>,
+) -> AppResult<(StatusCode, Json<MintedInstallToken>)> {
+    let workspace_id = workspaces::parse_id(&workspace)?;
+    let minted = bounded(async {
+        let db = state.pool.get().await?;
+        workspaces::require_admin(&db, workspace_id, caller.user_id).await?;
+        daemons::mint_install_token(&db, workspace_id, caller.user_id).await
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(minted)))
+}
+
+/// Checks in the documented order: the body and the token's shape (400), the daemon id
+/// (400), then the token itself (401/403), decided in Postgres.
+pub async fn exchange(State(state): State<AppState>, req: Request) -> AppResult<Json<Enrolled>> {
+    let bytes = read_body(req, &state).await?;
+    let invalid = AppError::BadRequest("invalid_install_token");
+    let body: Value = serde_json::from_slice(&bytes).map_err(|_| invalid)?;
+    let token = body
+        .get("token")
+        .and_then(Value::as_str)
+        .filter(|t| t.starts_with("mit_"))
+        .ok_or(AppError::BadRequest("invalid_install_token"))?;
+    let daemon_id = daemons::daemon_id(body.get("daemon_id"))?;
+    Ok(Json(
+        daemons::exchange(&state.pool, token, &daemon_id).await?,
+    ))
+}
