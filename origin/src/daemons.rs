@@ -1,10 +1,11 @@
 //! Daemons: install tokens minted by workspace admins, exchanged exactly once for a
 //! daemon token bound to the workspace and the daemon, and revoked by admins.
 
-use chrono::{DateTime, Utc};
+use chrono::SecondsFormat;
 use deadpool_postgres::Pool;
 use serde::Serialize;
 use serde_json::Value;
+use tollgate_shared::wire::ExchangeAnswer;
 use tollgate_shared::{cache_key, AuthError, RawToken, TokenHash, TokenKind};
 use uuid::Uuid;
 
@@ -20,15 +21,6 @@ pub struct MintedInstallToken {
     #[serde(flatten)]
     pub view: InstallTokenView,
     pub token: RawToken,
-}
-
-/// The one response that carries a new daemon token.
-#[derive(Debug, Serialize)]
-pub struct Enrolled {
-    pub token: RawToken,
-    pub workspace_id: Uuid,
-    pub daemon_id: String,
-    pub expires_at: DateTime<Utc>,
 }
 
 pub const MAX_DAEMON_ID_BYTES: usize = 128;
@@ -72,7 +64,7 @@ pub async fn mint_install_token(
 /// (unused, unexpired, issuer still owner or admin), and the daemon token is inserted in
 /// the same transaction, so of any number of concurrent exchanges exactly one succeeds
 /// and nothing half-done survives a failure.
-pub async fn exchange(pool: &Pool, raw: &str, daemon_id: &str) -> AppResult<Enrolled> {
+pub async fn exchange(pool: &Pool, raw: &str, daemon_id: &str) -> AppResult<ExchangeAnswer> {
     let hash = TokenHash::of(raw);
     bounded(async {
         let mut db = pool.get().await?;
@@ -102,11 +94,11 @@ pub async fn exchange(pool: &Pool, raw: &str, daemon_id: &str) -> AppResult<Enro
         .await?;
         tx.commit().await?;
         tracing::info!(daemon_token_id = %view.id, %workspace_id, daemon_id, "daemon enrolled");
-        Ok(Enrolled {
+        Ok(ExchangeAnswer {
             token,
             workspace_id,
             daemon_id: view.daemon_id,
-            expires_at: view.expires_at,
+            expires_at: view.expires_at.to_rfc3339_opts(SecondsFormat::Secs, true),
         })
     })
     .await

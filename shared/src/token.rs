@@ -137,6 +137,11 @@ impl RawToken {
         Ok(RawToken(raw))
     }
 
+    /// A token as a person or a file presented it, not yet checked (see [`parse`]).
+    pub fn from_presented(raw: &str) -> RawToken {
+        RawToken(raw.to_owned())
+    }
+
     /// The token itself, for the one place it is shown: the response that creates it,
     /// and the `Authorization` header of a client.
     pub fn expose(&self) -> &str {

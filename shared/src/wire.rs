@@ -50,6 +50,23 @@ pub struct ResolveAnswer {
     pub ttl_secs: u64,
 }
 
+/// `POST /api/install-tokens/exchange`: what an installer sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExchangeRequest {
+    pub token: RawToken,
+    pub daemon_id: String,
+}
+
+/// Its 200: the daemon token, shown this once, and where it belongs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExchangeAnswer {
+    pub token: RawToken,
+    pub workspace_id: uuid::Uuid,
+    pub daemon_id: String,
+    /// RFC 3339.
+    pub expires_at: String,
+}
+
 /// `POST /__tollgate/purge`: the cache keys that went stale.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PurgeRequest {

@@ -55,6 +55,17 @@ pub fn origin_bin() -> PathBuf {
     bin
 }
 
+/// The built `tollgate` client binary (next to the origin's).
+pub fn client_bin() -> PathBuf {
+    let bin = origin_bin().with_file_name("tollgate");
+    assert!(
+        bin.exists(),
+        "{} missing: run `cargo build -p tollgate-client` (scripts/test does)",
+        bin.display()
+    );
+    bin
+}
+
 /// A new empty database (not migrated: the binary does that); returns its URL.
 pub async fn fresh_database() -> String {
     let (client, conn) = tokio_postgres::connect(&format!("{}/postgres", admin_url()), NoTls)

@@ -7,7 +7,9 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde_json::Value;
 
-use crate::daemons::{self, Enrolled, MintedInstallToken};
+use tollgate_shared::wire::ExchangeAnswer;
+
+use crate::daemons::{self, MintedInstallToken};
 use crate::db::bounded;
 use crate::http::json::read_body;
 use crate::http::{AppError, AppResult, HumanCaller};
@@ -31,7 +33,10 @@ pub async fn mint(
 
 /// Checks in the documented order: the body and the token's shape (400), the daemon id
 /// (400), then the token itself (401/403), decided in Postgres.
-pub async fn exchange(State(state): State<AppState>, req: Request) -> AppResult<Json<Enrolled>> {
+pub async fn exchange(
+    State(state): State<AppState>,
+    req: Request,
+) -> AppResult<Json<ExchangeAnswer>> {
     let bytes = read_body(req, &state).await?;
     let invalid = AppError::BadRequest("invalid_install_token");
     let body: Value = serde_json::from_slice(&bytes).map_err(|_| invalid)?;

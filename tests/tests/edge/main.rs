@@ -11,6 +11,7 @@
 
 mod abuse;
 mod auth;
+mod daemons;
 mod faults;
 mod outage;
 mod revocation;
@@ -82,6 +83,8 @@ fn main() -> ExitCode {
         routing::oversized_bodies_are_413_at_the_edge,
         routing::two_authorization_headers_are_refused_like_at_the_origin,
         routing::header_floods_are_431_in_json_at_the_edge,
+        daemons::enroll_call_and_revoke_through_the_edge,
+        daemons::the_client_enrolls_and_keeps_its_token_private,
         abuse::a_refused_token_is_refused_again_without_a_resolve,
         abuse::a_flood_of_invalid_tokens_gets_429_and_valid_tokens_still_pass,
     ];
