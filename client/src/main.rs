@@ -20,8 +20,9 @@ enum Command {
         /// The edge's URL, e.g. https://api.example.com
         #[arg(long)]
         server: String,
-        /// The mit_… token an admin minted (valid 15 minutes, once).
-        #[arg(long)]
+        /// The mit_… token an admin minted (valid 15 minutes, once). From the
+        /// environment, it stays out of shell history and `ps`.
+        #[arg(long, env = "TOLLGATE_INSTALL_TOKEN", hide_env_values = true)]
         install_token: String,
         /// Defaults to a stable id derived from this machine's host name.
         #[arg(long)]

@@ -387,3 +387,49 @@ async fn slow_clients_cannot_hold_a_connection() {
         "{body_answered_after:?}"
     );
 }
+
+#[tokio::test]
+async fn admins_mint_install_tokens_from_the_command_line() {
+    let db = fresh_database().await;
+    cli_json(&db, &["migrate"]);
+    cli_json(&db, &["user", "create", "--email", "boss@example.com"]);
+    cli_json(&db, &["user", "create", "--email", "dev@example.com"]);
+    let ws = cli_json(
+        &db,
+        &[
+            "workspace",
+            "create",
+            "--name",
+            "W",
+            "--owner-email",
+            "boss@example.com",
+        ],
+    );
+    let ws = ws["id"].as_str().unwrap();
+    let minted = cli_json(
+        &db,
+        &[
+            "install-token",
+            "create",
+            "--workspace",
+            ws,
+            "--email",
+            "boss@example.com",
+        ],
+    );
+    assert!(minted["token"].as_str().unwrap().starts_with("mit_"));
+    assert_eq!(minted["workspace_id"], ws);
+    let out = cli(
+        Some(&db),
+        &[
+            "install-token",
+            "create",
+            "--workspace",
+            ws,
+            "--email",
+            "dev@example.com",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("workspace not found"));
+}

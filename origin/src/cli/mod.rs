@@ -1,6 +1,7 @@
 //! The command line: `serve`, `migrate` and the admin commands. Each admin command
 //! prints one JSON object on stdout; errors go to stderr with a non-zero exit.
 
+pub mod install_token;
 pub mod member;
 pub mod pat;
 pub mod user;
@@ -46,6 +47,11 @@ pub enum Command {
     Member {
         #[command(subcommand)]
         command: member::MemberCommand,
+    },
+    /// Install tokens, for enrolling daemons.
+    InstallToken {
+        #[command(subcommand)]
+        command: install_token::InstallTokenCommand,
     },
     /// Personal access tokens.
     Pat {
