@@ -29,6 +29,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/me", get(me::me))
         .route("/api/tokens", post(pats::create).get(pats::list))
         .route("/api/tokens/{id}", delete(pats::revoke))
+        .route("/api/tokens/current/renew", post(pats::renew_current))
         .route(
             "/api/workspaces/{id}/install-tokens",
             post(install_tokens::mint),

@@ -3,7 +3,7 @@
 
 use deadpool_postgres::Pool;
 use serde::Serialize;
-use tollgate_shared::{cache_key, AuthError, RawToken, TokenKind};
+use tollgate_shared::{cache_key, AuthError, RawToken, TokenHash, TokenKind};
 use uuid::Uuid;
 
 use crate::db::pats::{self as store, PatView};
@@ -108,6 +108,78 @@ pub async fn revoke(pool: &Pool, outbox: &Outbox, user_id: Uuid, token_id: Uuid)
         outbox.flush(queued).await;
     }
     Ok(())
+}
+
+/// What a renewal answers: the expiry after it (`""` for a token that never expires) and
+/// whether this very call extended it.
+#[derive(Debug, Serialize)]
+pub struct Renewal {
+    pub expires_at: String,
+    pub renewed: bool,
+}
+
+fn rfc3339(at: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+/// Renews the PAT `hash` for `user_id`: the conditional `UPDATE` decides (exactly one of
+/// any number of concurrent renewals extends it), and the token's cache key is queued
+/// for purging in the same transaction, so the edge re-resolves it and serves the new
+/// expiry.
+pub async fn renew(
+    pool: &Pool,
+    outbox: &Outbox,
+    user_id: Uuid,
+    hash: &TokenHash,
+) -> AppResult<Renewal> {
+    let (renewal, queued) = bounded(async {
+        let mut db = pool.get().await?;
+        let standing = store::standing(&db, hash)
+            .await?
+            .filter(|s| !s.dead)
+            .ok_or(AuthError::TokenNoLongerValid)?;
+        if standing.user_id != user_id {
+            return Err(AuthError::TokenNotCallers.into());
+        }
+        if !standing.renewable {
+            // No expiry, or 7 days or more left: nothing to write.
+            let renewal = Renewal {
+                expires_at: rfc3339(standing.expires_at),
+                renewed: false,
+            };
+            return Ok((renewal, None));
+        }
+        let tx = db.transaction().await?;
+        let Some(new) = store::renew(&tx, standing.id).await? else {
+            // A concurrent renewal won (or the token died meanwhile): report what is now.
+            drop(tx);
+            let current = store::standing(&db, hash)
+                .await?
+                .filter(|s| !s.dead)
+                .ok_or(AuthError::TokenNoLongerValid)?;
+            let renewal = Renewal {
+                expires_at: rfc3339(current.expires_at),
+                renewed: false,
+            };
+            return Ok((renewal, None));
+        };
+        let queued = outbox
+            .enqueue(&tx, vec![cache_key(TokenKind::Pat, hash)])
+            .await?;
+        tx.commit().await?;
+        let renewal = Renewal {
+            expires_at: rfc3339(Some(new)),
+            renewed: true,
+        };
+        Ok::<_, AppError>((renewal, Some(queued)))
+    })
+    .await?;
+    if let Some(queued) = queued {
+        tracing::info!("personal access token renewed");
+        outbox.flush(queued).await;
+    }
+    Ok(renewal)
 }
 
 #[cfg(test)]

@@ -46,10 +46,16 @@ pub enum AuthError {
     /// An install token whose issuer is no longer an owner or admin of its workspace.
     #[error("issuer no longer authorized")]
     IssuerNotAuthorized,
+    /// A renewal for a token that was revoked or expired since it authenticated.
+    #[error("token is no longer valid")]
+    TokenNoLongerValid,
+    /// A renewal presenting someone else's token.
+    #[error("token does not belong to caller")]
+    TokenNotCallers,
 }
 
 impl AuthError {
-    pub const ALL: [AuthError; 11] = [
+    pub const ALL: [AuthError; 13] = [
         AuthError::MissingAuthorization,
         AuthError::MissingAuthorizationHeader,
         AuthError::InvalidAuthorizationFormat,
@@ -61,6 +67,8 @@ impl AuthError {
         AuthError::InvalidInstallToken,
         AuthError::InstallTokenAlreadyUsed,
         AuthError::IssuerNotAuthorized,
+        AuthError::TokenNoLongerValid,
+        AuthError::TokenNotCallers,
     ];
 
     pub fn status(self) -> u16 {
@@ -85,6 +93,8 @@ impl AuthError {
             AuthError::InvalidInstallToken => "invalid_install_token",
             AuthError::InstallTokenAlreadyUsed => "install_token_already_used",
             AuthError::IssuerNotAuthorized => "issuer no longer authorized",
+            AuthError::TokenNoLongerValid => "token is no longer valid",
+            AuthError::TokenNotCallers => "token does not belong to caller",
         }
     }
 
@@ -100,7 +110,9 @@ impl AuthError {
             AuthError::InvalidToken
             | AuthError::InvalidSignature
             | AuthError::InvalidInstallToken
-            | AuthError::InstallTokenAlreadyUsed => Some(CHALLENGE_INVALID_TOKEN),
+            | AuthError::InstallTokenAlreadyUsed
+            | AuthError::TokenNoLongerValid
+            | AuthError::TokenNotCallers => Some(CHALLENGE_INVALID_TOKEN),
             AuthError::HumanOnly
             | AuthError::InsufficientPermissions
             | AuthError::IssuerNotAuthorized => None,

@@ -150,3 +150,75 @@ pub async fn revoke(
         .await?
         .and_then(|row| TokenHash::from_hex(row.get("token_hash"))))
 }
+
+/// A token's standing, whatever its state, for a renewal to judge.
+#[derive(Debug, Clone)]
+pub struct PatStanding {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    /// Revoked or expired.
+    pub dead: bool,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Under the renewal window (7 days or less left).
+    pub renewable: bool,
+}
+
+/// How close to expiry a token must be before a renewal extends it.
+pub const RENEWAL_WINDOW_DAYS: i32 = 7;
+/// How far a renewal extends it.
+pub const RENEWAL_DAYS: i32 = 90;
+
+pub async fn standing(
+    db: &impl GenericClient,
+    hash: &TokenHash,
+) -> StoreResult<Option<PatStanding>> {
+    let stmt = db
+        .prepare_cached(
+            "SELECT id, user_id,
+                    revoked OR (expires_at IS NOT NULL AND expires_at <= now()),
+                    expires_at,
+                    expires_at IS NOT NULL AND expires_at <= now() + make_interval(days => $2::int)
+             FROM personal_access_tokens WHERE token_hash = $1",
+        )
+        .await?;
+    Ok(db
+        .query_opt(&stmt, &[&hash.as_str(), &RENEWAL_WINDOW_DAYS])
+        .await?
+        .map(|row| PatStanding {
+            id: row.get(0),
+            user_id: row.get(1),
+            dead: row.get(2),
+            expires_at: row.get(3),
+            renewable: row.get(4),
+        }))
+}
+
+/// The compare-and-set of a renewal: extends the token by 90 days if, and only if, it
+/// is live and inside the renewal window. Of concurrent renewals one gets the new expiry;
+/// the others find it outside the window and get `None`.
+pub async fn renew(db: &impl GenericClient, id: Uuid) -> StoreResult<Option<DateTime<Utc>>> {
+    let stmt = db
+        .prepare_cached(
+            "UPDATE personal_access_tokens
+             SET expires_at = now() + make_interval(days => $3::int)
+             WHERE id = $1 AND NOT revoked AND expires_at IS NOT NULL
+               AND expires_at > now()
+               AND expires_at <= now() + make_interval(days => $2::int)
+             RETURNING expires_at",
+        )
+        .await?;
+    Ok(db
+        .query_opt(&stmt, &[&id, &RENEWAL_WINDOW_DAYS, &RENEWAL_DAYS])
+        .await?
+        .map(|row| row.get(0)))
+}
+
+pub async fn expires_at(db: &impl GenericClient, id: Uuid) -> StoreResult<Option<DateTime<Utc>>> {
+    let stmt = db
+        .prepare_cached("SELECT expires_at FROM personal_access_tokens WHERE id = $1")
+        .await?;
+    Ok(db
+        .query_opt(&stmt, &[&id])
+        .await?
+        .and_then(|row| row.get(0)))
+}

@@ -1,16 +1,19 @@
 //! `/api/tokens`: the caller's personal access tokens — create, list, revoke.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::Deserialize;
+use tollgate_shared::bearer::bearer;
+use tollgate_shared::{token, ActorSource, TokenKind};
 use uuid::Uuid;
 
 use crate::db::bounded;
 use crate::db::pats::{self as store, PatView};
 use crate::http::json::JsonBody;
 use crate::http::{AppError, AppResult, HumanCaller, UserCaller};
-use crate::pats::{self, CreatedPat};
+use crate::pats::{self, CreatedPat, Renewal};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -53,4 +56,31 @@ pub async fn revoke(
     let id = Uuid::parse_str(&id).map_err(|_| AppError::BadRequest("invalid token id"))?;
     pats::revoke(&state.pool, &state.outbox, caller.user_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/tokens/current/renew`: renews the very PAT in `Authorization`.
+pub async fn renew_current(
+    State(state): State<AppState>,
+    caller: UserCaller,
+    headers: HeaderMap,
+) -> AppResult<Json<Renewal>> {
+    let only_pats = AppError::BadRequest("only personal access tokens can be renewed");
+    // A session (cookie or bearer JWT) or a task token authenticated this request, not
+    // a PAT: there is nothing of ours to extend.
+    if caller.actor.source() != ActorSource::Pat {
+        return Err(only_pats);
+    }
+    let raw = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(bearer)
+        .ok_or(AppError::BadRequest(
+            "only personal access tokens can be renewed",
+        ))?;
+    let token = token::parse(raw)
+        .ok()
+        .filter(|t| t.kind == TokenKind::Pat)
+        .ok_or(only_pats)?;
+    let renewal = pats::renew(&state.pool, &state.outbox, caller.user_id, &token.hash()).await?;
+    Ok(Json(renewal))
 }

@@ -12,5 +12,6 @@ mod health;
 mod logs;
 mod pats;
 mod purge;
+mod renewal;
 mod resolve;
 mod signatures;
