@@ -8,20 +8,32 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use tollgate_shared::RawToken;
+use tollgate_shared::{RawToken, TokenKind};
 use uuid::Uuid;
 
 use crate::ClientError;
 
 pub const FILE_NAME: &str = "credentials.json";
 
+/// What `tollgate enroll` (a daemon token, bound to its workspace and daemon) or
+/// `tollgate login` (a person's PAT, optionally naming the workspace and daemon it runs
+/// as) saved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Credentials {
     pub server_url: String,
-    pub workspace_id: Uuid,
-    pub daemon_id: String,
+    #[serde(default)]
+    pub workspace_id: Option<Uuid>,
+    #[serde(default)]
+    pub daemon_id: Option<String>,
     /// Redacted in `Debug`; written to the file only.
     pub token: RawToken,
+}
+
+impl Credentials {
+    /// A PAT: renewable, and it names its workspace and daemon in daemon calls.
+    pub fn is_pat(&self) -> bool {
+        self.token.expose().starts_with(TokenKind::Pat.prefix())
+    }
 }
 
 /// `$TOLLGATE_HOME`, else `$HOME/.tollgate`.
@@ -80,13 +92,12 @@ pub fn load(dir: &Path) -> Result<Credentials, ClientError> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use tollgate_shared::TokenKind;
 
     fn sample() -> Credentials {
         Credentials {
             server_url: "https://edge.example".into(),
-            workspace_id: Uuid::nil(),
-            daemon_id: "laptop".into(),
+            workspace_id: Some(Uuid::nil()),
+            daemon_id: Some("laptop".into()),
             token: RawToken::generate(TokenKind::Daemon).unwrap(),
         }
     }

@@ -1,26 +1,33 @@
 //! `tollgate-client`: what runs on a user's machine. [`enroll`] trades a single-use
 //! install token for a daemon token, [`credentials`] keeps it (mode 0600, written
-//! atomically), and [`Client`] calls `/api/daemon/*` with it. The binary `tollgate`
-//! (`main.rs`) is the command line over this.
+//! atomically), [`Client`] calls the API with it, and [`daemon`] is the loop that keeps
+//! a daemon's runtimes alive and its PAT renewed. The binary `tollgate` (`main.rs`) is
+//! the command line over this.
 
 pub mod credentials;
+pub mod daemon;
 mod daemon_id;
 mod error;
 
 use std::time::Duration;
 
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::{json, Value};
 use tollgate_shared::settings::check_transport;
 use tollgate_shared::wire::{ExchangeAnswer, ExchangeRequest};
 use tollgate_shared::RawToken;
+use uuid::Uuid;
 
 pub use credentials::Credentials;
 pub use daemon_id::default_daemon_id;
 pub use error::ClientError;
 
+/// Every call gives up after this long; the daemon loop tries again next tick.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(15);
+
 fn http() -> Result<reqwest::Client, ClientError> {
     reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
+        .timeout(CALL_TIMEOUT)
         .connect_timeout(Duration::from_secs(10))
         .build()
         .map_err(|e| ClientError::Setup(e.to_string()))
@@ -53,13 +60,21 @@ pub async fn enroll(
     let answer: ExchangeAnswer = error::json_or_refusal(response).await?;
     Ok(Credentials {
         server_url: server,
-        workspace_id: answer.workspace_id,
-        daemon_id: answer.daemon_id,
+        workspace_id: Some(answer.workspace_id),
+        daemon_id: Some(answer.daemon_id),
         token: answer.token,
     })
 }
 
-/// Calls `/api/daemon/*` as the enrolled daemon.
+/// The answer to a renewal.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Renewal {
+    /// RFC 3339; empty for a token that never expires.
+    pub expires_at: String,
+    pub renewed: bool,
+}
+
+/// Calls the API as the saved credentials.
 pub struct Client {
     credentials: Credentials,
     http: reqwest::Client,
@@ -74,21 +89,75 @@ impl Client {
         })
     }
 
-    /// `GET /api/daemon/whoami`.
-    pub async fn whoami(&self) -> Result<Value, ClientError> {
-        let url = format!("{}/api/daemon/whoami", self.credentials.server_url);
-        let response = self
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<T, ClientError> {
+        let server = &self.credentials.server_url;
+        let mut request = self
             .http
-            .get(url)
-            .bearer_auth(self.credentials.token.expose())
+            .request(method, format!("{server}{path}"))
+            .bearer_auth(self.credentials.token.expose());
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
             .send()
             .await
-            .map_err(|e| {
-                ClientError::Unreachable(
-                    self.credentials.server_url.clone(),
-                    e.without_url().to_string(),
-                )
-            })?;
+            .map_err(|e| ClientError::Unreachable(server.clone(), e.without_url().to_string()))?;
         error::json_or_refusal(response).await
+    }
+
+    /// `GET /api/daemon/whoami`.
+    pub async fn whoami(&self) -> Result<Value, ClientError> {
+        self.call(reqwest::Method::GET, "/api/daemon/whoami", None)
+            .await
+    }
+
+    /// `GET /api/me`: does this PAT work?
+    pub async fn me(&self) -> Result<Value, ClientError> {
+        self.call(reqwest::Method::GET, "/api/me", None).await
+    }
+
+    /// `POST /api/tokens/current/renew`: extends the PAT if it has under 7 days left.
+    pub async fn renew(&self) -> Result<Renewal, ClientError> {
+        self.call(reqwest::Method::POST, "/api/tokens/current/renew", None)
+            .await
+    }
+
+    /// The workspace and daemon a PAT names in daemon calls (a daemon token has its own).
+    fn scope(&self, mut body: Value) -> Value {
+        if self.credentials.is_pat() {
+            body["workspace_id"] = json!(self.credentials.workspace_id);
+            body["daemon_id"] = json!(self.credentials.daemon_id);
+        }
+        body
+    }
+
+    /// `POST /api/daemon/runtimes`: registers (or re-registers) a runtime; its id.
+    pub async fn register_runtime(&self, name: &str) -> Result<Uuid, ClientError> {
+        let body = self.scope(json!({ "name": name }));
+        let runtime: Value = self
+            .call(reqwest::Method::POST, "/api/daemon/runtimes", Some(body))
+            .await?;
+        runtime["id"]
+            .as_str()
+            .and_then(|id| Uuid::parse_str(id).ok())
+            .ok_or_else(|| ClientError::Protocol("runtime without an id".to_owned()))
+    }
+
+    /// `POST /api/daemon/heartbeat`.
+    pub async fn heartbeat(&self, runtime_ids: &[Uuid]) -> Result<(), ClientError> {
+        let body = self.scope(json!({ "runtime_ids": runtime_ids }));
+        let _: Value = self
+            .call(reqwest::Method::POST, "/api/daemon/heartbeat", Some(body))
+            .await?;
+        Ok(())
     }
 }

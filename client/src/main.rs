@@ -1,10 +1,14 @@
-//! `tollgate`: enroll this machine's daemon with an install token, and check who it is.
-//! Each command prints one line (or JSON for `whoami`); errors say what to do.
+//! `tollgate`: enroll this machine's daemon (or log in with a PAT), renew, run the daemon
+//! loop, and check who it is. Errors say what to do.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use tollgate_client::{credentials, default_daemon_id, enroll, Client, ClientError};
+use tollgate_client::daemon::{self, Intervals};
+use tollgate_client::{credentials, default_daemon_id, enroll, Client, ClientError, Credentials};
+use tollgate_shared::token::{self};
+use tollgate_shared::{RawToken, TokenKind};
+use uuid::Uuid;
 
 #[derive(Debug, Parser)]
 #[command(name = "tollgate", version, about = "Tollgate daemon client")]
@@ -28,12 +32,40 @@ enum Command {
         #[arg(long)]
         daemon_id: Option<String>,
     },
+    /// Save a personal access token (for a daemon a person runs by hand).
+    Login {
+        #[arg(long)]
+        server: String,
+        /// The mul_… token.
+        #[arg(long, env = "TOLLGATE_TOKEN", hide_env_values = true)]
+        token: String,
+        /// The workspace the daemon runs in (for `tollgate run`).
+        #[arg(long)]
+        workspace: Option<Uuid>,
+        /// Defaults to a stable id derived from this machine's host name.
+        #[arg(long)]
+        daemon_id: Option<String>,
+    },
+    /// Renew the saved PAT now if it has under 7 days left.
+    Renew,
+    /// The daemon loop: preflight renewal, runtimes, heartbeats, renewals. Never exits.
+    Run {
+        /// A runtime to register and keep alive (repeatable).
+        #[arg(long = "runtime", default_value = "default")]
+        runtimes: Vec<String>,
+    },
     /// Show who the saved credentials authenticate as.
     Whoami,
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
     match run(Cli::parse().command).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -56,10 +88,53 @@ async fn run(command: Command) -> Result<(), ClientError> {
             let path = credentials::save(&home, &creds)?;
             println!(
                 "enrolled daemon {} in workspace {} (credentials: {})",
-                creds.daemon_id,
-                creds.workspace_id,
+                creds.daemon_id.as_deref().unwrap_or_default(),
+                creds
+                    .workspace_id
+                    .map(|w| w.to_string())
+                    .unwrap_or_default(),
                 path.display()
             );
+        }
+        Command::Login {
+            server,
+            token,
+            workspace,
+            daemon_id,
+        } => {
+            if !token::parse(&token).is_ok_and(|t| t.kind == TokenKind::Pat) {
+                return Err(ClientError::Setup(
+                    "--token must be a personal access token (mul_…)".to_owned(),
+                ));
+            }
+            let creds = Credentials {
+                server_url: server.trim_end_matches('/').to_owned(),
+                workspace_id: workspace,
+                daemon_id: Some(daemon_id.unwrap_or_else(default_daemon_id)),
+                token: RawToken::from_presented(&token),
+            };
+            // Only a token that works is saved.
+            let client = Client::new(creds.clone())?;
+            let me = client.me().await?;
+            let path = credentials::save(&home, &creds)?;
+            println!(
+                "logged in as {} (credentials: {})",
+                me["email"].as_str().unwrap_or("?"),
+                path.display()
+            );
+        }
+        Command::Renew => {
+            let client = Client::new(credentials::load(&home)?)?;
+            let r = client.renew().await?;
+            match (r.renewed, r.expires_at.as_str()) {
+                (_, "") => println!("this token never expires"),
+                (true, at) => println!("renewed: expires at {at}"),
+                (false, at) => println!("not renewed (7 days or more left): expires at {at}"),
+            }
+        }
+        Command::Run { runtimes } => {
+            let client = Client::new(credentials::load(&home)?)?;
+            daemon::run(client, runtimes, Intervals::from_env()).await;
         }
         Command::Whoami => {
             let client = Client::new(credentials::load(&home)?)?;

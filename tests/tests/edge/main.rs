@@ -14,6 +14,7 @@ mod auth;
 mod daemons;
 mod faults;
 mod outage;
+mod renewal;
 mod revocation;
 mod routing;
 
@@ -85,6 +86,9 @@ fn main() -> ExitCode {
         routing::header_floods_are_431_in_json_at_the_edge,
         daemons::enroll_call_and_revoke_through_the_edge,
         daemons::the_client_enrolls_and_keeps_its_token_private,
+        renewal::parallel_renewals_through_the_edge_extend_once_and_the_token_keeps_working,
+        renewal::the_daemon_loop_renews_before_its_first_heartbeat,
+        renewal::the_daemon_loop_warns_once_its_pat_is_refused_and_goes_on,
         abuse::a_refused_token_is_refused_again_without_a_resolve,
         abuse::a_flood_of_invalid_tokens_gets_429_and_valid_tokens_still_pass,
     ];

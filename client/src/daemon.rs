@@ -1,0 +1,99 @@
+//! `tollgate run`: the daemon loop. First a preflight renewal (so a PAT that is about to
+//! expire is extended before anything depends on it), then its runtimes are registered,
+//! then a heartbeat every 30 s and a renewal every 3 days. It never exits on its own: a
+//! refused renewal is a WARN a person must act on (`tollgate login`), other failures are
+//! retried on the next tick.
+
+use std::time::Duration;
+
+use tokio::time::{interval, MissedTickBehavior};
+use uuid::Uuid;
+
+use crate::{Client, ClientError};
+
+/// How often the loop does what; `TOLLGATE_HEARTBEAT_SECS` and `TOLLGATE_RENEW_SECS`
+/// shorten them (tests).
+#[derive(Debug, Clone, Copy)]
+pub struct Intervals {
+    pub heartbeat: Duration,
+    pub renewal: Duration,
+}
+
+impl Intervals {
+    pub fn from_env() -> Intervals {
+        let secs = |name: &str, default: u64| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.parse::<u64>().ok())
+                .filter(|s| *s > 0)
+                .unwrap_or(default)
+        };
+        Intervals {
+            heartbeat: Duration::from_secs(secs("TOLLGATE_HEARTBEAT_SECS", 30)),
+            renewal: Duration::from_secs(secs("TOLLGATE_RENEW_SECS", 3 * 24 * 3600)),
+        }
+    }
+}
+
+/// Renews a PAT and says how it went; daemon tokens do not expire (revocation retires
+/// them) and are not renewed.
+pub async fn renew_once(client: &Client) {
+    if !client.credentials().is_pat() {
+        return;
+    }
+    let prefix = client.credentials().token.display_prefix().to_owned();
+    match client.renew().await {
+        Ok(r) if r.renewed => tracing::info!(%prefix, expires_at = %r.expires_at, "PAT renewed"),
+        Ok(r) => tracing::debug!(%prefix, expires_at = %r.expires_at, "PAT not due for renewal"),
+        Err(ClientError::Refused { status: 401, .. }) => {
+            tracing::warn!(%prefix, "PAT is no longer valid — run \"tollgate login\" again");
+        }
+        Err(e) => tracing::debug!(%prefix, error = %e, "renewal failed; will retry"),
+    }
+}
+
+/// Runs forever.
+pub async fn run(client: Client, runtimes: Vec<String>, every: Intervals) {
+    renew_once(&client).await;
+    let mut registered: Vec<(String, Option<Uuid>)> =
+        runtimes.into_iter().map(|name| (name, None)).collect();
+    let mut heartbeat = interval(every.heartbeat);
+    heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut renewal = interval(every.renewal);
+    renewal.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    // Both fire at once at first: the preflight renewal above stands for the first one.
+    renewal.tick().await;
+    loop {
+        tokio::select! {
+            _ = heartbeat.tick() => beat(&client, &mut registered).await,
+            _ = renewal.tick() => renew_once(&client).await,
+        }
+    }
+}
+
+async fn beat(client: &Client, registered: &mut [(String, Option<Uuid>)]) {
+    for (name, id) in registered.iter_mut().filter(|(_, id)| id.is_none()) {
+        match client.register_runtime(name).await {
+            Ok(new) => {
+                tracing::info!(runtime = %name, id = %new, "runtime registered");
+                *id = Some(new);
+            }
+            Err(e) => {
+                tracing::debug!(runtime = %name, error = %e, "registration failed; will retry")
+            }
+        }
+    }
+    let ids: Vec<Uuid> = registered.iter().filter_map(|(_, id)| *id).collect();
+    if ids.is_empty() {
+        return;
+    }
+    if let Err(e) = client.heartbeat(&ids).await {
+        tracing::debug!(error = %e, "heartbeat failed; will retry");
+        if matches!(e, ClientError::Refused { status: 404, .. }) {
+            // Runtimes gone on the server (cleaned up, say): register them again.
+            for (_, id) in registered.iter_mut() {
+                *id = None;
+            }
+        }
+    }
+}
