@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use tollgate_shared::session::SessionKey;
 use tollgate_shared::settings::{check_secret, check_transport};
 use tollgate_shared::SigningKey;
 
@@ -19,6 +20,8 @@ pub struct Config {
     pub key: SigningKey,
     /// `ORIGIN_TIMEOUT_SECS`: a forward that takes longer is answered 504.
     pub origin_timeout: Duration,
+    /// `JWT_SECRET`: verifies session JWTs; without it no session is valid.
+    pub sessions: Option<SessionKey>,
 }
 
 /// Reads the settings through `get` (a var or secret by name); the error is the log
@@ -36,10 +39,18 @@ pub fn read(get: impl Fn(&str) -> Option<String>) -> Result<Config, String> {
             _ => return Err("ORIGIN_TIMEOUT_SECS must be whole seconds from 1 to 300".into()),
         },
     };
+    let sessions = match get("JWT_SECRET") {
+        None => None,
+        Some(secret) => {
+            check_secret(&secret).map_err(|e| format!("JWT_SECRET {e}"))?;
+            Some(SessionKey::new(&secret))
+        }
+    };
     Ok(Config {
         origin,
         key: SigningKey::new(&secret),
         origin_timeout,
+        sessions,
     })
 }
 
@@ -63,6 +74,17 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.origin_timeout, DEFAULT_ORIGIN_TIMEOUT);
+        assert!(c.sessions.is_none());
+        let err = read_from(&[
+            ("ORIGIN_URL", "https://o.example"),
+            ("EDGE_ORIGIN_SECRET", SECRET),
+            ("JWT_SECRET", "short"),
+        ])
+        .unwrap_err();
+        assert!(
+            err.starts_with("JWT_SECRET must be at least 32 bytes"),
+            "{err}"
+        );
         let c = read_from(&[
             ("ORIGIN_URL", "http://127.0.0.1:8080"),
             ("EDGE_ORIGIN_SECRET", SECRET),

@@ -6,8 +6,9 @@
 //! A new kind of credential is a new case here (and a new cell of the shared
 //! `access::admit` table), not a new branch in the glue.
 
-use tollgate_shared::access::{self, RouteClass};
+use tollgate_shared::access::{self, Presentation, Presented, RouteClass};
 use tollgate_shared::cache::is_cacheable;
+use tollgate_shared::session::{self, SessionKey};
 use tollgate_shared::{cache_key, Actor, AuthError, SigningKey, Token};
 
 use crate::errors::EdgeError;
@@ -72,6 +73,8 @@ pub struct Flow<'a, K, O, L> {
     pub limiter: &'a L,
     pub negatives: &'a NegativeCache,
     pub key: &'a SigningKey,
+    /// `JWT_SECRET`; without it no session is valid.
+    pub sessions: Option<&'a SessionKey>,
 }
 
 impl<K: Kv, O: Origin, L: Limiter> Flow<'_, K, O, L> {
@@ -81,12 +84,17 @@ impl<K: Kv, O: Origin, L: Limiter> Flow<'_, K, O, L> {
     pub async fn authenticate(
         &self,
         class: RouteClass,
-        authorization: Option<&str>,
+        presented: &Presentation<'_>,
         client: &str,
         now: i64,
     ) -> Result<Actor, EdgeError> {
-        let result = match access::bearer_token(class, authorization) {
-            Ok(token) => self.resolve_token(&token, now).await,
+        let result = match access::credential(class, presented) {
+            Ok(Presented::Token(token)) => self.resolve_token(&token, now).await,
+            // Sessions are verified here, with no lookup at all.
+            Ok(Presented::Session(jwt)) => match self.sessions {
+                Some(key) => session::verify(key, jwt, now).map_err(EdgeError::from),
+                None => Err(AuthError::InvalidToken.into()),
+            },
             Err(e) => Err(e.into()),
         };
         match result {
@@ -338,6 +346,16 @@ mod tests {
             limiter,
             negatives,
             key,
+            sessions: None,
+        }
+    }
+
+    fn bearer_only(authorization: Option<&str>) -> Presentation<'_> {
+        Presentation {
+            authorization,
+            cookie: None,
+            method: "GET",
+            csrf: None,
         }
     }
 
@@ -361,7 +379,7 @@ mod tests {
     ) -> Result<Actor, EdgeError> {
         let key = key();
         let flow = flow(kv, origin, negatives, &Unlimited, &key);
-        run(flow.authenticate(RouteClass::User, header, "203.0.113.7", now))
+        run(flow.authenticate(RouteClass::User, &bearer_only(header), "203.0.113.7", now))
     }
 
     fn key_of(raw: &RawToken) -> String {
@@ -476,7 +494,7 @@ mod tests {
             let (_, header) = bearer(TokenKind::Pat);
             answers.push(run(refused.authenticate(
                 RouteClass::User,
-                Some(&header),
+                &bearer_only(Some(&header)),
                 "203.0.113.7",
                 NOW,
             )));
@@ -492,13 +510,18 @@ mod tests {
         let valid = flow(&kv, &accepting, &negatives, &limiter, &key);
         let (_, header) = bearer(TokenKind::Pat);
         assert_eq!(
-            run(valid.authenticate(RouteClass::User, Some(&header), "203.0.113.7", NOW)),
+            run(valid.authenticate(
+                RouteClass::User,
+                &bearer_only(Some(&header)),
+                "203.0.113.7",
+                NOW
+            )),
             Ok(pat())
         );
         assert_eq!(limiter.asked.get(), 4);
         // Missing credentials are not invalid tokens.
         assert_eq!(
-            run(valid.authenticate(RouteClass::User, None, "203.0.113.7", NOW)),
+            run(valid.authenticate(RouteClass::User, &bearer_only(None), "203.0.113.7", NOW)),
             Err(EdgeError::Auth(AuthError::MissingAuthorization))
         );
         assert_eq!(limiter.asked.get(), 4);
@@ -561,6 +584,69 @@ mod tests {
         assert_eq!(ttl, 600);
         let entry: CacheEntry = serde_json::from_str(&value).unwrap();
         assert_eq!(entry.valid_until, NOW + 600);
+    }
+
+    #[test]
+    fn sessions_are_verified_at_the_edge_with_no_io() {
+        let (kv, origin) = (MemoryKv::default(), FakeOrigin::ok(600));
+        let (negatives, key) = (NegativeCache::default(), key());
+        let sessions = SessionKey::new("jwt-secret-of-at-least-32-bytes!!");
+        let mut flow = flow(&kv, &origin, &negatives, &Unlimited, &key);
+        flow.sessions = Some(&sessions);
+        let jwt = session::mint(
+            &sessions,
+            USER.parse().unwrap(),
+            Some("ada@example.com"),
+            NOW,
+            NOW + 60,
+        );
+        let cookie = format!("tollgate_session={jwt}");
+        let bearer = format!("Bearer {jwt}");
+        let with = |authorization, cookie, method, csrf| Presentation {
+            authorization,
+            cookie,
+            method,
+            csrf,
+        };
+        let expected = Actor::Session {
+            user_id: USER.parse().unwrap(),
+            email: Some("ada@example.com".into()),
+        };
+        let client = "203.0.113.7";
+        for p in [
+            with(Some(&bearer), None, "POST", None),
+            with(None, Some(&cookie), "GET", None),
+        ] {
+            assert_eq!(
+                run(flow.authenticate(RouteClass::User, &p, client, NOW)),
+                Ok(expected.clone())
+            );
+        }
+        let csrf = session::csrf_token(&jwt, [9; 16]);
+        let p = with(None, Some(&cookie), "POST", Some(&csrf));
+        assert_eq!(
+            run(flow.authenticate(RouteClass::User, &p, client, NOW)),
+            Ok(expected)
+        );
+        let p = with(None, Some(&cookie), "POST", None);
+        assert_eq!(
+            run(flow.authenticate(RouteClass::User, &p, client, NOW)),
+            Err(EdgeError::Auth(AuthError::CsrfFailed))
+        );
+        let p = with(Some(&bearer), None, "GET", None);
+        assert_eq!(
+            run(flow.authenticate(RouteClass::User, &p, client, NOW + 60)),
+            Err(EdgeError::Auth(AuthError::InvalidToken)),
+            "expired"
+        );
+        assert_eq!((kv.reads.get(), origin.calls.get()), (0, 0));
+        // Without JWT_SECRET no session is valid.
+        flow.sessions = None;
+        let p = with(Some(&bearer), None, "GET", None);
+        assert_eq!(
+            run(flow.authenticate(RouteClass::User, &p, client, NOW)),
+            Err(EdgeError::Auth(AuthError::InvalidToken))
+        );
     }
 
     #[test]

@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use futures_util::future::{select, Either};
 use serde_json::json;
-use tollgate_shared::access::RouteClass;
+use tollgate_shared::access::{Presentation, RouteClass};
 use tollgate_shared::headers::{X_EDGE_SIGNATURE, X_EDGE_TIMESTAMP, X_REQUEST_ID};
+use tollgate_shared::session;
 use tollgate_shared::wire::{PurgeAnswer, MAX_BODY_BYTES, RESOLVE_PATH};
 use tollgate_shared::{request_id, Actor};
 use wasm_bindgen::{JsCast, JsValue};
@@ -165,6 +166,8 @@ async fn handle(mut req: Request, env: &Env, rid: &str) -> EdgeResult<Response> 
             };
             let header = |name: &str| req.headers().get(name).ok().flatten();
             let authorization = header("authorization");
+            let cookie = header("cookie");
+            let csrf = header(session::CSRF_HEADER);
             // Set by Cloudflare (and by wrangler dev) from the connection, not the client.
             let client = header("cf-connecting-ip").unwrap_or_else(|| "unknown".to_owned());
             let config = config(env)?;
@@ -178,10 +181,15 @@ async fn handle(mut req: Request, env: &Env, rid: &str) -> EdgeResult<Response> 
                 limiter: &limiter,
                 negatives: &NEGATIVES,
                 key: &config.key,
+                sessions: config.sessions.as_ref(),
             };
-            let actor = flow
-                .authenticate(class, authorization.as_deref(), &client, now())
-                .await?;
+            let presented = Presentation {
+                authorization: authorization.as_deref(),
+                cookie: cookie.as_deref(),
+                method: &method_name,
+                csrf: csrf.as_deref(),
+            };
+            let actor = flow.authenticate(class, &presented, &client, now()).await?;
             forward(req, config, Some(&actor), &path_and_query, rid).await
         }
     }

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 
 use reqwest::Url;
+use tollgate_shared::session::SessionKey;
 use tollgate_shared::settings::{check_secret, check_transport};
 use tollgate_shared::SigningKey;
 
@@ -25,6 +26,8 @@ pub struct Config {
     pub require_edge: bool,
     /// `METRICS_LISTEN_ADDR`: serve `/metrics` there instead of on the API listener.
     pub metrics_listen_addr: Option<SocketAddr>,
+    /// `JWT_SECRET`: verifies (and the CLI mints) session JWTs; unset = no sessions.
+    pub session_key: Option<SessionKey>,
     pub log_format: LogFormat,
 }
 
@@ -114,6 +117,13 @@ impl Config {
             .map(|a| a.parse())
             .transpose()
             .map_err(|e| ConfigError::Invalid("METRICS_LISTEN_ADDR", format!("{e}")))?;
+        let session_key = get("JWT_SECRET")
+            .map(|s| {
+                check_secret(&s)
+                    .map(|()| SessionKey::new(&s))
+                    .map_err(|e| ConfigError::Rule("JWT_SECRET", e.to_string()))
+            })
+            .transpose()?;
         let log_format = match get("LOG_FORMAT").as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -131,6 +141,7 @@ impl Config {
             edge_purge_url,
             require_edge,
             metrics_listen_addr,
+            session_key,
             log_format,
         })
     }

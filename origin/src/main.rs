@@ -55,6 +55,7 @@ async fn admin(url: &str, command: Command) -> cli::CliResult {
         Command::Member { command } => cli::member::run(url, command).await,
         Command::Pat { command } => cli::pat::run(url, command).await,
         Command::InstallToken { command } => cli::install_token::run(url, command).await,
+        Command::Session { command } => cli::session::run(url, command).await,
         Command::Serve => Err(CliError("serve is not an admin command".to_owned())),
     }
 }

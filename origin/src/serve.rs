@@ -62,6 +62,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         outbox: OutboxSettings::default(),
         require_edge: config.require_edge,
         metrics_elsewhere: config.metrics_listen_addr.is_some(),
+        session_key: config.session_key.clone(),
     };
     let state = AppState::new(pool, options).map_err(|e| ServeError::Other(e.to_string()))?;
     let bind = |what, addr| async move {

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use deadpool_postgres::Pool;
+use tollgate_shared::session::SessionKey;
 use tollgate_shared::SigningKey;
 
 use crate::metrics::Metrics;
@@ -19,6 +20,8 @@ pub struct AppState {
     pub require_edge: bool,
     /// `/metrics` is served on its own listener (`METRICS_LISTEN_ADDR`), not here.
     pub metrics_elsewhere: bool,
+    /// `JWT_SECRET`: verifies session JWTs; `None` = no session is valid.
+    pub session_key: Option<Arc<SessionKey>>,
     pub resolver: Resolver,
     pub outbox: Arc<Outbox>,
 }
@@ -32,6 +35,7 @@ pub struct Options {
     pub outbox: OutboxSettings,
     pub require_edge: bool,
     pub metrics_elsewhere: bool,
+    pub session_key: Option<SessionKey>,
 }
 
 impl AppState {
@@ -51,6 +55,7 @@ impl AppState {
             edge_key: options.edge_key.map(Arc::new),
             require_edge: options.require_edge,
             metrics_elsewhere: options.metrics_elsewhere,
+            session_key: options.session_key.map(Arc::new),
         })
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::bearer::bearer;
 use crate::errors::AuthError;
+use crate::session::{self, COOKIE};
 use crate::token::{self, Token, TokenKind};
 
 /// The authenticated route classes of DESIGN.md "Request path" step 2.
@@ -75,6 +76,55 @@ pub fn bearer_token(
     Ok(token)
 }
 
+/// A credential as presented, checked with zero I/O.
+#[derive(Debug, Clone, Copy)]
+pub enum Presented<'a> {
+    Token(Token<'a>),
+    /// A session JWT, still to be verified (at the edge, with no lookup).
+    Session(&'a str),
+}
+
+/// What a request presents: its `Authorization` (repeated headers joined with `", "`),
+/// its `Cookie` header, method and `X-CSRF-Token`.
+#[derive(Debug, Clone, Copy)]
+pub struct Presentation<'a> {
+    pub authorization: Option<&'a str>,
+    pub cookie: Option<&'a str>,
+    pub method: &'a str,
+    pub csrf: Option<&'a str>,
+}
+
+/// The credential of a request of `class`: `Authorization: Bearer` (one of our tokens,
+/// or a session JWT), else — on user routes only — the session cookie, which for unsafe
+/// methods needs a valid `X-CSRF-Token`, checked before anything is looked up.
+pub fn credential<'a>(class: RouteClass, p: &Presentation<'a>) -> Result<Presented<'a>, AuthError> {
+    if let Some(value) = p.authorization {
+        if value.contains(',') {
+            return Err(AuthError::InvalidAuthorizationFormat);
+        }
+        let raw = bearer(value).ok_or(AuthError::InvalidAuthorizationFormat)?;
+        if session::looks_like_jwt(raw)
+            && !TokenKind::ALL.iter().any(|k| raw.starts_with(k.prefix()))
+        {
+            admit(class, Credential::Session)?;
+            return Ok(Presented::Session(raw));
+        }
+        let token = token::parse(raw).map_err(|_| AuthError::InvalidToken)?;
+        admit(class, Credential::Token(token.kind))?;
+        return Ok(Presented::Token(token));
+    }
+    if class == RouteClass::User {
+        if let Some(jwt) = p.cookie.and_then(|c| session::cookie(c, COOKIE)) {
+            if session::needs_csrf(p.method) && !session::csrf_valid(jwt, p.csrf) {
+                return Err(AuthError::CsrfFailed);
+            }
+            admit(class, Credential::Session)?;
+            return Ok(Presented::Session(jwt));
+        }
+    }
+    Err(class.missing())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,6 +151,74 @@ mod tests {
                 assert_eq!(e, AuthError::InvalidToken);
             }
         }
+    }
+
+    #[test]
+    fn sessions_from_a_bearer_or_a_cookie_with_csrf() {
+        let jwt = "aaa.bbb.ccc";
+        let get = |authorization, cookie, method, csrf| {
+            let p = Presentation {
+                authorization,
+                cookie,
+                method,
+                csrf,
+            };
+            credential(RouteClass::User, &p).map(|c| matches!(c, Presented::Session(_)))
+        };
+        let bearer = format!("Bearer {jwt}");
+        let cookie = format!("theme=x; {COOKIE}={jwt}");
+        assert_eq!(
+            get(Some(&bearer), None, "POST", None),
+            Ok(true),
+            "bearer needs no CSRF"
+        );
+        assert_eq!(get(None, Some(&cookie), "GET", None), Ok(true));
+        assert_eq!(
+            get(None, Some(&cookie), "POST", None),
+            Err(AuthError::CsrfFailed)
+        );
+        assert_eq!(
+            get(None, Some(&cookie), "DELETE", Some("00.11")),
+            Err(AuthError::CsrfFailed)
+        );
+        let token = session::csrf_token(jwt, [1; 16]);
+        assert_eq!(get(None, Some(&cookie), "POST", Some(&token)), Ok(true));
+        assert_eq!(
+            get(None, None, "GET", None),
+            Err(AuthError::MissingAuthorization)
+        );
+        // Daemon routes take neither cookies nor sessions.
+        let p = Presentation {
+            authorization: None,
+            cookie: Some(&cookie),
+            method: "GET",
+            csrf: None,
+        };
+        assert_eq!(
+            credential(RouteClass::Daemon, &p).map(|_| ()),
+            Err(AuthError::MissingAuthorizationHeader)
+        );
+        let p = Presentation {
+            authorization: Some(&bearer),
+            cookie: None,
+            method: "GET",
+            csrf: None,
+        };
+        assert_eq!(
+            credential(RouteClass::Daemon, &p).map(|_| ()),
+            Err(AuthError::InvalidToken)
+        );
+        // One of our prefixes is a token, whatever its dots.
+        let p = Presentation {
+            authorization: Some("Bearer mul_a.b.c"),
+            cookie: None,
+            method: "GET",
+            csrf: None,
+        };
+        assert_eq!(
+            credential(RouteClass::User, &p).map(|_| ()),
+            Err(AuthError::InvalidToken)
+        );
     }
 
     #[test]

@@ -52,10 +52,16 @@ pub enum AuthError {
     /// A renewal presenting someone else's token.
     #[error("token does not belong to caller")]
     TokenNotCallers,
+    /// A session JWT whose signature holds but whose `sub` is not a user id.
+    #[error("invalid claims")]
+    InvalidClaims,
+    /// A cookie-authenticated unsafe request without the right `X-CSRF-Token`.
+    #[error("CSRF validation failed")]
+    CsrfFailed,
 }
 
 impl AuthError {
-    pub const ALL: [AuthError; 13] = [
+    pub const ALL: [AuthError; 15] = [
         AuthError::MissingAuthorization,
         AuthError::MissingAuthorizationHeader,
         AuthError::InvalidAuthorizationFormat,
@@ -69,13 +75,16 @@ impl AuthError {
         AuthError::IssuerNotAuthorized,
         AuthError::TokenNoLongerValid,
         AuthError::TokenNotCallers,
+        AuthError::InvalidClaims,
+        AuthError::CsrfFailed,
     ];
 
     pub fn status(self) -> u16 {
         match self {
             AuthError::HumanOnly
             | AuthError::InsufficientPermissions
-            | AuthError::IssuerNotAuthorized => 403,
+            | AuthError::IssuerNotAuthorized
+            | AuthError::CsrfFailed => 403,
             _ => 401,
         }
     }
@@ -95,6 +104,8 @@ impl AuthError {
             AuthError::IssuerNotAuthorized => "issuer no longer authorized",
             AuthError::TokenNoLongerValid => "token is no longer valid",
             AuthError::TokenNotCallers => "token does not belong to caller",
+            AuthError::InvalidClaims => "invalid claims",
+            AuthError::CsrfFailed => "CSRF validation failed",
         }
     }
 
@@ -112,10 +123,12 @@ impl AuthError {
             | AuthError::InvalidInstallToken
             | AuthError::InstallTokenAlreadyUsed
             | AuthError::TokenNoLongerValid
-            | AuthError::TokenNotCallers => Some(CHALLENGE_INVALID_TOKEN),
+            | AuthError::TokenNotCallers
+            | AuthError::InvalidClaims => Some(CHALLENGE_INVALID_TOKEN),
             AuthError::HumanOnly
             | AuthError::InsufficientPermissions
-            | AuthError::IssuerNotAuthorized => None,
+            | AuthError::IssuerNotAuthorized
+            | AuthError::CsrfFailed => None,
         }
     }
 }

@@ -5,6 +5,7 @@
 //! - [`actor`]: who is calling, one enum variant per kind of caller, and its encodings.
 //! - [`access`]: which credentials each route class accepts, and bearer extraction.
 //! - [`errors`]: the authentication failures, with their messages and challenges.
+//! - [`session`]: session JWTs (HS256) and CSRF tokens.
 //! - [`wire`]: the bodies of the calls between the edge and the origin.
 //! - [`cache`]: KV cache keys, entries and TTL rules.
 //! - [`signing`]: the edge↔origin HMAC request signature (`tollgate-v1`) and signed answers.
@@ -19,6 +20,7 @@ pub mod errors;
 pub mod headers;
 mod hex;
 pub mod request_id;
+pub mod session;
 pub mod settings;
 pub mod signing;
 pub mod token;

@@ -23,16 +23,20 @@ pub struct Edge {
 impl Edge {
     pub fn start(origin_url: &str, secret: &str) -> Edge {
         let port = free_port();
-        Edge::start_on(port, origin_url, secret)
+        Edge::start_on(port, origin_url, secret, None)
     }
 
-    pub fn start_on(port: u16, origin_url: &str, secret: &str) -> Edge {
+    pub fn start_on(port: u16, origin_url: &str, secret: &str, jwt_secret: Option<&str>) -> Edge {
         let root = repo_root();
         let tmp =
             std::env::temp_dir().join(format!("tollgate-edge-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&tmp).unwrap();
         let log = tmp.join("wrangler.log");
         let file = std::fs::File::create(&log).unwrap();
+        let jwt_var = jwt_secret
+            .map(|jwt| ["--var".to_owned(), format!("JWT_SECRET:{jwt}")])
+            .into_iter()
+            .flatten();
         let child = Command::new("node")
             .current_dir(&root)
             .arg(root.join("node_modules/wrangler/bin/wrangler.js"))
@@ -57,6 +61,7 @@ impl Edge {
             .args(["--var", &format!("EDGE_ORIGIN_SECRET:{secret}")])
             // Short, so the stalled-origin test need not wait the default 30 s.
             .args(["--var", "ORIGIN_TIMEOUT_SECS:3"])
+            .args(jwt_var)
             .env("TOLLGATE_NO_OPT", "1")
             .env("XDG_CONFIG_HOME", root.join(".xdg"))
             .env("WRANGLER_SEND_METRICS", "false")

@@ -12,6 +12,8 @@ use crate::edge::Edge;
 use crate::{cli_json, free_port, fresh_database, Origin};
 
 pub const SECRET: &str = "e2e-edge-origin-secret-of-32-bytes!";
+/// `JWT_SECRET` of the stack's origin and edge.
+pub const JWT_SECRET: &str = "e2e-jwt-secret-of-at-least-32-bytes";
 pub const EMAIL: &str = "edge@example.com";
 
 pub struct Stack {
@@ -38,7 +40,7 @@ impl Stack {
         let origin = start_origin(&db, origin_port, edge_port);
         let edge = tokio::task::spawn_blocking({
             let origin_url = origin_url.clone();
-            move || Edge::start_on(edge_port, &origin_url, SECRET)
+            move || Edge::start_on(edge_port, &origin_url, SECRET, Some(JWT_SECRET))
         })
         .await
         .unwrap();
@@ -154,6 +156,7 @@ fn start_origin(db: &str, port: u16, edge_port: u16) -> Origin {
     let env = [
         ("EDGE_ORIGIN_SECRET", SECRET),
         ("EDGE_PURGE_URL", purge_url.as_str()),
+        ("JWT_SECRET", JWT_SECRET),
     ];
     Origin::start_on(db, port, &env).unwrap()
 }

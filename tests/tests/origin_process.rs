@@ -433,3 +433,53 @@ async fn admins_mint_install_tokens_from_the_command_line() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("workspace not found"));
 }
+
+#[tokio::test]
+async fn session_mint_signs_a_jwt_the_origin_accepts() {
+    let db = fresh_database().await;
+    cli_json(&db, &["migrate"]);
+    cli_json(&db, &["user", "create", "--email", "jwt@example.com"]);
+    let secret = "cli-jwt-secret-of-at-least-32-bytes";
+    let out = std::process::Command::new(tollgate_tests::origin_bin())
+        .args([
+            "session",
+            "mint",
+            "--email",
+            "jwt@example.com",
+            "--ttl-secs",
+            "120",
+        ])
+        .env("DATABASE_URL", &db)
+        .env("JWT_SECRET", secret)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let minted: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let jwt = minted["token"].as_str().unwrap();
+    assert!(minted["expires_at"].as_str().unwrap().ends_with('Z'));
+    let origin = Origin::start(&db, &[("JWT_SECRET", secret)]);
+    let me: Value = reqwest::Client::new()
+        .get(format!("{}/api/me", origin.url))
+        .bearer_auth(jwt)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (me["actor_source"].as_str(), me["email"].as_str()),
+        (Some("session"), Some("jwt@example.com"))
+    );
+    let out = std::process::Command::new(tollgate_tests::origin_bin())
+        .args(["session", "mint", "--email", "jwt@example.com"])
+        .env("DATABASE_URL", &db)
+        .env_remove("JWT_SECRET")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("JWT_SECRET is not set"));
+}

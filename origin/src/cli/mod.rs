@@ -4,6 +4,7 @@
 pub mod install_token;
 pub mod member;
 pub mod pat;
+pub mod session;
 pub mod user;
 pub mod workspace;
 
@@ -52,6 +53,11 @@ pub enum Command {
     InstallToken {
         #[command(subcommand)]
         command: install_token::InstallTokenCommand,
+    },
+    /// Session JWTs (needs JWT_SECRET).
+    Session {
+        #[command(subcommand)]
+        command: session::SessionCommand,
     },
     /// Personal access tokens.
     Pat {

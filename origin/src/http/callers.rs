@@ -7,9 +7,11 @@
 //! and applies the shared route-class table (`tollgate_shared::access`).
 
 use axum::extract::FromRequestParts;
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
-use tollgate_shared::access::{self, RouteClass};
+use axum::http::HeaderName;
+use tollgate_shared::access::{self, Presentation, Presented, RouteClass};
+use tollgate_shared::session;
 use tollgate_shared::{Actor, AuthError};
 use uuid::Uuid;
 
@@ -26,18 +28,39 @@ async fn authenticate(
     if let Some(EdgeVerified(actor)) = parts.extensions.get::<EdgeVerified>() {
         return actor.clone().ok_or(class.missing().into());
     }
-    // Read as the edge reads it: repeated headers joined, non-UTF-8 bytes replaced, so
-    // the shared rule gives both sides the same answer.
-    let values: Vec<String> = parts
-        .headers
-        .get_all(AUTHORIZATION)
-        .iter()
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-        .collect();
-    let authorization = (!values.is_empty()).then(|| values.join(", "));
-    let token = access::bearer_token(class, authorization.as_deref())?;
-    let resolved = state.resolver.resolve(token.kind, &token.hash()).await?;
-    Ok(resolved.ok_or(AuthError::InvalidToken)?.actor)
+    // Read as the edge reads them: repeated headers joined, non-UTF-8 bytes replaced,
+    // so the shared rule gives both sides the same answer.
+    let joined = |name, sep: &str| {
+        let values: Vec<String> = parts
+            .headers
+            .get_all(name)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect();
+        (!values.is_empty()).then(|| values.join(sep))
+    };
+    let authorization = joined(AUTHORIZATION, ", ");
+    let cookie = joined(COOKIE, "; ");
+    let csrf = joined(HeaderName::from_static(session::CSRF_HEADER), ", ");
+    let presented = Presentation {
+        authorization: authorization.as_deref(),
+        cookie: cookie.as_deref(),
+        method: parts.method.as_str(),
+        csrf: csrf.as_deref(),
+    };
+    match access::credential(class, &presented)? {
+        Presented::Token(token) => {
+            let resolved = state.resolver.resolve(token.kind, &token.hash()).await?;
+            Ok(resolved.ok_or(AuthError::InvalidToken)?.actor)
+        }
+        Presented::Session(jwt) => {
+            let key = state
+                .session_key
+                .as_deref()
+                .ok_or(AuthError::InvalidToken)?;
+            Ok(session::verify(key, jwt, chrono::Utc::now().timestamp())?)
+        }
+    }
 }
 
 /// The caller of a user route, with the user it acts for; `humans_only` turns machines

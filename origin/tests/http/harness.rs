@@ -21,6 +21,8 @@ use tower::ServiceExt;
 use uuid::Uuid;
 
 pub const SECRET: &str = "test-edge-origin-secret-of-32-bytes";
+/// `JWT_SECRET` of every test app.
+pub const JWT_SECRET: &str = "test-jwt-secret-of-at-least-32-bytes";
 /// `WWW-Authenticate` when no usable credential came (RFC 6750 §3).
 pub const CHALLENGE: &str = "Bearer";
 /// `WWW-Authenticate` when a credential came and was refused.
@@ -169,6 +171,7 @@ impl TestApp {
                 outbox,
                 require_edge: options.require_edge,
                 metrics_elsewhere: false,
+                session_key: Some(tollgate_shared::session::SessionKey::new(JWT_SECRET)),
             },
         )
         .unwrap();

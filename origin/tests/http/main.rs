@@ -14,4 +14,5 @@ mod pats;
 mod purge;
 mod renewal;
 mod resolve;
+mod sessions;
 mod signatures;

@@ -17,6 +17,7 @@ mod outage;
 mod renewal;
 mod revocation;
 mod routing;
+mod sessions;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -84,6 +85,7 @@ fn main() -> ExitCode {
         routing::oversized_bodies_are_413_at_the_edge,
         routing::two_authorization_headers_are_refused_like_at_the_origin,
         routing::header_floods_are_431_in_json_at_the_edge,
+        sessions::a_browser_session_works_with_csrf_and_costs_no_lookup,
         daemons::enroll_call_and_revoke_through_the_edge,
         daemons::the_client_enrolls_and_keeps_its_token_private,
         renewal::parallel_renewals_through_the_edge_extend_once_and_the_token_keeps_working,

@@ -1,0 +1,103 @@
+//! Browser sessions through the edge: a JWT in the `tollgate_session` cookie (or as a
+//! bearer) is verified at the edge with no lookup; unsafe methods with a cookie need the
+//! CSRF token, checked at the edge before anything else.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use tollgate_shared::session::{self, SessionKey};
+use tollgate_shared::AuthError;
+use tollgate_tests::assert_refused;
+use tollgate_tests::stack::{Stack, JWT_SECRET};
+
+pub async fn a_browser_session_works_with_csrf_and_costs_no_lookup(stack: &Stack) {
+    let user: uuid::Uuid = stack.user["id"].as_str().unwrap().parse().unwrap();
+    let now = chrono_now();
+    let jwt = session::mint(
+        &SessionKey::new(JWT_SECRET),
+        user,
+        Some("edge@example.com"),
+        now,
+        now + 600,
+    );
+    let cookie = format!("tollgate_session={jwt}");
+    let before = stack.resolves().await;
+
+    let r = stack
+        .http()
+        .get(format!("{}/api/me", stack.edge.url))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let me: Value = r.json().await.unwrap();
+    assert_eq!(me["actor_source"], "session");
+    assert_eq!(me["user_id"], stack.user["id"]);
+
+    let post = |csrf: Option<String>| {
+        let mut req = stack
+            .http()
+            .post(format!("{}/api/tokens", stack.edge.url))
+            .header("cookie", &cookie)
+            .body(r#"{"name":"browser"}"#);
+        if let Some(csrf) = csrf {
+            req = req.header("x-csrf-token", csrf);
+        }
+        req.send()
+    };
+    assert_refused(post(None).await.unwrap(), AuthError::CsrfFailed).await;
+    let wrong = session::csrf_token("not the cookie", [5; 16]);
+    assert_refused(post(Some(wrong)).await.unwrap(), AuthError::CsrfFailed).await;
+    let r = post(Some(session::csrf_token(&jwt, [5; 16])))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let created: Value = r.json().await.unwrap();
+    stack
+        .minted
+        .lock()
+        .unwrap()
+        .push(created["token"].as_str().unwrap().to_owned());
+
+    // As a bearer: no cookie, no CSRF needed.
+    let r = stack
+        .http()
+        .get(format!("{}/api/me", stack.edge.url))
+        .bearer_auth(&jwt)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        stack.resolves().await,
+        before,
+        "sessions never reach the resolver"
+    );
+
+    // Expired, or signed with another secret.
+    let expired = session::mint(&SessionKey::new(JWT_SECRET), user, None, now - 100, now - 1);
+    let forged = session::mint(
+        &SessionKey::new("some-other-secret-of-32-bytes-ok"),
+        user,
+        None,
+        now,
+        now + 600,
+    );
+    for jwt in [expired, forged] {
+        let r = stack
+            .http()
+            .get(format!("{}/api/me", stack.edge.url))
+            .header("cookie", format!("tollgate_session={jwt}"))
+            .send()
+            .await
+            .unwrap();
+        assert_refused(r, AuthError::InvalidToken).await;
+    }
+}
+
+fn chrono_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
