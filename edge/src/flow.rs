@@ -680,7 +680,7 @@ mod tests {
     #[test]
     fn kinds_a_route_does_not_take_are_refused_before_any_io() {
         let (kv, origin) = (MemoryKv::default(), FakeOrigin::ok(600));
-        for kind in [TokenKind::Daemon, TokenKind::Task, TokenKind::Install] {
+        for kind in [TokenKind::Daemon, TokenKind::Install] {
             let (_, header) = bearer(kind);
             assert_eq!(
                 auth(&kv, &origin, &header, NOW),

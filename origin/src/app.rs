@@ -18,7 +18,9 @@ use crate::http::internal::verify_internal;
 use crate::http::json::{json_errors, BODY_READ_TIMEOUT, MAX_BODY_BYTES};
 use crate::http::limits::limits;
 use crate::http::request_id::{request_id, RequestId};
-use crate::routes::{daemon, daemon_tokens, health, install_tokens, internal, me, pats};
+use crate::routes::{
+    daemon, daemon_tokens, health, install_tokens, internal, me, pats, tasks, workspaces,
+};
 use crate::state::AppState;
 
 pub fn app(state: AppState) -> Router {
@@ -30,6 +32,10 @@ pub fn app(state: AppState) -> Router {
         .route("/api/tokens", post(pats::create).get(pats::list))
         .route("/api/tokens/{id}", delete(pats::revoke))
         .route("/api/tokens/current/renew", post(pats::renew_current))
+        .route(
+            "/api/workspaces",
+            post(workspaces::create).get(workspaces::list),
+        )
         .route(
             "/api/workspaces/{id}/install-tokens",
             post(install_tokens::mint),
@@ -46,6 +52,12 @@ pub fn app(state: AppState) -> Router {
             "/api/workspaces/{id}/daemon-tokens/{token_id}",
             delete(daemon_tokens::revoke),
         )
+        .route("/api/workspaces/{id}/agents", post(tasks::create_agent))
+        .route("/api/workspaces/{id}/tasks", post(tasks::create_task))
+        .route("/api/workspaces/{id}/tasks/{task_id}", get(tasks::get_task))
+        .route("/api/daemon/tasks/claim", post(tasks::claim))
+        .route("/api/daemon/tasks/{id}/start", post(tasks::start))
+        .route("/api/daemon/tasks/{id}/complete", post(tasks::complete))
         .route("/api/daemon/whoami", get(daemon::whoami))
         .route("/api/daemon/runtimes", post(daemon::register_runtime))
         .route("/api/daemon/heartbeat", post(daemon::heartbeat))

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use deadpool_postgres::Pool;
 use tollgate_shared::{ttl_for_expiry, Actor, TokenHash, TokenKind};
 
-use crate::db::{bounded, daemon_tokens, pats, StoreResult};
+use crate::db::{bounded, daemon_tokens, pats, tasks, StoreResult};
 use crate::metrics::{Metrics, ResolveOutcome};
 
 #[derive(Debug, Clone)]
@@ -36,9 +36,10 @@ impl Resolver {
         let result = match kind {
             TokenKind::Pat => bounded(self.resolve_pat(hash)).await,
             TokenKind::Daemon => bounded(self.resolve_daemon(hash)).await,
-            // Later kinds resolve here too; until then they are not valid anywhere.
-            // Install tokens are only ever exchanged.
-            TokenKind::Task | TokenKind::Install | TokenKind::Cloud => Ok(None),
+            TokenKind::Task => bounded(self.resolve_task(hash)).await,
+            // Cloud PATs resolve here with their issue; install tokens are only ever
+            // exchanged.
+            TokenKind::Install | TokenKind::Cloud => Ok(None),
         };
         let outcome = match &result {
             Ok(Some(_)) => ResolveOutcome::Ok,
@@ -66,6 +67,25 @@ impl Resolver {
             },
             ttl_secs,
         }))
+    }
+
+    /// Asked on every request (the edge never caches task tokens): valid while the row
+    /// exists, has not expired and its task has not ended.
+    async fn resolve_task(&self, hash: &TokenHash) -> StoreResult<Option<Resolved>> {
+        let db = self.pool.get().await?;
+        self.metrics.token_lookups.inc();
+        Ok(tasks::find_active_token(&db, hash)
+            .await?
+            .map(|t| Resolved {
+                actor: Actor::TaskToken {
+                    user_id: t.user_id,
+                    workspace_id: t.workspace_id,
+                    agent_id: t.agent_id,
+                    task_id: t.task_id,
+                },
+                // Never cached; the edge does not store it whatever this says.
+                ttl_secs: 0,
+            }))
     }
 
     async fn resolve_pat(&self, hash: &TokenHash) -> StoreResult<Option<Resolved>> {

@@ -36,17 +36,17 @@ impl RouteClass {
 
 /// Route class × credential → accept, or the refusal to answer.
 ///
-/// Task tokens and cloud PATs join the user routes with their own issues; until then
-/// they are refused like any token a route does not take. Install tokens are only ever
+/// Cloud PATs join the user routes with their own issue; until then they are refused
+/// like any token a route does not take. Install tokens are only ever
 /// exchanged, never used to authenticate.
 pub fn admit(class: RouteClass, credential: Credential) -> Result<(), AuthError> {
     use Credential::{Session, Token};
     match (class, credential) {
-        (RouteClass::User, Token(TokenKind::Pat) | Session) => Ok(()),
+        (RouteClass::User, Token(TokenKind::Pat | TokenKind::Task) | Session) => Ok(()),
         // A person may run a daemon by hand with a PAT; daemons take no cookies.
         (RouteClass::Daemon, Token(TokenKind::Daemon | TokenKind::Pat)) => Ok(()),
         // Spelled out, so that a new kind or class must be placed in this table.
-        (RouteClass::User, Token(TokenKind::Daemon | TokenKind::Task | TokenKind::Install))
+        (RouteClass::User, Token(TokenKind::Daemon | TokenKind::Install))
         | (RouteClass::User, Token(TokenKind::Cloud))
         | (
             RouteClass::Daemon,
@@ -133,7 +133,7 @@ mod tests {
     #[test]
     fn the_table() {
         use Credential::{Session, Token};
-        let user = [Token(TokenKind::Pat), Session];
+        let user = [Token(TokenKind::Pat), Token(TokenKind::Task), Session];
         let daemon = [Token(TokenKind::Daemon), Token(TokenKind::Pat)];
         let all = TokenKind::ALL.map(Token);
         for c in all.into_iter().chain([Session]) {

@@ -58,10 +58,13 @@ pub enum AuthError {
     /// A cookie-authenticated unsafe request without the right `X-CSRF-Token`.
     #[error("CSRF validation failed")]
     CsrfFailed,
+    /// A task token on a URL of another workspace than its task's.
+    #[error("task token is bound to a different workspace")]
+    WrongWorkspace,
 }
 
 impl AuthError {
-    pub const ALL: [AuthError; 15] = [
+    pub const ALL: [AuthError; 16] = [
         AuthError::MissingAuthorization,
         AuthError::MissingAuthorizationHeader,
         AuthError::InvalidAuthorizationFormat,
@@ -77,6 +80,7 @@ impl AuthError {
         AuthError::TokenNotCallers,
         AuthError::InvalidClaims,
         AuthError::CsrfFailed,
+        AuthError::WrongWorkspace,
     ];
 
     pub fn status(self) -> u16 {
@@ -84,7 +88,8 @@ impl AuthError {
             AuthError::HumanOnly
             | AuthError::InsufficientPermissions
             | AuthError::IssuerNotAuthorized
-            | AuthError::CsrfFailed => 403,
+            | AuthError::CsrfFailed
+            | AuthError::WrongWorkspace => 403,
             _ => 401,
         }
     }
@@ -106,6 +111,7 @@ impl AuthError {
             AuthError::TokenNotCallers => "token does not belong to caller",
             AuthError::InvalidClaims => "invalid claims",
             AuthError::CsrfFailed => "CSRF validation failed",
+            AuthError::WrongWorkspace => "task token is bound to a different workspace",
         }
     }
 
@@ -128,7 +134,8 @@ impl AuthError {
             AuthError::HumanOnly
             | AuthError::InsufficientPermissions
             | AuthError::IssuerNotAuthorized
-            | AuthError::CsrfFailed => None,
+            | AuthError::CsrfFailed
+            | AuthError::WrongWorkspace => None,
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod migrate;
 pub mod outbox;
 pub mod pats;
 pub mod runtimes;
+pub mod tasks;
 pub mod tls;
 pub mod users;
 pub mod workspaces;

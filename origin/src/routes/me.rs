@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
-use tollgate_shared::AuthError;
+use tollgate_shared::{Actor, AuthError};
 
 use crate::db::{bounded, users};
 use crate::http::{AppResult, UserCaller};
@@ -17,10 +17,23 @@ pub async fn me(State(state): State<AppState>, caller: UserCaller) -> AppResult<
     .await?;
     // A stamped identity whose user has since been deleted is no identity.
     let user = user.ok_or(AuthError::InvalidToken)?;
-    Ok(Json(json!({
+    let mut me = json!({
         "user_id": user.id,
         "email": user.email,
         "name": user.name,
         "actor_source": caller.actor.source(),
-    })))
+    });
+    // An agent acts for the runtime's owner, for one task.
+    if let Actor::TaskToken {
+        workspace_id,
+        agent_id,
+        task_id,
+        ..
+    } = caller.actor
+    {
+        me["workspace_id"] = json!(workspace_id);
+        me["agent_id"] = json!(agent_id);
+        me["task_id"] = json!(task_id);
+    }
+    Ok(Json(me))
 }

@@ -8,3 +8,5 @@ pub mod install_tokens;
 pub mod internal;
 pub mod me;
 pub mod pats;
+pub mod tasks;
+pub mod workspaces;

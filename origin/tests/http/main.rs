@@ -16,3 +16,4 @@ mod renewal;
 mod resolve;
 mod sessions;
 mod signatures;
+mod tasks;

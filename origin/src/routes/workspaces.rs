@@ -1,0 +1,67 @@
+//! `/api/workspaces`: create one (a person; they become its owner) and list one's own.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::db::{bounded, members, workspaces};
+use crate::http::json::JsonBody;
+use crate::http::{AppError, AppResult, HumanCaller, UserCaller};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct CreateWorkspace {
+    name: Option<String>,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    caller: HumanCaller,
+    JsonBody(body): JsonBody<CreateWorkspace>,
+) -> AppResult<(StatusCode, Json<Value>)> {
+    let name = body
+        .name
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_owned();
+    if name.is_empty() {
+        return Err(AppError::BadRequest("name is required"));
+    }
+    if name.chars().count() > 100 {
+        return Err(AppError::BadRequest("name is too long"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(AppError::BadRequest(
+            "name must not contain control characters",
+        ));
+    }
+    let id = bounded(async {
+        let mut db = state.pool.get().await?;
+        let tx = db.transaction().await?;
+        let id = workspaces::insert(&tx, &name).await?;
+        members::upsert(&tx, id, caller.user_id, "owner").await?;
+        tx.commit().await?;
+        Ok::<_, AppError>(id)
+    })
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": id, "name": name, "role": "owner" })),
+    ))
+}
+
+pub async fn list(State(state): State<AppState>, caller: UserCaller) -> AppResult<Json<Value>> {
+    let rows = bounded(async {
+        let db = state.pool.get().await?;
+        workspaces::list_for_user(&db, caller.user_id).await
+    })
+    .await?;
+    let list: Vec<Value> = rows
+        .into_iter()
+        .map(|(id, name, role)| json!({ "id": id, "name": name, "role": role }))
+        .collect();
+    Ok(Json(Value::Array(list)))
+}
