@@ -143,14 +143,14 @@ pub async fn transition(
     to: &str,
 ) -> StoreResult<Option<Task>> {
     let stmt = db
-        .prepare_cached(&format!(
+        .prepare_cached(
             "UPDATE tasks t SET status = $5, updated_at = now()
              FROM runtimes r
              WHERE t.id = $1 AND t.workspace_id = $2 AND r.id = t.runtime_id
                AND r.daemon_id = $3 AND t.status = ANY($4)
              RETURNING t.id, t.workspace_id, t.agent_id, t.runtime_id, t.status, t.prompt,
-                       t.created_at, t.updated_at"
-        ))
+                       t.created_at, t.updated_at",
+        )
         .await?;
     let from: Vec<String> = from.iter().map(|s| (*s).to_owned()).collect();
     Ok(db
