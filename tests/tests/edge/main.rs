@@ -18,6 +18,7 @@ mod renewal;
 mod revocation;
 mod routing;
 mod sessions;
+mod tasks;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -87,6 +88,7 @@ fn main() -> ExitCode {
         routing::header_floods_are_431_in_json_at_the_edge,
         sessions::a_browser_session_works_with_csrf_and_costs_no_lookup,
         daemons::enroll_call_and_revoke_through_the_edge,
+        tasks::a_task_token_works_while_its_task_runs_and_not_a_moment_longer,
         daemons::the_client_enrolls_and_keeps_its_token_private,
         renewal::parallel_renewals_through_the_edge_extend_once_and_the_token_keeps_working,
         renewal::the_daemon_loop_renews_before_its_first_heartbeat,
