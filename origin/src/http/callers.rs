@@ -71,6 +71,12 @@ async fn user_route_caller(
     humans_only: bool,
 ) -> Result<(Actor, Uuid), AppError> {
     let actor = authenticate(parts, state, RouteClass::User).await?;
+    // A task token acts in its own workspace only, whatever the route would allow.
+    if let Actor::TaskToken { workspace_id, .. } = &actor {
+        if path_workspace(parts.uri.path()).is_some_and(|w| w != *workspace_id) {
+            return Err(AuthError::WrongWorkspace.into());
+        }
+    }
     if humans_only && !actor.is_human() {
         return Err(AuthError::HumanOnly.into());
     }
@@ -78,6 +84,12 @@ async fn user_route_caller(
     // Every actor the user routes admit acts for a user.
     let user_id = actor.user_id().ok_or(AuthError::InvalidToken)?;
     Ok((actor, user_id))
+}
+
+/// The workspace of a `/api/workspaces/{id}/…` path.
+fn path_workspace(path: &str) -> Option<Uuid> {
+    let rest = path.strip_prefix("/api/workspaces/")?;
+    Uuid::parse_str(rest.split('/').next()?).ok()
 }
 
 /// Any actor a user route admits (a PAT, a session; task tokens and cloud PATs once
