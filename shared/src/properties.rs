@@ -157,3 +157,37 @@ proptest! {
         let _ = check_transport(&url);
     }
 }
+
+proptest! {
+    #[test]
+    fn prop_session_and_csrf_parsers_never_panic(
+        jwt in "\\PC{0,200}",
+        cookie_header in "\\PC{0,120}",
+        csrf in proptest::option::of("\\PC{0,120}"),
+        now in any::<i64>(),
+    ) {
+        let key = crate::session::SessionKey::new("0123456789abcdef0123456789abcdef");
+        let _ = crate::session::verify(&key, &jwt, now);
+        let _ = crate::session::cookie(&cookie_header, crate::session::COOKIE);
+        prop_assert!(!crate::session::csrf_valid(&jwt, csrf.as_deref()) || csrf.is_some());
+    }
+
+    #[test]
+    fn prop_minted_sessions_verify_until_they_expire(
+        user in any::<[u8; 16]>(),
+        iat in 0i64..4_000_000_000,
+        ttl in 1i64..100_000,
+        nonce in any::<[u8; 16]>(),
+    ) {
+        let key = crate::session::SessionKey::new("0123456789abcdef0123456789abcdef");
+        let user_id = uuid::Uuid::from_bytes(user);
+        let jwt = crate::session::mint(&key, user_id, None, iat, iat + ttl);
+        prop_assert_eq!(
+            crate::session::verify(&key, &jwt, iat),
+            Ok(Actor::Session { user_id, email: None })
+        );
+        prop_assert!(crate::session::verify(&key, &jwt, iat + ttl).is_err());
+        let csrf = crate::session::csrf_token(&jwt, nonce);
+        prop_assert!(crate::session::csrf_valid(&jwt, Some(&csrf)));
+    }
+}
