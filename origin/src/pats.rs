@@ -8,10 +8,9 @@ use uuid::Uuid;
 
 use crate::db::pats::{self as store, PatView};
 use crate::db::{bounded, GenericClient};
-use crate::http::{AppError, AppResult};
+use crate::http::{names, AppError, AppResult};
 use crate::outbox::Outbox;
 
-pub const MAX_NAME_CHARS: usize = 100;
 pub const MAX_EXPIRES_IN_DAYS: i64 = 3650;
 
 /// The one response that ever carries the raw token (which still redacts itself in
@@ -29,19 +28,7 @@ pub fn validate(
     name: Option<&str>,
     expires_in_days: Option<i64>,
 ) -> AppResult<(String, Option<i32>)> {
-    let name = name.map(str::trim).unwrap_or_default();
-    if name.is_empty() {
-        return Err(AppError::BadRequest("name is required"));
-    }
-    if name.chars().count() > MAX_NAME_CHARS {
-        return Err(AppError::BadRequest("name is too long"));
-    }
-    // Postgres refuses NUL in text, and no name needs a control character.
-    if name.chars().any(char::is_control) {
-        return Err(AppError::BadRequest(
-            "name must not contain control characters",
-        ));
-    }
+    let name = names::name(name)?;
     let days = match expires_in_days {
         None => None,
         Some(d) if d <= 0 => None,
@@ -51,7 +38,7 @@ pub fn validate(
         // At most 3650 here, so it fits.
         Some(d) => i32::try_from(d).ok(),
     };
-    Ok((name.to_owned(), days))
+    Ok((name, days))
 }
 
 pub async fn mint(

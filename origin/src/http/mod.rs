@@ -8,6 +8,7 @@ pub mod error;
 pub mod internal;
 pub mod json;
 pub mod limits;
+pub mod names;
 pub mod request_id;
 
 pub use callers::{DaemonCaller, HumanCaller, UserCaller};

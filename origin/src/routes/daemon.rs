@@ -15,6 +15,7 @@ use crate::daemons;
 use crate::db::runtimes::{self, Runtime};
 use crate::db::{bounded, daemon_tokens, GenericClient};
 use crate::http::json::JsonBody;
+use crate::http::names;
 use crate::http::{AppError, AppResult, DaemonCaller};
 use crate::state::AppState;
 use crate::workspaces;
@@ -93,7 +94,7 @@ pub async fn register_runtime(
     caller: DaemonCaller,
     JsonBody(body): JsonBody<RegisterRuntime>,
 ) -> AppResult<Json<Runtime>> {
-    let name = runtime_name(body.name.as_deref())?;
+    let name = names::name(body.name.as_deref())?;
     let runtime = bounded(async {
         let db = state.pool.get().await?;
         let t = target(
@@ -109,22 +110,6 @@ pub async fn register_runtime(
     })
     .await?;
     Ok(Json(runtime))
-}
-
-fn runtime_name(name: Option<&str>) -> AppResult<String> {
-    let name = name.map(str::trim).unwrap_or_default();
-    if name.is_empty() {
-        return Err(AppError::BadRequest("name is required"));
-    }
-    if name.chars().count() > 100 {
-        return Err(AppError::BadRequest("name is too long"));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(AppError::BadRequest(
-            "name must not contain control characters",
-        ));
-    }
-    Ok(name.to_owned())
 }
 
 #[derive(Debug, Deserialize)]

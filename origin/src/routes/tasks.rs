@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::db::bounded;
 use crate::db::tasks::{self, Agent, Task};
 use crate::http::json::JsonBody;
+use crate::http::names;
 use crate::http::{AppError, AppResult, DaemonCaller, HumanCaller, UserCaller};
 use crate::state::AppState;
 use crate::workspaces;
@@ -34,15 +35,7 @@ pub async fn create_agent(
     JsonBody(body): JsonBody<CreateAgent>,
 ) -> AppResult<(StatusCode, Json<Agent>)> {
     let workspace_id = workspaces::parse_id(&workspace)?;
-    let name = body
-        .name
-        .as_deref()
-        .map(str::trim)
-        .unwrap_or_default()
-        .to_owned();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(AppError::BadRequest("name must be 1 to 100 characters"));
-    }
+    let name = names::name(body.name.as_deref())?;
     let runtime_id = body
         .runtime_id
         .ok_or(AppError::BadRequest("runtime_id is required"))?;

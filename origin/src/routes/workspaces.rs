@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use crate::db::{bounded, members, workspaces};
 use crate::http::json::JsonBody;
+use crate::http::names;
 use crate::http::{AppError, AppResult, HumanCaller, UserCaller};
 use crate::state::AppState;
 
@@ -21,23 +22,7 @@ pub async fn create(
     caller: HumanCaller,
     JsonBody(body): JsonBody<CreateWorkspace>,
 ) -> AppResult<(StatusCode, Json<Value>)> {
-    let name = body
-        .name
-        .as_deref()
-        .map(str::trim)
-        .unwrap_or_default()
-        .to_owned();
-    if name.is_empty() {
-        return Err(AppError::BadRequest("name is required"));
-    }
-    if name.chars().count() > 100 {
-        return Err(AppError::BadRequest("name is too long"));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(AppError::BadRequest(
-            "name must not contain control characters",
-        ));
-    }
+    let name = names::name(body.name.as_deref())?;
     let id = bounded(async {
         let mut db = state.pool.get().await?;
         let tx = db.transaction().await?;
