@@ -45,10 +45,23 @@ pub async fn renew_once(client: &Client) {
     match client.renew().await {
         Ok(r) if r.renewed => tracing::info!(%prefix, expires_at = %r.expires_at, "PAT renewed"),
         Ok(r) => tracing::debug!(%prefix, expires_at = %r.expires_at, "PAT not due for renewal"),
-        Err(ClientError::Refused { status: 401, .. }) => {
-            tracing::warn!(%prefix, "PAT is no longer valid — run \"tollgate login\" again");
-        }
+        Err(ClientError::Refused { status: 401, .. }) => refused(client),
         Err(e) => tracing::debug!(%prefix, error = %e, "renewal failed; will retry"),
+    }
+}
+
+/// A refused credential: a person must act, so it is a WARN, and the loop goes on
+/// (a fixed credentials file is picked up on restart).
+fn refused(client: &Client) {
+    let prefix = client.credentials().token.display_prefix();
+    if client.credentials().is_pat() {
+        tracing::warn!(%prefix, "PAT is no longer valid — run \"tollgate login\" again");
+    } else {
+        tracing::warn!(
+            %prefix,
+            "daemon token is no longer valid (revoked, or its owner left the workspace) — \
+             enroll again with a new install token"
+        );
     }
 }
 
@@ -88,6 +101,10 @@ async fn beat(client: &Client, registered: &mut [(String, Option<Uuid>)]) {
         return;
     }
     if let Err(e) = client.heartbeat(&ids).await {
+        if matches!(e, ClientError::Refused { status: 401, .. }) {
+            refused(client);
+            return;
+        }
         tracing::debug!(error = %e, "heartbeat failed; will retry");
         if matches!(e, ClientError::Refused { status: 404, .. }) {
             // Runtimes gone on the server (cleaned up, say): register them again.

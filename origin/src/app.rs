@@ -19,7 +19,7 @@ use crate::http::json::{json_errors, BODY_READ_TIMEOUT, MAX_BODY_BYTES};
 use crate::http::limits::limits;
 use crate::http::request_id::{request_id, RequestId};
 use crate::routes::{
-    daemon, daemon_tokens, health, install_tokens, internal, me, pats, tasks, workspaces,
+    daemon, daemon_tokens, health, install_tokens, internal, me, members, pats, tasks, workspaces,
 };
 use crate::state::AppState;
 
@@ -52,6 +52,16 @@ pub fn app(state: AppState) -> Router {
             "/api/workspaces/{id}/daemon-tokens/{token_id}",
             delete(daemon_tokens::revoke),
         )
+        .route(
+            "/api/workspaces/{id}/members",
+            get(members::list).post(members::add),
+        )
+        .route(
+            "/api/workspaces/{id}/members/{user_id}",
+            delete(members::remove).patch(members::change_role),
+        )
+        .route("/api/workspaces/{id}/leave", post(members::leave))
+        .route("/api/workspaces/{id}/events", get(members::events))
         .route("/api/workspaces/{id}/agents", post(tasks::create_agent))
         .route("/api/workspaces/{id}/tasks", post(tasks::create_task))
         .route("/api/workspaces/{id}/tasks/{task_id}", get(tasks::get_task))

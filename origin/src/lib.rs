@@ -14,6 +14,7 @@ pub mod config;
 pub mod daemons;
 pub mod db;
 pub mod http;
+pub mod members;
 pub mod metrics;
 pub mod outbox;
 pub mod pats;

@@ -44,7 +44,7 @@ async fn verify_full_with_the_right_root_works_for_migrate_admin_and_serve() {
     .await;
     assert_eq!(
         cli_json(&url, &["migrate"])["applied"],
-        serde_json::json!([1, 2, 3])
+        serde_json::json!([1, 2, 3, 4])
     );
     cli_json(&url, &["user", "create", "--email", "tls@example.com"]);
     let pat = cli_json(

@@ -69,3 +69,48 @@ pub async fn role_of(
         .await?
         .map(|row| row.get(0)))
 }
+
+/// The workspace's members with their user details, by join time.
+pub async fn list(
+    db: &impl GenericClient,
+    workspace_id: Uuid,
+) -> StoreResult<Vec<serde_json::Value>> {
+    let rows = db
+        .query(
+            "SELECT u.id, u.email, u.name, m.role, m.created_at FROM members m
+             JOIN users u ON u.id = m.user_id
+             WHERE m.workspace_id = $1 ORDER BY m.created_at, u.id",
+            &[&workspace_id],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let joined: chrono::DateTime<chrono::Utc> = r.get(4);
+            serde_json::json!({
+                "user_id": r.get::<_, Uuid>(0),
+                "email": r.get::<_, String>(1),
+                "name": r.get::<_, Option<String>>(2),
+                "role": r.get::<_, String>(3),
+                "joined_at": joined,
+            })
+        })
+        .collect())
+}
+
+/// Adds a member; `false` when they already are one.
+pub async fn add(
+    db: &impl GenericClient,
+    workspace_id: Uuid,
+    user_id: Uuid,
+    role: &str,
+) -> StoreResult<bool> {
+    let n = db
+        .execute(
+            "INSERT INTO members (workspace_id, user_id, role) VALUES ($1, $2, $3)
+             ON CONFLICT (workspace_id, user_id) DO NOTHING",
+            &[&workspace_id, &user_id, &role],
+        )
+        .await?;
+    Ok(n == 1)
+}

@@ -9,6 +9,7 @@ pub mod members;
 pub mod migrate;
 pub mod outbox;
 pub mod pats;
+pub mod removal;
 pub mod runtimes;
 pub mod tasks;
 pub mod tls;

@@ -7,6 +7,7 @@ pub mod health;
 pub mod install_tokens;
 pub mod internal;
 pub mod me;
+pub mod members;
 pub mod pats;
 pub mod tasks;
 pub mod workspaces;

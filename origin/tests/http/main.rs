@@ -10,6 +10,7 @@ mod hardening;
 mod harness;
 mod health;
 mod logs;
+mod members;
 mod pats;
 mod purge;
 mod renewal;

@@ -1,0 +1,189 @@
+//! `/api/workspaces/{id}/members` and `/leave`: the membership life cycle, and
+//! `/events`: what it did.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tollgate_shared::AuthError;
+use uuid::Uuid;
+
+use crate::db::{bounded, members as store, removal, users};
+use crate::http::json::JsonBody;
+use crate::http::{AppError, AppResult, HumanCaller, UserCaller};
+use crate::members::{self, LAST_OWNER, MEMBER_NOT_FOUND, ROLES};
+use crate::state::AppState;
+use crate::workspaces;
+
+pub async fn list(
+    State(state): State<AppState>,
+    caller: HumanCaller,
+    Path(workspace): Path<String>,
+) -> AppResult<Json<Value>> {
+    let workspace_id = workspaces::parse_id(&workspace)?;
+    let list = bounded(async {
+        let db = state.pool.get().await?;
+        workspaces::require_admin(&db, workspace_id, caller.user_id).await?;
+        Ok::<_, AppError>(store::list(&db, workspace_id).await?)
+    })
+    .await?;
+    Ok(Json(Value::Array(list)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AddMember {
+    email: Option<String>,
+    role: Option<String>,
+}
+
+fn role(value: Option<&str>) -> AppResult<&str> {
+    ROLES
+        .into_iter()
+        .find(|r| Some(*r) == value)
+        .ok_or(AppError::BadRequest("role must be owner, admin or member"))
+}
+
+pub async fn add(
+    State(state): State<AppState>,
+    caller: HumanCaller,
+    Path(workspace): Path<String>,
+    JsonBody(body): JsonBody<AddMember>,
+) -> AppResult<(StatusCode, Json<Value>)> {
+    let workspace_id = workspaces::parse_id(&workspace)?;
+    let role = role(body.role.as_deref())?.to_owned();
+    let email = body
+        .email
+        .as_deref()
+        .and_then(users::normalize_email)
+        .ok_or(AppError::BadRequest("invalid email"))?;
+    let user_id = bounded(async {
+        let db = state.pool.get().await?;
+        let caller_role = workspaces::role(&db, workspace_id, caller.user_id).await?;
+        match (caller_role.as_str(), role.as_str()) {
+            ("owner", _) | ("admin", "admin" | "member") => {}
+            _ => return Err(AuthError::InsufficientPermissions.into()),
+        }
+        let user = users::find_by_email(&db, &email)
+            .await?
+            .ok_or(AppError::Missing("user not found"))?;
+        if !store::add(&db, workspace_id, user.id, &role).await? {
+            return Err(AppError::Conflict("already a member"));
+        }
+        Ok::<_, AppError>(user.id)
+    })
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "workspace_id": workspace_id, "user_id": user_id, "role": role })),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ChangeRole {
+    role: Option<String>,
+}
+
+pub async fn change_role(
+    State(state): State<AppState>,
+    caller: HumanCaller,
+    Path((workspace, user)): Path<(String, String)>,
+    JsonBody(body): JsonBody<ChangeRole>,
+) -> AppResult<Json<Value>> {
+    let workspace_id = workspaces::parse_id(&workspace)?;
+    let user_id = Uuid::parse_str(&user).map_err(|_| MEMBER_NOT_FOUND)?;
+    let role = role(body.role.as_deref())?.to_owned();
+    bounded(async {
+        let mut db = state.pool.get().await?;
+        let caller_role = workspaces::role(&db, workspace_id, caller.user_id).await?;
+        let tx = db.transaction().await?;
+        removal::lock(&tx, workspace_id, user_id).await?;
+        let current = removal::member_role(&tx, workspace_id, user_id)
+            .await?
+            .ok_or(MEMBER_NOT_FOUND)?;
+        let allowed = match caller_role.as_str() {
+            "owner" => true,
+            "admin" => current != "owner" && role != "owner",
+            _ => false,
+        };
+        if !allowed {
+            return Err(AuthError::InsufficientPermissions.into());
+        }
+        if !store::set_role(&tx, workspace_id, user_id, &role).await? {
+            return Err(LAST_OWNER);
+        }
+        tx.commit().await?;
+        Ok::<_, AppError>(())
+    })
+    .await?;
+    Ok(Json(
+        json!({ "workspace_id": workspace_id, "user_id": user_id, "role": role }),
+    ))
+}
+
+pub async fn remove(
+    State(state): State<AppState>,
+    caller: HumanCaller,
+    Path((workspace, user)): Path<(String, String)>,
+) -> AppResult<StatusCode> {
+    let workspace_id = workspaces::parse_id(&workspace)?;
+    let user_id = Uuid::parse_str(&user).map_err(|_| MEMBER_NOT_FOUND)?;
+    let caller_role = bounded(async {
+        let db = state.pool.get().await?;
+        let role = workspaces::role(&db, workspace_id, caller.user_id).await?;
+        if role == "member" {
+            return Err(AuthError::InsufficientPermissions.into());
+        }
+        Ok::<_, AppError>(role)
+    })
+    .await?;
+    members::remove(
+        &state.pool,
+        &state.outbox,
+        workspace_id,
+        user_id,
+        caller.user_id,
+        Some(&caller_role),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn leave(
+    State(state): State<AppState>,
+    caller: HumanCaller,
+    Path(workspace): Path<String>,
+) -> AppResult<StatusCode> {
+    let workspace_id = workspaces::parse_id(&workspace)?;
+    members::remove(
+        &state.pool,
+        &state.outbox,
+        workspace_id,
+        caller.user_id,
+        caller.user_id,
+        None,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct After {
+    after: Option<i64>,
+}
+
+pub async fn events(
+    State(state): State<AppState>,
+    caller: UserCaller,
+    Path(workspace): Path<String>,
+    Query(after): Query<After>,
+) -> AppResult<Json<Value>> {
+    let workspace_id = workspaces::parse_id(&workspace)?;
+    let events = bounded(async {
+        let db = state.pool.get().await?;
+        workspaces::role(&db, workspace_id, caller.user_id).await?;
+        Ok::<_, AppError>(removal::events(&db, workspace_id, after.after.unwrap_or(0)).await?)
+    })
+    .await?;
+    Ok(Json(json!({ "events": events })))
+}
