@@ -305,9 +305,7 @@ async fn removal_stops_exactly_what_the_member_left_running() {
     assert_eq!(
         count(
             &app,
-            &format!(
             "SELECT count(*) FROM agents WHERE archived_at IS NOT NULL AND archived_by IS NOT NULL"
-        )
         )
         .await,
         3
