@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::free_port;
@@ -11,13 +12,14 @@ fn repo_root() -> PathBuf {
 }
 
 /// `wrangler dev --local`, with its own KV state; stopped with SIGINT on drop (the whole
-/// tree — node, workerd, esbuild — exits and frees the port).
+/// tree — node, workerd, esbuild — exits and frees the port). It can be stopped and
+/// started again on the same port with the same KV state (fault tests).
 pub struct Edge {
     pub url: String,
     pub port: u16,
-    child: Option<Child>,
-    log: PathBuf,
-    state: PathBuf,
+    child: Mutex<Option<Child>>,
+    dir: PathBuf,
+    vars: Vec<String>,
 }
 
 impl Edge {
@@ -27,17 +29,40 @@ impl Edge {
     }
 
     pub fn start_on(port: u16, origin_url: &str, secret: &str, jwt_secret: Option<&str>) -> Edge {
-        let root = repo_root();
-        let tmp =
+        let dir =
             std::env::temp_dir().join(format!("tollgate-edge-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&tmp).unwrap();
-        let log = tmp.join("wrangler.log");
-        let file = std::fs::File::create(&log).unwrap();
-        let jwt_var = jwt_secret
-            .map(|jwt| ["--var".to_owned(), format!("JWT_SECRET:{jwt}")])
-            .into_iter()
-            .flatten();
-        let child = Command::new("node")
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut vars = vec![
+            format!("ORIGIN_URL:{origin_url}"),
+            format!("EDGE_ORIGIN_SECRET:{secret}"),
+            // Short, so the stalled-origin test need not wait the default 30 s.
+            "ORIGIN_TIMEOUT_SECS:3".to_owned(),
+        ];
+        if let Some(jwt) = jwt_secret {
+            vars.push(format!("JWT_SECRET:{jwt}"));
+        }
+        let edge = Edge {
+            url: format!("http://127.0.0.1:{port}"),
+            port,
+            child: Mutex::new(None),
+            dir,
+            vars,
+        };
+        edge.start_again();
+        edge
+    }
+
+    /// Starts wrangler (again) with the same port, settings and KV state.
+    pub fn start_again(&self) {
+        let root = repo_root();
+        let log = self.dir.join("wrangler.log");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
+        let mut command = Command::new("node");
+        command
             .current_dir(&root)
             .arg(root.join("node_modules/wrangler/bin/wrangler.js"))
             .args([
@@ -46,7 +71,7 @@ impl Edge {
                 "--ip",
                 "127.0.0.1",
                 "--port",
-                &port.to_string(),
+                &self.port.to_string(),
             ])
             .args([
                 "--inspector-ip",
@@ -56,12 +81,11 @@ impl Edge {
             ])
             .arg("--show-interactive-dev-session=false")
             .arg("--persist-to")
-            .arg(tmp.join("state"))
-            .args(["--var", &format!("ORIGIN_URL:{origin_url}")])
-            .args(["--var", &format!("EDGE_ORIGIN_SECRET:{secret}")])
-            // Short, so the stalled-origin test need not wait the default 30 s.
-            .args(["--var", "ORIGIN_TIMEOUT_SECS:3"])
-            .args(jwt_var)
+            .arg(self.dir.join("state"));
+        for var in &self.vars {
+            command.args(["--var", var]);
+        }
+        let child = command
             .env("TOLLGATE_NO_OPT", "1")
             .env("XDG_CONFIG_HOME", root.join(".xdg"))
             .env("WRANGLER_SEND_METRICS", "false")
@@ -73,31 +97,27 @@ impl Edge {
             .stderr(file)
             .spawn()
             .expect("start wrangler dev (run scripts/test: it installs wrangler)");
-        let mut edge = Edge {
-            url: format!("http://127.0.0.1:{port}"),
-            port,
-            child: Some(child),
-            log,
-            state: tmp,
-        };
-        edge.wait_ready();
-        edge
+        let offset = self.logs().len();
+        *self.child.lock().unwrap() = Some(child);
+        self.wait_ready(offset);
     }
 
     /// Ready means: serving, and done with the extra build wrangler starts right after
     /// start-up (its watcher fires once), which restarts the Worker and fails whatever
     /// request is in flight. If that rebuild has not come within a few seconds of being
-    /// ready, it is not coming.
-    fn wait_ready(&mut self) {
+    /// ready, it is not coming. Only the log after `offset` counts (restarts append).
+    fn wait_ready(&self, offset: usize) {
         // Cold builds of the Worker take a while on two cores.
         let deadline = Instant::now() + Duration::from_secs(300);
         let mut serving_since = None;
         while Instant::now() < deadline {
-            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                self.child = None;
-                panic!("wrangler dev exited with {status}:\n{}", self.logs());
+            if let Some(child) = self.child.lock().unwrap().as_mut() {
+                if let Some(status) = child.try_wait().unwrap() {
+                    panic!("wrangler dev exited with {status}:\n{}", self.logs());
+                }
             }
-            let logs = self.logs();
+            let all = self.logs();
+            let logs = all.get(offset..).unwrap_or_default();
             let builds = logs.matches("[custom build] Running").count();
             let built = logs.matches("[custom build] ⚡ Done").count();
             let rebuilt = logs.contains("restarting build");
@@ -120,7 +140,30 @@ impl Edge {
     }
 
     pub fn logs(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        std::fs::read_to_string(self.dir.join("wrangler.log")).unwrap_or_default()
+    }
+
+    /// SIGINT, and wait until the whole tree has exited and the port is free.
+    pub fn stop(&self) {
+        let Some(mut child) = self.child.lock().unwrap().take() else {
+            return;
+        };
+        let _ = Command::new("kill")
+            .arg("-INT")
+            .arg(child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(Some(_)) = child.try_wait() {
+                break;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 
@@ -142,24 +185,7 @@ fn healthz(port: u16) -> bool {
 
 impl Drop for Edge {
     fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill")
-                .arg("-INT")
-                .arg(child.id().to_string())
-                .status();
-            let deadline = Instant::now() + Duration::from_secs(10);
-            loop {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                if Instant::now() > deadline {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
-        let _ = std::fs::remove_dir_all(&self.state);
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -13,6 +13,7 @@ mod abuse;
 mod auth;
 mod daemons;
 mod faults;
+mod members;
 mod outage;
 mod renewal;
 mod revocation;
@@ -89,6 +90,7 @@ fn main() -> ExitCode {
         sessions::a_browser_session_works_with_csrf_and_costs_no_lookup,
         daemons::enroll_call_and_revoke_through_the_edge,
         tasks::a_task_token_works_while_its_task_runs_and_not_a_moment_longer,
+        members::a_removed_member_is_refused_at_the_edge_at_once,
         daemons::the_client_enrolls_and_keeps_its_token_private,
         renewal::parallel_renewals_through_the_edge_extend_once_and_the_token_keeps_working,
         renewal::the_daemon_loop_renews_before_its_first_heartbeat,
@@ -103,6 +105,7 @@ fn main() -> ExitCode {
             faults::an_origin_killed_before_its_purge_leaves_it_to_the_outbox,
             faults::postgres_restarted_under_load_is_503_never_500_and_recovers,
             faults::revocations_under_a_mixed_load_take_effect_at_once,
+            members::with_the_edge_down_the_purge_lands_once_it_is_back,
         ]);
     }
     trials.extend(trials![context;
