@@ -55,25 +55,22 @@ pub fn admit(class: RouteClass, credential: Credential) -> Result<(), AuthError>
     }
 }
 
-/// The bearer token of a request of `class`, checked with zero I/O: present, shaped
-/// `Bearer <token>`, a known prefix with a valid checksum, and a kind the class takes.
-///
-/// `authorization` is the header as both sides see it: several `Authorization` headers
-/// joined with `", "` (as the Workers runtime joins them), bytes that are not UTF-8
-/// replaced. A comma cannot be part of a bearer credential (RFC 6750 `b64token`), so
-/// one means two credentials, and which to believe is not ours to guess.
+/// Only one of our tokens, from `Authorization` (no session, no cookie): the token half
+/// of [`credential`], whose rules it follows.
 pub fn bearer_token(
     class: RouteClass,
     authorization: Option<&str>,
 ) -> Result<Token<'_>, AuthError> {
-    let value = authorization.ok_or(class.missing())?;
-    if value.contains(',') {
-        return Err(AuthError::InvalidAuthorizationFormat);
+    let presented = Presentation {
+        authorization,
+        cookie: None,
+        method: "GET",
+        csrf: None,
+    };
+    match credential(class, &presented)? {
+        Presented::Token(token) => Ok(token),
+        Presented::Session(_) => Err(AuthError::InvalidToken),
     }
-    let raw = bearer(value).ok_or(AuthError::InvalidAuthorizationFormat)?;
-    let token = token::parse(raw).map_err(|_| AuthError::InvalidToken)?;
-    admit(class, Credential::Token(token.kind))?;
-    Ok(token)
 }
 
 /// A credential as presented, checked with zero I/O.
@@ -94,9 +91,15 @@ pub struct Presentation<'a> {
     pub csrf: Option<&'a str>,
 }
 
-/// The credential of a request of `class`: `Authorization: Bearer` (one of our tokens,
-/// or a session JWT), else — on user routes only — the session cookie, which for unsafe
+/// The credential of a request of `class`, checked with zero I/O: `Authorization: Bearer`
+/// (one of our tokens — known prefix, valid checksum, a kind the class takes — or a
+/// session JWT), else — on user routes only — the session cookie, which for unsafe
 /// methods needs a valid `X-CSRF-Token`, checked before anything is looked up.
+///
+/// `authorization` is the header as both sides see it: several `Authorization` headers
+/// joined with `", "` (as the Workers runtime joins them), bytes that are not UTF-8
+/// replaced. A comma cannot be part of a bearer credential (RFC 6750 `b64token`), so
+/// one means two credentials, and which to believe is not ours to guess.
 pub fn credential<'a>(class: RouteClass, p: &Presentation<'a>) -> Result<Presented<'a>, AuthError> {
     if let Some(value) = p.authorization {
         if value.contains(',') {
