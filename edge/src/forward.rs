@@ -1,6 +1,7 @@
 //! What the edge adds to a forwarded request: the identity headers, the request id and
 //! the signature over them (UNSIGNED-PAYLOAD: the body is streamed, not hashed).
 
+use tollgate_shared::actor::stamped_headers;
 use tollgate_shared::headers::{
     STRIPPED_HEADERS, X_EDGE_SIGNATURE, X_EDGE_TIMESTAMP, X_REQUEST_ID,
 };
@@ -57,7 +58,12 @@ pub fn stamp(
             now,
         )
         .map_err(|_| EdgeError::BadRequest)?;
-    let mut headers = actor.map(Actor::to_headers).unwrap_or_default();
+    // The values just signed are the headers to stamp: formatted once.
+    let mut headers = if actor.is_some() {
+        stamped_headers(values)
+    } else {
+        Vec::new()
+    };
     headers.push((X_REQUEST_ID, request_id.to_owned()));
     headers.push((X_EDGE_TIMESTAMP, timestamp));
     headers.push((X_EDGE_SIGNATURE, signature));

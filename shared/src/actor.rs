@@ -148,11 +148,7 @@ impl Actor {
 
     /// The headers to stamp: name and value of each present field.
     pub fn to_headers(&self) -> Vec<(&'static str, String)> {
-        SIGNED_IDENTITY_HEADERS
-            .into_iter()
-            .zip(self.signing_values())
-            .filter(|(_, value)| !value.is_empty())
-            .collect()
+        stamped_headers(self.signing_values())
     }
 
     /// Reads an actor back from headers (`get` looks one up by lowercase name).
@@ -177,6 +173,16 @@ impl Actor {
         })
         .map(Some)
     }
+}
+
+/// The headers for signing values already computed (see [`Actor::signing_values`]):
+/// name and value of each present one, so a signer need not format them twice.
+pub fn stamped_headers(values: [String; 7]) -> Vec<(&'static str, String)> {
+    SIGNED_IDENTITY_HEADERS
+        .into_iter()
+        .zip(values)
+        .filter(|(_, value)| !value.is_empty())
+        .collect()
 }
 
 /// The flat record both encodings share: the resolve answer's `identity` object
