@@ -3,11 +3,19 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
 use tollgate_shared::{ttl_for_expiry, Actor, TokenHash, TokenKind};
 
 use crate::db::{bounded, daemon_tokens, pats, tasks, StoreResult};
 use crate::metrics::{Metrics, ResolveOutcome};
+
+/// How long the edge may cache a token expiring at `expires_at`, by the database's
+/// clock: whole seconds, rounded against the token (now up, expiry down).
+fn cache_ttl(expires_at: Option<DateTime<Utc>>, db_now: DateTime<Utc>) -> Option<u64> {
+    let now = db_now.timestamp() + i64::from(db_now.timestamp_subsec_nanos() > 0);
+    ttl_for_expiry(expires_at.map(|e| e.timestamp()), now)
+}
 
 #[derive(Debug, Clone)]
 pub struct Resolved {
@@ -56,8 +64,7 @@ impl Resolver {
         let Some(token) = daemon_tokens::find_active_by_hash(&db, hash).await? else {
             return Ok(None);
         };
-        let now = token.now.timestamp() + i64::from(token.now.timestamp_subsec_nanos() > 0);
-        let Some(ttl_secs) = ttl_for_expiry(Some(token.expires_at.timestamp()), now) else {
+        let Some(ttl_secs) = cache_ttl(Some(token.expires_at), token.now) else {
             return Ok(None);
         };
         Ok(Some(Resolved {
@@ -94,9 +101,7 @@ impl Resolver {
         let Some(pat) = pats::find_active_by_hash(&db, hash).await? else {
             return Ok(None);
         };
-        // Whole seconds, rounded against the token: now up, expiry down.
-        let now = pat.now.timestamp() + i64::from(pat.now.timestamp_subsec_nanos() > 0);
-        let Some(ttl_secs) = ttl_for_expiry(pat.expires_at.map(|e| e.timestamp()), now) else {
+        let Some(ttl_secs) = cache_ttl(pat.expires_at, pat.now) else {
             return Ok(None);
         };
         let stale = pat
