@@ -143,6 +143,14 @@ pub fn needs_csrf(method: &str) -> bool {
     )
 }
 
+/// The CSRF MAC of a nonce (its 32 lowercase hex characters) under the cookie's value.
+fn csrf_mac(cookie_value: &str, nonce_hex: &str) -> HmacSha256 {
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(cookie_value.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
+    mac.update(nonce_hex.as_bytes());
+    mac
+}
+
 /// Checks `X-CSRF-Token` against the session cookie's value, in constant time.
 pub fn csrf_valid(cookie_value: &str, header: Option<&str>) -> bool {
     let Some((nonce, tag)) = header.and_then(|h| h.split_once('.')) else {
@@ -154,20 +162,14 @@ pub fn csrf_valid(cookie_value: &str, header: Option<&str>) -> bool {
     let Some(tag) = hex::decode(tag) else {
         return false;
     };
-    let Ok(mut mac) = <HmacSha256 as Mac>::new_from_slice(cookie_value.as_bytes()) else {
-        return false;
-    };
-    mac.update(nonce.as_bytes());
-    mac.verify_slice(&tag).is_ok()
+    csrf_mac(cookie_value, nonce).verify_slice(&tag).is_ok()
 }
 
 /// The CSRF token for `cookie_value` with `nonce` (what a front end computes).
 pub fn csrf_token(cookie_value: &str, nonce: [u8; 16]) -> String {
     let nonce = hex::encode(&nonce);
-    let mut mac = <HmacSha256 as Mac>::new_from_slice(cookie_value.as_bytes())
-        .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
-    mac.update(nonce.as_bytes());
-    format!("{nonce}.{}", hex::encode(&mac.finalize().into_bytes()))
+    let tag = csrf_mac(cookie_value, &nonce).finalize().into_bytes();
+    format!("{nonce}.{}", hex::encode(&tag))
 }
 
 /// The value of `name` in a `Cookie` header (`a=1; b=2`).
