@@ -3,6 +3,7 @@
 
 use serde_json::json;
 use tollgate_shared::errors::RETRY_AFTER_SECS;
+use tollgate_shared::wire::VERIFIER_UNAVAILABLE;
 use tollgate_shared::AuthError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,6 +16,8 @@ pub enum EdgeError {
     TooLarge,
     /// The resolver could not be asked or did not answer usably: fail closed.
     AuthUnavailable,
+    /// The origin could not ask Fleet about a cloud PAT: its 503, passed on.
+    VerifierUnavailable,
     /// The forward itself failed.
     OriginUnavailable,
     /// The origin did not answer a forward in time.
@@ -41,7 +44,7 @@ impl EdgeError {
             EdgeError::MethodNotAllowed(_) => 405,
             EdgeError::BadRequest => 400,
             EdgeError::TooLarge => 413,
-            EdgeError::AuthUnavailable => 503,
+            EdgeError::AuthUnavailable | EdgeError::VerifierUnavailable => 503,
             EdgeError::OriginUnavailable => 502,
             EdgeError::OriginTimeout => 504,
             EdgeError::TooManyInvalidTokens => 429,
@@ -58,6 +61,7 @@ impl EdgeError {
             EdgeError::BadRequest => "invalid request body",
             EdgeError::TooLarge => "request body too large",
             EdgeError::AuthUnavailable => "auth backend unavailable",
+            EdgeError::VerifierUnavailable => VERIFIER_UNAVAILABLE,
             EdgeError::OriginUnavailable => "origin unavailable",
             EdgeError::OriginTimeout => "origin timeout",
             EdgeError::TooManyInvalidTokens => "too many invalid tokens",
@@ -78,7 +82,9 @@ impl EdgeError {
                 .map(|c| ("www-authenticate", c))
                 .into_iter()
                 .collect(),
-            EdgeError::AuthUnavailable => vec![("retry-after", RETRY_AFTER_SECS)],
+            EdgeError::AuthUnavailable | EdgeError::VerifierUnavailable => {
+                vec![("retry-after", RETRY_AFTER_SECS)]
+            }
             // The limiter's period: by then the client's count has started over.
             EdgeError::TooManyInvalidTokens => vec![("retry-after", "10")],
             EdgeError::MethodNotAllowed(allow) => vec![("allow", allow)],

@@ -1,11 +1,14 @@
 //! What the edge adds to a forwarded request: the identity headers, the request id and
 //! the signature over them (UNSIGNED-PAYLOAD: the body is streamed, not hashed).
 
+use std::time::Duration;
 use tollgate_shared::actor::stamped_headers;
 use tollgate_shared::headers::{
     STRIPPED_HEADERS, X_EDGE_SIGNATURE, X_EDGE_TIMESTAMP, X_REQUEST_ID,
 };
+
 use tollgate_shared::signing::{Body, Request};
+use tollgate_shared::wire::{CLOUD_RUNTIME_PREFIX, CLOUD_RUNTIME_TIMEOUT_SECS};
 use tollgate_shared::{Actor, SigningKey};
 
 use crate::errors::EdgeError;
@@ -70,6 +73,17 @@ pub fn stamp(
     Ok(headers)
 }
 
+/// How long to wait for the origin on `path`: `ORIGIN_TIMEOUT_SECS`, except on the
+/// cloud-runtime proxy, where the origin waits up to 35 s for Fleet and then answers
+/// 504 itself — the edge waits longer, so that the answer a client gets is the origin's.
+pub fn timeout(path: &str, configured: Duration) -> Duration {
+    if path.starts_with(CLOUD_RUNTIME_PREFIX) {
+        configured.max(Duration::from_secs(CLOUD_RUNTIME_TIMEOUT_SECS + 5))
+    } else {
+        configured
+    }
+}
+
 /// `ORIGIN_URL` (scheme, host and port only) joined with the path and query as sent.
 pub fn origin_url(origin: &str, path_and_query: &str) -> String {
     format!("{}{path_and_query}", origin.trim_end_matches('/'))
@@ -123,6 +137,18 @@ mod tests {
         assert!(key
             .verify(&req, get("x-edge-timestamp"), get("x-edge-signature"), 500)
             .is_ok());
+    }
+
+    #[test]
+    fn the_proxy_outwaits_the_origins_own_timeout() {
+        let five = Duration::from_secs(5);
+        assert_eq!(timeout("/api/me", five), five);
+        assert_eq!(
+            timeout("/api/cloud-runtime/nodes/exec", five),
+            Duration::from_secs(40)
+        );
+        let long = Duration::from_secs(90);
+        assert_eq!(timeout("/api/cloud-runtime/nodes", long), long);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use serde_json::json;
 use tollgate_shared::access::{Presentation, RouteClass};
 use tollgate_shared::headers::{X_EDGE_SIGNATURE, X_EDGE_TIMESTAMP, X_REQUEST_ID};
 use tollgate_shared::session;
-use tollgate_shared::wire::{PurgeAnswer, MAX_BODY_BYTES, RESOLVE_PATH};
+use tollgate_shared::wire::{max_body_bytes, PurgeAnswer, MAX_BODY_BYTES, RESOLVE_PATH};
 use tollgate_shared::{request_id, Actor};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -265,7 +265,7 @@ async fn read_capped(req: &mut Request, cap: usize) -> EdgeResult<Vec<u8>> {
             .map_err(|_| EdgeError::BadRequest)?;
         let chunk = js_sys::Uint8Array::new(&value);
         seen += chunk.length() as usize;
-        if seen > DRAIN_LIMIT {
+        if seen > cap.saturating_add(DRAIN_LIMIT) {
             let _ = JsFuture::from(reader.cancel()).await;
             return Err(EdgeError::TooLarge);
         }
@@ -275,8 +275,8 @@ async fn read_capped(req: &mut Request, cap: usize) -> EdgeResult<Vec<u8>> {
     }
 }
 
-/// How much of an over-limit body without a length is read (and dropped) before the
-/// edge stops reading.
+/// How much of an over-limit body without a length is read (and dropped) past the cap
+/// before the edge stops reading.
 const DRAIN_LIMIT: usize = 1024 * 1024;
 
 /// The Rate Limiting binding that counts invalid-token outcomes per client.
@@ -436,12 +436,14 @@ async fn forward(
     // Bodies over the origin's limit are refused here: streaming a large body to an
     // origin that has already answered 413 would only hang the Worker. A declared
     // length within the limit streams; a body without one is read up to the limit.
+    let path = path_and_query.split('?').next().unwrap_or_default();
+    let limit = max_body_bytes(path);
     let body = match (&method, declared_length(&req)) {
         (Method::Get | Method::Head, _) => None,
-        (_, Some(len)) if len > MAX_BODY_BYTES as u64 => return Err(EdgeError::TooLarge),
+        (_, Some(len)) if len > limit as u64 => return Err(EdgeError::TooLarge),
         (_, Some(_)) => req.inner().body().map(JsValue::from),
         (_, None) => {
-            let bytes = read_capped(&mut req, MAX_BODY_BYTES).await?;
+            let bytes = read_capped(&mut req, limit).await?;
             (!bytes.is_empty()).then(|| js_sys::Uint8Array::from(bytes.as_slice()).into())
         }
     };
@@ -453,15 +455,15 @@ async fn forward(
     let outgoing =
         Request::new_with_init(&forward::origin_url(&config.origin, path_and_query), &init)
             .map_err(|_| EdgeError::BadRequest)?;
-    let response = match with_timeout(Fetch::Request(outgoing).send(), config.origin_timeout).await
-    {
+    let timeout = forward::timeout(path, config.origin_timeout);
+    let response = match with_timeout(Fetch::Request(outgoing).send(), timeout).await {
         Some(Ok(response)) => response,
         Some(Err(e)) => {
             console_warn!("origin unreachable: {e}");
             return Err(EdgeError::OriginUnavailable);
         }
         None => {
-            console_warn!("origin did not answer within {:?}", config.origin_timeout);
+            console_warn!("origin did not answer within {timeout:?}");
             return Err(EdgeError::OriginTimeout);
         }
     };
@@ -470,6 +472,9 @@ async fn forward(
     for (name, value) in response.headers().entries() {
         let _ = out.append(&name, &value);
     }
-    let _ = out.set(X_REQUEST_ID, rid);
+    // The origin echoes the id it was given, or (proxying) the one the next hop chose.
+    if !out.has(X_REQUEST_ID).unwrap_or(false) {
+        let _ = out.set(X_REQUEST_ID, rid);
+    }
     Ok(response.with_headers(out))
 }

@@ -9,9 +9,7 @@
 //! cacheable kinds are remembered (`mul`, `mdt`); cloud PATs are Fleet's to decide.
 //! Nothing negative goes to KV: writes there cost money and are rate-limited.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
-
+use tollgate_shared::expiring::ExpiringMap;
 use tollgate_shared::TokenKind;
 
 /// How long a refusal is remembered.
@@ -19,17 +17,17 @@ pub const TTL_SECS: i64 = 30;
 /// At most this many refusals are remembered; the oldest go first.
 pub const CAPACITY: usize = 10_000;
 
-/// Bounded in entries and in time. A `Mutex` only to be a `static`: the Worker runs one
-/// request at a time per isolate thread, so it is never contended.
-#[derive(Default)]
+/// Bounded in entries and in time.
 pub struct NegativeCache {
-    inner: Mutex<Inner>,
+    refused: ExpiringMap<()>,
 }
 
-#[derive(Default)]
-struct Inner {
-    until: HashMap<String, i64>,
-    order: VecDeque<String>,
+impl Default for NegativeCache {
+    fn default() -> NegativeCache {
+        NegativeCache {
+            refused: ExpiringMap::new(CAPACITY),
+        }
+    }
 }
 
 /// Which kinds a refusal is remembered for.
@@ -40,32 +38,19 @@ pub fn applies_to(kind: TokenKind) -> bool {
 impl NegativeCache {
     /// Was this cache key refused within the last [`TTL_SECS`]?
     pub fn refused(&self, key: &str, now: i64) -> bool {
-        let Ok(inner) = self.inner.lock() else {
-            return false;
-        };
-        inner.until.get(key).is_some_and(|&until| now < until)
+        self.refused.get(key, now).is_some()
     }
 
     pub fn remember(&self, key: &str, now: i64) {
-        let Ok(mut inner) = self.inner.lock() else {
-            return;
-        };
-        if inner.until.insert(key.to_owned(), now + TTL_SECS).is_none() {
-            inner.order.push_back(key.to_owned());
-        }
-        while inner.order.len() > CAPACITY {
-            if let Some(oldest) = inner.order.pop_front() {
-                inner.until.remove(&oldest);
-            }
-        }
+        self.refused.insert(key, (), now + TTL_SECS);
     }
 
     pub fn len(&self) -> usize {
-        self.inner.lock().map_or(0, |i| i.order.len())
+        self.refused.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.refused.is_empty()
     }
 }
 

@@ -2,7 +2,7 @@
 //! the body digest, and what its answer means.
 
 use tollgate_shared::signing::{Answer, Request};
-use tollgate_shared::wire::{ResolveAnswer, ResolveRequest, RESOLVE_PATH};
+use tollgate_shared::wire::{ResolveAnswer, ResolveRequest, RESOLVE_PATH, VERIFIER_UNAVAILABLE};
 use tollgate_shared::{AuthError, SigningKey, Token};
 
 use crate::errors::EdgeError;
@@ -54,14 +54,26 @@ pub fn verify_answer(
 }
 
 /// The origin's (verified) answer: 200 → the answer; 401 → invalid token (not cached);
-/// anything else (5xx, a 404 from an origin without the secret, a body we cannot read)
-/// → the auth backend is unavailable, fail closed with 503.
+/// 503 because Fleet could not be asked → that 503, as the origin said it; anything
+/// else (5xx, a 404 from an origin without the secret, a body we cannot read) → the
+/// auth backend is unavailable, fail closed with 503.
 pub fn interpret(status: u16, body: &[u8]) -> Result<ResolveAnswer, EdgeError> {
     match status {
         200 => serde_json::from_slice(body).map_err(|_| EdgeError::AuthUnavailable),
         401 => Err(AuthError::InvalidToken.into()),
+        503 if error_message(body).as_deref() == Some(VERIFIER_UNAVAILABLE) => {
+            Err(EdgeError::VerifierUnavailable)
+        }
         _ => Err(EdgeError::AuthUnavailable),
     }
+}
+
+fn error_message(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Error {
+        error: String,
+    }
+    serde_json::from_slice::<Error>(body).ok().map(|e| e.error)
 }
 
 #[cfg(test)]
@@ -163,6 +175,16 @@ mod tests {
         }
         assert_eq!(
             interpret(200, b"garbage").unwrap_err(),
+            EdgeError::AuthUnavailable
+        );
+        let fleet_down = br#"{"error":"cloud pat verifier unavailable"}"#;
+        assert_eq!(
+            interpret(503, fleet_down).unwrap_err(),
+            EdgeError::VerifierUnavailable
+        );
+        // Only a 503 says that; the same words with another status are no answer.
+        assert_eq!(
+            interpret(500, fleet_down).unwrap_err(),
             EdgeError::AuthUnavailable
         );
     }

@@ -19,9 +19,11 @@ use crate::http::json::{json_errors, BODY_READ_TIMEOUT, MAX_BODY_BYTES};
 use crate::http::limits::limits;
 use crate::http::request_id::{request_id, RequestId};
 use crate::routes::{
-    daemon, daemon_tokens, health, install_tokens, internal, me, members, pats, tasks, workspaces,
+    cloud_runtime, daemon, daemon_tokens, health, install_tokens, internal, me, members, pats,
+    tasks, workspaces,
 };
 use crate::state::AppState;
+use tollgate_shared::wire::{CLOUD_RUNTIME_MAX_BODY_BYTES, CLOUD_RUNTIME_PREFIX};
 
 pub fn app(state: AppState) -> Router {
     let mut routes = Router::new()
@@ -71,6 +73,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/daemon/whoami", get(daemon::whoami))
         .route("/api/daemon/runtimes", post(daemon::register_runtime))
         .route("/api/daemon/heartbeat", post(daemon::heartbeat))
+        .merge(cloud_runtime_routes())
         .nest("/internal", internal_routes(&state))
         .fallback(|| async { AppError::NotFound });
     if !state.metrics_elsewhere {
@@ -106,6 +109,23 @@ pub fn metrics_app(state: AppState) -> Router {
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn(json_errors))
         .with_state(state)
+}
+
+/// The cloud-runtime proxy, with its own body limit in place of the default one.
+fn cloud_runtime_routes() -> Router<AppState> {
+    let mut routes = Router::new();
+    let prefix = CLOUD_RUNTIME_PREFIX.trim_end_matches('/');
+    let route = |path: &str| format!("{prefix}{path}");
+    for path in cloud_runtime::GET {
+        routes = routes.route(&route(path), get(cloud_runtime::forward));
+    }
+    for path in cloud_runtime::POST {
+        routes = routes.route(&route(path), post(cloud_runtime::forward));
+    }
+    for path in cloud_runtime::DELETE {
+        routes = routes.route(&route(path), delete(cloud_runtime::forward));
+    }
+    routes.layer(DefaultBodyLimit::max(CLOUD_RUNTIME_MAX_BODY_BYTES))
 }
 
 /// The edge's calls, all behind the body-digest signature check: a route added here

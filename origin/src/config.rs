@@ -28,6 +28,9 @@ pub struct Config {
     pub metrics_listen_addr: Option<SocketAddr>,
     /// `JWT_SECRET`: verifies (and the CLI mints) session JWTs; unset = no sessions.
     pub session_key: Option<SessionKey>,
+    /// `FLEET_URL` without its trailing slash: verifies cloud PATs and serves the
+    /// cloud-runtime proxy. Unset = no cloud PAT is valid.
+    pub fleet_url: Option<String>,
     pub log_format: LogFormat,
 }
 
@@ -124,6 +127,15 @@ impl Config {
                     .map_err(|e| ConfigError::Rule("JWT_SECRET", e.to_string()))
             })
             .transpose()?;
+        let fleet_url = get("FLEET_URL")
+            .map(|u| {
+                let u = u.trim().trim_end_matches('/').to_owned();
+                // Cloud PATs travel to it raw: never in clear text off this machine.
+                check_transport(&u).map_err(|e| ConfigError::Rule("FLEET_URL", e.to_string()))?;
+                Url::parse(&u).map_err(|e| ConfigError::Invalid("FLEET_URL", e.to_string()))?;
+                Ok::<_, ConfigError>(u)
+            })
+            .transpose()?;
         let log_format = match get("LOG_FORMAT").as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -142,6 +154,7 @@ impl Config {
             require_edge,
             metrics_listen_addr,
             session_key,
+            fleet_url,
             log_format,
         })
     }

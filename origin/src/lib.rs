@@ -5,7 +5,7 @@
 //! The layout follows the request: [`app`] (the router and its layers) → [`http`]
 //! (errors, JSON, request ids, edge trust, and the caller extractors that say who may
 //! call a route) → [`routes`] (one module per resource) → domain modules ([`resolver`],
-//! [`pats`]) → [`db`] (every SQL statement) and [`outbox`] (purges to the edge).
+//! [`pats`]) → [`db`] (every SQL statement), [`fleet`] (cloud PATs and runtimes) and [`outbox`] (purges to the edge).
 //! [`cli`] holds the admin commands; `main.rs` dispatches them.
 
 pub mod app;
@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod daemons;
 pub mod db;
+pub mod fleet;
 pub mod http;
 pub mod members;
 pub mod metrics;

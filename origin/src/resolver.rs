@@ -1,13 +1,18 @@
 //! Token → actor, the one resolver behind both `POST /internal/auth/resolve` (edge
-//! cache misses) and requests that come straight to the origin.
+//! cache misses) and requests that come straight to the origin. Our own kinds are
+//! looked up in Postgres by hash; cloud PATs are asked of Fleet with the token itself.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
-use tollgate_shared::{ttl_for_expiry, Actor, TokenHash, TokenKind};
+use tollgate_shared::expiring::ExpiringMap;
+use tollgate_shared::{ttl_for_expiry, Actor, Token, TokenHash, TokenKind};
+use uuid::Uuid;
 
-use crate::db::{bounded, daemon_tokens, pats, tasks, StoreResult};
+use crate::db::{bounded, daemon_tokens, pats, tasks, users, StoreResult};
+use crate::fleet::{Fleet, Verdict};
+use crate::http::{AppError, AppResult};
 use crate::metrics::{Metrics, ResolveOutcome};
 
 /// How long the edge may cache a token expiring at `expires_at`, by the database's
@@ -16,6 +21,9 @@ fn cache_ttl(expires_at: Option<DateTime<Utc>>, db_now: DateTime<Utc>) -> Option
     let now = db_now.timestamp() + i64::from(db_now.timestamp_subsec_nanos() > 0);
     ttl_for_expiry(expires_at.map(|e| e.timestamp()), now)
 }
+
+/// Cloud PATs verified by Fleet, remembered at most this many at once.
+const VERIFIED_CAPACITY: usize = 100_000;
 
 #[derive(Debug, Clone)]
 pub struct Resolved {
@@ -28,34 +36,128 @@ pub struct Resolved {
 pub struct Resolver {
     pool: Pool,
     metrics: Arc<Metrics>,
+    fleet: Option<Arc<Fleet>>,
+    /// Fleet's positive answers by token hash, with when they stop being believed.
+    /// Shared by direct requests and the edge's misses, so that one verification is
+    /// believed for `verified_ttl` in all, never longer: the edge is told only what is
+    /// left of it.
+    verified: Arc<ExpiringMap<Actor>>,
+    verified_ttl: i64,
 }
 
 impl Resolver {
-    pub fn new(pool: Pool, metrics: Arc<Metrics>) -> Resolver {
-        Resolver { pool, metrics }
+    pub fn new(
+        pool: Pool,
+        metrics: Arc<Metrics>,
+        fleet: Option<Arc<Fleet>>,
+        verified_ttl_secs: u64,
+    ) -> Resolver {
+        Resolver {
+            pool,
+            metrics,
+            fleet,
+            verified: Arc::new(ExpiringMap::new(VERIFIED_CAPACITY)),
+            verified_ttl: i64::try_from(verified_ttl_secs).unwrap_or(i64::MAX),
+        }
     }
 
-    /// `Ok(None)` means the token is unknown, revoked or expired: a 401, never cached.
-    pub async fn resolve(
-        &self,
-        kind: TokenKind,
-        hash: &TokenHash,
-    ) -> StoreResult<Option<Resolved>> {
+    /// A presented token of any kind.
+    pub async fn resolve_token(&self, token: &Token<'_>) -> AppResult<Option<Resolved>> {
+        match token.kind {
+            TokenKind::Cloud => {
+                let result = self.resolve_cloud(token).await;
+                self.count(token.kind, &result);
+                result
+            }
+            kind => self.resolve(kind, &token.hash()).await,
+        }
+    }
+
+    /// One of our own kinds, by hash. `Ok(None)` means the token is unknown, revoked
+    /// or expired: a 401, never cached. Cloud PATs need the token ([`Self::resolve_token`]).
+    pub async fn resolve(&self, kind: TokenKind, hash: &TokenHash) -> AppResult<Option<Resolved>> {
         let result = match kind {
             TokenKind::Pat => bounded(self.resolve_pat(hash)).await,
             TokenKind::Daemon => bounded(self.resolve_daemon(hash)).await,
             TokenKind::Task => bounded(self.resolve_task(hash)).await,
-            // Cloud PATs resolve here with their issue; install tokens are only ever
-            // exchanged.
+            // Install tokens are only ever exchanged.
             TokenKind::Install | TokenKind::Cloud => Ok(None),
-        };
-        let outcome = match &result {
+        }
+        .map_err(AppError::from);
+        self.count(kind, &result);
+        result
+    }
+
+    fn count(&self, kind: TokenKind, result: &AppResult<Option<Resolved>>) {
+        let outcome = match result {
             Ok(Some(_)) => ResolveOutcome::Ok,
             Ok(None) => ResolveOutcome::Invalid,
             Err(_) => ResolveOutcome::Error,
         };
         self.metrics.resolve(kind.as_str(), outcome);
-        result
+    }
+
+    /// Fleet decides; a positive answer is believed for `verified_ttl`, nothing else is
+    /// remembered. Fails closed: without `FLEET_URL` no cloud PAT is valid, and an
+    /// answer we cannot read is a 503, never a 401 or a 200.
+    async fn resolve_cloud(&self, token: &Token<'_>) -> AppResult<Option<Resolved>> {
+        let hash = token.hash();
+        let now = Utc::now().timestamp();
+        if let Some((actor, until)) = self.verified.get(hash.as_str(), now) {
+            return Ok(Some(Resolved {
+                actor,
+                ttl_secs: u64::try_from(until - now).unwrap_or(0),
+            }));
+        }
+        let Some(fleet) = &self.fleet else {
+            tracing::info!(reason = "fleet_not_configured", "cloud pat refused");
+            return Ok(None);
+        };
+        let owner = match fleet.verify(token).await {
+            Err(e) => {
+                tracing::warn!(error = %e, "cloud pat verifier unavailable");
+                return Err(AppError::VerifierUnavailable);
+            }
+            Ok(Verdict::Invalid { reason }) => {
+                tracing::info!(%reason, "cloud pat refused");
+                return Ok(None);
+            }
+            Ok(Verdict::Valid {
+                owner_id,
+                instance_id,
+            }) => {
+                tracing::debug!(
+                    instance_id = instance_id.as_deref().unwrap_or("-"),
+                    "cloud pat verified"
+                );
+                owner_id
+            }
+        };
+        let Some(user_id) = self.local_user(owner.as_deref()).await? else {
+            tracing::info!(reason = "owner_unknown", "cloud pat refused");
+            return Ok(None);
+        };
+        let actor = Actor::CloudPat { user_id };
+        // Whole seconds from now: the edge is told the same bound.
+        self.verified
+            .insert(hash.as_str(), actor.clone(), now + self.verified_ttl);
+        Ok(Some(Resolved {
+            actor,
+            ttl_secs: u64::try_from(self.verified_ttl).unwrap_or(0),
+        }))
+    }
+
+    /// The user Fleet named, if it is one of ours. The database being down is a 503.
+    async fn local_user(&self, owner_id: Option<&str>) -> AppResult<Option<Uuid>> {
+        let Some(id) = owner_id.and_then(|o| Uuid::parse_str(o).ok()) else {
+            return Ok(None);
+        };
+        let found = bounded(async {
+            let db = self.pool.get().await?;
+            users::find_by_id(&db, id).await
+        })
+        .await?;
+        Ok(found.map(|u| u.id))
     }
 
     async fn resolve_daemon(&self, hash: &TokenHash) -> StoreResult<Option<Resolved>> {

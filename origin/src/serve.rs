@@ -20,6 +20,7 @@ use tokio::sync::watch;
 use crate::app::{app, metrics_app};
 use crate::config::Config;
 use crate::db::{self, migrate};
+use crate::fleet::FleetSettings;
 use crate::outbox::{OutboxSettings, Purger};
 use crate::state::{AppState, Options};
 
@@ -63,6 +64,10 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         require_edge: config.require_edge,
         metrics_elsewhere: config.metrics_listen_addr.is_some(),
         session_key: config.session_key.clone(),
+        fleet: FleetSettings {
+            url: config.fleet_url.clone(),
+            ..FleetSettings::default()
+        },
     };
     let state = AppState::new(pool, options).map_err(|e| ServeError::Other(e.to_string()))?;
     let bind = |what, addr| async move {

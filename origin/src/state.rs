@@ -6,6 +6,7 @@ use deadpool_postgres::Pool;
 use tollgate_shared::session::SessionKey;
 use tollgate_shared::SigningKey;
 
+use crate::fleet::{Fleet, FleetSettings};
 use crate::metrics::Metrics;
 use crate::outbox::{Outbox, OutboxSettings, Purger};
 use crate::resolver::Resolver;
@@ -24,6 +25,8 @@ pub struct AppState {
     pub session_key: Option<Arc<SessionKey>>,
     pub resolver: Resolver,
     pub outbox: Arc<Outbox>,
+    /// `FLEET_URL`: cloud PATs and the cloud-runtime proxy; `None` = not configured.
+    pub fleet: Option<Arc<Fleet>>,
 }
 
 /// How an origin is set up, apart from its database.
@@ -36,11 +39,21 @@ pub struct Options {
     pub require_edge: bool,
     pub metrics_elsewhere: bool,
     pub session_key: Option<SessionKey>,
+    pub fleet: FleetSettings,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+    #[error("HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
 }
 
 impl AppState {
-    pub fn new(pool: Pool, options: Options) -> Result<AppState, prometheus::Error> {
+    pub fn new(pool: Pool, options: Options) -> Result<AppState, SetupError> {
         let metrics = Arc::new(Metrics::new()?);
+        let fleet = Fleet::new(&options.fleet)?.map(Arc::new);
         let outbox = Outbox::new(
             pool.clone(),
             options.purger,
@@ -48,7 +61,13 @@ impl AppState {
             options.outbox,
         );
         Ok(AppState {
-            resolver: Resolver::new(pool.clone(), metrics.clone()),
+            resolver: Resolver::new(
+                pool.clone(),
+                metrics.clone(),
+                fleet.clone(),
+                options.fleet.positive_ttl_secs,
+            ),
+            fleet,
             outbox: Arc::new(outbox),
             pool,
             metrics,

@@ -36,22 +36,26 @@ impl RouteClass {
 
 /// Route class × credential → accept, or the refusal to answer.
 ///
-/// Cloud PATs join the user routes with their own issue; until then they are refused
-/// like any token a route does not take. Install tokens are only ever
-/// exchanged, never used to authenticate.
+/// Install tokens are only ever exchanged, never used to authenticate. Which user
+/// routes a machine (task token, cloud PAT) may call beyond this is the extractor's
+/// business (`403 this endpoint is only available to human actors`).
 pub fn admit(class: RouteClass, credential: Credential) -> Result<(), AuthError> {
     use Credential::{Session, Token};
     match (class, credential) {
-        (RouteClass::User, Token(TokenKind::Pat | TokenKind::Task) | Session) => Ok(()),
-        // A person may run a daemon by hand with a PAT; daemons take no cookies.
-        (RouteClass::Daemon, Token(TokenKind::Daemon | TokenKind::Pat)) => Ok(()),
+        (
+            RouteClass::User,
+            Token(TokenKind::Pat | TokenKind::Task | TokenKind::Cloud) | Session,
+        ) => Ok(()),
+        // A person may run a daemon by hand with a PAT, a cloud node runs one with its
+        // cloud PAT; daemons take no cookies.
+        (RouteClass::Daemon, Token(TokenKind::Daemon | TokenKind::Pat | TokenKind::Cloud)) => {
+            Ok(())
+        }
         // Spelled out, so that a new kind or class must be placed in this table.
         (RouteClass::User, Token(TokenKind::Daemon | TokenKind::Install))
-        | (RouteClass::User, Token(TokenKind::Cloud))
-        | (
-            RouteClass::Daemon,
-            Token(TokenKind::Task | TokenKind::Install | TokenKind::Cloud) | Session,
-        ) => Err(AuthError::InvalidToken),
+        | (RouteClass::Daemon, Token(TokenKind::Task | TokenKind::Install) | Session) => {
+            Err(AuthError::InvalidToken)
+        }
     }
 }
 
@@ -136,8 +140,17 @@ mod tests {
     #[test]
     fn the_table() {
         use Credential::{Session, Token};
-        let user = [Token(TokenKind::Pat), Token(TokenKind::Task), Session];
-        let daemon = [Token(TokenKind::Daemon), Token(TokenKind::Pat)];
+        let user = [
+            Token(TokenKind::Pat),
+            Token(TokenKind::Task),
+            Token(TokenKind::Cloud),
+            Session,
+        ];
+        let daemon = [
+            Token(TokenKind::Daemon),
+            Token(TokenKind::Pat),
+            Token(TokenKind::Cloud),
+        ];
         let all = TokenKind::ALL.map(Token);
         for c in all.into_iter().chain([Session]) {
             assert_eq!(

@@ -9,6 +9,7 @@
 //! - [`wire`]: the bodies of the calls between the edge and the origin.
 //! - [`cache`]: KV cache keys, entries and TTL rules.
 //! - [`signing`]: the edge↔origin HMAC request signature (`tollgate-v1`) and signed answers.
+//! - [`expiring`]: a bounded in-memory map whose entries expire (the in-process caches).
 //! - [`settings`]: the rules both sides apply to their secrets and URLs at start-up.
 //! - [`headers`], [`bearer`], [`request_id`]: the small print of HTTP.
 
@@ -17,6 +18,7 @@ pub mod actor;
 pub mod bearer;
 pub mod cache;
 pub mod errors;
+pub mod expiring;
 pub mod headers;
 mod hex;
 pub mod request_id;

@@ -12,6 +12,26 @@ pub const RESOLVE_PATH: &str = "/internal/auth/resolve";
 pub const PURGE_PATH: &str = "/__tollgate/purge";
 /// The largest request body any endpoint takes, at the edge and at the origin alike.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The cloud-runtime proxy (`/api/cloud-runtime/…` → Fleet) carries larger bodies
+/// (`exec` payloads): its limit replaces [`MAX_BODY_BYTES`] there, on both sides.
+pub const CLOUD_RUNTIME_PREFIX: &str = "/api/cloud-runtime/";
+pub const CLOUD_RUNTIME_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// How long the origin waits for Fleet on a proxied call before answering 504; the
+/// edge waits longer on those routes, so that the origin's answer is the one a client
+/// gets.
+pub const CLOUD_RUNTIME_TIMEOUT_SECS: u64 = 35;
+/// The 503 of a resolve the origin could not decide because Fleet did not answer
+/// usably; the edge passes it on as it is, not as its own "auth backend unavailable".
+pub const VERIFIER_UNAVAILABLE: &str = "cloud pat verifier unavailable";
+
+/// The largest request body a path takes.
+pub fn max_body_bytes(path: &str) -> usize {
+    if path.starts_with(CLOUD_RUNTIME_PREFIX) {
+        CLOUD_RUNTIME_MAX_BODY_BYTES
+    } else {
+        MAX_BODY_BYTES
+    }
+}
 
 /// `POST /internal/auth/resolve`: `{"kind":"mul","hash":"<64 hex>"}`, or for cloud PATs
 /// (verified by Fleet, which needs the token itself) `{"kind":"mcn","token":"mcn_…"}`.

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use tokio_postgres::NoTls;
 
 pub mod edge;
+pub mod fleet;
 pub mod stack;
 
 /// Checks that `response` is exactly `expected`: its status, its JSON message and its

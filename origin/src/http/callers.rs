@@ -1,5 +1,5 @@
 //! Who may call a route, said by the route's signature: a handler takes a
-//! [`HumanCaller`], a [`UserCaller`] or a [`DaemonCaller`], and the extractor answers
+//! [`HumanCaller`], a [`UserCaller`], a [`CloudRuntimeCaller`] or a [`DaemonCaller`], and the extractor answers
 //! DESIGN.md's exact 401 or 403 before the handler runs. There is no check to forget.
 //!
 //! Each extractor starts from [`EdgeVerified`] (an identity the edge stamped and signed)
@@ -50,7 +50,7 @@ async fn authenticate(
     };
     match access::credential(class, &presented)? {
         Presented::Token(token) => {
-            let resolved = state.resolver.resolve(token.kind, &token.hash()).await?;
+            let resolved = state.resolver.resolve_token(&token).await?;
             Ok(resolved.ok_or(AuthError::InvalidToken)?.actor)
         }
         Presented::Session(jwt) => {
@@ -63,12 +63,33 @@ async fn authenticate(
     }
 }
 
-/// The caller of a user route, with the user it acts for; `humans_only` turns machines
-/// away first, with the 403 DESIGN.md gives them.
+/// Which actors a user route serves beyond the shared table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Serves {
+    Everyone,
+    Humans,
+    /// People, and cloud nodes acting for their owner (the cloud-runtime proxy).
+    HumansAndCloudNodes,
+}
+
+impl Serves {
+    fn admits(self, actor: &Actor) -> bool {
+        match self {
+            Serves::Everyone => true,
+            Serves::Humans => actor.is_human(),
+            Serves::HumansAndCloudNodes => {
+                actor.is_human() || matches!(actor, Actor::CloudPat { .. })
+            }
+        }
+    }
+}
+
+/// The caller of a user route, with the user it acts for; machines a route does not
+/// serve are turned away first, with the 403 DESIGN.md gives them.
 async fn user_route_caller(
     parts: &Parts,
     state: &AppState,
-    humans_only: bool,
+    serves: Serves,
 ) -> Result<(Actor, Uuid), AppError> {
     let actor = authenticate(parts, state, RouteClass::User).await?;
     // A task token acts in its own workspace only, whatever the route would allow.
@@ -77,7 +98,7 @@ async fn user_route_caller(
             return Err(AuthError::WrongWorkspace.into());
         }
     }
-    if humans_only && !actor.is_human() {
+    if !serves.admits(&actor) {
         return Err(AuthError::HumanOnly.into());
     }
     access::admit(RouteClass::User, actor.source().credential())?;
@@ -92,8 +113,8 @@ fn path_workspace(path: &str) -> Option<Uuid> {
     Uuid::parse_str(rest.split('/').next()?).ok()
 }
 
-/// Any actor a user route admits (a PAT, a session; task tokens and cloud PATs once
-/// their issues land), with the user it acts for.
+/// Any actor a user route admits (a PAT, a session, a task token, a cloud PAT), with
+/// the user it acts for.
 #[derive(Debug, Clone)]
 pub struct UserCaller {
     pub actor: Actor,
@@ -104,7 +125,7 @@ impl FromRequestParts<AppState> for UserCaller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let (actor, user_id) = user_route_caller(parts, state, false).await?;
+        let (actor, user_id) = user_route_caller(parts, state, Serves::Everyone).await?;
         Ok(UserCaller { actor, user_id })
     }
 }
@@ -122,8 +143,26 @@ impl FromRequestParts<AppState> for HumanCaller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let (actor, user_id) = user_route_caller(parts, state, true).await?;
+        let (actor, user_id) = user_route_caller(parts, state, Serves::Humans).await?;
         Ok(HumanCaller { actor, user_id })
+    }
+}
+
+/// A person, or a cloud node with its cloud PAT, on the cloud-runtime proxy: the
+/// runtimes are the owner's to manage from anywhere, but not an agent's (task tokens
+/// get `403 this endpoint is only available to human actors`).
+#[derive(Debug, Clone)]
+pub struct CloudRuntimeCaller {
+    pub actor: Actor,
+    pub user_id: Uuid,
+}
+
+impl FromRequestParts<AppState> for CloudRuntimeCaller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let (actor, user_id) = user_route_caller(parts, state, Serves::HumansAndCloudNodes).await?;
+        Ok(CloudRuntimeCaller { actor, user_id })
     }
 }
 

@@ -39,6 +39,18 @@ pub enum AppError {
     UriTooLong,
     #[error("database unavailable")]
     DatabaseUnavailable,
+    /// Fleet could not say whether a cloud PAT is valid: fail closed, retry later.
+    #[error("cloud pat verifier unavailable")]
+    VerifierUnavailable,
+    /// The cloud-runtime proxy without `FLEET_URL`.
+    #[error("cloud runtime is not configured")]
+    CloudRuntimeNotConfigured,
+    /// Fleet could not be reached (or answered with more than we pass on).
+    #[error("cloud runtime unavailable")]
+    CloudRuntimeUnavailable,
+    /// Fleet did not answer a proxied call in time.
+    #[error("cloud runtime timeout")]
+    CloudRuntimeTimeout,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -60,7 +72,11 @@ impl AppError {
             AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             AppError::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             AppError::UriTooLong => StatusCode::URI_TOO_LONG,
-            AppError::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::DatabaseUnavailable
+            | AppError::VerifierUnavailable
+            | AppError::CloudRuntimeNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::CloudRuntimeUnavailable => StatusCode::BAD_GATEWAY,
+            AppError::CloudRuntimeTimeout => StatusCode::GATEWAY_TIMEOUT,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -91,7 +107,8 @@ impl IntoResponse for AppError {
                     );
                 }
             }
-            AppError::DatabaseUnavailable => {
+            // Both pass: retrying is the right thing to do.
+            AppError::DatabaseUnavailable | AppError::VerifierUnavailable => {
                 headers.insert(
                     header::RETRY_AFTER,
                     HeaderValue::from_static(RETRY_AFTER_SECS),

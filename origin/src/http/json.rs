@@ -68,9 +68,17 @@ pub async fn json_errors(req: Request, next: Next) -> Response {
     as_json_error(next.run(req).await)
 }
 
+/// Marks a response that passes another service's answer on as it came (the
+/// cloud-runtime proxy): [`json_errors`] leaves it alone, an empty body stays empty.
+#[derive(Debug, Clone, Copy)]
+pub struct Passthrough;
+
 /// The rewrite [`json_errors`] does, for a layer that must see the final body (the
 /// internal router signs it).
 pub fn as_json_error(response: Response) -> Response {
+    if response.extensions().get::<Passthrough>().is_some() {
+        return response;
+    }
     let status = response.status();
     let is_json = response
         .headers()

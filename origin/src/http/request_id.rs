@@ -23,6 +23,9 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
     req.headers_mut().insert(X_REQUEST_ID, value.clone());
     req.extensions_mut().insert(RequestId(id));
     let mut response = next.run(req).await;
-    response.headers_mut().insert(X_REQUEST_ID, value);
+    // A proxied answer may carry the id the next hop chose; otherwise ours.
+    if !response.headers().contains_key(X_REQUEST_ID) {
+        response.headers_mut().insert(X_REQUEST_ID, value);
+    }
     response
 }

@@ -15,22 +15,20 @@ pub async fn resolve(
     EdgeSigned(request): EdgeSigned<ResolveRequest>,
 ) -> AppResult<Json<ResolveAnswer>> {
     let invalid_body = AppError::BadRequest("invalid request body");
-    let hash = match (request.kind, request.hash, &request.token) {
+    let resolved = match (request.kind, request.hash, &request.token) {
         // Cloud PATs are verified by Fleet with the raw token.
-        (TokenKind::Cloud, _, Some(raw)) => token::parse(raw.expose())
-            .ok()
-            .filter(|t| t.kind == TokenKind::Cloud)
-            .ok_or(AuthError::InvalidToken)?
-            .hash(),
+        (TokenKind::Cloud, _, Some(raw)) => {
+            let token = token::parse(raw.expose())
+                .ok()
+                .filter(|t| t.kind == TokenKind::Cloud)
+                .ok_or(AuthError::InvalidToken)?;
+            state.resolver.resolve_token(&token).await?
+        }
         (TokenKind::Cloud, _, None) => return Err(invalid_body),
-        (_, Some(hash), _) => hash,
+        (kind, Some(hash), _) => state.resolver.resolve(kind, &hash).await?,
         (_, None, _) => return Err(invalid_body),
-    };
-    let resolved = state
-        .resolver
-        .resolve(request.kind, &hash)
-        .await?
-        .ok_or(AuthError::InvalidToken)?;
+    }
+    .ok_or(AuthError::InvalidToken)?;
     Ok(Json(ResolveAnswer {
         identity: resolved.actor,
         ttl_secs: resolved.ttl_secs,

@@ -12,6 +12,7 @@ use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tokio_postgres::NoTls;
 use tollgate_origin::db::{self, migrate};
+use tollgate_origin::fleet::FleetSettings;
 use tollgate_origin::outbox::{OutboxSettings, Purger};
 use tollgate_origin::{app, pats, AppState};
 use tollgate_shared::signing::{Body as Signed, Request as SignedRequest};
@@ -44,10 +45,22 @@ async fn admin_client(database: &str) -> tokio_postgres::Client {
     client
 }
 
+/// The migrated template, made ready once per test process.
+static TEMPLATE_READY: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+
 /// A new, migrated, empty database; returns its URL.
 pub async fn fresh_database() -> String {
+    TEMPLATE_READY.get_or_init(migrate_template).await;
     let admin = admin_client("postgres").await;
-    // One migrated template per cluster, built once whichever test gets here first.
+    create_from_template(&admin).await
+}
+
+/// One migrated template per cluster. Always migrated once per run: a template left by
+/// an older checkout gets the newer migrations. Done before any test copies it — a
+/// copy fails while anyone is connected to the template.
+async fn migrate_template() {
+    let admin = admin_client("postgres").await;
+    // Against another test process doing the same.
     admin
         .execute("SELECT pg_advisory_lock(7)", &[])
         .await
@@ -63,7 +76,6 @@ pub async fn fresh_database() -> String {
             .await
             .unwrap();
     }
-    // Always: a template left by an older checkout gets the newer migrations.
     migrate::run(&format!("{}/{TEMPLATE}", admin_url()))
         .await
         .unwrap();
@@ -71,6 +83,9 @@ pub async fn fresh_database() -> String {
         .execute("SELECT pg_advisory_unlock(7)", &[])
         .await
         .unwrap();
+}
+
+async fn create_from_template(admin: &tokio_postgres::Client) -> String {
     let name = format!("t_{}", Uuid::new_v4().simple());
     admin
         .execute(&format!("CREATE DATABASE {name} TEMPLATE {TEMPLATE}"), &[])
@@ -94,6 +109,8 @@ pub struct Options {
     /// Reach the database through this URL instead of a fresh database's own (a
     /// [`StallingProxy`] in front of it, say).
     pub database_url: Option<String>,
+    /// `FLEET_URL` and the timeouts and TTL that go with it.
+    pub fleet: FleetSettings,
 }
 
 pub struct TestApp {
@@ -172,6 +189,7 @@ impl TestApp {
                 require_edge: options.require_edge,
                 metrics_elsewhere: false,
                 session_key: Some(tollgate_shared::session::SessionKey::new(JWT_SECRET)),
+                fleet: options.fleet,
             },
         )
         .unwrap();

@@ -5,7 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod cloud_runtime;
 mod daemons;
+mod fleet;
 mod hardening;
 mod harness;
 mod health;
