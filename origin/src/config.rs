@@ -201,6 +201,22 @@ mod tests {
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
 
     #[test]
+    fn fleet_url_loses_its_trailing_slash_and_must_not_be_clear_text_off_the_machine() {
+        let db = ("DATABASE_URL", "postgres://x/y");
+        assert_eq!(from(&[db]).unwrap().fleet_url, None);
+        let c = from(&[db, ("FLEET_URL", "https://fleet.example/")]).unwrap();
+        assert_eq!(c.fleet_url.as_deref(), Some("https://fleet.example"));
+        let c = from(&[db, ("FLEET_URL", "http://127.0.0.1:9000")]).unwrap();
+        assert_eq!(c.fleet_url.as_deref(), Some("http://127.0.0.1:9000"));
+        let err = from(&[db, ("FLEET_URL", "http://fleet.internal:9000")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("FLEET_URL"), "{err}");
+        let err = from(&[db, ("FLEET_URL", "fleet")]).unwrap_err().to_string();
+        assert!(err.starts_with("FLEET_URL"), "{err}");
+    }
+
+    #[test]
     fn an_edge_needs_a_purge_url_and_a_long_secret() {
         let db = ("DATABASE_URL", "postgres://x/y");
         let err = from(&[db, ("EDGE_ORIGIN_SECRET", SECRET)])

@@ -9,6 +9,7 @@ use reqwest::Client;
 use serde_json::Value;
 
 use crate::edge::Edge;
+use crate::fleet::FakeFleet;
 use crate::{cli_json, free_port, fresh_database, Origin};
 
 pub const SECRET: &str = "e2e-edge-origin-secret-of-32-bytes!";
@@ -26,6 +27,9 @@ pub struct Stack {
     pub user: Value,
     /// Every token minted, to check at the end that none reached a log.
     pub minted: Mutex<Vec<String>>,
+    /// The origin's `FLEET_URL`; it verifies every cloud PAT for the stack's user
+    /// unless a test says otherwise.
+    pub fleet: FakeFleet,
 }
 
 impl Stack {
@@ -35,9 +39,10 @@ impl Stack {
         let user = cli_json(&db, &["user", "create", "--email", EMAIL, "--name", "Edge"]);
         cli_json(&db, &["user", "create", "--email", "victim@example.com"]);
 
+        let fleet = FakeFleet::start(user["id"].as_str().map(str::to_owned)).await;
         let (origin_port, edge_port) = (free_port(), free_port());
         let origin_url = format!("http://127.0.0.1:{origin_port}");
-        let origin = start_origin(&db, origin_port, edge_port);
+        let origin = start_origin(&db, origin_port, edge_port, &fleet.url);
         let edge = tokio::task::spawn_blocking({
             let origin_url = origin_url.clone();
             move || Edge::start_on(edge_port, &origin_url, SECRET, Some(JWT_SECRET))
@@ -51,13 +56,15 @@ impl Stack {
             edge,
             user,
             minted: Mutex::default(),
+            fleet,
         }
     }
 
     /// Starts the origin again on its port after a test stopped it.
     pub fn restart_origin(&self) {
         let port = self.origin.lock().unwrap().port;
-        *self.origin.lock().unwrap() = start_origin(&self.db, port, self.edge.port);
+        *self.origin.lock().unwrap() =
+            start_origin(&self.db, port, self.edge.port, &self.fleet.url);
     }
 
     pub fn http(&self) -> Client {
@@ -150,13 +157,15 @@ impl Stack {
     }
 }
 
-/// The origin as the stack runs it: trusting the edge and purging to it.
-fn start_origin(db: &str, port: u16, edge_port: u16) -> Origin {
+/// The origin as the stack runs it: trusting the edge, purging to it, asking the fake
+/// Fleet.
+fn start_origin(db: &str, port: u16, edge_port: u16, fleet_url: &str) -> Origin {
     let purge_url = format!("http://127.0.0.1:{edge_port}/__tollgate/purge");
     let env = [
         ("EDGE_ORIGIN_SECRET", SECRET),
         ("EDGE_PURGE_URL", purge_url.as_str()),
         ("JWT_SECRET", JWT_SECRET),
+        ("FLEET_URL", fleet_url),
     ];
     Origin::start_on(db, port, &env).unwrap()
 }

@@ -85,3 +85,46 @@ async fn no_token_or_hash_in_logs() {
     }
     assert!(!logs.contains("token=x"), "query strings are not logged");
 }
+
+#[tokio::test]
+async fn no_cloud_pat_in_logs_whatever_fleet_answers() {
+    use tollgate_tests::fleet::{FakeFleet, Verify};
+
+    let captured = Captured::default();
+    let sink = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || sink.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let fleet = FakeFleet::start(None).await;
+    let (app, user) = crate::fleet::app_with(crate::fleet::settings(&fleet.url)).await;
+    let token = crate::fleet::cloud_pat();
+    for answer in [
+        Verify::Invalid("token_revoked"),
+        Verify::Garbage,
+        Verify::Valid(None),
+        Verify::Valid(Some(user.to_string())),
+    ] {
+        fleet.verify_with(answer);
+        app.get("/api/me", Some(&token)).await;
+    }
+    let r = app.get("/api/cloud-runtime/nodes", Some(&token)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    for said in [
+        "token_revoked",
+        "cloud pat verifier unavailable",
+        "owner_unknown",
+    ] {
+        assert!(logs.contains(said), "{said} not logged:\n{logs}");
+    }
+    assert!(!logs.contains(&token), "cloud PAT in logs");
+    assert!(!logs.contains(&token[8..]), "cloud PAT body in logs");
+    assert!(
+        !logs.contains(TokenHash::of(&token).as_str()),
+        "its hash in logs"
+    );
+}

@@ -11,6 +11,7 @@
 
 mod abuse;
 mod auth;
+mod cloud;
 mod daemons;
 mod faults;
 mod members;
@@ -95,6 +96,9 @@ fn main() -> ExitCode {
         renewal::parallel_renewals_through_the_edge_extend_once_and_the_token_keeps_working,
         renewal::the_daemon_loop_renews_before_its_first_heartbeat,
         renewal::the_daemon_loop_warns_once_its_pat_is_refused_and_goes_on,
+        cloud::cloud_refusals_and_fleet_outages_are_asked_every_time,
+        cloud::the_cloud_runtime_proxy_through_the_edge,
+        cloud::a_cloud_pat_is_verified_once_a_minute_through_the_edge,
         abuse::a_refused_token_is_refused_again_without_a_resolve,
         abuse::a_flood_of_invalid_tokens_gets_429_and_valid_tokens_still_pass,
     ];
