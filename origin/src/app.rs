@@ -6,11 +6,15 @@ use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{delete, get, post};
-use axum::Router;
+use axum::routing::get;
+use axum::{Extension, Router};
+use std::sync::Arc;
 use tower::ServiceBuilder;
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutBody};
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::http::edge_trust::edge_trust;
 use crate::http::error::AppError;
@@ -18,67 +22,20 @@ use crate::http::internal::verify_internal;
 use crate::http::json::{json_errors, BODY_READ_TIMEOUT, MAX_BODY_BYTES};
 use crate::http::limits::limits;
 use crate::http::request_id::{request_id, RequestId};
+use crate::openapi;
+use crate::routes::docs::{self, Documents};
 use crate::routes::{
     cloud_runtime, daemon, daemon_tokens, health, install_tokens, internal, me, members, pats,
     tasks, workspaces,
 };
 use crate::state::AppState;
-use tollgate_shared::wire::{CLOUD_RUNTIME_MAX_BODY_BYTES, CLOUD_RUNTIME_PREFIX};
+use tollgate_shared::wire::CLOUD_RUNTIME_MAX_BODY_BYTES;
 
 pub fn app(state: AppState) -> Router {
-    let mut routes = Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/api/ping", get(health::ping))
-        .route("/api/me", get(me::me))
-        .route("/api/tokens", post(pats::create).get(pats::list))
-        .route("/api/tokens/{id}", delete(pats::revoke))
-        .route("/api/tokens/current/renew", post(pats::renew_current))
-        .route(
-            "/api/workspaces",
-            post(workspaces::create).get(workspaces::list),
-        )
-        .route(
-            "/api/workspaces/{id}/install-tokens",
-            post(install_tokens::mint),
-        )
-        .route(
-            "/api/install-tokens/exchange",
-            post(install_tokens::exchange),
-        )
-        .route(
-            "/api/workspaces/{id}/daemon-tokens",
-            get(daemon_tokens::list),
-        )
-        .route(
-            "/api/workspaces/{id}/daemon-tokens/{token_id}",
-            delete(daemon_tokens::revoke),
-        )
-        .route(
-            "/api/workspaces/{id}/members",
-            get(members::list).post(members::add),
-        )
-        .route(
-            "/api/workspaces/{id}/members/{user_id}",
-            delete(members::remove).patch(members::change_role),
-        )
-        .route("/api/workspaces/{id}/leave", post(members::leave))
-        .route("/api/workspaces/{id}/events", get(members::events))
-        .route("/api/workspaces/{id}/agents", post(tasks::create_agent))
-        .route("/api/workspaces/{id}/tasks", post(tasks::create_task))
-        .route("/api/workspaces/{id}/tasks/{task_id}", get(tasks::get_task))
-        .route("/api/daemon/tasks/claim", post(tasks::claim))
-        .route("/api/daemon/tasks/{id}/start", post(tasks::start))
-        .route("/api/daemon/tasks/{id}/complete", post(tasks::complete))
-        .route("/api/daemon/whoami", get(daemon::whoami))
-        .route("/api/daemon/runtimes", post(daemon::register_runtime))
-        .route("/api/daemon/heartbeat", post(daemon::heartbeat))
-        .merge(cloud_runtime_routes())
-        .nest("/internal", internal_routes(&state))
+    let (routes, documents) = routes(&state);
+    let routes = routes
+        .layer(Extension(documents))
         .fallback(|| async { AppError::NotFound });
-    if !state.metrics_elsewhere {
-        routes = routes.route("/metrics", get(health::metrics));
-    }
 
     // Outermost first: every response, even a framework error, gets an id and JSON.
     routes
@@ -111,32 +68,91 @@ pub fn metrics_app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The cloud-runtime proxy, with its own body limit in place of the default one.
-fn cloud_runtime_routes() -> Router<AppState> {
-    let mut routes = Router::new();
-    let prefix = CLOUD_RUNTIME_PREFIX.trim_end_matches('/');
-    let route = |path: &str| format!("{prefix}{path}");
-    for path in cloud_runtime::GET {
-        routes = routes.route(&route(path), get(cloud_runtime::forward));
-    }
-    for path in cloud_runtime::POST {
-        routes = routes.route(&route(path), post(cloud_runtime::forward));
-    }
-    for path in cloud_runtime::DELETE {
-        routes = routes.route(&route(path), delete(cloud_runtime::forward));
-    }
-    routes.layer(DefaultBodyLimit::max(CLOUD_RUNTIME_MAX_BODY_BYTES))
+/// Every route, with the documents that describe them: the router and the documents
+/// come from the same `routes!` lists, so a route cannot be served undocumented.
+pub fn routes(state: &AppState) -> (Router<AppState>, Documents) {
+    let (public, public_doc) = public_api(!state.metrics_elsewhere).split_for_parts();
+    let (internal, internal_doc) = internal_api().split_for_parts();
+    // Every internal route behind the body-digest signature check: a route added there
+    // cannot be reached unverified.
+    let internal = internal.route_layer(middleware::from_fn_with_state(
+        state.clone(),
+        verify_internal,
+    ));
+    (public.merge(internal), documents(public_doc, internal_doc))
 }
 
-/// The edge's calls, all behind the body-digest signature check: a route added here
-/// cannot be reached unverified.
-fn internal_routes(state: &AppState) -> Router<AppState> {
-    Router::new()
-        .route("/auth/resolve", post(internal::resolve))
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            verify_internal,
-        ))
+/// The documents alone, as a server with `/metrics` on its API listener serves them
+/// (`tollgate-origin openapi` prints them).
+pub fn api_documents() -> Documents {
+    let (_, public) = public_api(true).split_for_parts();
+    let (_, internal) = internal_api().split_for_parts();
+    documents(public, internal)
+}
+
+fn documents(public: utoipa::openapi::OpenApi, internal: utoipa::openapi::OpenApi) -> Documents {
+    Documents {
+        public: Arc::new(openapi::finish(public, false).to_string()),
+        internal: Arc::new(openapi::finish(internal, true).to_string()),
+    }
+}
+
+/// What clients call.
+fn public_api(metrics: bool) -> OpenApiRouter<AppState> {
+    let api = OpenApiRouter::with_openapi(openapi::PublicApi::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(docs::public))
+        .routes(routes!(docs::internal))
+        .routes(routes!(health::ping))
+        .routes(routes!(me::me))
+        .routes(routes!(pats::create, pats::list))
+        .routes(routes!(pats::revoke))
+        .routes(routes!(pats::renew_current))
+        .routes(routes!(workspaces::create, workspaces::list))
+        .routes(routes!(install_tokens::mint))
+        .routes(routes!(install_tokens::exchange))
+        .routes(routes!(daemon_tokens::list))
+        .routes(routes!(daemon_tokens::revoke))
+        .routes(routes!(members::list, members::add))
+        .routes(routes!(members::remove, members::change_role))
+        .routes(routes!(members::leave))
+        .routes(routes!(members::events))
+        .routes(routes!(tasks::create_agent))
+        .routes(routes!(tasks::create_task))
+        .routes(routes!(tasks::get_task))
+        .routes(routes!(tasks::claim))
+        .routes(routes!(tasks::start))
+        .routes(routes!(tasks::complete))
+        .routes(routes!(daemon::whoami))
+        .routes(routes!(daemon::register_runtime))
+        .routes(routes!(daemon::heartbeat))
+        .merge(cloud_runtime_routes());
+    if metrics {
+        api.routes(routes!(health::metrics))
+    } else {
+        api
+    }
+}
+
+/// The cloud-runtime proxy, with its own body limit in place of the default one.
+fn cloud_runtime_routes() -> OpenApiRouter<AppState> {
+    use cloud_runtime as c;
+    OpenApiRouter::new()
+        .routes(routes!(c::runtime_healthz))
+        .routes(routes!(c::runtime_readyz))
+        .routes(routes!(c::list_nodes, c::create_node, c::delete_nodes))
+        .routes(routes!(c::start_node))
+        .routes(routes!(c::stop_node))
+        .routes(routes!(c::reboot_node))
+        .routes(routes!(c::node_status))
+        .routes(routes!(c::exec_on_node))
+        .layer(DefaultBodyLimit::max(CLOUD_RUNTIME_MAX_BODY_BYTES))
+}
+
+/// The edge's calls.
+fn internal_api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::InternalApi::openapi()).routes(routes!(internal::resolve))
 }
 
 /// Request count and latency by route template (never the raw path: unbounded labels).

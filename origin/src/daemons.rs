@@ -16,10 +16,11 @@ use crate::http::{AppError, AppResult};
 use crate::outbox::Outbox;
 
 /// The one response that carries a new install token.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MintedInstallToken {
     #[serde(flatten)]
     pub view: InstallTokenView,
+    #[schema(value_type = String)]
     pub token: RawToken,
 }
 

@@ -24,6 +24,11 @@ async fn main() -> ExitCode {
                 Err(e) => fail(&e.to_string()),
             };
         }
+        Command::Openapi { internal } => {
+            let docs = tollgate_origin::app::api_documents();
+            println!("{}", if internal { docs.internal } else { docs.public });
+            return ExitCode::SUCCESS;
+        }
         command => {
             // Admin commands keep stdout for their JSON; warnings go to stderr.
             telemetry::init_quiet();
@@ -56,7 +61,9 @@ async fn admin(url: &str, command: Command) -> cli::CliResult {
         Command::Pat { command } => cli::pat::run(url, command).await,
         Command::InstallToken { command } => cli::install_token::run(url, command).await,
         Command::Session { command } => cli::session::run(url, command).await,
-        Command::Serve => Err(CliError("serve is not an admin command".to_owned())),
+        Command::Serve | Command::Openapi { .. } => {
+            Err(CliError("not an admin command".to_owned()))
+        }
     }
 }
 

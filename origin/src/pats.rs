@@ -15,10 +15,11 @@ pub const MAX_EXPIRES_IN_DAYS: i64 = 3650;
 
 /// The one response that ever carries the raw token (which still redacts itself in
 /// `Debug`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CreatedPat {
     #[serde(flatten)]
     pub view: PatView,
+    #[schema(value_type = String)]
     pub token: RawToken,
 }
 
@@ -99,7 +100,7 @@ pub async fn revoke(pool: &Pool, outbox: &Outbox, user_id: Uuid, token_id: Uuid)
 
 /// What a renewal answers: the expiry after it (`""` for a token that never expires) and
 /// whether this very call extended it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Renewal {
     pub expires_at: String,
     pub renewed: bool,

@@ -34,6 +34,12 @@ pub enum Command {
     Serve,
     /// Apply pending migrations; prints {"applied":[versions]}.
     Migrate,
+    /// Print the OpenAPI document (no database needed), for generating clients.
+    Openapi {
+        /// The edge's signed calls to the origin instead of the public API.
+        #[arg(long)]
+        internal: bool,
+    },
     /// Users.
     User {
         #[command(subcommand)]

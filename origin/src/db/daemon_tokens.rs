@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::{GenericClient, StoreResult};
 
 /// A daemon token as workspace admins see it: never the token, never its hash.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DaemonTokenView {
     pub id: Uuid,
     pub workspace_id: Uuid,

@@ -9,7 +9,7 @@ use super::{GenericClient, StoreResult};
 
 /// An install token as its issuer sees it after minting (the token itself is added by
 /// the caller, once).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct InstallTokenView {
     pub id: Uuid,
     pub workspace_id: Uuid,

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::{GenericClient, StoreResult};
 
 /// A PAT as its owner sees it: never the token, never its hash.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PatView {
     pub id: Uuid,
     pub name: String,

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{GenericClient, StoreResult};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Runtime {
     pub id: Uuid,
     pub workspace_id: Uuid,

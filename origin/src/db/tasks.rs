@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{GenericClient, StoreResult};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Agent {
     pub id: Uuid,
     pub workspace_id: Uuid,
@@ -17,7 +17,7 @@ pub struct Agent {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Task {
     pub id: Uuid,
     pub workspace_id: Uuid,

@@ -18,20 +18,50 @@ use crate::http::request_id::RequestId;
 use crate::http::{AppError, AppResult, CloudRuntimeCaller};
 use crate::state::AppState;
 
-/// The routes below `/api/cloud-runtime`, each passed to the same path below Fleet's
-/// `/api/v1`.
-pub const GET: [&str; 3] = ["/healthz", "/readyz", "/nodes"];
-pub const POST: [&str; 6] = [
-    "/nodes",
-    "/nodes/start",
-    "/nodes/stop",
-    "/nodes/reboot",
-    "/nodes/status",
-    "/nodes/exec",
-];
-pub const DELETE: [&str; 1] = ["/nodes"];
+/// One annotated handler per route, each passing the call to the same path below
+/// Fleet's `/api/v1`: an operation of its own in the OpenAPI document.
+macro_rules! proxied {
+    ($($name:ident: $method:ident $path:literal, $summary:literal;)*) => {
+        $(
+            #[doc = $summary]
+            #[utoipa::path(
+                $method,
+                path = $path,
+                tag = "cloud-runtime",
+                summary = $summary,
+                responses(
+                    (status = "default", description = "Fleet's answer: its status, its JSON as it is, an empty body empty, anything else as `{\"error\": \"<body>\"}`; its `X-Request-ID`", body = serde_json::Value),
+                    (status = 502, description = "`cloud runtime unavailable`", body = crate::openapi::schemas::ErrorBody),
+                    (status = 503, description = "`cloud runtime is not configured`", body = crate::openapi::schemas::ErrorBody, headers(("Retry-After" = String, description = "Seconds to wait"))),
+                    (status = 504, description = "`cloud runtime timeout` (35 s)", body = crate::openapi::schemas::ErrorBody),
+                ),
+                security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []), ("cloud_pat" = []))
+            )]
+            pub async fn $name(
+                state: State<AppState>,
+                caller: CloudRuntimeCaller,
+                req: Request,
+            ) -> AppResult<Response> {
+                forward(state, caller, req).await
+            }
+        )*
+    };
+}
 
-pub async fn forward(
+proxied! {
+    runtime_healthz: get "/api/cloud-runtime/healthz", "Fleet's health";
+    runtime_readyz: get "/api/cloud-runtime/readyz", "Fleet's readiness";
+    list_nodes: get "/api/cloud-runtime/nodes", "The caller's cloud nodes";
+    create_node: post "/api/cloud-runtime/nodes", "Create a cloud node";
+    delete_nodes: delete "/api/cloud-runtime/nodes", "Delete cloud nodes";
+    start_node: post "/api/cloud-runtime/nodes/start", "Start a node";
+    stop_node: post "/api/cloud-runtime/nodes/stop", "Stop a node";
+    reboot_node: post "/api/cloud-runtime/nodes/reboot", "Reboot a node";
+    node_status: post "/api/cloud-runtime/nodes/status", "A node's status";
+    exec_on_node: post "/api/cloud-runtime/nodes/exec", "Run a command on a node";
+}
+
+async fn forward(
     State(state): State<AppState>,
     caller: CloudRuntimeCaller,
     req: Request,

@@ -20,6 +20,14 @@ use crate::http::{AppError, AppResult, DaemonCaller};
 use crate::state::AppState;
 use crate::workspaces;
 
+#[utoipa::path(
+    get,
+    path = "/api/daemon/whoami",
+    tag = "daemons",
+    operation_id = "daemon_whoami",
+    responses((status = 200, description = "Who is calling", body = crate::openapi::schemas::Whoami)),
+    security(("daemon_token" = []), ("pat" = []), ("cloud_pat" = []))
+)]
 pub async fn whoami(caller: DaemonCaller) -> Json<Value> {
     let (workspace_id, daemon_id) = match &caller.actor {
         Actor::Daemon {
@@ -82,13 +90,23 @@ async fn target(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RegisterRuntime {
     name: Option<String>,
     workspace_id: Option<String>,
+    #[schema(value_type = Option<String>)]
     daemon_id: Option<Value>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/daemon/runtimes",
+    tag = "daemons",
+    operation_id = "register_runtime",
+    request_body = RegisterRuntime,
+    responses((status = 200, description = "The runtime, online", body = crate::db::runtimes::Runtime), (status = 400, description = "`name is required`, `name is too long`, `name must not contain control characters`, `daemon_id is required`, `invalid daemon_id`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`", body = crate::openapi::schemas::ErrorBody)),
+    security(("daemon_token" = []), ("pat" = []), ("cloud_pat" = []))
+)]
 pub async fn register_runtime(
     State(state): State<AppState>,
     caller: DaemonCaller,
@@ -112,7 +130,7 @@ pub async fn register_runtime(
     Ok(Json(runtime))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct Heartbeat {
     runtime_ids: Vec<Uuid>,
     workspace_id: Option<String>,
@@ -120,6 +138,15 @@ pub struct Heartbeat {
 }
 
 /// All or nothing: if any runtime is not this daemon's, none is touched.
+#[utoipa::path(
+    post,
+    path = "/api/daemon/heartbeat",
+    tag = "daemons",
+    operation_id = "heartbeat",
+    request_body = Heartbeat,
+    responses((status = 200, description = "All or nothing", body = crate::openapi::schemas::HeartbeatAnswer), (status = 400, description = "`invalid request body`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`runtime not found`, `workspace not found`", body = crate::openapi::schemas::ErrorBody)),
+    security(("daemon_token" = []), ("pat" = []), ("cloud_pat" = []))
+)]
 pub async fn heartbeat(
     State(state): State<AppState>,
     caller: DaemonCaller,

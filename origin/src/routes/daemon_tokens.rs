@@ -13,6 +13,15 @@ use crate::http::{AppError, AppResult, HumanCaller};
 use crate::state::AppState;
 use crate::workspaces;
 
+#[utoipa::path(
+    get,
+    path = "/api/workspaces/{id}/daemon-tokens",
+    tag = "daemons",
+    operation_id = "list_daemon_tokens",
+    params(("id" = Uuid, Path, description = "Workspace id")),
+    responses((status = 200, description = "The workspace's daemon tokens, no secrets", body = Vec<crate::db::daemon_tokens::DaemonTokenView>), (status = 403, description = "`insufficient permissions`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`", body = crate::openapi::schemas::ErrorBody)),
+    security(("pat" = []), ("session" = []), ("session_cookie" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: HumanCaller,
@@ -28,6 +37,15 @@ pub async fn list(
     Ok(Json(list))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/workspaces/{id}/daemon-tokens/{token_id}",
+    tag = "daemons",
+    operation_id = "revoke_daemon_token",
+    params(("id" = Uuid, Path, description = "Workspace id"), ("token_id" = Uuid, Path, description = "Daemon token id")),
+    responses((status = 204, description = "Revoked (idempotent); purged at the edge"), (status = 400, description = "`invalid token id`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`insufficient permissions`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`", body = crate::openapi::schemas::ErrorBody)),
+    security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []))
+)]
 pub async fn revoke(
     State(state): State<AppState>,
     caller: HumanCaller,

@@ -16,6 +16,15 @@ use crate::http::{AppError, AppResult, HumanCaller};
 use crate::state::AppState;
 use crate::workspaces;
 
+#[utoipa::path(
+    post,
+    path = "/api/workspaces/{id}/install-tokens",
+    tag = "daemons",
+    operation_id = "mint_install_token",
+    params(("id" = Uuid, Path, description = "Workspace id")),
+    responses((status = 201, description = "A single-use install token (15 min), shown this once", body = crate::daemons::MintedInstallToken), (status = 403, description = "`insufficient permissions`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`", body = crate::openapi::schemas::ErrorBody)),
+    security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []))
+)]
 pub async fn mint(
     State(state): State<AppState>,
     caller: HumanCaller,
@@ -33,6 +42,14 @@ pub async fn mint(
 
 /// Checks in the documented order: the body and the token's shape (400), the daemon id
 /// (400), then the token itself (401/403), decided in Postgres.
+#[utoipa::path(
+    post,
+    path = "/api/install-tokens/exchange",
+    tag = "daemons",
+    operation_id = "exchange_install_token",
+    request_body = crate::openapi::schemas::ExchangeRequest,
+    responses((status = 200, description = "The daemon token, exactly once per install token", body = crate::openapi::schemas::ExchangeAnswer), (status = 400, description = "`invalid_install_token` (not an install token at all), `daemon_id is required`, `invalid daemon_id`, `invalid request body`", body = crate::openapi::schemas::ErrorBody), (status = 401, description = "`invalid_install_token`, `install_token_already_used`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`issuer no longer authorized`", body = crate::openapi::schemas::ErrorBody), (status = 503, description = "`database unavailable`", body = crate::openapi::schemas::ErrorBody, headers(("Retry-After" = String, description = "Seconds to wait"))))
+)]
 pub async fn exchange(
     State(state): State<AppState>,
     req: Request,

@@ -10,6 +10,15 @@ use crate::http::internal::EdgeSigned;
 use crate::http::{AppError, AppResult};
 use crate::state::AppState;
 
+#[utoipa::path(
+    post,
+    path = "/internal/auth/resolve",
+    tag = "internal",
+    operation_id = "resolve",
+    request_body = crate::openapi::schemas::ResolveRequest,
+    responses((status = 200, description = "Who the token belongs to and how long the edge may cache that", body = crate::openapi::schemas::ResolveAnswer), (status = 400, description = "`invalid request body`", body = crate::openapi::schemas::ErrorBody), (status = 401, description = "`invalid token`, `invalid signature`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`not found` (the origin has no EDGE_ORIGIN_SECRET)", body = crate::openapi::schemas::ErrorBody), (status = 503, description = "`database unavailable`, `cloud pat verifier unavailable`", body = crate::openapi::schemas::ErrorBody)),
+    security(("edge_signature" = [], "edge_timestamp" = []))
+)]
 pub async fn resolve(
     State(state): State<AppState>,
     EdgeSigned(request): EdgeSigned<ResolveRequest>,

@@ -9,6 +9,14 @@ use crate::db::{bounded, users};
 use crate::http::{AppResult, UserCaller};
 use crate::state::AppState;
 
+#[utoipa::path(
+    get,
+    path = "/api/me",
+    tag = "tokens",
+    operation_id = "me",
+    responses((status = 200, description = "The caller", body = crate::openapi::schemas::Me)),
+    security(("pat" = []), ("session" = []), ("session_cookie" = []), ("task_token" = []), ("cloud_pat" = []))
+)]
 pub async fn me(State(state): State<AppState>, caller: UserCaller) -> AppResult<Json<Value>> {
     let user = bounded(async {
         let db = state.pool.get().await?;

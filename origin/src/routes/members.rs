@@ -16,6 +16,15 @@ use crate::members::{self, LAST_OWNER, MEMBER_NOT_FOUND, ROLES};
 use crate::state::AppState;
 use crate::workspaces;
 
+#[utoipa::path(
+    get,
+    path = "/api/workspaces/{id}/members",
+    tag = "workspaces",
+    operation_id = "list_members",
+    params(("id" = Uuid, Path, description = "Workspace id")),
+    responses((status = 200, description = "Members with roles", body = Vec<crate::openapi::schemas::Member>), (status = 403, description = "`insufficient permissions`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`", body = crate::openapi::schemas::ErrorBody)),
+    security(("pat" = []), ("session" = []), ("session_cookie" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: HumanCaller,
@@ -31,7 +40,7 @@ pub async fn list(
     Ok(Json(Value::Array(list)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct AddMember {
     email: Option<String>,
     role: Option<String>,
@@ -44,6 +53,16 @@ fn role(value: Option<&str>) -> AppResult<&str> {
         .ok_or(AppError::BadRequest("role must be owner, admin or member"))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/workspaces/{id}/members",
+    tag = "workspaces",
+    operation_id = "add_member",
+    params(("id" = Uuid, Path, description = "Workspace id")),
+    request_body = AddMember,
+    responses((status = 201, description = "Added", body = crate::openapi::schemas::Membership), (status = 400, description = "`invalid email`, `role must be owner, admin or member`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`insufficient permissions`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`, `user not found`", body = crate::openapi::schemas::ErrorBody), (status = 409, description = "`already a member`", body = crate::openapi::schemas::ErrorBody)),
+    security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []))
+)]
 pub async fn add(
     State(state): State<AppState>,
     caller: HumanCaller,
@@ -79,11 +98,21 @@ pub async fn add(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ChangeRole {
     role: Option<String>,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/workspaces/{id}/members/{user_id}",
+    tag = "workspaces",
+    operation_id = "change_member_role",
+    params(("id" = Uuid, Path, description = "Workspace id"), ("user_id" = Uuid, Path, description = "The member")),
+    request_body = ChangeRole,
+    responses((status = 200, description = "Changed", body = crate::openapi::schemas::Membership), (status = 400, description = "`role must be owner, admin or member`, `workspace must have at least one owner`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`insufficient permissions`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`, `member not found`", body = crate::openapi::schemas::ErrorBody)),
+    security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []))
+)]
 pub async fn change_role(
     State(state): State<AppState>,
     caller: HumanCaller,
@@ -121,6 +150,15 @@ pub async fn change_role(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/workspaces/{id}/members/{user_id}",
+    tag = "workspaces",
+    operation_id = "remove_member",
+    params(("id" = Uuid, Path, description = "Workspace id"), ("user_id" = Uuid, Path, description = "The member")),
+    responses((status = 204, description = "Removed; their agents, tasks, task tokens, runtimes and daemon tokens stopped"), (status = 400, description = "`workspace must have at least one owner`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`insufficient permissions`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`, `member not found`", body = crate::openapi::schemas::ErrorBody)),
+    security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []))
+)]
 pub async fn remove(
     State(state): State<AppState>,
     caller: HumanCaller,
@@ -149,6 +187,15 @@ pub async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/workspaces/{id}/leave",
+    tag = "workspaces",
+    operation_id = "leave_workspace",
+    params(("id" = Uuid, Path, description = "Workspace id")),
+    responses((status = 204, description = "Left, with the same clean-up as a removal"), (status = 400, description = "`workspace must have at least one owner`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`, `member not found`", body = crate::openapi::schemas::ErrorBody)),
+    security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []))
+)]
 pub async fn leave(
     State(state): State<AppState>,
     caller: HumanCaller,
@@ -172,6 +219,15 @@ pub struct After {
     after: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/workspaces/{id}/events",
+    tag = "workspaces",
+    operation_id = "list_events",
+    params(("id" = Uuid, Path, description = "Workspace id"), ("after" = Option<i64>, Query, description = "Only events after this id")),
+    responses((status = 200, description = "At most 100 events, in id order", body = crate::openapi::schemas::Events), (status = 400, description = "`invalid request body` (a bad after)", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`", body = crate::openapi::schemas::ErrorBody)),
+    security(("pat" = []), ("session" = []), ("session_cookie" = []), ("task_token" = []), ("cloud_pat" = []))
+)]
 pub async fn events(
     State(state): State<AppState>,
     caller: UserCaller,

@@ -4,6 +4,7 @@
 pub mod cloud_runtime;
 pub mod daemon;
 pub mod daemon_tokens;
+pub mod docs;
 pub mod health;
 pub mod install_tokens;
 pub mod internal;

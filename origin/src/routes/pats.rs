@@ -16,12 +16,21 @@ use crate::http::{AppError, AppResult, HumanCaller, UserCaller};
 use crate::pats::{self, CreatedPat, Renewal};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreateToken {
     name: Option<String>,
     expires_in_days: Option<i64>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/tokens",
+    tag = "tokens",
+    operation_id = "create_pat",
+    request_body = CreateToken,
+    responses((status = 201, description = "The new PAT; `token` is shown this once", body = crate::pats::CreatedPat), (status = 400, description = "`name is required`, `name is too long`, `name must not contain control characters`, `expires_in_days must be at most 3650`", body = crate::openapi::schemas::ErrorBody)),
+    security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: HumanCaller,
@@ -36,6 +45,14 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/tokens",
+    tag = "tokens",
+    operation_id = "list_pats",
+    responses((status = 200, description = "The caller's unrevoked PATs, no secrets", body = Vec<crate::db::pats::PatView>)),
+    security(("pat" = []), ("session" = []), ("session_cookie" = []), ("task_token" = []), ("cloud_pat" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: UserCaller,
@@ -48,6 +65,15 @@ pub async fn list(
     Ok(Json(list))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/tokens/{id}",
+    tag = "tokens",
+    operation_id = "revoke_pat",
+    params(("id" = Uuid, Path, description = "PAT id")),
+    responses((status = 204, description = "Revoked, or not the caller's to revoke (idempotent); purged at the edge before this answer"), (status = 400, description = "`invalid token id`", body = crate::openapi::schemas::ErrorBody)),
+    security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []), ("task_token" = []), ("cloud_pat" = []))
+)]
 pub async fn revoke(
     State(state): State<AppState>,
     caller: UserCaller,
@@ -59,6 +85,14 @@ pub async fn revoke(
 }
 
 /// `POST /api/tokens/current/renew`: renews the very PAT in `Authorization`.
+#[utoipa::path(
+    post,
+    path = "/api/tokens/current/renew",
+    tag = "tokens",
+    operation_id = "renew_current_pat",
+    responses((status = 200, description = "`renewed` is true for exactly one of parallel renewals", body = crate::pats::Renewal), (status = 400, description = "`only personal access tokens can be renewed`", body = crate::openapi::schemas::ErrorBody), (status = 401, description = "`token is no longer valid`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`token does not belong to caller`", body = crate::openapi::schemas::ErrorBody)),
+    security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []), ("task_token" = []), ("cloud_pat" = []))
+)]
 pub async fn renew_current(
     State(state): State<AppState>,
     caller: UserCaller,

@@ -22,12 +22,22 @@ use crate::workspaces;
 
 const TASK_NOT_FOUND: AppError = AppError::Missing("task not found");
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreateAgent {
     name: Option<String>,
     runtime_id: Option<Uuid>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/workspaces/{id}/agents",
+    tag = "tasks",
+    operation_id = "create_agent",
+    params(("id" = Uuid, Path, description = "Workspace id")),
+    request_body = CreateAgent,
+    responses((status = 201, description = "The agent", body = crate::db::tasks::Agent), (status = 400, description = "`runtime_id is required`, `name is required`, `name is too long`, `name must not contain control characters`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`, `runtime not found`", body = crate::openapi::schemas::ErrorBody)),
+    security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []))
+)]
 pub async fn create_agent(
     State(state): State<AppState>,
     caller: HumanCaller,
@@ -50,12 +60,22 @@ pub async fn create_agent(
     Ok((StatusCode::CREATED, Json(agent)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreateTask {
     agent_id: Option<Uuid>,
     prompt: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/workspaces/{id}/tasks",
+    tag = "tasks",
+    operation_id = "create_task",
+    params(("id" = Uuid, Path, description = "Workspace id")),
+    request_body = CreateTask,
+    responses((status = 201, description = "The task, queued", body = crate::db::tasks::Task), (status = 400, description = "`agent_id is required`, `prompt must not contain NUL`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`, `agent not found`", body = crate::openapi::schemas::ErrorBody)),
+    security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []))
+)]
 pub async fn create_task(
     State(state): State<AppState>,
     caller: HumanCaller,
@@ -82,6 +102,15 @@ pub async fn create_task(
 }
 
 /// A member reads any task of the workspace; an agent's task token reads its own task.
+#[utoipa::path(
+    get,
+    path = "/api/workspaces/{id}/tasks/{task_id}",
+    tag = "tasks",
+    operation_id = "get_task",
+    params(("id" = Uuid, Path, description = "Workspace id"), ("task_id" = Uuid, Path, description = "The task")),
+    responses((status = 200, description = "The task", body = crate::db::tasks::Task), (status = 404, description = "`workspace not found`, `task not found`", body = crate::openapi::schemas::ErrorBody)),
+    security(("pat" = []), ("session" = []), ("session_cookie" = []), ("task_token" = []), ("cloud_pat" = []))
+)]
 pub async fn get_task(
     State(state): State<AppState>,
     caller: UserCaller,
@@ -126,13 +155,22 @@ fn daemon(caller: &DaemonCaller) -> AppResult<(Uuid, &str)> {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct Claim {
     runtime_id: Option<Uuid>,
 }
 
 /// The oldest queued task of the runtime, with a task token for its agent: 200, or 204
 /// when nothing is queued. Two daemons never claim the same task.
+#[utoipa::path(
+    post,
+    path = "/api/daemon/tasks/claim",
+    tag = "tasks",
+    operation_id = "claim_task",
+    request_body = Claim,
+    responses((status = 200, description = "The oldest queued task and its task token", body = crate::openapi::schemas::Claimed), (status = 204, description = "Nothing is queued"), (status = 400, description = "`runtime_id is required`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`runtime not found`", body = crate::openapi::schemas::ErrorBody)),
+    security(("daemon_token" = []))
+)]
 pub async fn claim(
     State(state): State<AppState>,
     caller: DaemonCaller,
@@ -169,6 +207,15 @@ pub async fn claim(
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/daemon/tasks/{id}/start",
+    tag = "tasks",
+    operation_id = "start_task",
+    params(("id" = Uuid, Path, description = "The task")),
+    responses((status = 200, description = "Dispatched → running", body = crate::db::tasks::Task), (status = 404, description = "`task not found` (also a task not in the state the call needs)", body = crate::openapi::schemas::ErrorBody)),
+    security(("daemon_token" = []))
+)]
 pub async fn start(
     State(state): State<AppState>,
     caller: DaemonCaller,
@@ -193,13 +240,23 @@ pub async fn start(
     Ok(Json(task))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct Complete {
     status: Option<String>,
 }
 
 /// Ends a task; its task tokens are deleted in the same transaction, so the agent's
 /// very next request fails.
+#[utoipa::path(
+    post,
+    path = "/api/daemon/tasks/{id}/complete",
+    tag = "tasks",
+    operation_id = "complete_task",
+    params(("id" = Uuid, Path, description = "The task")),
+    request_body = Complete,
+    responses((status = 200, description = "Finished; its task tokens die with it", body = crate::db::tasks::Task), (status = 400, description = "`status must be completed or failed`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`task not found` (also a task not in the state the call needs)", body = crate::openapi::schemas::ErrorBody)),
+    security(("daemon_token" = []))
+)]
 pub async fn complete(
     State(state): State<AppState>,
     caller: DaemonCaller,

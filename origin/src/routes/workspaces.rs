@@ -12,11 +12,20 @@ use crate::http::names;
 use crate::http::{AppError, AppResult, HumanCaller, UserCaller};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreateWorkspace {
     name: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/workspaces",
+    tag = "workspaces",
+    operation_id = "create_workspace",
+    request_body = CreateWorkspace,
+    responses((status = 201, description = "The workspace; the caller is its owner", body = crate::openapi::schemas::WorkspaceRole), (status = 400, description = "`name is required`, `name is too long`, `name must not contain control characters`", body = crate::openapi::schemas::ErrorBody)),
+    security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: HumanCaller,
@@ -38,6 +47,14 @@ pub async fn create(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/workspaces",
+    tag = "workspaces",
+    operation_id = "list_workspaces",
+    responses((status = 200, description = "The caller's workspaces with roles", body = Vec<crate::openapi::schemas::WorkspaceRole>)),
+    security(("pat" = []), ("session" = []), ("session_cookie" = []), ("task_token" = []), ("cloud_pat" = []))
+)]
 pub async fn list(State(state): State<AppState>, caller: UserCaller) -> AppResult<Json<Value>> {
     let rows = bounded(async {
         let db = state.pool.get().await?;

@@ -13,6 +13,7 @@ mod harness;
 mod health;
 mod logs;
 mod members;
+mod openapi;
 mod pats;
 mod purge;
 mod renewal;

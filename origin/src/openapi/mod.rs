@@ -1,0 +1,328 @@
+//! The OpenAPI 3.1 descriptions, generated from the handlers' `#[utoipa::path]`
+//! annotations and their types (the router and the document are built from the same
+//! `routes!` lists in `app.rs`), then completed with what every route of a caller class
+//! answers — the shared authentication errors, the edge's own statuses, the request
+//! limits — derived from each operation's security requirements, so that no route can
+//! forget them.
+//!
+//! `/openapi.json` describes the API clients call (through the edge or straight to the
+//! origin); `/openapi.internal.json` the edge's signed calls to the origin.
+
+pub mod schemas;
+
+use serde_json::{json, Value};
+use tollgate_shared::wire::VERIFIER_UNAVAILABLE;
+use tollgate_shared::AuthError;
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Tollgate",
+        description = "An auth gateway: a Cloudflare Worker authenticates each request \
+                       and forwards it to this origin with the caller's identity signed. \
+                       Every error is `{\"error\": \"<message>\"}`; every response carries \
+                       `X-Request-ID`."
+    ),
+    tags(
+        (name = "health", description = "Liveness, readiness, metrics, this document"),
+        (name = "tokens", description = "Personal access tokens"),
+        (name = "workspaces", description = "Workspaces and their members"),
+        (name = "daemons", description = "Install tokens, daemon tokens and what daemons call"),
+        (name = "tasks", description = "Agents and their tasks"),
+        (name = "cloud-runtime", description = "Cloud runtimes, managed through Fleet"),
+    ),
+    components(schemas(schemas::ErrorBody))
+)]
+pub struct PublicApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Tollgate internal",
+        description = "The edge's calls to the origin. Every request and every answer is \
+                       signed (`tollgate-v1`, DESIGN.md \"Signing\"); without \
+                       `EDGE_ORIGIN_SECRET` every path is 404. Not served at the edge."
+    ),
+    components(schemas(schemas::ErrorBody))
+)]
+pub struct InternalApi;
+
+/// Security scheme names, as the annotations use them.
+pub mod security {
+    pub const PAT: &str = "pat";
+    pub const SESSION: &str = "session";
+    pub const SESSION_COOKIE: &str = "session_cookie";
+    pub const CSRF: &str = "csrf";
+    pub const TASK_TOKEN: &str = "task_token";
+    pub const CLOUD_PAT: &str = "cloud_pat";
+    pub const DAEMON_TOKEN: &str = "daemon_token";
+    pub const EDGE_SIGNATURE: &str = "edge_signature";
+    pub const EDGE_TIMESTAMP: &str = "edge_timestamp";
+}
+
+fn bearer(prefix: &str, what: &str) -> Value {
+    json!({
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": format!("{prefix}…"),
+        "description": format!("{what} in `Authorization: Bearer`."),
+    })
+}
+
+fn security_schemes(internal: bool) -> Value {
+    if internal {
+        return json!({
+            security::EDGE_SIGNATURE: {
+                "type": "apiKey", "in": "header", "name": "X-Edge-Signature",
+                "description": "Lowercase hex HMAC-SHA256 (`EDGE_ORIGIN_SECRET`) over `tollgate-v1`, method, path and query, timestamp and the body's sha256."
+            },
+            security::EDGE_TIMESTAMP: {
+                "type": "apiKey", "in": "header", "name": "X-Edge-Timestamp",
+                "description": "Unix seconds; refused more than 60 s from the origin's clock."
+            },
+        });
+    }
+    json!({
+        security::PAT: bearer("mul_", "A personal access token"),
+        security::SESSION: {
+            "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+            "description": "A session JWT (HS256, `JWT_SECRET`) in `Authorization: Bearer`."
+        },
+        security::SESSION_COOKIE: {
+            "type": "apiKey", "in": "cookie", "name": "tollgate_session",
+            "description": "A session JWT in the `tollgate_session` cookie; unsafe methods also need `X-CSRF-Token`."
+        },
+        security::CSRF: {
+            "type": "apiKey", "in": "header", "name": "X-CSRF-Token",
+            "description": "The CSRF token minted with the session; required with the cookie on POST, PUT, PATCH and DELETE."
+        },
+        security::TASK_TOKEN: bearer("mat_", "An agent's task token, valid while its task runs"),
+        security::CLOUD_PAT: bearer("mcn_", "A cloud node's PAT, verified by Fleet"),
+        security::DAEMON_TOKEN: bearer("mdt_", "A daemon token"),
+    })
+}
+
+/// Which callers an operation takes, read off its security requirements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Public,
+    /// User routes; `machines` when task tokens may call it (not a human-only route).
+    User {
+        machines: bool,
+    },
+    Daemon,
+    Internal,
+}
+
+fn class_of(operation: &Value) -> Class {
+    let names: Vec<&str> = operation["security"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
+        .flat_map(|requirement| requirement.keys().map(String::as_str))
+        .collect();
+    if names.contains(&security::EDGE_SIGNATURE) {
+        Class::Internal
+    } else if names.contains(&security::DAEMON_TOKEN) {
+        Class::Daemon
+    } else if names.contains(&security::PAT) {
+        Class::User {
+            machines: names.contains(&security::TASK_TOKEN),
+        }
+    } else {
+        Class::Public
+    }
+}
+
+fn header(description: &str) -> Value {
+    json!({ "required": true, "schema": { "type": "string" }, "description": description })
+}
+
+/// Adds `messages` under `status`: a new response whose body is exactly one of them,
+/// or, where the operation documents the status already, its description extended (and
+/// its exact messages, if it lists them).
+fn add(operation: &mut Value, status: u16, messages: &[&str], headers: &[(&str, &str)]) {
+    if !operation["responses"].is_object() {
+        operation["responses"] = json!({});
+    }
+    let response = &mut operation["responses"][status.to_string()];
+    if response.is_null() {
+        *response = json!({
+            "description": "",
+            "content": { "application/json": { "schema": {
+                "type": "object",
+                "required": ["error"],
+                "properties": { "error": { "type": "string", "enum": [] } }
+            }}}
+        });
+    }
+    let quoted: Vec<String> = messages.iter().map(|m| format!("`{m}`")).collect();
+    let description = response["description"].as_str().unwrap_or_default();
+    response["description"] = Value::String(if description.is_empty() {
+        quoted.join(", ")
+    } else {
+        format!("{description}; also {}", quoted.join(", "))
+    });
+    if let Some(listed) = response
+        .pointer_mut("/content/application~1json/schema/properties/error/enum")
+        .and_then(Value::as_array_mut)
+    {
+        for m in messages {
+            if !listed.iter().any(|l| l == m) {
+                listed.push(json!(m));
+            }
+        }
+    }
+    for (name, description) in headers {
+        response["headers"][*name] = header(description);
+    }
+}
+
+const RETRY_AFTER: (&str, &str) = ("Retry-After", "Seconds to wait before retrying.");
+
+/// What every route of `class` answers besides its own outcomes.
+fn complete_operation(operation: &mut Value, class: Class) {
+    let auth = |e: AuthError| e.message();
+    let challenge = (
+        "WWW-Authenticate",
+        "`Bearer` when no usable credential came, `Bearer error=\"invalid_token\"` when one was refused (RFC 6750).",
+    );
+    if operation.get("requestBody").is_some() {
+        add(operation, 400, &["invalid request body"], &[]);
+        add(operation, 408, &["request timeout"], &[]);
+        add(operation, 413, &["request body too large"], &[]);
+    }
+    add(operation, 414, &["uri too long"], &[]);
+    add(operation, 431, &["request header fields too large"], &[]);
+    match class {
+        Class::Public | Class::Internal => {}
+        Class::User { machines } => {
+            let unauthorized = [
+                auth(AuthError::MissingAuthorization),
+                auth(AuthError::InvalidAuthorizationFormat),
+                auth(AuthError::InvalidToken),
+                auth(AuthError::InvalidSignature),
+                auth(AuthError::InvalidClaims),
+                auth(AuthError::EdgeRequired),
+            ];
+            add(operation, 401, &unauthorized, &[challenge]);
+            let mut forbidden = vec![auth(AuthError::CsrfFailed), auth(AuthError::WrongWorkspace)];
+            if !machines {
+                forbidden.push(auth(AuthError::HumanOnly));
+            }
+            add(operation, 403, &forbidden, &[]);
+        }
+        Class::Daemon => {
+            add(
+                operation,
+                401,
+                &[
+                    auth(AuthError::MissingAuthorizationHeader),
+                    auth(AuthError::InvalidAuthorizationFormat),
+                    auth(AuthError::InvalidToken),
+                    auth(AuthError::InvalidSignature),
+                    auth(AuthError::EdgeRequired),
+                ],
+                &[challenge],
+            );
+        }
+    }
+    if matches!(class, Class::User { .. } | Class::Daemon) {
+        add(
+            operation,
+            429,
+            &["too many invalid tokens"],
+            &[(
+                "Retry-After",
+                "Seconds until the client's count starts over.",
+            )],
+        );
+        add(
+            operation,
+            503,
+            &[
+                "database unavailable",
+                "auth backend unavailable",
+                VERIFIER_UNAVAILABLE,
+            ],
+            &[RETRY_AFTER],
+        );
+    }
+    if class != Class::Internal {
+        // The edge's answers when it cannot forward.
+        add(operation, 502, &["origin unavailable"], &[]);
+        add(operation, 504, &["origin timeout"], &[]);
+    }
+    let request_id = (
+        "X-Request-ID",
+        "The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID.",
+    );
+    let signed = [
+        ("X-Edge-Timestamp", "Unix seconds of the answer's signature."),
+        (
+            "X-Edge-Signature",
+            "HMAC over `tollgate-v1-answer`, the request's signature, the status, the timestamp and the body's sha256.",
+        ),
+    ];
+    if let Some(responses) = operation["responses"].as_object_mut() {
+        for response in responses.values_mut() {
+            response["headers"]["X-Request-ID"] = header(request_id.1);
+            if class == Class::Internal {
+                for (name, description) in signed {
+                    response["headers"][name] = header(description);
+                }
+            }
+        }
+    }
+}
+
+/// An error response documented as `ErrorBody` lists its messages in backticks in its
+/// description; its body is then exactly one of them.
+fn exact_messages(operation: &mut Value) {
+    let Some(responses) = operation["responses"].as_object_mut() else {
+        return;
+    };
+    for (status, response) in responses.iter_mut() {
+        let schema = response.pointer("/content/application~1json/schema/$ref");
+        let is_error = schema.and_then(Value::as_str) == Some("#/components/schemas/ErrorBody");
+        if !is_error || !(status.starts_with('4') || status.starts_with('5')) {
+            continue;
+        }
+        let description = response["description"].as_str().unwrap_or_default();
+        let messages: Vec<Value> = description
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(Value::from)
+            .collect();
+        if messages.is_empty() {
+            continue;
+        }
+        response["content"]["application/json"]["schema"] = json!({
+            "type": "object",
+            "required": ["error"],
+            "properties": { "error": { "type": "string", "enum": messages } }
+        });
+    }
+}
+
+/// The finished document: the generated one plus what every class answers.
+pub fn finish(api: utoipa::openapi::OpenApi, internal: bool) -> Value {
+    let mut doc = serde_json::to_value(api).unwrap_or_else(|_| json!({}));
+    doc["components"]["securitySchemes"] = security_schemes(internal);
+    let methods = ["get", "put", "post", "delete", "patch", "head", "options"];
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        for item in paths.values_mut() {
+            for method in methods {
+                if let Some(operation) = item.get_mut(method) {
+                    let class = class_of(operation);
+                    exact_messages(operation);
+                    complete_operation(operation, class);
+                }
+            }
+        }
+    }
+    doc
+}

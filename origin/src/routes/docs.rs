@@ -1,0 +1,44 @@
+//! `GET /openapi.json` and `GET /openapi.internal.json`: the descriptions, generated at
+//! start-up from the same route lists as the router, served as they are.
+
+use std::sync::Arc;
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::Extension;
+
+/// Both documents, serialized once.
+#[derive(Debug, Clone)]
+pub struct Documents {
+    pub public: Arc<String>,
+    pub internal: Arc<String>,
+}
+
+fn json(body: &Arc<String>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        body.as_str().to_owned(),
+    )
+}
+
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "health",
+    operation_id = "openapi",
+    responses((status = 200, description = "This document (OpenAPI 3.1)", body = Object))
+)]
+pub async fn public(Extension(docs): Extension<Documents>) -> impl IntoResponse {
+    json(&docs.public)
+}
+
+#[utoipa::path(
+    get,
+    path = "/openapi.internal.json",
+    tag = "health",
+    operation_id = "openapi_internal",
+    responses((status = 200, description = "The description of the edge's signed calls to the origin (not served at the edge)", body = Object))
+)]
+pub async fn internal(Extension(docs): Extension<Documents>) -> impl IntoResponse {
+    json(&docs.internal)
+}
