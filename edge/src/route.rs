@@ -18,9 +18,12 @@ pub enum Route {
 
 /// Public routes are exact (method, path) pairs: a prefix match would open more than
 /// intended.
-const PUBLIC: [(&str, &str); 2] = [
+const PUBLIC: [(&str, &str); 3] = [
     ("POST", "/api/install-tokens/exchange"),
     ("GET", "/api/ping"),
+    // The API's description, for SDK generators and API testers. The internal one
+    // (`/openapi.internal.json`) is not served here.
+    ("GET", "/openapi.json"),
 ];
 
 /// The methods the edge forwards as they came. Anything else (`QUERY`, `FOO`) cannot be
@@ -74,6 +77,9 @@ mod tests {
     fn classes() {
         assert_eq!(classify("GET", "/healthz"), Route::Health);
         assert_eq!(classify("POST", "/__tollgate/purge"), Route::Purge);
+        assert_eq!(classify("GET", "/openapi.json"), Route::Public);
+        assert_eq!(classify("HEAD", "/openapi.json"), Route::Public);
+        assert_eq!(classify("GET", "/openapi.internal.json"), Route::NotFound);
         assert_eq!(
             classify("POST", "/api/install-tokens/exchange"),
             Route::Public

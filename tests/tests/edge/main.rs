@@ -15,6 +15,7 @@ mod cloud;
 mod daemons;
 mod faults;
 mod members;
+mod openapi;
 mod outage;
 mod renewal;
 mod revocation;
@@ -101,6 +102,7 @@ fn main() -> ExitCode {
         cloud::a_cloud_pat_is_verified_once_a_minute_through_the_edge,
         abuse::a_refused_token_is_refused_again_without_a_resolve,
         abuse::a_flood_of_invalid_tokens_gets_429_and_valid_tokens_still_pass,
+        openapi::schemathesis_finds_nothing_at_the_origin_or_the_edge,
     ];
     // Fault injection restarts the shared cluster and kills origins: only where the
     // cluster is ours to restart (scripts/test sets TOLLGATE_FAULTS=1).

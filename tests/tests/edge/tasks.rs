@@ -20,7 +20,16 @@ async fn post(stack: &Stack, path: &str, token: &str, body: Value) -> Value {
     r.json().await.unwrap_or(Value::Null)
 }
 
-pub async fn a_task_token_works_while_its_task_runs_and_not_a_moment_longer(stack: &Stack) {
+/// A task that runs in a new workspace of the stack's user, with the PAT that set it up,
+/// the enrolled daemon's token and the agent's task token.
+pub struct RunningTask {
+    pub pat: String,
+    pub daemon_token: String,
+    pub task_id: String,
+    pub task_token: String,
+}
+
+pub async fn running_task(stack: &Stack) -> RunningTask {
     let ws = cli_json(
         &stack.db,
         &[
@@ -89,6 +98,21 @@ pub async fn a_task_token_works_while_its_task_runs_and_not_a_moment_longer(stac
         json!({}),
     )
     .await;
+    RunningTask {
+        pat,
+        daemon_token: mdt,
+        task_id,
+        task_token: mat,
+    }
+}
+
+pub async fn a_task_token_works_while_its_task_runs_and_not_a_moment_longer(stack: &Stack) {
+    let RunningTask {
+        daemon_token: mdt,
+        task_id,
+        task_token: mat,
+        ..
+    } = running_task(stack).await;
 
     let before = stack.resolves().await;
     for _ in 0..2 {
