@@ -19,8 +19,8 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use worker::kv::KvStore;
 use worker::{
-    console_warn, event, Context, Date, Delay, Env, Fetch, Headers, Method, RateLimiter, Request,
-    RequestInit, RequestRedirect, Response,
+    console_warn, event, Context, Date, Delay, Env, Fetch, Headers, Method, Request, RequestInit,
+    RequestRedirect, Response,
 };
 
 use crate::config::{self, Config};
@@ -66,10 +66,10 @@ fn now() -> i64 {
 }
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     let client_id = req.headers().get(X_REQUEST_ID).ok().flatten();
     let rid = request_id::choose(client_id.as_deref());
-    match handle(req, &env, &rid).await {
+    match handle(req, &env, &ctx, &rid).await {
         Ok(response) => Ok(response),
         Err(e) => error_response(e, &rid),
     }
@@ -103,7 +103,7 @@ fn json_response(value: &impl serde::Serialize, rid: &str) -> EdgeResult<Respons
     Ok(response)
 }
 
-async fn handle(mut req: Request, env: &Env, rid: &str) -> EdgeResult<Response> {
+async fn handle(mut req: Request, env: &Env, ctx: &Context, rid: &str) -> EdgeResult<Response> {
     let url = req.url().map_err(|_| EdgeError::NotFound)?;
     let path_and_query = match url.query() {
         Some(q) => format!("{}?{q}", url.path()),
@@ -171,10 +171,10 @@ async fn handle(mut req: Request, env: &Env, rid: &str) -> EdgeResult<Response> 
             // Set by Cloudflare (and by wrangler dev) from the connection, not the client.
             let client = header("cf-connecting-ip").unwrap_or_else(|| "unknown".to_owned());
             let config = config(env)?;
-            let kv = WorkersKv::bind(env)?;
+            let kv = WorkersKv::bind(env, Some(ctx))?;
             let origin = OriginResolver(config);
-            // Without the binding there is no limit; the negative cache still works.
-            let limiter = WorkersLimiter(env.rate_limiter(INVALID_TOKEN_LIMITER).ok());
+            // Bound only when a refusal needs counting: the hit path never asks.
+            let limiter = WorkersLimiter(env);
             let flow = Flow {
                 kv: &kv,
                 origin: &origin,
@@ -216,7 +216,7 @@ async fn purge_route(
         &body,
         now(),
     )?;
-    let purged = flow::purge(&WorkersKv::bind(env)?, &keys).await?;
+    let purged = flow::purge(&WorkersKv::bind(env, None)?, &keys).await?;
     Ok(PurgeAnswer { purged })
 }
 
@@ -285,11 +285,12 @@ const INVALID_TOKEN_LIMITER: &str = "INVALID_TOKEN_LIMITER";
 /// Refusals this isolate remembers (see `negative`).
 static NEGATIVES: LazyLock<NegativeCache> = LazyLock::new(NegativeCache::default);
 
-struct WorkersLimiter(Option<RateLimiter>);
+struct WorkersLimiter<'a>(&'a Env);
 
-impl flow::Limiter for WorkersLimiter {
+impl flow::Limiter for WorkersLimiter<'_> {
     async fn allow(&self, client: &str) -> bool {
-        let Some(limiter) = &self.0 else {
+        // Without the binding there is no limit; the negative cache still works.
+        let Ok(limiter) = self.0.rate_limiter(INVALID_TOKEN_LIMITER) else {
             return true;
         };
         match limiter.limit(client.to_owned()).await {
@@ -303,41 +304,49 @@ impl flow::Limiter for WorkersLimiter {
     }
 }
 
-/// The `AUTH_CACHE` binding.
-struct WorkersKv(KvStore);
+/// The `AUTH_CACHE` binding, and the request's context for writes that finish after
+/// the answer (none for the purge route, which only deletes).
+struct WorkersKv<'a> {
+    store: KvStore,
+    ctx: Option<&'a Context>,
+}
 
-impl WorkersKv {
-    fn bind(env: &Env) -> EdgeResult<WorkersKv> {
-        env.kv("AUTH_CACHE")
-            .map(WorkersKv)
-            .map_err(|_| EdgeError::Misconfigured)
+impl<'a> WorkersKv<'a> {
+    fn bind(env: &Env, ctx: Option<&'a Context>) -> EdgeResult<WorkersKv<'a>> {
+        let store = env.kv("AUTH_CACHE").map_err(|_| EdgeError::Misconfigured)?;
+        Ok(WorkersKv { store, ctx })
     }
 }
 
-impl flow::Kv for WorkersKv {
+async fn kv_put(store: KvStore, key: String, value: String, expiration_ttl: u64) {
+    let put = match store.put(&key, value) {
+        Ok(put) => put,
+        Err(e) => return console_warn!("KV write failed: {e}"),
+    };
+    if let Err(e) = put.expiration_ttl(expiration_ttl).execute().await {
+        console_warn!("KV write failed: {e}");
+    }
+}
+
+impl flow::Kv for WorkersKv<'_> {
     async fn get(&self, key: &str) -> Result<Option<String>, KvError> {
-        self.0.get(key).text().await.map_err(|e| {
+        self.store.get(key).text().await.map_err(|e| {
             console_warn!("KV read failed: {e}");
             KvError
         })
     }
 
-    async fn put(&self, key: &str, value: String, expiration_ttl: u64) -> Result<(), KvError> {
-        let put = self.0.put(key, value).map_err(|e| {
-            console_warn!("KV write failed: {e}");
-            KvError
-        })?;
-        put.expiration_ttl(expiration_ttl)
-            .execute()
-            .await
-            .map_err(|e| {
-                console_warn!("KV write failed: {e}");
-                KvError
-            })
+    fn put_in_background(&self, key: &str, value: String, expiration_ttl: u64) {
+        let write = kv_put(self.store.clone(), key.to_owned(), value, expiration_ttl);
+        match self.ctx {
+            Some(ctx) => ctx.wait_until(write),
+            // Without a request context, still off the answer's path.
+            None => wasm_bindgen_futures::spawn_local(write),
+        }
     }
 
     async fn delete(&self, key: &str) -> Result<(), KvError> {
-        self.0.delete(key).await.map_err(|e| {
+        self.store.delete(key).await.map_err(|e| {
             console_warn!("KV delete failed: {e}");
             KvError
         })

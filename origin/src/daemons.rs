@@ -120,7 +120,7 @@ pub async fn revoke_daemon_token(
             return Ok(None);
         };
         let queued = outbox
-            .enqueue(&tx, vec![cache_key(TokenKind::Daemon, &hash)])
+            .enqueue(&tx, vec![cache_key(TokenKind::Daemon, &hash).to_string()])
             .await?;
         tx.commit().await?;
         Ok::<_, AppError>(Some(queued))

@@ -46,7 +46,7 @@ pub async fn remove(
         let keys = revoked
             .daemon_tokens
             .iter()
-            .map(|(_, hash)| cache_key(TokenKind::Daemon, hash))
+            .map(|(_, hash)| cache_key(TokenKind::Daemon, hash).to_string())
             .collect();
         let queued = outbox.enqueue(&tx, keys).await?;
         tx.commit().await?;

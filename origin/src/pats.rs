@@ -85,7 +85,7 @@ pub async fn revoke(pool: &Pool, outbox: &Outbox, user_id: Uuid, token_id: Uuid)
             return Ok(None);
         };
         let queued = outbox
-            .enqueue(&tx, vec![cache_key(TokenKind::Pat, &hash)])
+            .enqueue(&tx, vec![cache_key(TokenKind::Pat, &hash).to_string()])
             .await?;
         tx.commit().await?;
         Ok::<_, AppError>(Some(queued))
@@ -153,7 +153,7 @@ pub async fn renew(
             return Ok((renewal, None));
         };
         let queued = outbox
-            .enqueue(&tx, vec![cache_key(TokenKind::Pat, hash)])
+            .enqueue(&tx, vec![cache_key(TokenKind::Pat, hash).to_string()])
             .await?;
         tx.commit().await?;
         let renewal = Renewal {

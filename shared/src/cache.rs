@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::actor::Actor;
-use crate::token::{TokenHash, TokenKind};
+use crate::token::{TokenHash, TokenKind, HASH_HEX_LEN};
 
 /// No identity is cached longer than this, so a missed purge heals itself.
 pub const MAX_TTL_SECS: u64 = 600;
@@ -13,10 +13,45 @@ pub const CLOUD_TTL_SECS: u64 = 60;
 /// Workers KV refuses an `expiration_ttl` below 60 s.
 pub const KV_MIN_TTL_SECS: u64 = 60;
 
+const KEY_PREFIX: &[u8] = b"tollgate:auth:";
+/// `tollgate:auth:` + 3-letter kind + `:` + 64 hex.
+const KEY_LEN: usize = KEY_PREFIX.len() + 3 + 1 + HASH_HEX_LEN;
+
 /// `tollgate:auth:{kind}:{sha256hex}` — the kind is part of the key so that two kinds
-/// can never answer for each other.
-pub fn cache_key(kind: TokenKind, hash: &TokenHash) -> String {
-    format!("tollgate:auth:{}:{}", kind.as_str(), hash.as_str())
+/// can never answer for each other. Built in one stack buffer: the hit path allocates
+/// nothing to name what it looks up.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct CacheKey([u8; KEY_LEN]);
+
+impl CacheKey {
+    pub fn as_str(&self) -> &str {
+        // Only ASCII is ever written.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for CacheKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Also a secret's name (it holds the token's hash): not shown in `Debug`.
+impl std::fmt::Debug for CacheKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CacheKey(…)")
+    }
+}
+
+pub fn cache_key(kind: TokenKind, hash: &TokenHash) -> CacheKey {
+    let mut key = [0u8; KEY_LEN];
+    let (prefix, rest) = key.split_at_mut(KEY_PREFIX.len());
+    prefix.copy_from_slice(KEY_PREFIX);
+    let (kind_part, rest) = rest.split_at_mut(3);
+    kind_part.copy_from_slice(kind.as_str().as_bytes());
+    rest[0] = b':';
+    rest[1..].copy_from_slice(hash.as_str().as_bytes());
+    CacheKey(key)
 }
 
 /// How long an identity for a token expiring at `expires_at` may be cached at `now`:
@@ -84,7 +119,7 @@ mod tests {
     fn key_includes_kind_and_hash() {
         let hash = TokenHash::of("x");
         assert_eq!(
-            cache_key(TokenKind::Pat, &hash),
+            cache_key(TokenKind::Pat, &hash).as_str(),
             format!("tollgate:auth:mul:{}", hash.as_str())
         );
         assert_ne!(

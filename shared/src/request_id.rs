@@ -1,8 +1,6 @@
 //! `X-Request-ID`: a client's value of at most 128 characters of `[A-Za-z0-9._-]` is
 //! kept so traces join up across hops; anything else is replaced by a new UUID.
 
-use crate::hex;
-
 pub fn is_acceptable(value: &str) -> bool {
     !value.is_empty()
         && value.len() <= 128
@@ -20,7 +18,7 @@ pub fn new_request_id() -> String {
     }
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex::encode(&b);
+    let h = ::hex::encode(b);
     format!(
         "{}-{}-{}-{}-{}",
         &h[..8],

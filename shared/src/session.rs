@@ -167,9 +167,9 @@ pub fn csrf_valid(cookie_value: &str, header: Option<&str>) -> bool {
 
 /// The CSRF token for `cookie_value` with `nonce` (what a front end computes).
 pub fn csrf_token(cookie_value: &str, nonce: [u8; 16]) -> String {
-    let nonce = hex::encode(&nonce);
+    let nonce = ::hex::encode(nonce);
     let tag = csrf_mac(cookie_value, &nonce).finalize().into_bytes();
-    format!("{nonce}.{}", hex::encode(&tag))
+    format!("{nonce}.{}", ::hex::encode(tag))
 }
 
 /// The value of `name` in a `Cookie` header (`a=1; b=2`).

@@ -36,7 +36,7 @@ impl Body<'_> {
     fn line(self) -> String {
         match self {
             Body::Unsigned => UNSIGNED_PAYLOAD.to_owned(),
-            Body::Digest(bytes) => hex::encode(&Sha256::digest(bytes)),
+            Body::Digest(bytes) => ::hex::encode(Sha256::digest(bytes)),
         }
     }
 }
@@ -122,7 +122,7 @@ pub fn canonical_answer(answer: &Answer<'_>, timestamp: &str) -> Result<String, 
         "{ANSWER_VERSION}\n{}\n{:03}\n{timestamp}\n{}",
         answer.request_signature,
         answer.status,
-        hex::encode(&Sha256::digest(answer.body)),
+        ::hex::encode(Sha256::digest(answer.body)),
     ))
 }
 
@@ -149,7 +149,7 @@ impl SigningKey {
     }
 
     fn sign_message(&self, message: &str) -> String {
-        hex::encode(&self.mac(message).finalize().into_bytes())
+        ::hex::encode(self.mac(message).finalize().into_bytes())
     }
 
     /// The timestamp within ±60 s of `now`, then the MAC in constant time.

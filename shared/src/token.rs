@@ -131,7 +131,7 @@ impl RawToken {
         getrandom::fill(&mut bytes).map_err(|_| TokenError::Random)?;
         let mut raw = String::with_capacity(TOKEN_LEN);
         raw.push_str(kind.prefix());
-        raw.push_str(&hex::encode(&bytes));
+        raw.push_str(&::hex::encode(bytes));
         let checksum = crc32fast::hash(raw.as_bytes());
         raw.push_str(&format!("{checksum:08x}"));
         Ok(RawToken(raw))
@@ -255,29 +255,38 @@ pub fn parse(input: &str) -> Result<Token<'_>, TokenError> {
     Ok(Token { kind, raw: input })
 }
 
+/// Length of a token hash in hex.
+pub const HASH_HEX_LEN: usize = 64;
+
 /// `hex(sha256(raw token))`: what the database and the cache key hold. Also a secret
-/// (it is the lookup key), so it redacts itself too.
-#[derive(Clone)]
-pub struct TokenHash(String);
+/// (it is the lookup key), so it redacts itself too. Kept on the stack: hashing a token
+/// on the hit path allocates nothing.
+#[derive(Clone, Copy)]
+pub struct TokenHash([u8; HASH_HEX_LEN]);
 
 impl TokenHash {
     pub fn of(raw: &str) -> TokenHash {
-        TokenHash(hex::encode(&Sha256::digest(raw.as_bytes())))
+        let mut hex = [0u8; HASH_HEX_LEN];
+        // 32 bytes always fit 64 hex digits: this cannot fail.
+        let _ = ::hex::encode_to_slice(Sha256::digest(raw.as_bytes()), &mut hex);
+        TokenHash(hex)
     }
 
     /// Accepts exactly 64 lowercase hex characters.
     pub fn from_hex(s: &str) -> Option<TokenHash> {
-        (s.len() == 64 && hex::is_lower_hex(s)).then(|| TokenHash(s.to_owned()))
+        let bytes: [u8; HASH_HEX_LEN] = s.as_bytes().try_into().ok()?;
+        hex::is_lower_hex(s).then_some(TokenHash(bytes))
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        // Only ASCII hex digits are ever stored.
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
 }
 
 impl PartialEq for TokenHash {
     fn eq(&self, other: &Self) -> bool {
-        self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
+        self.0.ct_eq(&other.0).into()
     }
 }
 
@@ -286,7 +295,7 @@ impl Eq for TokenHash {}
 /// The wire form is the hex string; anything but 64 lowercase hex digits does not parse.
 impl Serialize for TokenHash {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
+        s.serialize_str(self.as_str())
     }
 }
 

@@ -105,6 +105,13 @@ impl Stack {
             .sum()
     }
 
+    /// The edge stores a miss's answer in KV after it has answered (`wait_until`): a
+    /// test that counts hits, or revokes, after a miss gives that write time to land —
+    /// a write that lands after the purge is what the outbox's second purge is for.
+    pub async fn let_cache_writes_land(&self) {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+
     /// A new PAT of the stack's user: `(id, token)`.
     pub fn pat(&self) -> (String, String) {
         let pat = cli_json(

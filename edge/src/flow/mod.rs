@@ -26,7 +26,10 @@ pub struct KvError;
 #[allow(async_fn_in_trait)]
 pub trait Kv {
     async fn get(&self, key: &str) -> Result<Option<String>, KvError>;
-    async fn put(&self, key: &str, value: String, expiration_ttl: u64) -> Result<(), KvError>;
+    /// Stores `value` after the answer has gone out (`ctx.wait_until` in the Worker): a
+    /// miss does not wait for the write, and a failed write only costs the next request
+    /// a resolve.
+    fn put_in_background(&self, key: &str, value: String, expiration_ttl: u64);
     async fn delete(&self, key: &str) -> Result<(), KvError>;
 }
 
@@ -109,14 +112,15 @@ impl<K: Kv, O: Origin, L: Limiter> Flow<'_, K, O, L> {
     /// entry past its `valid_until`, the origin, whose signed answer is cached: a
     /// positive in KV, a refusal in the isolate.
     pub async fn resolve_token(&self, token: &Token<'_>, now: i64) -> Result<Actor, EdgeError> {
-        let cache_key = cache_key(token.kind, &token.hash());
+        let key = cache_key(token.kind, &token.hash());
+        let cache_key = key.as_str();
         let remember_refusal = negative::applies_to(token.kind);
-        if remember_refusal && self.negatives.refused(&cache_key, now) {
+        if remember_refusal && self.negatives.refused(cache_key, now) {
             return Err(AuthError::InvalidToken.into());
         }
         if is_cacheable(token.kind) {
             // KV trouble is a miss, not an outage: the origin can still answer.
-            if let Ok(value) = self.kv.get(&cache_key).await {
+            if let Ok(value) = self.kv.get(cache_key).await {
                 if let Some(actor) = cache::hit(value.as_deref(), now) {
                     return Ok(actor);
                 }
@@ -135,7 +139,7 @@ impl<K: Kv, O: Origin, L: Limiter> Flow<'_, K, O, L> {
             Ok(answer) => answer,
             Err(refused @ EdgeError::Auth(AuthError::InvalidToken)) => {
                 if remember_refusal {
-                    self.negatives.remember(&cache_key, now);
+                    self.negatives.remember(cache_key, now);
                 }
                 return Err(refused);
             }
@@ -144,8 +148,7 @@ impl<K: Kv, O: Origin, L: Limiter> Flow<'_, K, O, L> {
         if let Some((value, kv_ttl)) =
             cache::entry_to_store(token.kind, &answer.identity, answer.ttl_secs, now)
         {
-            // A failed write only costs the next request a resolve.
-            let _ = self.kv.put(&cache_key, value, kv_ttl).await;
+            self.kv.put_in_background(cache_key, value, kv_ttl);
         }
         Ok(answer.identity)
     }

@@ -40,14 +40,12 @@ impl Kv for MemoryKv {
         }
         Ok(self.entries.borrow().get(key).map(|(v, _)| v.clone()))
     }
-    async fn put(&self, key: &str, value: String, ttl: u64) -> Result<(), KvError> {
-        if self.fail_writes {
-            return Err(KvError);
+    fn put_in_background(&self, key: &str, value: String, ttl: u64) {
+        if !self.fail_writes {
+            self.entries
+                .borrow_mut()
+                .insert(key.to_owned(), (value, ttl));
         }
-        self.entries
-            .borrow_mut()
-            .insert(key.to_owned(), (value, ttl));
-        Ok(())
     }
     async fn delete(&self, key: &str) -> Result<(), KvError> {
         if self.fail_writes {
@@ -216,7 +214,7 @@ fn auth_in(
 }
 
 fn key_of(raw: &RawToken) -> String {
-    cache_key(TokenKind::Pat, &raw.hash())
+    cache_key(TokenKind::Pat, &raw.hash()).to_string()
 }
 
 #[test]
@@ -558,7 +556,7 @@ fn cloud_pats_go_raw_to_the_origin_and_positives_are_kept_sixty_seconds() {
     let sent: serde_json::Value = serde_json::from_str(&origin.last_body.borrow()).unwrap();
     assert_eq!(sent["kind"], "mcn");
     assert_eq!(sent["token"], CLOUD_PAT, "Fleet needs the token itself");
-    let key = cache_key(TokenKind::Cloud, &tollgate_shared::TokenHash::of(CLOUD_PAT));
+    let key = cache_key(TokenKind::Cloud, &tollgate_shared::TokenHash::of(CLOUD_PAT)).to_string();
     let (value, ttl) = kv.entries.borrow()[&key].clone();
     assert_eq!(ttl, 60, "whatever the origin says");
     let entry: CacheEntry = serde_json::from_str(&value).unwrap();

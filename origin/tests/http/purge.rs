@@ -132,7 +132,7 @@ async fn revoke_delivers_the_purge_before_answering() {
         .expect("purge delivered before the response");
     assert_eq!(
         keys,
-        vec![cache_key(TokenKind::Pat, &TokenHash::of(&token))]
+        vec![cache_key(TokenKind::Pat, &TokenHash::of(&token)).to_string()]
     );
     assert_eq!(
         app.metric(r#"tollgate_purge_total{outcome="ok"}"#).await,
@@ -208,7 +208,7 @@ async fn undelivered_purges_are_retried_by_the_dispatcher() {
         .unwrap();
     assert_eq!(
         keys,
-        vec![cache_key(TokenKind::Pat, &TokenHash::of(&token))]
+        vec![cache_key(TokenKind::Pat, &TokenHash::of(&token)).to_string()]
     );
     // The retried row goes once the edge confirmed; the delayed one is not due yet.
     wait_for_rows(
@@ -231,7 +231,7 @@ async fn an_answer_the_edge_did_not_sign_is_no_delivery() {
     let keys = edge.keys.try_recv().expect("the purge was sent");
     assert_eq!(
         keys,
-        vec![cache_key(TokenKind::Pat, &TokenHash::of(&token))]
+        vec![cache_key(TokenKind::Pat, &TokenHash::of(&token)).to_string()]
     );
     assert_eq!(
         app.metric(r#"tollgate_purge_total{outcome="error"}"#).await,

@@ -24,6 +24,7 @@ pub async fn a_pat_works_and_the_second_request_is_a_cache_hit(stack: &Stack) {
         before + 1.0,
         "the miss resolves once"
     );
+    stack.let_cache_writes_land().await;
 
     for _ in 0..3 {
         assert_eq!(stack.me(&token).await.status(), StatusCode::OK);

@@ -82,6 +82,7 @@ pub async fn enroll_call_and_revoke_through_the_edge(stack: &Stack) {
         assert_eq!(body["actor_source"], "daemon");
         assert_eq!(body["workspace_id"], ws.as_str());
         assert_eq!(body["daemon_id"], "edge-box");
+        stack.let_cache_writes_land().await;
     }
     assert_eq!(
         stack.resolves().await,

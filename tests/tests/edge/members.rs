@@ -204,6 +204,7 @@ pub async fn a_removed_member_is_refused_at_the_edge_at_once(stack: &Stack) {
             StatusCode::OK,
             "cached at the edge"
         );
+        stack.let_cache_writes_land().await;
     }
     assert_eq!(stack.me(&mat).await.status(), StatusCode::OK);
 

@@ -8,6 +8,7 @@ use tollgate_tests::stack::Stack;
 pub async fn revoke_reaches_the_edge_before_the_next_request(stack: &Stack) {
     let (id, token) = stack.pat();
     assert_eq!(stack.me(&token).await.status(), StatusCode::OK);
+    stack.let_cache_writes_land().await;
     assert_eq!(
         stack.me(&token).await.status(),
         StatusCode::OK,
