@@ -104,11 +104,11 @@ fn json_response(value: &impl serde::Serialize, rid: &str) -> EdgeResult<Respons
 }
 
 async fn handle(mut req: Request, env: &Env, ctx: &Context, rid: &str) -> EdgeResult<Response> {
-    let url = req.url().map_err(|_| EdgeError::NotFound)?;
-    let path_and_query = match url.query() {
-        Some(q) => format!("{}?{q}", url.path()),
-        None => url.path().to_owned(),
-    };
+    // The runtime hands over a URL it has already parsed and normalized (WHATWG): only
+    // its path and query are needed, not a second parser (and its Unicode tables).
+    let url = req.inner().url();
+    let path_and_query = route::path_and_query(&url).ok_or(EdgeError::NotFound)?;
+    let path = path_and_query.split('?').next().unwrap_or_default();
     // The method as sent: the runtime's enum turns methods it does not know into GET.
     let method_name = req.inner().method();
     if !route::is_forwardable(&method_name) {
@@ -118,7 +118,7 @@ async fn handle(mut req: Request, env: &Env, ctx: &Context, rid: &str) -> EdgeRe
         return Err(EdgeError::HeadersTooLarge);
     }
     let method = req.method();
-    let route = route::classify(&method_name, url.path());
+    let route = route::classify(&method_name, path);
     match route {
         Route::NotFound => Err(EdgeError::NotFound),
         Route::Health => match method {

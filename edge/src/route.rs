@@ -38,6 +38,20 @@ pub fn is_forwardable(method: &str) -> bool {
     FORWARDED_METHODS.contains(&method)
 }
 
+/// `/path?query` of an absolute URL as the runtime gives it (already normalized): the
+/// fragment dropped, `/` for an empty path. `None` for anything not absolute.
+pub fn path_and_query(url: &str) -> Option<&str> {
+    let (_, rest) = url.split_once("://")?;
+    let start = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let rest = &rest[start..];
+    let rest = rest.split('#').next().unwrap_or_default();
+    match rest.chars().next() {
+        Some('/') => Some(rest),
+        // `https://host?x` has the path `/`; the caller forwards `/?x`, which is the same.
+        _ => None,
+    }
+}
+
 pub fn classify(method: &str, path: &str) -> Route {
     // HEAD is GET without the body: it belongs to GET's class.
     let method = if method.eq_ignore_ascii_case("HEAD") {
@@ -72,6 +86,26 @@ pub fn classify(method: &str, path: &str) -> Route {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_and_queries() {
+        let cases = [
+            ("https://edge.example/api/me", Some("/api/me")),
+            (
+                "https://edge.example/api/me?x=1&y=%20",
+                Some("/api/me?x=1&y=%20"),
+            ),
+            ("http://127.0.0.1:8787/api/me#frag", Some("/api/me")),
+            ("http://127.0.0.1:8787/a%3F%23b?c#d", Some("/a%3F%23b?c")),
+            ("https://user:pw@edge.example:443/healthz", Some("/healthz")),
+            ("https://edge.example/", Some("/")),
+            ("https://edge.example?x", None),
+            ("/api/me", None),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(path_and_query(url), expected, "{url}");
+        }
+    }
 
     #[test]
     fn classes() {
