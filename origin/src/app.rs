@@ -5,7 +5,7 @@ use std::time::Instant;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use std::sync::Arc;
@@ -19,8 +19,8 @@ use utoipa_axum::routes;
 use crate::http::edge_trust::edge_trust;
 use crate::http::error::AppError;
 use crate::http::internal::verify_internal;
-use crate::http::json::{json_errors, BODY_READ_TIMEOUT, MAX_BODY_BYTES};
-use crate::http::limits::limits;
+use crate::http::json::{as_json_error, json_errors, BODY_READ_TIMEOUT, MAX_BODY_BYTES};
+use crate::http::limits;
 use crate::http::request_id::{request_id, RequestId};
 use crate::openapi;
 use crate::routes::docs::{self, Documents};
@@ -47,9 +47,7 @@ pub fn app(state: AppState) -> Router {
                     // The path only: query strings are the client's and may hold secrets.
                     tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = id.as_deref().unwrap_or("-"))
                 }))
-                .layer(middleware::from_fn_with_state(state.clone(), track))
-                .layer(middleware::from_fn(json_errors))
-                .layer(middleware::from_fn(limits))
+                .layer(middleware::from_fn_with_state(state.clone(), frame))
                 .layer(RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
                 // Back to axum's body type for the layers and extractors below.
                 .map_request(|req: Request<TimeoutBody<Body>>| req.map(Body::new))
@@ -155,22 +153,27 @@ fn internal_api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::InternalApi::openapi()).routes(routes!(internal::resolve))
 }
 
-/// Request count and latency by route template (never the raw path: unbounded labels).
-async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+/// Around every request, in one layer (each layer costs a boxed future and a service
+/// clone per request): the header and URI limits, JSON for the framework's own errors,
+/// and the request count and latency by route template (never the raw path: unbounded
+/// labels).
+async fn frame(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    // A reference-counted clone, not a copy of the template.
+    let matched = req.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
     let started = Instant::now();
-    let response = next.run(req).await;
+    let response = match limits::check(&req) {
+        Err(refused) => refused.into_response(),
+        Ok(()) => as_json_error(next.run(req).await),
+    };
     let metrics = &state.metrics;
     metrics
         .http_requests
-        .with_label_values(&[route.as_str(), response.status().as_str()])
+        .with_label_values(&[route, response.status().as_str()])
         .inc();
     metrics
         .http_duration
-        .with_label_values(&[route.as_str()])
+        .with_label_values(&[route])
         .observe(started.elapsed().as_secs_f64());
     response
 }

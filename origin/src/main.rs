@@ -9,6 +9,11 @@ use tollgate_origin::config::Config;
 use tollgate_origin::db::migrate;
 use tollgate_origin::{serve, telemetry};
 
+/// Measured in `scripts/bench` (BENCHMARKS.md): glibc's malloc and free were a tenth of
+/// the resolver's CPU.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

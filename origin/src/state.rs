@@ -11,8 +11,19 @@ use crate::metrics::Metrics;
 use crate::outbox::{Outbox, OutboxSettings, Purger};
 use crate::resolver::Resolver;
 
+/// Cloned for every request (axum's `State`): one reference count, not one per field.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub pool: Pool,
     pub metrics: Arc<Metrics>,
     /// `EDGE_ORIGIN_SECRET`: the only thing that makes stamped identity trustworthy.
@@ -60,7 +71,7 @@ impl AppState {
             metrics.clone(),
             options.outbox,
         );
-        Ok(AppState {
+        Ok(AppState(Arc::new(Shared {
             resolver: Resolver::new(
                 pool.clone(),
                 metrics.clone(),
@@ -75,6 +86,6 @@ impl AppState {
             require_edge: options.require_edge,
             metrics_elsewhere: options.metrics_elsewhere,
             session_key: options.session_key.map(Arc::new),
-        })
+        })))
     }
 }

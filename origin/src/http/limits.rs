@@ -3,8 +3,6 @@
 //! own hard limits, so only requests no client needs reach those.
 
 use axum::extract::Request;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 
 use super::error::AppError;
 
@@ -14,12 +12,13 @@ pub const MAX_HEADERS: usize = 128;
 /// Longest path and query accepted.
 pub const MAX_URI_BYTES: usize = 8 * 1024;
 
-pub async fn limits(req: Request, next: Next) -> Response {
+/// `Err` with the JSON answer for a request over the header or URI limit.
+pub fn check(req: &Request) -> Result<(), AppError> {
     if req.headers().len() > MAX_HEADERS {
-        return AppError::HeadersTooLarge.into_response();
+        return Err(AppError::HeadersTooLarge);
     }
     if req.uri().path_and_query().map_or(0, |pq| pq.as_str().len()) > MAX_URI_BYTES {
-        return AppError::UriTooLong.into_response();
+        return Err(AppError::UriTooLong);
     }
-    next.run(req).await
+    Ok(())
 }

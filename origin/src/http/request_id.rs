@@ -12,12 +12,25 @@ use tollgate_shared::request_id;
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
+/// A fresh id: a version-4 UUID from a per-thread generator. Request ids are not
+/// secrets, and this costs no system call (the OS generator was a visible share of a
+/// resolve's CPU).
+fn fresh_id() -> String {
+    let bits = fastrand::u128(..);
+    uuid::Builder::from_random_bytes(bits.to_le_bytes())
+        .into_uuid()
+        .to_string()
+}
+
 pub async fn request_id(mut req: Request, next: Next) -> Response {
-    let id = request_id::choose(
-        req.headers()
-            .get(X_REQUEST_ID)
-            .and_then(|v| v.to_str().ok()),
-    );
+    let client = req
+        .headers()
+        .get(X_REQUEST_ID)
+        .and_then(|v| v.to_str().ok());
+    let id = match client {
+        Some(id) if request_id::is_acceptable(id) => id.to_owned(),
+        _ => fresh_id(),
+    };
     // Only [A-Za-z0-9._-] reaches here, which is always a valid header value.
     let value = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("-"));
     req.headers_mut().insert(X_REQUEST_ID, value.clone());
@@ -28,4 +41,16 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
         response.headers_mut().insert(X_REQUEST_ID, value);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fresh_ids_are_version_4_uuids_and_differ() {
+        let (a, b) = (super::fresh_id(), super::fresh_id());
+        assert_ne!(a, b);
+        let parsed = uuid::Uuid::parse_str(&a).unwrap();
+        assert_eq!(parsed.get_version_num(), 4);
+        assert!(tollgate_shared::request_id::is_acceptable(&a));
+    }
 }
