@@ -1,0 +1,46 @@
+//! The edge's own CPU per cache hit, natively: everything the Worker computes for a
+//! request whose identity is in KV — credential parse and checksum, sha256, cache key,
+//! cache-entry decode, identity stamp and signature. I/O (the KV read, the forward) is
+//! not here; `scripts/bench` reads criterion's estimate from target/criterion/.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use tollgate_edge::{cache, forward};
+use tollgate_shared::access::{self, Presentation, Presented, RouteClass};
+use tollgate_shared::{cache_key, Actor, CacheEntry, RawToken, SigningKey, TokenKind};
+
+fn hit(c: &mut Criterion) {
+    let raw = RawToken::generate(TokenKind::Pat).unwrap();
+    let authorization = format!("Bearer {}", raw.expose());
+    let actor = Actor::Pat {
+        user_id: "7d4f9c2e-0000-4000-8000-000000000001".parse().unwrap(),
+    };
+    let now = 1_700_000_000;
+    let entry = serde_json::to_string(&CacheEntry::new(actor, now, 600)).unwrap();
+    let key = SigningKey::new("0123456789abcdef0123456789abcdef");
+
+    c.bench_function("edge_hit_cpu", |b| {
+        b.iter(|| {
+            let presented = Presentation {
+                authorization: Some(black_box(&authorization)),
+                cookie: None,
+                method: "GET",
+                csrf: None,
+            };
+            let Presented::Token(token) = access::credential(RouteClass::User, &presented).unwrap()
+            else {
+                unreachable!("a PAT")
+            };
+            let cache_key = cache_key(token.kind, &token.hash());
+            black_box(cache_key.as_str());
+            let actor = cache::hit(Some(black_box(&entry)), now).unwrap();
+            forward::stamp(&key, "GET", "/api/me", Some(&actor), "req-1", now).unwrap()
+        })
+    });
+}
+
+criterion_group!(benches, hit);
+criterion_main!(benches);
