@@ -187,6 +187,24 @@ def edge_hit():
     return res
 
 
+def miss_load(tokens, connections):
+    """wrk through the edge with each of `tokens` once (every request a cache miss)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tokens_file = Path(tmp) / "tokens.txt"
+        tokens_file.write_text("\n".join(tokens) + "\n")
+        script = Path(tmp) / "miss.lua"
+        script.write_text(
+            'local tokens = {}\n'
+            'for line in io.lines(os.getenv("TOKENS_FILE")) do tokens[#tokens + 1] = line end\n'
+            'local i = 0\n'
+            'request = function()\n'
+            '  i = i % #tokens + 1\n'
+            f'  return wrk.format("GET", "{HIT_PATH}", {{ ["Authorization"] = "Bearer " .. tokens[i] }})\n'
+            'end\n')
+        # One wrk thread: one counter walks the list, so no token is used twice.
+        return wrk(EDGE, HIT_PATH, connections, threads=1, script=script, env={"TOKENS_FILE": str(tokens_file)})
+
+
 def edge_miss(hit):
     log("edge, cache miss (a fresh token per request)")
     out = {}
@@ -194,22 +212,9 @@ def edge_miss(hit):
         n = (1500 if QUICK else 6000) if c == 1 else (4000 if QUICK else 40000)
         tokens = [new_token() for _ in range(n)]
         insert_tokens(tokens, "bench-miss")
-        with tempfile.TemporaryDirectory() as tmp:
-            tokens_file = Path(tmp) / "tokens.txt"
-            tokens_file.write_text("\n".join(tokens) + "\n")
-            script = Path(tmp) / "miss.lua"
-            script.write_text(
-                'local tokens = {}\n'
-                'for line in io.lines(os.getenv("TOKENS_FILE")) do tokens[#tokens + 1] = line end\n'
-                'local i = 0\n'
-                'request = function()\n'
-                '  i = i % #tokens + 1\n'
-                f'  return wrk.format("GET", "{HIT_PATH}", {{ ["Authorization"] = "Bearer " .. tokens[i] }})\n'
-                'end\n')
-            before = metrics()
-            # One wrk thread: one counter walks the list, so no token is used twice.
-            miss = wrk(EDGE, HIT_PATH, c, threads=1, script=script, env={"TOKENS_FILE": str(tokens_file)})
-            after = metrics()
+        before = metrics()
+        miss = miss_load(tokens, c)
+        after = metrics()
         miss["resolves"] = after["resolves"] - before["resolves"]
         miss["tokens_available"] = n
         miss["wrapped"] = miss["requests"] > n
@@ -348,19 +353,7 @@ def replicas():
         set_replicas(n)
         tokens = [new_token() for _ in range(2000 if QUICK else 20000)]
         insert_tokens(tokens, "bench-replicas")
-        with tempfile.TemporaryDirectory() as tmp:
-            tokens_file = Path(tmp) / "tokens.txt"
-            tokens_file.write_text("\n".join(tokens) + "\n")
-            script = Path(tmp) / "miss.lua"
-            script.write_text(
-                'local tokens = {}\n'
-                'for line in io.lines(os.getenv("TOKENS_FILE")) do tokens[#tokens + 1] = line end\n'
-                'local i = 0\n'
-                'request = function()\n'
-                '  i = i % #tokens + 1\n'
-                f'  return wrk.format("GET", "{HIT_PATH}", {{ ["Authorization"] = "Bearer " .. tokens[i] }})\n'
-                'end\n')
-            out[f"miss_{n}"] = wrk(EDGE, HIT_PATH, 16, threads=1, script=script, env={"TOKENS_FILE": str(tokens_file)})
+        out[f"miss_{n}"] = miss_load(tokens, 16)
         out[f"revocation_{n}"] = revocation(5 if QUICK else 10)
     set_replicas(1)
     out["rps_two_over_one"] = out["miss_2"]["rps"] / out["miss_1"]["rps"]

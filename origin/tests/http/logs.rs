@@ -20,15 +20,20 @@ impl Write for Captured {
     }
 }
 
-#[tokio::test]
-async fn no_token_or_hash_in_logs() {
+/// Everything logged on this thread, at every level, until the guard drops.
+fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
     let captured = Captured::default();
     let sink = captured.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
         .with_writer(move || sink.clone())
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    (captured, tracing::subscriber::set_default(subscriber))
+}
+
+#[tokio::test]
+async fn no_token_or_hash_in_logs() {
+    let (captured, _guard) = capture();
 
     let app = TestApp::new().await;
     let (_, token) = app.user_with_token("logs@example.com").await;
@@ -90,13 +95,7 @@ async fn no_token_or_hash_in_logs() {
 async fn no_cloud_pat_in_logs_whatever_fleet_answers() {
     use tollgate_tests::fleet::{FakeFleet, Verify};
 
-    let captured = Captured::default();
-    let sink = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || sink.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = capture();
 
     let fleet = FakeFleet::start(None).await;
     let (app, user) = crate::fleet::app_with(crate::fleet::settings(&fleet.url)).await;
