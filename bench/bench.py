@@ -28,20 +28,20 @@ from urllib.parse import urlparse
 
 ENV = os.environ
 QUICK = ENV.get("QUICK") == "1"
-EDGE = ENV["EDGE_URL"]
-ORIGIN = ENV["ORIGIN_URL"]
+EDGE = ENV.get("EDGE_URL", "")
+ORIGIN = ENV.get("ORIGIN_URL", "")
 ORIGIN_B = ENV.get("ORIGIN_B_URL")
 SOAK = ENV.get("SOAK") == "1"
 LB_CONF = ENV.get("LB_CONF")
 LB_PID_FILE = ENV.get("LB_PID_FILE")
-NGINX = ENV["NGINX_URL"]
-DB = ENV["DATABASE_URL"]
-PG = ENV["PG_URL"]
-SECRET = ENV["EDGE_ORIGIN_SECRET"]
-TOKEN = ENV["TOKEN"]
-USER_ID = ENV["USER_ID"]
-ORIGIN_PID = int(ENV["ORIGIN_PID"])
-OUT = Path(ENV["OUT_DIR"])
+NGINX = ENV.get("NGINX_URL", "")
+DB = ENV.get("DATABASE_URL", "")
+PG = ENV.get("PG_URL", "")
+SECRET = ENV.get("EDGE_ORIGIN_SECRET", "")
+TOKEN = ENV.get("TOKEN", "")
+USER_ID = ENV.get("USER_ID", "")
+ORIGIN_PID = int(ENV.get("ORIGIN_PID", "0"))
+OUT = Path(ENV.get("OUT_DIR", "."))
 ROOT = Path(__file__).resolve().parent.parent
 
 DURATION = 3 if QUICK else 10
@@ -526,13 +526,16 @@ def render(r, meta):
     if "soak" in r:
         sk = r["soak"]
         growth = max(sk["rss_middle_kib"], sk["rss_end_kib"]) / sk["rss_start_kib"] - 1
+        first = statistics.median(x["p99_ms"] for x in sk["samples"][:3])
+        drift = max(x["p99_ms"] for x in sk["samples"][-3:]) / first
         pg_growth = max(sk["pg_middle"], sk["pg_end"]) / max(sk["pg_start"], 1) - 1
         p99s = ", ".join(f"{x['p99_ms']:.0f}" for x in sk["samples"])
         rows.append(("Soak: 10 min mixed (70 % hits, 20 % misses, 10 % unknown, a revocation every 5 s), 16 conns",
                      f"{sk['requests']} requests, 5xx {sk['server_errors']}, p99 by minute {p99s} ms",
                      f"RSS {sk['rss_start_kib'] / 1024:.1f} / {sk['rss_middle_kib'] / 1024:.1f} / {sk['rss_end_kib'] / 1024:.1f} MiB, Postgres connections {sk['pg_start']} / {sk['pg_middle']} / {sk['pg_end']} (start / middle / end)",
-                     f"RSS {growth * 100:+.0f} %, connections {pg_growth * 100:+.0f} %",
-                     f"no growth > 10 %, zero 5xx — {verdict(growth <= 0.1 and pg_growth <= 0.1 and sk['server_errors'] == 0)}; {sk['revocations']} revocations"))
+                     f"RSS {growth * 100:+.0f} %, connections {pg_growth * 100:+.0f} %, p99 last 3 min vs first 3 {drift:.2f}×",
+                     f"no growth > 10 % — {verdict(growth <= 0.1 and pg_growth <= 0.1)}; zero 5xx — {verdict(sk['server_errors'] == 0)}; "
+                     f"no p99 drift (≤ 1.25×) — {verdict(drift <= 1.25)}; {sk['revocations']} revocations"))
     head = "| measurement | Tollgate | baseline (same run) | ratio | goal / note |\n| --- | --- | --- | --- | --- |\n"
     table = head + "".join(f"| {' | '.join(row)} |\n" for row in rows)
     header = (f"Run: {meta['date']} · commit `{meta['commit']}` · {meta['cores']} cores, {meta['cpu']} · "
@@ -542,7 +545,35 @@ def render(r, meta):
     return header, table
 
 
+def write_report(results, meta, out):
+    header, table = render(results, meta)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2, default=str) + "\n")
+    notes = (ROOT / "bench/NOTES.md").read_text() if (ROOT / "bench/NOTES.md").exists() else ""
+    (out / "BENCHMARKS.md").write_text("# Benchmarks\n\nMade by `scripts/bench` (numbers are not asserted anywhere; re-run to refresh).\n\n"
+                                       + header + "\n" + table + "\n" + notes)
+    return header, table
+
+
+def rerender(path):
+    """`bench.py --render bench/results.json`: BENCHMARKS.md again from saved results
+    (after editing bench/NOTES.md), without measuring anything."""
+    global QUICK, SOAK, DURATION
+    saved = json.loads(Path(path).read_text())
+    results = saved["results"]
+    for group in ("edge_miss", "origin_resolve"):
+        for key in ("resolve", "healthz", "pgbench", "limits"):
+            if key in results.get(group, {}):
+                results[group][key] = {int(k): v for k, v in results[group][key].items()}
+    QUICK, SOAK = saved["meta"]["quick"], "soak" in results
+    DURATION = 3 if QUICK else 10
+    write_report(results, saved["meta"], Path(path).parent)
+    (Path(path).parent / "BENCHMARKS.md").replace(ROOT / "BENCHMARKS.md")
+
+
 def main():
+    if sys.argv[1:2] == ["--render"]:
+        return rerender(sys.argv[2])
     meta = {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip() or "unknown",
@@ -563,12 +594,7 @@ def main():
     results["size"] = size()
     if SOAK:
         results["soak"] = soak()
-    header, table = render(results, meta)
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "results.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2, default=str) + "\n")
-    notes = (ROOT / "bench/NOTES.md").read_text() if (ROOT / "bench/NOTES.md").exists() else ""
-    (OUT / "BENCHMARKS.md").write_text("# Benchmarks\n\nMade by `scripts/bench` (numbers are not asserted anywhere; re-run to refresh).\n\n"
-                                       + header + "\n" + table + "\n" + notes)
+    header, table = write_report(results, meta, OUT)
     print()
     print(header)
     print(table)
