@@ -28,9 +28,6 @@ pub struct Config {
     pub metrics_listen_addr: Option<SocketAddr>,
     /// `JWT_SECRET`: verifies (and the CLI mints) session JWTs; unset = no sessions.
     pub session_key: Option<SessionKey>,
-    /// `ORIGIN_THREADS`: threads serving the API, each with its own runtime, listener and
-    /// pool (default: one per core).
-    pub threads: usize,
     /// `FLEET_URL` without its trailing slash: verifies cloud PATs and serves the
     /// cloud-runtime proxy. Unset = no cloud PAT is valid.
     pub fleet_url: Option<String>,
@@ -130,18 +127,6 @@ impl Config {
                     .map_err(|e| ConfigError::Rule("JWT_SECRET", e.to_string()))
             })
             .transpose()?;
-        let threads = match get("ORIGIN_THREADS") {
-            None => std::thread::available_parallelism().map_or(1, usize::from),
-            Some(n) => match n.trim().parse::<usize>() {
-                Ok(n @ 1..=256) => n,
-                _ => {
-                    return Err(ConfigError::Invalid(
-                        "ORIGIN_THREADS",
-                        format!("{n:?} (a whole number from 1 to 256)"),
-                    ))
-                }
-            },
-        };
         let fleet_url = get("FLEET_URL")
             .map(|u| {
                 let u = u.trim().trim_end_matches('/').to_owned();
@@ -169,7 +154,6 @@ impl Config {
             require_edge,
             metrics_listen_addr,
             session_key,
-            threads,
             fleet_url,
             log_format,
         })
@@ -215,19 +199,6 @@ mod tests {
     }
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
-
-    #[test]
-    fn origin_threads() {
-        let db = ("DATABASE_URL", "postgres://x/y");
-        assert!(from(&[db]).unwrap().threads >= 1);
-        assert_eq!(from(&[db, ("ORIGIN_THREADS", "3")]).unwrap().threads, 3);
-        for bad in ["0", "many", "257"] {
-            let err = from(&[db, ("ORIGIN_THREADS", bad)])
-                .unwrap_err()
-                .to_string();
-            assert!(err.starts_with("ORIGIN_THREADS"), "{err}");
-        }
-    }
 
     #[test]
     fn fleet_url_loses_its_trailing_slash_and_must_not_be_clear_text_off_the_machine() {

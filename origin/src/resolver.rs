@@ -61,15 +61,6 @@ impl Resolver {
         }
     }
 
-    /// The same resolver (metrics, Fleet, verified cloud PATs) on another pool: one per
-    /// serving thread.
-    pub fn with_pool(&self, pool: Pool) -> Resolver {
-        Resolver {
-            pool,
-            ..self.clone()
-        }
-    }
-
     /// A presented token of any kind.
     pub async fn resolve_token(&self, token: &Token<'_>) -> AppResult<Option<Resolved>> {
         match token.kind {

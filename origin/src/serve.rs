@@ -1,12 +1,5 @@
 //! `tollgate-origin serve`: migrate, bind, serve until SIGINT/SIGTERM, drain.
 //!
-//! The API is served thread-per-core: `ORIGIN_THREADS` threads, each with a
-//! single-threaded runtime, its own listener on the same address (`SO_REUSEPORT`: the
-//! kernel spreads connections) and its own database pool. A request and the connection
-//! that runs its query then live on one thread: no wake-up crosses threads on the
-//! resolver's path (they were the largest cost left in its profile). The outbox
-//! dispatcher, `/metrics` on its own listener and signals run on the main runtime.
-//!
 //! Connections are served by hyper directly (not `axum::serve`) so that a client cannot
 //! hold one open for free: headers must arrive within [`HEADER_READ_TIMEOUT`], bodies
 //! within [`BODY_READ_TIMEOUT`] (the router's layer), and idle keep-alive connections are
@@ -21,7 +14,6 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -87,12 +79,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
             .map_err(|e| ServeError::Bind(what, addr, e))?;
         Ok::<_, ServeError>((listener, local))
     };
-    let listeners = reuseport_listeners(config.listen_addr, config.threads)
-        .map_err(|e| ServeError::Bind("LISTEN_ADDR", config.listen_addr, e))?;
-    let addr = listeners
-        .first()
-        .and_then(|l| l.local_addr().ok())
-        .unwrap_or(config.listen_addr);
+    let (listener, addr) = bind("LISTEN_ADDR", config.listen_addr).await?;
     let metrics = match config.metrics_listen_addr {
         Some(at) => Some(bind("METRICS_LISTEN_ADDR", at).await?),
         None => None,
@@ -112,87 +99,22 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
             stopped.clone(),
         ))
     });
-    let per_thread = POOL_SIZE.div_ceil(config.threads).max(4);
-    let mut servers = Vec::with_capacity(listeners.len());
-    for (i, listener) in listeners.into_iter().enumerate() {
-        let pool = db::pool(&config.database_url, per_thread)?;
-        let state = state.with_pool(pool);
-        let stopped = stopped.clone();
-        let thread = std::thread::Builder::new()
-            .name(format!("serve-{i}"))
-            .spawn(move || serve_on_own_runtime(listener, state, stopped))
-            .map_err(|e| ServeError::Other(format!("cannot start a serving thread: {e}")))?;
-        servers.push(thread);
-    }
     tracing::info!(
         %addr,
-        threads = servers.len(),
         edge = state.edge_key.is_some(),
         purge = state.outbox.delivers(),
         require_edge = state.require_edge,
         "tollgate-origin listening"
     );
+    let api = tokio::spawn(serve_connections(listener, app(state), stopped));
     shutdown_signal().await;
     let _ = stop.send(true);
-    // The serving threads drain their connections (at most DRAIN) and end.
-    let _ = tokio::task::spawn_blocking(move || {
-        for server in servers {
-            let _ = server.join();
-        }
-    })
-    .await;
+    let _ = api.await;
     if let Some(server) = metrics_server {
         let _ = server.await;
     }
     let _ = dispatcher.await;
     Ok(())
-}
-
-/// `threads` listeners on `addr` with `SO_REUSEPORT`, all on the port the first one
-/// got (which `addr`'s port 0 leaves to the system).
-fn reuseport_listeners(
-    addr: SocketAddr,
-    threads: usize,
-) -> std::io::Result<Vec<std::net::TcpListener>> {
-    let mut at = addr;
-    let mut listeners = Vec::with_capacity(threads);
-    for _ in 0..threads.max(1) {
-        let socket = Socket::new(Domain::for_address(at), Type::STREAM, Some(Protocol::TCP))?;
-        socket.set_reuse_address(true)?;
-        socket.set_reuse_port(true)?;
-        socket.set_nonblocking(true)?;
-        socket.bind(&at.into())?;
-        socket.listen(1024)?;
-        let listener: std::net::TcpListener = socket.into();
-        at = listener.local_addr()?;
-        listeners.push(listener);
-    }
-    Ok(listeners)
-}
-
-/// One serving thread: a single-threaded runtime for its listener, its connections and
-/// its pool's database connections.
-fn serve_on_own_runtime(
-    listener: std::net::TcpListener,
-    state: AppState,
-    stopped: watch::Receiver<bool>,
-) {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot start a serving runtime");
-            return;
-        }
-    };
-    runtime.block_on(async move {
-        match TcpListener::from_std(listener) {
-            Ok(listener) => serve_connections(listener, app(state), stopped).await,
-            Err(e) => tracing::error!(error = %e, "cannot serve on the listener"),
-        }
-    });
 }
 
 /// Accepts connections until `stop` turns true, then lets open ones finish (≤ [`DRAIN`]).

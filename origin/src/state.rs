@@ -62,23 +62,6 @@ pub enum SetupError {
 }
 
 impl AppState {
-    /// The same state on another pool, for a serving thread of its own: everything else
-    /// (metrics, keys, the outbox, Fleet, the verified cloud PATs) is shared.
-    pub fn with_pool(&self, pool: Pool) -> AppState {
-        let s = &self.0;
-        AppState(Arc::new(Shared {
-            resolver: s.resolver.with_pool(pool.clone()),
-            pool,
-            metrics: s.metrics.clone(),
-            edge_key: s.edge_key.clone(),
-            require_edge: s.require_edge,
-            metrics_elsewhere: s.metrics_elsewhere,
-            session_key: s.session_key.clone(),
-            outbox: s.outbox.clone(),
-            fleet: s.fleet.clone(),
-        }))
-    }
-
     pub fn new(pool: Pool, options: Options) -> Result<AppState, SetupError> {
         let metrics = Arc::new(Metrics::new()?);
         let fleet = Fleet::new(&options.fleet)?.map(Arc::new);
