@@ -8,7 +8,6 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
-use std::sync::Arc;
 use tower::ServiceBuilder;
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutBody};
 use tower_http::trace::TraceLayer;
@@ -90,8 +89,8 @@ pub fn api_documents() -> Documents {
 
 fn documents(public: utoipa::openapi::OpenApi, internal: utoipa::openapi::OpenApi) -> Documents {
     Documents {
-        public: Arc::new(openapi::finish(public, false).to_string()),
-        internal: Arc::new(openapi::finish(internal, true).to_string()),
+        public: openapi::finish(public, false).to_string().into(),
+        internal: openapi::finish(internal, true).to_string().into(),
     }
 }
 

@@ -31,7 +31,8 @@ async fn main() -> ExitCode {
         }
         Command::Openapi { internal } => {
             let docs = tollgate_origin::app::api_documents();
-            println!("{}", if internal { docs.internal } else { docs.public });
+            let doc = if internal { docs.internal } else { docs.public };
+            println!("{}", String::from_utf8_lossy(&doc));
             return ExitCode::SUCCESS;
         }
         command => {

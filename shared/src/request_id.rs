@@ -16,6 +16,11 @@ pub fn new_request_id() -> String {
     if getrandom::fill(&mut b).is_err() {
         return "00000000-0000-4000-8000-000000000000".to_owned();
     }
+    from_random_bytes(b)
+}
+
+/// A version-4 UUID made of 16 random bytes, for a caller with its own generator.
+pub fn from_random_bytes(mut b: [u8; 16]) -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = ::hex::encode(b);
@@ -31,9 +36,14 @@ pub fn new_request_id() -> String {
 
 /// The id to use for a request that came with `client` (or none).
 pub fn choose(client: Option<&str>) -> String {
+    choose_or(client, new_request_id)
+}
+
+/// [`choose`], with `fresh` making the new id.
+pub fn choose_or(client: Option<&str>, fresh: impl FnOnce() -> String) -> String {
     match client {
         Some(v) if is_acceptable(v) => v.to_owned(),
-        _ => new_request_id(),
+        _ => fresh(),
     }
 }
 

@@ -15,11 +15,8 @@ pub struct RequestId(pub String);
 /// A fresh id: a version-4 UUID from a per-thread generator. Request ids are not
 /// secrets, and this costs no system call (the OS generator was a visible share of a
 /// resolve's CPU).
-fn fresh_id() -> String {
-    let bits = fastrand::u128(..);
-    uuid::Builder::from_random_bytes(bits.to_le_bytes())
-        .into_uuid()
-        .to_string()
+pub fn fresh_id() -> String {
+    request_id::from_random_bytes(fastrand::u128(..).to_le_bytes())
 }
 
 pub async fn request_id(mut req: Request, next: Next) -> Response {
@@ -27,10 +24,7 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
         .headers()
         .get(X_REQUEST_ID)
         .and_then(|v| v.to_str().ok());
-    let id = match client {
-        Some(id) if request_id::is_acceptable(id) => id.to_owned(),
-        _ => fresh_id(),
-    };
+    let id = request_id::choose_or(client, fresh_id);
     // Only [A-Za-z0-9._-] reaches here, which is always a valid header value.
     let value = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("-"));
     req.headers_mut().insert(X_REQUEST_ID, value.clone());

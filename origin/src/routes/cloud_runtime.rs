@@ -14,7 +14,7 @@ use tollgate_shared::wire::CLOUD_RUNTIME_PREFIX;
 
 use crate::fleet::proxy::{Answer, Call, ProxyError};
 use crate::http::json::{read_body, Passthrough};
-use crate::http::request_id::RequestId;
+use crate::http::request_id::{fresh_id, RequestId};
 use crate::http::{AppError, AppResult, CloudRuntimeCaller};
 use crate::state::AppState;
 
@@ -76,7 +76,7 @@ async fn forward(
     let request_id = req
         .extensions()
         .get::<RequestId>()
-        .map_or_else(request_id::new_request_id, |r| r.0.clone());
+        .map_or_else(fresh_id, |r| r.0.clone());
     // The route limit (1 MiB) applies here, not the default one.
     let body = read_body(req, &state).await?;
     // The router only sends paths under the prefix here.

@@ -1,24 +1,20 @@
 //! `GET /openapi.json` and `GET /openapi.internal.json`: the descriptions, generated at
 //! start-up from the same route lists as the router, served as they are.
 
-use std::sync::Arc;
-
+use axum::body::Bytes;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Extension;
 
-/// Both documents, serialized once.
+/// Both documents, serialized once and shared by every answer (no copy per request).
 #[derive(Debug, Clone)]
 pub struct Documents {
-    pub public: Arc<String>,
-    pub internal: Arc<String>,
+    pub public: Bytes,
+    pub internal: Bytes,
 }
 
-fn json(body: &Arc<String>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        body.as_str().to_owned(),
-    )
+fn json(body: &Bytes) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], body.clone())
 }
 
 #[utoipa::path(
