@@ -49,7 +49,6 @@ pub struct VerifierUnavailable(pub String);
 
 impl Fleet {
     pub async fn verify(&self, token: &Token<'_>) -> Result<Verdict, VerifierUnavailable> {
-        let unavailable = |detail: String| VerifierUnavailable(detail);
         let response = self
             .verify_client
             .post(self.url(VERIFY_PATH))
@@ -59,19 +58,21 @@ impl Fleet {
             .send()
             .await
             // Without the URL: it is ours, but the error text should not grow with it.
-            .map_err(|e| unavailable(e.without_url().to_string()))?;
+            .map_err(|e| VerifierUnavailable(e.without_url().to_string()))?;
         let status = response.status();
         if status != reqwest::StatusCode::OK {
-            return Err(unavailable(format!("verifier answered {status}")));
+            return Err(VerifierUnavailable(format!("verifier answered {status}")));
         }
         let body = read_capped(response, MAX_ANSWER_BYTES)
             .await
             .map_err(|e| match e {
-                ReadError::TooLarge => unavailable(format!("answer over {MAX_ANSWER_BYTES} bytes")),
-                ReadError::Transport(e) => unavailable(e.without_url().to_string()),
+                ReadError::TooLarge => {
+                    VerifierUnavailable(format!("answer over {MAX_ANSWER_BYTES} bytes"))
+                }
+                ReadError::Transport(e) => VerifierUnavailable(e.without_url().to_string()),
             })?;
         let answer: VerifyAnswer = serde_json::from_slice(&body)
-            .map_err(|e| unavailable(format!("undecodable answer: {e}")))?;
+            .map_err(|e| VerifierUnavailable(format!("undecodable answer: {e}")))?;
         Ok(if answer.valid {
             Verdict::Valid {
                 owner_id: answer.owner_id,
