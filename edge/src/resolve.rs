@@ -53,19 +53,34 @@ pub fn verify_answer(
         .map_err(|_| EdgeError::AuthUnavailable)
 }
 
-/// The origin's (verified) answer: 200 → the answer; 401 → invalid token (not cached);
-/// 503 because Fleet could not be asked → that 503, as the origin said it; anything
-/// else (5xx, a 404 from an origin without the secret, a body we cannot read) → the
-/// auth backend is unavailable, fail closed with 503.
+/// The origin's (verified) answer: 200 → the answer; 401 `invalid token` → a refusal of
+/// the token (the only answer the negative cache and the limiter count); 503 because
+/// Fleet could not be asked → that 503, as the origin said it; anything else → the auth
+/// backend is unavailable, fail closed with 503 and cache nothing. That includes a 401
+/// `invalid signature` — the origin refused the edge's own request signature (clock
+/// skew, another key), which says nothing about the token — and any other 401 body, as
+/// well as 5xx, a 404 from an origin without the secret, or a body we cannot read.
 pub fn interpret(status: u16, body: &[u8]) -> Result<ResolveAnswer, EdgeError> {
     match status {
         200 => serde_json::from_slice(body).map_err(|_| EdgeError::AuthUnavailable),
-        401 => Err(AuthError::InvalidToken.into()),
+        401 => match refusal(body) {
+            Some(AuthError::InvalidToken) => Err(AuthError::InvalidToken.into()),
+            _ => Err(EdgeError::AuthUnavailable),
+        },
         503 if error_message(body).as_deref() == Some(VERIFIER_UNAVAILABLE) => {
             Err(EdgeError::VerifierUnavailable)
         }
         _ => Err(EdgeError::AuthUnavailable),
     }
+}
+
+/// Which of the resolver's two 401s a body is, by the shared enum's own messages:
+/// `invalid token` (the token was refused) or `invalid signature` (the call was).
+fn refusal(body: &[u8]) -> Option<AuthError> {
+    let message = error_message(body)?;
+    [AuthError::InvalidToken, AuthError::InvalidSignature]
+        .into_iter()
+        .find(|e| e.message() == message)
 }
 
 fn error_message(body: &[u8]) -> Option<String> {
@@ -163,10 +178,6 @@ mod tests {
         let answer = interpret(200, ok.as_bytes()).unwrap();
         assert_eq!(answer.identity.source(), ActorSource::Pat);
         assert_eq!(answer.ttl_secs, 600);
-        assert_eq!(
-            interpret(401, b"").unwrap_err(),
-            EdgeError::Auth(AuthError::InvalidToken)
-        );
         for status in [500, 503, 404, 400] {
             assert_eq!(
                 interpret(status, b"").unwrap_err(),
@@ -187,5 +198,40 @@ mod tests {
             interpret(500, fleet_down).unwrap_err(),
             EdgeError::AuthUnavailable
         );
+    }
+
+    #[test]
+    fn only_an_invalid_token_401_refuses_the_token() {
+        let body = |e: AuthError| EdgeError::Auth(e).body().into_bytes();
+        assert_eq!(
+            interpret(401, &body(AuthError::InvalidToken)).unwrap_err(),
+            EdgeError::Auth(AuthError::InvalidToken)
+        );
+        assert_eq!(
+            interpret(401, br#"{ "error": "invalid token" }"#).unwrap_err(),
+            EdgeError::Auth(AuthError::InvalidToken)
+        );
+        // The origin refused the edge's signature: an outage of ours, not the token's.
+        let other_401s = [
+            body(AuthError::InvalidSignature),
+            body(AuthError::MissingAuthorization),
+            body(AuthError::InvalidClaims),
+            br#"{"error":"Invalid Token"}"#.to_vec(),
+            br#"{"error":"invalid token "}"#.to_vec(),
+            br#"{"message":"invalid token"}"#.to_vec(),
+            b"invalid token".to_vec(),
+            b"".to_vec(),
+        ];
+        for other in other_401s {
+            let refused = interpret(401, &other).unwrap_err();
+            assert_eq!(
+                refused,
+                EdgeError::AuthUnavailable,
+                "{}",
+                String::from_utf8_lossy(&other)
+            );
+            assert_eq!(refused.status(), 503);
+            assert_eq!(refused.headers(), vec![("retry-after", "5")]);
+        }
     }
 }

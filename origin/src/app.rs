@@ -25,7 +25,7 @@ use crate::openapi;
 use crate::routes::docs::{self, Documents};
 use crate::routes::{
     cloud_runtime, daemon, daemon_tokens, health, install_tokens, internal, me, members, pats,
-    tasks, workspaces,
+    runtimes, tasks, workspaces,
 };
 use crate::state::AppState;
 use tollgate_shared::wire::CLOUD_RUNTIME_MAX_BODY_BYTES;
@@ -115,6 +115,8 @@ fn public_api(metrics: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(members::remove, members::change_role))
         .routes(routes!(members::leave))
         .routes(routes!(members::events))
+        .routes(routes!(runtimes::list))
+        .routes(routes!(runtimes::change_visibility))
         .routes(routes!(tasks::create_agent))
         .routes(routes!(tasks::create_task))
         .routes(routes!(tasks::get_task))

@@ -1,18 +1,21 @@
-//! Daemons: install tokens minted by workspace admins, exchanged exactly once for a
-//! daemon token bound to the workspace and the daemon, and revoked by admins.
+//! Daemons: install tokens minted by workspace admins for a member, exchanged exactly
+//! once for a daemon token that acts for that member in one workspace under one daemon
+//! id, and revoked (by an admin, a re-enrollment or a removal) together with what they
+//! started.
 
 use chrono::SecondsFormat;
 use deadpool_postgres::Pool;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{json, Value};
 use tollgate_shared::wire::ExchangeAnswer;
 use tollgate_shared::{cache_key, AuthError, RawToken, TokenHash, TokenKind};
 use uuid::Uuid;
 
 use crate::db::daemon_tokens::{self, NewDaemonToken};
 use crate::db::install_tokens::{self, InstallTokenView, Refusal};
-use crate::db::{bounded, GenericClient};
+use crate::db::{bounded, events, members, runtimes, tasks, GenericClient, StoreResult};
 use crate::http::{AppError, AppResult};
+use crate::model::TaskStatus;
 use crate::outbox::Outbox;
 
 /// The one response that carries a new install token.
@@ -49,37 +52,71 @@ pub fn daemon_id(value: Option<&Value>) -> AppResult<String> {
     }
 }
 
+/// An install token minted by `issuer` (an owner or admin: the caller checks) for the
+/// member `for_user`, whom the daemon it enrolls will act for.
 pub async fn mint_install_token(
     db: &impl GenericClient,
     workspace_id: Uuid,
     issuer: Uuid,
+    for_user: Uuid,
 ) -> AppResult<MintedInstallToken> {
     let raw =
         RawToken::generate(TokenKind::Install).map_err(|e| AppError::Internal(e.to_string()))?;
-    let view = install_tokens::insert(db, &raw.hash(), workspace_id, issuer).await?;
-    tracing::info!(install_token_id = %view.id, %workspace_id, "install token minted");
+    let view = install_tokens::insert(db, &raw.hash(), workspace_id, issuer, for_user)
+        .await?
+        .ok_or(MEMBER_NOT_FOUND)?;
+    tracing::info!(install_token_id = %view.id, %workspace_id, user_id = %for_user, "install token minted");
     Ok(MintedInstallToken { view, token: raw })
 }
 
-/// Exchanges an install token for a daemon token: one conditional `UPDATE` decides
-/// (unused, unexpired, issuer still owner or admin), and the daemon token is inserted in
-/// the same transaction, so of any number of concurrent exchanges exactly one succeeds
-/// and nothing half-done survives a failure.
-pub async fn exchange(pool: &Pool, raw: &str, daemon_id: &str) -> AppResult<ExchangeAnswer> {
+pub const MEMBER_NOT_FOUND: AppError = AppError::Missing("member not found");
+pub const DAEMON_ID_TAKEN: AppError = AppError::Conflict("daemon id already enrolled");
+
+/// Exchanges an install token for a daemon token acting for the token's member, in one
+/// transaction that holds the membership (a removal waits for it, or it sees the
+/// removal): one conditional `UPDATE` decides (unused, unexpired, member still in the
+/// workspace, issuer still owner or admin), so of any number of concurrent exchanges
+/// exactly one succeeds. A daemon id is the member's: another member's live token or
+/// runtime under it is a 409; the member's own live token is replaced (revoked, what it
+/// started ended, purged before the answer). Nothing half-done survives a failure.
+pub async fn exchange(
+    pool: &Pool,
+    outbox: &Outbox,
+    raw: &str,
+    daemon_id: &str,
+) -> AppResult<ExchangeAnswer> {
     let hash = TokenHash::of(raw);
-    bounded(async {
+    let (answer, queued) = bounded(async {
         let mut db = pool.get().await?;
         let tx = db.transaction().await?;
-        let Some((workspace_id, issuer)) = install_tokens::consume(&tx, &hash, daemon_id).await?
-        else {
+        if let Some((workspace_id, member)) = install_tokens::target(&tx, &hash).await? {
+            members::hold(&tx, workspace_id, &[member]).await?;
+        }
+        let Some(consumed) = install_tokens::consume(&tx, &hash, daemon_id).await? else {
             // Only to choose the message: the decision above is final.
             let refusal = install_tokens::refusal(&tx, &hash).await?;
             return Err(AppError::Auth(match refusal {
                 Refusal::UnknownOrExpired => AuthError::InvalidInstallToken,
                 Refusal::AlreadyUsed => AuthError::InstallTokenAlreadyUsed,
+                Refusal::MemberGone => AuthError::MemberGone,
                 Refusal::IssuerNotAuthorized => AuthError::IssuerNotAuthorized,
             }));
         };
+        let install_tokens::Consumed {
+            workspace_id,
+            issuer,
+            user_id,
+        } = consumed;
+        let mut replaced = Vec::new();
+        match daemon_tokens::live_for_daemon(&tx, workspace_id, daemon_id).await? {
+            Some((_, owner)) if owner != user_id => return Err(DAEMON_ID_TAKEN),
+            Some((old, _)) => replaced.extend(daemon_tokens::revoke(&tx, old, workspace_id).await?),
+            None => {}
+        }
+        if runtimes::held_by_another(&tx, workspace_id, daemon_id, user_id).await? {
+            return Err(DAEMON_ID_TAKEN);
+        }
+        let keys = end(&tx, workspace_id, &replaced).await?;
         let token =
             RawToken::generate(TokenKind::Daemon).map_err(|e| AppError::Internal(e.to_string()))?;
         let view = daemon_tokens::insert(
@@ -89,24 +126,91 @@ pub async fn exchange(pool: &Pool, raw: &str, daemon_id: &str) -> AppResult<Exch
                 prefix: token.display_prefix(),
                 workspace_id,
                 daemon_id,
-                owner_id: issuer,
+                owner_id: user_id,
+                issued_by: issuer,
             },
         )
-        .await?;
+        .await
+        .map_err(|e| {
+            // Another exchange for this daemon id committed first.
+            if e.is_unique_violation() {
+                DAEMON_ID_TAKEN
+            } else {
+                AppError::from(e)
+            }
+        })?;
+        let queued = outbox.enqueue(&tx, keys).await?;
         tx.commit().await?;
-        tracing::info!(daemon_token_id = %view.id, %workspace_id, daemon_id, "daemon enrolled");
-        Ok(ExchangeAnswer {
+        tracing::info!(
+            daemon_token_id = %view.id, %workspace_id, daemon_id, %user_id,
+            replaced = replaced.len(), "daemon enrolled"
+        );
+        let answer = ExchangeAnswer {
             token,
             workspace_id,
             daemon_id: view.daemon_id,
+            user_id,
             expires_at: view.expires_at.to_rfc3339_opts(SecondsFormat::Secs, true),
-        })
+        };
+        Ok::<_, AppError>((answer, queued))
     })
-    .await
+    .await?;
+    outbox.flush(queued).await;
+    Ok(answer)
 }
 
-/// Revokes a daemon token of the workspace and purges it from the edge before
-/// returning. Idempotent.
+/// Ends what revoked daemon tokens started, inside the revoking transaction: the tasks
+/// claimed on their runtimes are cancelled and their task tokens deleted (each refused
+/// from the next request on), the runtimes go offline, and `daemon:revoked` and
+/// `task:cancelled` are recorded. Returns the cache keys to purge.
+pub async fn end(
+    tx: &impl GenericClient,
+    workspace_id: Uuid,
+    revoked: &[daemon_tokens::Revoked],
+) -> StoreResult<Vec<String>> {
+    if revoked.is_empty() {
+        return Ok(Vec::new());
+    }
+    let runtimes = runtimes::of_daemons(tx, workspace_id, revoked).await?;
+    let cancelled = tasks::cancel(
+        tx,
+        workspace_id,
+        &tasks::Cancel {
+            runtimes: &runtimes,
+            statuses: &TaskStatus::CLAIMED,
+            ..tasks::Cancel::default()
+        },
+    )
+    .await?;
+    tasks::delete_tokens(tx, &cancelled).await?;
+    runtimes::take_offline(tx, &runtimes).await?;
+    let mut recorded: Vec<(&'static str, Value)> = revoked.iter().map(revoked_event).collect();
+    recorded.extend(cancelled.iter().map(|id| cancelled_event(*id)));
+    events::record(tx, workspace_id, recorded).await?;
+    Ok(purge_keys(revoked))
+}
+
+/// The edge's cache keys of revoked daemon tokens.
+pub fn purge_keys(revoked: &[daemon_tokens::Revoked]) -> Vec<String> {
+    revoked
+        .iter()
+        .map(|r| cache_key(TokenKind::Daemon, &r.hash).to_string())
+        .collect()
+}
+
+pub fn revoked_event(r: &daemon_tokens::Revoked) -> (&'static str, Value) {
+    (
+        "daemon:revoked",
+        json!({ "daemon_token_id": r.id, "daemon_id": r.daemon_id, "user_id": r.owner_id }),
+    )
+}
+
+pub fn cancelled_event(task_id: Uuid) -> (&'static str, Value) {
+    ("task:cancelled", json!({ "task_id": task_id }))
+}
+
+/// Revokes a daemon token of the workspace, ends what it started and purges it from
+/// the edge before returning. Idempotent.
 pub async fn revoke_daemon_token(
     pool: &Pool,
     outbox: &Outbox,
@@ -116,12 +220,17 @@ pub async fn revoke_daemon_token(
     let queued = bounded(async {
         let mut db = pool.get().await?;
         let tx = db.transaction().await?;
-        let Some(hash) = daemon_tokens::revoke(&tx, token_id, workspace_id).await? else {
+        // Serialized with the member's removal, which revokes the same tokens: the
+        // membership first, the token's row after, in the order a removal takes them.
+        let Some(owner) = daemon_tokens::owner(&tx, token_id, workspace_id).await? else {
             return Ok(None);
         };
-        let queued = outbox
-            .enqueue(&tx, vec![cache_key(TokenKind::Daemon, &hash).to_string()])
-            .await?;
+        members::hold(&tx, workspace_id, &[owner]).await?;
+        let Some(revoked) = daemon_tokens::revoke(&tx, token_id, workspace_id).await? else {
+            return Ok(None);
+        };
+        let keys = end(&tx, workspace_id, std::slice::from_ref(&revoked)).await?;
+        let queued = outbox.enqueue(&tx, keys).await?;
         tx.commit().await?;
         Ok::<_, AppError>(Some(queued))
     })

@@ -17,6 +17,7 @@ pub mod fleet;
 pub mod http;
 pub mod members;
 pub mod metrics;
+pub mod model;
 pub mod openapi;
 pub mod outbox;
 pub mod pats;

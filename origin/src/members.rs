@@ -1,32 +1,53 @@
 //! Workspace membership: adding people, changing roles, and removing a member (or a
-//! member leaving), which stops everything they left running in the workspace — in one
+//! member leaving), which stops exactly what acts for them in the workspace — in one
 //! transaction, and at the edge through the outbox.
 
 use deadpool_postgres::Pool;
-use tollgate_shared::{cache_key, AuthError, TokenKind};
+use serde_json::json;
+use tollgate_shared::AuthError;
 use uuid::Uuid;
 
-use crate::db::{bounded, removal};
+use crate::daemons;
+use crate::db::{bounded, daemon_tokens, events, members, removal, runtimes, tasks};
 use crate::http::{AppError, AppResult};
+use crate::model::{Role, TaskStatus};
 use crate::outbox::Outbox;
 
 pub const MEMBER_NOT_FOUND: AppError = AppError::Missing("member not found");
 pub const LAST_OWNER: AppError = AppError::BadRequest("workspace must have at least one owner");
-pub const ROLES: [&str; 3] = ["owner", "admin", "member"];
 
-/// Who is removing: an owner or admin (`Some(role)`), or the member leaving (`None`).
+/// What a removal stopped.
+#[derive(Debug, Default)]
+pub struct Stopped {
+    pub daemon_tokens: usize,
+    pub runtimes: usize,
+    pub agents: usize,
+    pub tasks: usize,
+}
+
+/// Removes `user_id` from the workspace. Who is removing: an owner or admin
+/// (`Some(role)`), or the member leaving (`None`).
+///
+/// Under the membership's exclusive lock (everything that creates a credential or work
+/// for the member holds it shared, so it either finished before, and is stopped here,
+/// or starts after, and sees the member gone), in one transaction: the daemon tokens
+/// acting for them (whoever minted their install tokens) are revoked; their runtimes go
+/// offline; the agents on those runtimes and the agents they created are archived;
+/// every live task on those runtimes, of those agents, or queued by them anywhere in
+/// the workspace is cancelled and its task token deleted; the membership is deleted;
+/// events are recorded. Nothing acting for anyone else is touched.
 pub async fn remove(
     pool: &Pool,
     outbox: &Outbox,
     workspace_id: Uuid,
     user_id: Uuid,
     by: Uuid,
-    by_role: Option<&str>,
-) -> AppResult<()> {
-    let queued = bounded(async {
+    by_role: Option<Role>,
+) -> AppResult<Stopped> {
+    let (stopped, queued) = bounded(async {
         let mut db = pool.get().await?;
         let tx = db.transaction().await?;
-        removal::lock(&tx, workspace_id, user_id).await?;
+        members::lock(&tx, workspace_id, user_id).await?;
         let Some(role) = removal::member_role(&tx, workspace_id, user_id).await? else {
             // Leaving a workspace one is not in, or removing someone already gone.
             return Err(match by_role {
@@ -34,34 +55,52 @@ pub async fn remove(
                 Some(_) => MEMBER_NOT_FOUND,
             });
         };
-        if by_role == Some("admin") && role == "owner" {
+        if by_role.is_some_and(|by| !by.may_manage(Some(role), None)) {
             return Err(AuthError::InsufficientPermissions.into());
         }
-        if role == "owner" && removal::other_owners(&tx, workspace_id, user_id).await? == 0 {
+        if role == Role::Owner && removal::other_owners(&tx, workspace_id, user_id).await? == 0 {
             return Err(LAST_OWNER);
         }
-        let revoked = removal::revoke_everything(&tx, workspace_id, user_id, by).await?;
+        let revoked = daemon_tokens::revoke_for_member(&tx, workspace_id, user_id).await?;
+        let owned = runtimes::of_member(&tx, workspace_id, user_id).await?;
+        let agents = tasks::archive_agents(&tx, workspace_id, &owned, user_id, by).await?;
+        let cancelled = tasks::cancel(
+            &tx,
+            workspace_id,
+            &tasks::Cancel {
+                runtimes: &owned,
+                agents: &agents,
+                queued_by: Some(user_id),
+                statuses: &TaskStatus::LIVE,
+            },
+        )
+        .await?;
+        tasks::delete_tokens(&tx, &cancelled).await?;
+        runtimes::take_offline(&tx, &owned).await?;
         removal::delete_member(&tx, workspace_id, user_id).await?;
-        removal::record(&tx, workspace_id, user_id, by, &revoked).await?;
-        let keys = revoked
-            .daemon_tokens
-            .iter()
-            .map(|(_, hash)| cache_key(TokenKind::Daemon, hash).to_string())
-            .collect();
-        let queued = outbox.enqueue(&tx, keys).await?;
-        tx.commit().await?;
-        tracing::info!(
-            %workspace_id,
-            %user_id,
-            runtimes = revoked.runtimes.len(),
-            agents = revoked.agents.len(),
-            tasks = revoked.tasks.len(),
-            daemon_tokens = revoked.daemon_tokens.len(),
-            "member removed"
+
+        let mut recorded = vec![("member:removed", json!({ "user_id": user_id, "by": by }))];
+        recorded.extend(
+            agents
+                .iter()
+                .map(|id| ("agent:archived", json!({ "agent_id": id }))),
         );
-        Ok::<_, AppError>(queued)
+        recorded.extend(cancelled.iter().map(|id| daemons::cancelled_event(*id)));
+        recorded.extend(revoked.iter().map(daemons::revoked_event));
+        events::record(&tx, workspace_id, recorded).await?;
+
+        let queued = outbox.enqueue(&tx, daemons::purge_keys(&revoked)).await?;
+        tx.commit().await?;
+        let stopped = Stopped {
+            daemon_tokens: revoked.len(),
+            runtimes: owned.len(),
+            agents: agents.len(),
+            tasks: cancelled.len(),
+        };
+        tracing::info!(%workspace_id, %user_id, ?stopped, "member removed");
+        Ok::<_, AppError>((stopped, queued))
     })
     .await?;
     outbox.flush(queued).await;
-    Ok(())
+    Ok(stopped)
 }

@@ -171,6 +171,7 @@ impl Resolver {
         };
         Ok(Some(Resolved {
             actor: Actor::Daemon {
+                user_id: token.user_id,
                 workspace_id: token.workspace_id,
                 daemon_id: token.daemon_id,
             },
@@ -179,7 +180,8 @@ impl Resolver {
     }
 
     /// Asked on every request (the edge never caches task tokens): valid while the row
-    /// exists, has not expired and its task has not ended.
+    /// exists, has not expired, its task has not ended and the member who queued it is
+    /// still in the workspace.
     async fn resolve_task(&self, hash: &TokenHash) -> StoreResult<Option<Resolved>> {
         let db = self.pool.get().await?;
         self.metrics.token_lookups.inc();

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::db::members;
 use crate::http::{AppError, AppResult};
+use crate::model::Role;
 
 pub const NOT_FOUND: AppError = AppError::Missing("workspace not found");
 
@@ -16,7 +17,7 @@ pub fn parse_id(raw: &str) -> AppResult<Uuid> {
 
 /// The caller's role; a workspace that does not exist and one the caller is not a
 /// member of answer the same 404, so ids cannot be probed.
-pub async fn role(db: &impl GenericClient, workspace_id: Uuid, user_id: Uuid) -> AppResult<String> {
+pub async fn role(db: &impl GenericClient, workspace_id: Uuid, user_id: Uuid) -> AppResult<Role> {
     members::role_of(db, workspace_id, user_id)
         .await?
         .ok_or(NOT_FOUND)
@@ -28,8 +29,14 @@ pub async fn require_admin(
     workspace_id: Uuid,
     user_id: Uuid,
 ) -> AppResult<()> {
-    match role(db, workspace_id, user_id).await?.as_str() {
-        "owner" | "admin" => Ok(()),
-        _ => Err(AuthError::InsufficientPermissions.into()),
+    admin(role(db, workspace_id, user_id).await?)
+}
+
+/// Owners and admins only; other members get 403.
+pub fn admin(role: Role) -> AppResult<()> {
+    if role.is_admin() {
+        Ok(())
+    } else {
+        Err(AuthError::InsufficientPermissions.into())
     }
 }

@@ -86,12 +86,15 @@ pub enum Actor {
         user_id: Uuid,
         email: Option<String>,
     },
-    /// A daemon token (`mdt_`): a machine in one workspace, acting for no user.
+    /// A daemon token (`mdt_`): a machine in one workspace, acting for the member its
+    /// install token was minted for (not for whoever minted it).
     Daemon {
+        user_id: Uuid,
         workspace_id: Uuid,
         daemon_id: String,
     },
-    /// A task token (`mat_`): an agent running one task for the runtime's owner.
+    /// A task token (`mat_`): an agent running one task for the member who queued it
+    /// (never for the runtime's owner), in that task's workspace only.
     TaskToken {
         user_id: Uuid,
         workspace_id: Uuid,
@@ -126,14 +129,14 @@ impl Actor {
         }
     }
 
-    /// The user the actor acts for; daemons act for no user.
-    pub fn user_id(&self) -> Option<Uuid> {
+    /// The one person the actor acts for: every credential acts for exactly one.
+    pub fn user_id(&self) -> Uuid {
         match self {
             Actor::Pat { user_id }
             | Actor::Session { user_id, .. }
+            | Actor::Daemon { user_id, .. }
             | Actor::TaskToken { user_id, .. }
-            | Actor::CloudPat { user_id } => Some(*user_id),
-            Actor::Daemon { .. } => None,
+            | Actor::CloudPat { user_id } => *user_id,
         }
     }
 
@@ -236,9 +239,11 @@ impl From<Actor> for Fields {
                 f.user_email = email;
             }
             Actor::Daemon {
+                user_id,
                 workspace_id,
                 daemon_id,
             } => {
+                f.user_id = id(user_id);
                 f.workspace_id = id(workspace_id);
                 f.daemon_id = Some(daemon_id);
             }
@@ -280,6 +285,7 @@ impl TryFrom<Fields> for Actor {
                 email: f.user_email.take(),
             },
             ActorSource::Daemon => Actor::Daemon {
+                user_id: uuid(f.user_id.take(), "user_id")?,
                 workspace_id: uuid(f.workspace_id.take(), "workspace_id")?,
                 daemon_id: need(f.daemon_id.take(), "daemon_id")?,
             },
@@ -327,6 +333,7 @@ mod tests {
                 email: None,
             },
             Actor::Daemon {
+                user_id: uuid(1),
                 workspace_id: uuid(2),
                 daemon_id: "laptop-1".into(),
             },
@@ -409,8 +416,24 @@ mod tests {
             IdentityError::NotUuid("user_id")
         );
         assert_eq!(
-            read(&[(X_ACTOR_SOURCE, "daemon"), (X_WORKSPACE_ID, user)]).unwrap_err(),
+            read(&[
+                (X_ACTOR_SOURCE, "daemon"),
+                (X_USER_ID, user),
+                (X_WORKSPACE_ID, user)
+            ])
+            .unwrap_err(),
             IdentityError::Missing(ActorSource::Daemon, "daemon_id")
+        );
+        // A daemon acts for a member: one stamped without is no identity (and an
+        // entry cached before daemons carried their member is no hit).
+        assert_eq!(
+            read(&[
+                (X_ACTOR_SOURCE, "daemon"),
+                (X_WORKSPACE_ID, user),
+                (X_DAEMON_ID, "laptop-1")
+            ])
+            .unwrap_err(),
+            IdentityError::Missing(ActorSource::Daemon, "user_id")
         );
         // Empty headers count as absent, as the edge never stamps empty values.
         assert_eq!(
@@ -440,10 +463,6 @@ mod tests {
         let kinds = every_kind();
         let humans: Vec<bool> = kinds.iter().map(Actor::is_human).collect();
         assert_eq!(humans, [true, true, true, false, false, false]);
-        assert_eq!(kinds[3].user_id(), None);
-        assert!(kinds
-            .iter()
-            .filter(|a| a.source() != ActorSource::Daemon)
-            .all(|a| a.user_id() == Some(uuid(1))));
+        assert!(kinds.iter().all(|a| a.user_id() == uuid(1)));
     }
 }

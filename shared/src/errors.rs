@@ -61,10 +61,19 @@ pub enum AuthError {
     /// A task token on a URL of another workspace than its task's.
     #[error("task token is bound to a different workspace")]
     WrongWorkspace,
+    /// An install token whose member has left the workspace since it was minted.
+    #[error("member no longer in workspace")]
+    MemberGone,
+    /// A person naming, on a daemon route, a daemon id another member's daemon holds.
+    #[error("daemon id belongs to another member")]
+    DaemonIdTaken,
+    /// Someone else's private runtime: a member's machine is theirs.
+    #[error("runtime belongs to another member")]
+    RuntimeNotYours,
 }
 
 impl AuthError {
-    pub const ALL: [AuthError; 16] = [
+    pub const ALL: [AuthError; 19] = [
         AuthError::MissingAuthorization,
         AuthError::MissingAuthorizationHeader,
         AuthError::InvalidAuthorizationFormat,
@@ -81,6 +90,9 @@ impl AuthError {
         AuthError::InvalidClaims,
         AuthError::CsrfFailed,
         AuthError::WrongWorkspace,
+        AuthError::MemberGone,
+        AuthError::DaemonIdTaken,
+        AuthError::RuntimeNotYours,
     ];
 
     pub fn status(self) -> u16 {
@@ -89,7 +101,10 @@ impl AuthError {
             | AuthError::InsufficientPermissions
             | AuthError::IssuerNotAuthorized
             | AuthError::CsrfFailed
-            | AuthError::WrongWorkspace => 403,
+            | AuthError::WrongWorkspace
+            | AuthError::MemberGone
+            | AuthError::DaemonIdTaken
+            | AuthError::RuntimeNotYours => 403,
             _ => 401,
         }
     }
@@ -112,6 +127,9 @@ impl AuthError {
             AuthError::InvalidClaims => "invalid claims",
             AuthError::CsrfFailed => "CSRF validation failed",
             AuthError::WrongWorkspace => "task token is bound to a different workspace",
+            AuthError::MemberGone => "member no longer in workspace",
+            AuthError::DaemonIdTaken => "daemon id belongs to another member",
+            AuthError::RuntimeNotYours => "runtime belongs to another member",
         }
     }
 
@@ -135,7 +153,10 @@ impl AuthError {
             | AuthError::InsufficientPermissions
             | AuthError::IssuerNotAuthorized
             | AuthError::CsrfFailed
-            | AuthError::WrongWorkspace => None,
+            | AuthError::WrongWorkspace
+            | AuthError::MemberGone
+            | AuthError::DaemonIdTaken
+            | AuthError::RuntimeNotYours => None,
         }
     }
 }

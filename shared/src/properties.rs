@@ -24,10 +24,13 @@ fn any_actor() -> impl Strategy<Value = Actor> {
             proptest::option::of("[a-z]{1,8}@[a-z]{1,8}\\.[a-z]{2,3}")
         )
             .prop_map(|(user_id, email)| Actor::Session { user_id, email }),
-        (id.clone(), "[A-Za-z0-9._-]{1,128}").prop_map(|(workspace_id, daemon_id)| Actor::Daemon {
-            workspace_id,
-            daemon_id
-        }),
+        (id.clone(), id.clone(), "[A-Za-z0-9._-]{1,128}").prop_map(
+            |(user_id, workspace_id, daemon_id)| Actor::Daemon {
+                user_id,
+                workspace_id,
+                daemon_id
+            }
+        ),
         (id.clone(), id.clone(), id.clone(), id.clone()).prop_map(|(u, w, a, t)| {
             Actor::TaskToken {
                 user_id: u,

@@ -172,14 +172,23 @@ pub fn csrf_token(cookie_value: &str, nonce: [u8; 16]) -> String {
     format!("{nonce}.{}", ::hex::encode(tag))
 }
 
-/// The value of `name` in a `Cookie` header (`a=1; b=2`).
+/// The value of `name` in a `Cookie` header (`a=1; b=2`), read as RFC 6265 §5.2 says:
+/// pairs split on `;`, each on its first `=`, name and value stripped of leading and
+/// trailing WSP. The edge and the origin both decide with this one rule, so a name
+/// one side takes for the session cookie is the session cookie to the other as well.
 pub fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
     header.split(';').find_map(|pair| {
-        let (k, v) = pair.trim().split_once('=')?;
-        (k.trim() == name)
-            .then(|| v.trim())
+        let (k, v) = pair.split_once('=')?;
+        (trim_wsp(k) == name)
+            .then(|| trim_wsp(v))
             .filter(|v| !v.is_empty())
     })
+}
+
+/// RFC 5234's WSP — space and horizontal tab only: `str::trim` would also strip other
+/// Unicode whitespace, which RFC 6265 leaves in the name.
+fn trim_wsp(s: &str) -> &str {
+    s.trim_matches([' ', '\t'])
 }
 
 #[cfg(test)]
@@ -341,6 +350,42 @@ mod tests {
         assert_eq!(cookie("tollgate_session=", COOKIE), None);
         assert_eq!(cookie("xtollgate_session=abc", COOKIE), None);
         assert_eq!(cookie("", COOKIE), None);
+    }
+
+    #[test]
+    fn cookie_names_and_values_lose_only_wsp() {
+        for header in [
+            "tollgate_session =abc",
+            "tollgate_session= abc",
+            "\ttollgate_session=abc ",
+            "a=b;\ttollgate_session\t=\tabc\t",
+            "a=b;tollgate_session=abc",
+            "  tollgate_session  =  abc  ; theme=dark",
+        ] {
+            assert_eq!(cookie(header, COOKIE), Some("abc"), "{header:?}");
+        }
+        // Only the first `=` splits: the rest belongs to the value.
+        assert_eq!(cookie("tollgate_session=a=b", COOKIE), Some("a=b"));
+        for header in [
+            "xtollgate_session=abc",
+            "tollgate_sessionx=abc",
+            "tollgate_session",
+            "tollgate_session =",
+            "\u{a0}tollgate_session=abc",
+            "tollgate_session\u{a0}=abc",
+            "\u{2003}tollgate_session=abc",
+            "\ntollgate_session=abc",
+            "\rtollgate_session=abc",
+            "\u{b}tollgate_session=abc",
+            "tollgate session=abc",
+        ] {
+            assert_eq!(cookie(header, COOKIE), None, "{header:?}");
+        }
+        // Other whitespace in a value is the value's: the JWT check refuses it.
+        assert_eq!(
+            cookie("tollgate_session=abc\u{a0}", COOKIE),
+            Some("abc\u{a0}")
+        );
     }
 
     #[test]

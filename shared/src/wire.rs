@@ -83,6 +83,8 @@ pub struct ExchangeAnswer {
     pub token: RawToken,
     pub workspace_id: uuid::Uuid,
     pub daemon_id: String,
+    /// The member the daemon acts for.
+    pub user_id: uuid::Uuid,
     /// RFC 3339.
     pub expires_at: String,
 }

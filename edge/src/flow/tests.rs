@@ -312,6 +312,35 @@ fn only_refusals_are_remembered() {
 }
 
 #[test]
+fn a_signed_invalid_signature_401_is_503_not_a_refusal() {
+    // The origin refused the edge's own signature (clock skew, another key) and signed
+    // that answer: it says nothing about the token.
+    let kv = MemoryKv::default();
+    let refusing_us = EdgeError::Auth(AuthError::InvalidSignature).body();
+    let origin = FakeOrigin::answering(Ok((401, refusing_us)));
+    let negatives = NegativeCache::default();
+    let limiter = CountingLimiter::with_budget(0);
+    let key = key();
+    let flow = flow(&kv, &origin, &negatives, &limiter, &key);
+    let (raw, header) = bearer(TokenKind::Pat);
+    for calls in 1..=2 {
+        assert_eq!(
+            run(flow.authenticate(
+                RouteClass::User,
+                &bearer_only(Some(&header)),
+                "203.0.113.7",
+                NOW
+            )),
+            Err(EdgeError::AuthUnavailable)
+        );
+        assert_eq!(origin.calls.get(), calls, "asked again: nothing remembered");
+    }
+    assert!(negatives.is_empty() && !negatives.refused(&key_of(&raw), NOW));
+    assert!(kv.entries.borrow().is_empty());
+    assert_eq!(limiter.asked.get(), 0, "not an invalid token");
+}
+
+#[test]
 fn too_many_invalid_tokens_from_one_client_is_429_but_valid_ones_pass() {
     let kv = MemoryKv::default();
     let negatives = NegativeCache::default();

@@ -1,6 +1,7 @@
-//! `tollgate-origin install-token create --workspace W --email E`: an install token
-//! minted for automation (provisioning many machines), with the same rules as the API:
-//! the user must be an owner or admin of the workspace.
+//! `tollgate-origin install-token create --workspace W --email ISSUER [--for-email
+//! MEMBER]`: an install token minted for automation (provisioning many machines), with
+//! the same rules as the API: the issuer must be an owner or admin of the workspace,
+//! and the daemon it enrolls acts for the member (the issuer by default).
 
 use clap::Subcommand;
 use uuid::Uuid;
@@ -17,15 +18,26 @@ pub enum InstallTokenCommand {
         /// The issuer: an owner or admin of the workspace.
         #[arg(long)]
         email: String,
+        /// The member the daemon will act for (default: the issuer).
+        #[arg(long)]
+        for_email: Option<String>,
     },
 }
 
 pub async fn run(database_url: &str, command: InstallTokenCommand) -> CliResult {
-    let InstallTokenCommand::Create { workspace, email } = command;
+    let InstallTokenCommand::Create {
+        workspace,
+        email,
+        for_email,
+    } = command;
     let pool = connect(database_url)?;
     let client = pool.get().await?;
-    let user = user_by_email(&client, &email).await?;
-    workspaces::require_admin(&client, workspace, user.id).await?;
-    let minted = daemons::mint_install_token(&client, workspace, user.id).await?;
+    let issuer = user_by_email(&client, &email).await?;
+    workspaces::require_admin(&client, workspace, issuer.id).await?;
+    let member = match for_email {
+        Some(email) => user_by_email(&client, &email).await?.id,
+        None => issuer.id,
+    };
+    let minted = daemons::mint_install_token(&client, workspace, issuer.id, member).await?;
     serde_json::to_value(minted).map_err(|e| CliError(e.to_string()))
 }

@@ -29,7 +29,7 @@ pub async fn run(database_url: &str, command: MemberCommand) -> CliResult {
     let pool = connect(database_url)?;
     let client = pool.get().await?;
     let user = user_by_email(&client, &email).await?;
-    let changed = members::set_role(&client, workspace, user.id, role.as_str())
+    let changed = members::set_role(&client, workspace, user.id, role)
         .await
         .map_err(|e| {
             if e.is_foreign_key_violation() {
@@ -44,5 +44,5 @@ pub async fn run(database_url: &str, command: MemberCommand) -> CliResult {
             user.email
         )));
     }
-    Ok(json!({ "workspace_id": workspace, "user_id": user.id, "role": role.as_str() }))
+    Ok(json!({ "workspace_id": workspace, "user_id": user.id, "role": role }))
 }

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::db::{self, StoreError};
 use crate::http::AppError;
+pub use crate::model::Role;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -72,20 +73,14 @@ pub enum Command {
     },
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Role {
-    Owner,
-    Admin,
-    Member,
-}
+/// `--role owner|admin|member`: the stored roles, by their stored names.
+impl ValueEnum for Role {
+    fn value_variants<'a>() -> &'a [Role] {
+        Role::ALL
+    }
 
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Owner => "owner",
-            Role::Admin => "admin",
-            Role::Member => "member",
-        }
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
     }
 }
 

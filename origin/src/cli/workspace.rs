@@ -3,7 +3,7 @@
 use clap::Subcommand;
 use serde_json::json;
 
-use super::{connect, text_arg, user_by_email, CliResult};
+use super::{connect, text_arg, user_by_email, CliResult, Role};
 use crate::db::{members, workspaces};
 
 #[derive(Debug, Subcommand)]
@@ -25,7 +25,7 @@ pub async fn run(database_url: &str, command: WorkspaceCommand) -> CliResult {
     let tx = client.transaction().await?;
     let owner = user_by_email(&tx, &owner_email).await?;
     let id = workspaces::insert(&tx, &name).await?;
-    members::upsert(&tx, id, owner.id, "owner").await?;
+    members::upsert(&tx, id, owner.id, Role::Owner).await?;
     tx.commit().await?;
     Ok(json!({ "id": id, "name": name }))
 }

@@ -13,6 +13,8 @@ use super::{GenericClient, StoreResult};
 pub struct InstallTokenView {
     pub id: Uuid,
     pub workspace_id: Uuid,
+    /// The member the daemon it enrolls will act for.
+    pub user_id: Uuid,
     pub expires_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
 }
@@ -20,63 +22,98 @@ pub struct InstallTokenView {
 /// How long an install token can be exchanged.
 pub const LIFETIME_MINUTES: i32 = 15;
 
+/// An install token minted by `created_by` for the member `user_id`; `None` when
+/// `user_id` is not a member of the workspace (checked by the statement itself).
 pub async fn insert(
     db: &impl GenericClient,
     hash: &TokenHash,
     workspace_id: Uuid,
     created_by: Uuid,
-) -> StoreResult<InstallTokenView> {
+    user_id: Uuid,
+) -> StoreResult<Option<InstallTokenView>> {
     let stmt = db
         .prepare_cached(
-            "INSERT INTO install_tokens (token_hash, workspace_id, created_by, expires_at)
-             VALUES ($1, $2, $3, now() + make_interval(mins => $4::int))
-             RETURNING id, workspace_id, expires_at, created_at",
+            "INSERT INTO install_tokens (token_hash, workspace_id, created_by, user_id, expires_at)
+             SELECT $1, $2, $3, m.user_id, now() + make_interval(mins => $5::int)
+             FROM members m WHERE m.workspace_id = $2 AND m.user_id = $4
+             RETURNING id, workspace_id, user_id, expires_at, created_at",
         )
         .await?;
     let row = db
-        .query_one(
+        .query_opt(
             &stmt,
             &[
                 &hash.as_str(),
                 &workspace_id,
                 &created_by,
+                &user_id,
                 &LIFETIME_MINUTES,
             ],
         )
         .await?;
-    Ok(InstallTokenView {
+    Ok(row.map(|row| InstallTokenView {
         id: row.get(0),
         workspace_id: row.get(1),
-        expires_at: row.get(2),
-        created_at: row.get(3),
-    })
+        user_id: row.get(2),
+        expires_at: row.get(3),
+        created_at: row.get(4),
+    }))
+}
+
+/// The workspace and member of a token, whatever its state: whose membership an
+/// exchange must hold before it decides.
+pub async fn target(
+    db: &impl GenericClient,
+    hash: &TokenHash,
+) -> StoreResult<Option<(Uuid, Uuid)>> {
+    let stmt = db
+        .prepare_cached("SELECT workspace_id, user_id FROM install_tokens WHERE token_hash = $1")
+        .await?;
+    Ok(db
+        .query_opt(&stmt, &[&hash.as_str()])
+        .await?
+        .map(|row| (row.get(0), row.get(1))))
+}
+
+/// What a successful exchange consumed.
+#[derive(Debug, Clone, Copy)]
+pub struct Consumed {
+    pub workspace_id: Uuid,
+    pub issuer: Uuid,
+    pub user_id: Uuid,
 }
 
 /// The one statement that decides an exchange: it marks the token used if, and only
-/// if, it is unused, unexpired and its issuer is still an owner or admin of the
-/// workspace. Of any number of concurrent calls, at most one gets `Some`:
-/// `(workspace_id, issuer)`.
+/// if, it is unused, unexpired, its member is still in the workspace and its issuer is
+/// still an owner or admin there. Of any number of concurrent calls, at most one gets
+/// `Some`.
 pub async fn consume(
     db: &impl GenericClient,
     hash: &TokenHash,
     daemon_id: &str,
-) -> StoreResult<Option<(Uuid, Uuid)>> {
+) -> StoreResult<Option<Consumed>> {
     let stmt = db
         .prepare_cached(
             "UPDATE install_tokens t
              SET used_at = now(), used_by_daemon_id = $2
              WHERE t.token_hash = $1 AND t.used_at IS NULL AND t.expires_at > now()
                AND EXISTS (SELECT 1 FROM members m
+                           WHERE m.workspace_id = t.workspace_id AND m.user_id = t.user_id)
+               AND EXISTS (SELECT 1 FROM members m
                            WHERE m.workspace_id = t.workspace_id
                              AND m.user_id = t.created_by
                              AND m.role IN ('owner', 'admin'))
-             RETURNING t.workspace_id, t.created_by",
+             RETURNING t.workspace_id, t.created_by, t.user_id",
         )
         .await?;
     Ok(db
         .query_opt(&stmt, &[&hash.as_str(), &daemon_id])
         .await?
-        .map(|row| (row.get(0), row.get(1))))
+        .map(|row| Consumed {
+            workspace_id: row.get(0),
+            issuer: row.get(1),
+            user_id: row.get(2),
+        }))
 }
 
 /// Why a token could not be consumed, in the order the API reports it.
@@ -84,6 +121,7 @@ pub async fn consume(
 pub enum Refusal {
     UnknownOrExpired,
     AlreadyUsed,
+    MemberGone,
     IssuerNotAuthorized,
 }
 
@@ -91,14 +129,17 @@ pub enum Refusal {
 pub async fn refusal(db: &impl GenericClient, hash: &TokenHash) -> StoreResult<Refusal> {
     let stmt = db
         .prepare_cached(
-            "SELECT expires_at <= now(), used_at IS NOT NULL FROM install_tokens
-             WHERE token_hash = $1",
+            "SELECT t.expires_at <= now(), t.used_at IS NOT NULL,
+                    NOT EXISTS (SELECT 1 FROM members m
+                                WHERE m.workspace_id = t.workspace_id AND m.user_id = t.user_id)
+             FROM install_tokens t WHERE t.token_hash = $1",
         )
         .await?;
     Ok(match db.query_opt(&stmt, &[&hash.as_str()]).await? {
         None => Refusal::UnknownOrExpired,
         Some(row) if row.get::<_, bool>(0) => Refusal::UnknownOrExpired,
         Some(row) if row.get::<_, bool>(1) => Refusal::AlreadyUsed,
+        Some(row) if row.get::<_, bool>(2) => Refusal::MemberGone,
         Some(_) => Refusal::IssuerNotAuthorized,
     })
 }

@@ -3,15 +3,14 @@
 use uuid::Uuid;
 
 use super::{GenericClient, StoreResult};
-
-pub const ROLES: [&str; 3] = ["owner", "admin", "member"];
+use crate::model::Role;
 
 /// Adds a member, or changes the role of an existing one.
 pub async fn upsert(
     db: &impl GenericClient,
     workspace_id: Uuid,
     user_id: Uuid,
-    role: &str,
+    role: Role,
 ) -> StoreResult<()> {
     let stmt = db
         .prepare_cached(
@@ -31,7 +30,7 @@ pub async fn set_role(
     db: &impl GenericClient,
     workspace_id: Uuid,
     user_id: Uuid,
-    role: &str,
+    role: Role,
 ) -> StoreResult<bool> {
     let stmt = db
         .prepare_cached(
@@ -40,8 +39,8 @@ pub async fn set_role(
                  WHERE workspace_id = $1 AND role = 'owner'
                  FOR UPDATE)
              INSERT INTO members (workspace_id, user_id, role)
-             SELECT $1, $2, $3
-             WHERE $3 = 'owner'
+             SELECT $1, $2, $3::text
+             WHERE $3::text = 'owner'
                 OR EXISTS (SELECT 1 FROM owners WHERE user_id <> $2)
                 OR NOT EXISTS (SELECT 1 FROM owners WHERE user_id = $2)
              ON CONFLICT (workspace_id, user_id) DO UPDATE SET role = EXCLUDED.role
@@ -60,7 +59,7 @@ pub async fn role_of(
     db: &impl GenericClient,
     workspace_id: Uuid,
     user_id: Uuid,
-) -> StoreResult<Option<String>> {
+) -> StoreResult<Option<Role>> {
     let stmt = db
         .prepare_cached("SELECT role FROM members WHERE workspace_id = $1 AND user_id = $2")
         .await?;
@@ -91,7 +90,7 @@ pub async fn list(
                 "user_id": r.get::<_, Uuid>(0),
                 "email": r.get::<_, String>(1),
                 "name": r.get::<_, Option<String>>(2),
-                "role": r.get::<_, String>(3),
+                "role": r.get::<_, Role>(3),
                 "joined_at": joined,
             })
         })
@@ -103,7 +102,7 @@ pub async fn add(
     db: &impl GenericClient,
     workspace_id: Uuid,
     user_id: Uuid,
-    role: &str,
+    role: Role,
 ) -> StoreResult<bool> {
     let n = db
         .execute(
@@ -113,4 +112,53 @@ pub async fn add(
         )
         .await?;
     Ok(n == 1)
+}
+
+/// The advisory lock of one membership: a removal (or a role change) takes it
+/// exclusively, everything that creates a credential or work acting for the member
+/// takes it shared ([`hold`]), so the two never interleave. Advisory rather than a row
+/// lock: a removal also locks the owners' rows, and shared row locks taken by others
+/// on those rows could then close a cycle.
+const LOCK_KEY: &str = "hashtextextended($1::text || ':' || $2::text, 0)";
+
+/// Serializes removals and role changes of one member of one workspace, and everything
+/// that [`hold`]s the membership.
+pub async fn lock(db: &impl GenericClient, workspace_id: Uuid, user_id: Uuid) -> StoreResult<()> {
+    let stmt = db
+        .prepare_cached(&format!("SELECT pg_advisory_xact_lock({LOCK_KEY})"))
+        .await?;
+    db.execute(&stmt, &[&workspace_id.to_string(), &user_id.to_string()])
+        .await?;
+    Ok(())
+}
+
+/// Holds the memberships of `users` until the transaction ends (a removal of any of
+/// them waits, and one that committed first is seen), and answers the roles of those
+/// still members. Locks are taken in id order, so two holders never wait on each other.
+pub async fn hold(
+    db: &impl GenericClient,
+    workspace_id: Uuid,
+    users: &[Uuid],
+) -> StoreResult<Vec<(Uuid, Role)>> {
+    let mut users = users.to_vec();
+    users.sort_unstable();
+    users.dedup();
+    let lock = db
+        .prepare_cached(&format!("SELECT pg_advisory_xact_lock_shared({LOCK_KEY})"))
+        .await?;
+    for user in &users {
+        db.execute(&lock, &[&workspace_id.to_string(), &user.to_string()])
+            .await?;
+    }
+    let stmt = db
+        .prepare_cached(
+            "SELECT user_id, role FROM members WHERE workspace_id = $1 AND user_id = ANY($2)",
+        )
+        .await?;
+    Ok(db
+        .query(&stmt, &[&workspace_id, &users])
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
 }

@@ -4,6 +4,7 @@
 //! an HTTP answer (the HTTP layer and the CLI each say it their own way).
 
 pub mod daemon_tokens;
+pub mod events;
 pub mod install_tokens;
 pub mod members;
 pub mod migrate;

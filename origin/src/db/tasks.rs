@@ -6,7 +6,10 @@ use tokio_postgres::Row;
 use tollgate_shared::TokenHash;
 use uuid::Uuid;
 
+use super::daemon_tokens::live_token_condition;
+use super::runtimes::Acting;
 use super::{GenericClient, StoreResult};
+use crate::model::{TaskStatus, Visibility};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Agent {
@@ -14,6 +17,7 @@ pub struct Agent {
     pub workspace_id: Uuid,
     pub runtime_id: Uuid,
     pub name: String,
+    pub created_by: Option<Uuid>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -23,17 +27,16 @@ pub struct Task {
     pub workspace_id: Uuid,
     pub agent_id: Uuid,
     pub runtime_id: Uuid,
-    pub status: String,
+    pub status: TaskStatus,
     pub prompt: String,
+    /// The member who queued it: the one its task token acts for.
+    pub queued_by: Uuid,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 const TASK_COLUMNS: &str =
-    "id, workspace_id, agent_id, runtime_id, status, prompt, created_at, updated_at";
-
-/// Statuses after which a task token is worth nothing.
-pub const TERMINAL: [&str; 3] = ["completed", "failed", "cancelled"];
+    "id, workspace_id, agent_id, runtime_id, status, prompt, queued_by, created_at, updated_at";
 
 impl From<Row> for Task {
     fn from(row: Row) -> Task {
@@ -44,57 +47,110 @@ impl From<Row> for Task {
             runtime_id: row.get("runtime_id"),
             status: row.get("status"),
             prompt: row.get("prompt"),
+            queued_by: row.get("queued_by"),
             created_at: row.get("created_at"),
             updated_at: row.get("updated_at"),
         }
     }
 }
 
-/// An agent on a runtime of the workspace; `None` when the runtime is not the
-/// workspace's.
+/// The SQL condition "the runtime `r` is `$caller`'s own or shared with the workspace".
+fn usable_by(caller: &str) -> String {
+    format!(
+        "(r.owner_id = {caller} OR r.visibility = '{}')",
+        Visibility::Workspace.as_str()
+    )
+}
+
+/// An agent created by `created_by` on a runtime of the workspace that is theirs or
+/// shared; `None` when it is neither (checked by the statement itself, so a runtime
+/// made private meanwhile is refused).
 pub async fn insert_agent(
     db: &impl GenericClient,
     workspace_id: Uuid,
     runtime_id: Uuid,
     name: &str,
+    created_by: Uuid,
 ) -> StoreResult<Option<Agent>> {
     let stmt = db
-        .prepare_cached(
-            "INSERT INTO agents (workspace_id, runtime_id, name)
-             SELECT $1, id, $3 FROM runtimes WHERE id = $2 AND workspace_id = $1
-             RETURNING id, workspace_id, runtime_id, name, created_at",
-        )
+        .prepare_cached(&format!(
+            "INSERT INTO agents (workspace_id, runtime_id, name, created_by)
+             SELECT $1, r.id, $3, $4 FROM runtimes r
+             WHERE r.id = $2 AND r.workspace_id = $1 AND {}
+             RETURNING id, workspace_id, runtime_id, name, created_by, created_at",
+            usable_by("$4")
+        ))
         .await?;
     Ok(db
-        .query_opt(&stmt, &[&workspace_id, &runtime_id, &name])
+        .query_opt(&stmt, &[&workspace_id, &runtime_id, &name, &created_by])
         .await?
         .map(|r| Agent {
             id: r.get(0),
             workspace_id: r.get(1),
             runtime_id: r.get(2),
             name: r.get(3),
-            created_at: r.get(4),
+            created_by: r.get(4),
+            created_at: r.get(5),
         }))
 }
 
-/// A queued task for an active agent of the workspace; `None` when there is no such
-/// agent.
+/// Where an active agent of the workspace runs: its runtime's owner and visibility.
+#[derive(Debug, Clone, Copy)]
+pub struct AgentRuntime {
+    pub owner_id: Uuid,
+    pub visibility: Visibility,
+}
+
+pub async fn agent_runtime(
+    db: &impl GenericClient,
+    workspace_id: Uuid,
+    agent_id: Uuid,
+) -> StoreResult<Option<AgentRuntime>> {
+    let stmt = db
+        .prepare_cached(
+            "SELECT r.owner_id, r.visibility FROM agents a JOIN runtimes r ON r.id = a.runtime_id
+             WHERE a.id = $1 AND a.workspace_id = $2 AND a.archived_at IS NULL",
+        )
+        .await?;
+    Ok(db
+        .query_opt(&stmt, &[&agent_id, &workspace_id])
+        .await?
+        .map(|r| AgentRuntime {
+            owner_id: r.get(0),
+            visibility: r.get(1),
+        }))
+}
+
+/// A task queued by `queued_by` for an active agent of the workspace whose runtime is
+/// theirs or shared; `None` otherwise.
 pub async fn insert_task(
     db: &impl GenericClient,
     workspace_id: Uuid,
     agent_id: Uuid,
     prompt: &str,
+    queued_by: Uuid,
 ) -> StoreResult<Option<Task>> {
     let stmt = db
         .prepare_cached(&format!(
-            "INSERT INTO tasks (workspace_id, agent_id, runtime_id, status, prompt)
-             SELECT $1, id, runtime_id, 'queued', $3 FROM agents
-             WHERE id = $2 AND workspace_id = $1 AND archived_at IS NULL
-             RETURNING {TASK_COLUMNS}"
+            "INSERT INTO tasks (workspace_id, agent_id, runtime_id, status, prompt, queued_by)
+             SELECT $1, a.id, a.runtime_id, $5, $3, $4
+             FROM agents a JOIN runtimes r ON r.id = a.runtime_id
+             WHERE a.id = $2 AND a.workspace_id = $1 AND a.archived_at IS NULL AND {}
+             RETURNING {TASK_COLUMNS}",
+            usable_by("$4")
         ))
         .await?;
     Ok(db
-        .query_opt(&stmt, &[&workspace_id, &agent_id, &prompt])
+        .query_opt(
+            &stmt,
+            &[
+                &workspace_id,
+                &agent_id,
+                &prompt,
+                &queued_by,
+                &TaskStatus::Queued,
+            ],
+        )
         .await?
         .map(Task::from))
 }
@@ -115,73 +171,181 @@ pub async fn find_task(
         .map(Task::from))
 }
 
-/// Claims the oldest queued task of `runtime_id`: one statement, and `SKIP LOCKED`, so
-/// concurrent claims never get the same task.
-pub async fn claim(db: &impl GenericClient, runtime_id: Uuid) -> StoreResult<Option<Task>> {
-    let stmt = db
-        .prepare_cached(&format!(
-            "UPDATE tasks SET status = 'dispatched', updated_at = now()
-             WHERE id = (SELECT id FROM tasks
-                         WHERE runtime_id = $1 AND status = 'queued'
-                         ORDER BY created_at, id
-                         LIMIT 1
-                         FOR UPDATE SKIP LOCKED)
-             RETURNING {TASK_COLUMNS}"
-        ))
-        .await?;
-    Ok(db.query_opt(&stmt, &[&runtime_id]).await?.map(Task::from))
-}
-
-/// Moves a task of the daemon's runtimes from `from` to `to`; `None` when it is not the
-/// daemon's or not in `from`.
-pub async fn transition(
+/// Is `runtime_id` this daemon's and member's?
+pub async fn runtime_is_daemons(
     db: &impl GenericClient,
-    task_id: Uuid,
-    workspace_id: Uuid,
-    daemon_id: &str,
-    from: &[&str],
-    to: &str,
-) -> StoreResult<Option<Task>> {
+    runtime_id: Uuid,
+    acting: &Acting,
+) -> StoreResult<bool> {
     let stmt = db
         .prepare_cached(
-            "UPDATE tasks t SET status = $5, updated_at = now()
-             FROM runtimes r
-             WHERE t.id = $1 AND t.workspace_id = $2 AND r.id = t.runtime_id
-               AND r.daemon_id = $3 AND t.status = ANY($4)
-             RETURNING t.id, t.workspace_id, t.agent_id, t.runtime_id, t.status, t.prompt,
-                       t.created_at, t.updated_at",
+            "SELECT EXISTS (SELECT 1 FROM runtimes
+                            WHERE id = $1 AND workspace_id = $2 AND daemon_id = $3 AND owner_id = $4)",
         )
         .await?;
-    let from: Vec<String> = from.iter().map(|s| (*s).to_owned()).collect();
     Ok(db
-        .query_opt(&stmt, &[&task_id, &workspace_id, &daemon_id, &from, &to])
+        .query_one(
+            &stmt,
+            &[
+                &runtime_id,
+                &acting.workspace_id,
+                &acting.daemon_id,
+                &acting.user_id,
+            ],
+        )
+        .await?
+        .get(0))
+}
+
+/// Claims the oldest queued task of the daemon's runtime `runtime_id`: one statement,
+/// and `SKIP LOCKED`, so concurrent claims never get the same task; only while the
+/// daemon's token is live and the member who queued the task is still in the workspace.
+pub async fn claim(
+    db: &impl GenericClient,
+    acting: &Acting,
+    runtime_id: Uuid,
+) -> StoreResult<Option<Task>> {
+    let stmt = db
+        .prepare_cached(&format!(
+            "UPDATE tasks SET status = $5, updated_at = now()
+             WHERE id = (SELECT t.id FROM tasks t JOIN runtimes r ON r.id = t.runtime_id
+                         WHERE t.runtime_id = $4 AND t.status = $6
+                           AND r.workspace_id = $1 AND r.daemon_id = $2 AND r.owner_id = $3
+                           AND EXISTS (SELECT 1 FROM members m
+                                       WHERE m.workspace_id = t.workspace_id
+                                         AND m.user_id = t.queued_by)
+                           AND {}
+                         ORDER BY t.created_at, t.id
+                         LIMIT 1
+                         FOR UPDATE OF t SKIP LOCKED)
+             RETURNING {TASK_COLUMNS}",
+            live_token_condition("$1", "$2", "$3")
+        ))
+        .await?;
+    Ok(db
+        .query_opt(
+            &stmt,
+            &[
+                &acting.workspace_id,
+                &acting.daemon_id,
+                &acting.user_id,
+                &runtime_id,
+                &TaskStatus::Dispatched,
+                &TaskStatus::Queued,
+            ],
+        )
         .await?
         .map(Task::from))
 }
 
-/// The runtime's owner, when the runtime belongs to the daemon.
-pub async fn runtime_owner(
+/// Moves a task of the daemon's runtimes from `from` to `to`, while its token is live;
+/// `None` when it is not the daemon's, not in `from`, or the token was revoked.
+pub async fn transition(
     db: &impl GenericClient,
-    runtime_id: Uuid,
+    acting: &Acting,
+    task_id: Uuid,
+    from: &[TaskStatus],
+    to: TaskStatus,
+) -> StoreResult<Option<Task>> {
+    let stmt = db
+        .prepare_cached(&format!(
+            "UPDATE tasks t SET status = $6, updated_at = now()
+             FROM runtimes r
+             WHERE t.id = $4 AND t.workspace_id = $1 AND r.id = t.runtime_id
+               AND r.daemon_id = $2 AND r.owner_id = $3 AND t.status = ANY($5)
+               AND {}
+             RETURNING t.id, t.workspace_id, t.agent_id, t.runtime_id, t.status, t.prompt,
+                       t.queued_by, t.created_at, t.updated_at",
+            live_token_condition("$1", "$2", "$3")
+        ))
+        .await?;
+    Ok(db
+        .query_opt(
+            &stmt,
+            &[
+                &acting.workspace_id,
+                &acting.daemon_id,
+                &acting.user_id,
+                &task_id,
+                &from,
+                &to,
+            ],
+        )
+        .await?
+        .map(Task::from))
+}
+
+/// Which tasks a revocation cancels: those on `runtimes`, of `agents`, or queued by
+/// `queued_by`, when in one of `statuses`.
+#[derive(Debug, Default)]
+pub struct Cancel<'a> {
+    pub runtimes: &'a [Uuid],
+    pub agents: &'a [Uuid],
+    pub queued_by: Option<Uuid>,
+    pub statuses: &'a [TaskStatus],
+}
+
+/// Cancels the selected tasks of the workspace; returns their ids.
+pub async fn cancel(
+    db: &impl GenericClient,
     workspace_id: Uuid,
-    daemon_id: &str,
-) -> StoreResult<Option<Uuid>> {
+    which: &Cancel<'_>,
+) -> StoreResult<Vec<Uuid>> {
     let stmt = db
         .prepare_cached(
-            "SELECT owner_id FROM runtimes WHERE id = $1 AND workspace_id = $2 AND daemon_id = $3",
+            "UPDATE tasks SET status = $6, updated_at = now()
+             WHERE workspace_id = $1 AND status = ANY($5)
+               AND (runtime_id = ANY($2) OR agent_id = ANY($3) OR queued_by = $4)
+             RETURNING id",
         )
         .await?;
     Ok(db
-        .query_opt(&stmt, &[&runtime_id, &workspace_id, &daemon_id])
+        .query(
+            &stmt,
+            &[
+                &workspace_id,
+                &which.runtimes,
+                &which.agents,
+                &which.queued_by,
+                &which.statuses,
+                &TaskStatus::Cancelled,
+            ],
+        )
         .await?
-        .map(|r| r.get(0)))
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
+/// Archives the workspace's active agents on `runtimes` or created by `created_by`;
+/// returns their ids.
+pub async fn archive_agents(
+    db: &impl GenericClient,
+    workspace_id: Uuid,
+    runtimes: &[Uuid],
+    created_by: Uuid,
+    by: Uuid,
+) -> StoreResult<Vec<Uuid>> {
+    let stmt = db
+        .prepare_cached(
+            "UPDATE agents SET archived_at = now(), archived_by = $4
+             WHERE workspace_id = $1 AND archived_at IS NULL
+               AND (runtime_id = ANY($2) OR created_by = $3)
+             RETURNING id",
+        )
+        .await?;
+    Ok(db
+        .query(&stmt, &[&workspace_id, &runtimes, &created_by, &by])
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
 }
 
 pub async fn insert_token(
     db: &impl GenericClient,
     hash: &TokenHash,
     task: &Task,
-    user_id: Uuid,
 ) -> StoreResult<DateTime<Utc>> {
     let stmt = db
         .prepare_cached(
@@ -198,22 +362,24 @@ pub async fn insert_token(
                 &task.id,
                 &task.agent_id,
                 &task.workspace_id,
-                &user_id,
+                &task.queued_by,
             ],
         )
         .await?
         .get(0))
 }
 
-pub async fn delete_tokens(db: &impl GenericClient, task_id: Uuid) -> StoreResult<u64> {
+/// Deletes the task tokens of `tasks`: each is refused from the next request on (task
+/// tokens are never cached).
+pub async fn delete_tokens(db: &impl GenericClient, tasks: &[Uuid]) -> StoreResult<u64> {
     let stmt = db
-        .prepare_cached("DELETE FROM task_tokens WHERE task_id = $1")
+        .prepare_cached("DELETE FROM task_tokens WHERE task_id = ANY($1)")
         .await?;
-    Ok(db.execute(&stmt, &[&task_id]).await?)
+    Ok(db.execute(&stmt, &[&tasks]).await?)
 }
 
-/// What a task token stands for: only while its row exists, it has not expired and its
-/// task is not finished.
+/// What a task token stands for: only while its row exists, it has not expired, its
+/// task is not finished and the member it acts for is still in the workspace.
 #[derive(Debug, Clone)]
 pub struct ActiveTaskToken {
     pub user_id: Uuid,
@@ -230,13 +396,12 @@ pub async fn find_active_token(
         .prepare_cached(
             "SELECT k.user_id, k.workspace_id, k.agent_id, k.task_id
              FROM task_tokens k JOIN tasks t ON t.id = k.task_id
-             WHERE k.token_hash = $1 AND k.expires_at > now()
-               AND t.status <> ALL($2)",
+             JOIN members m ON m.workspace_id = k.workspace_id AND m.user_id = k.user_id
+             WHERE k.token_hash = $1 AND k.expires_at > now() AND t.status = ANY($2)",
         )
         .await?;
-    let terminal: Vec<String> = TERMINAL.iter().map(|s| (*s).to_owned()).collect();
     Ok(db
-        .query_opt(&stmt, &[&hash.as_str(), &terminal])
+        .query_opt(&stmt, &[&hash.as_str(), &TaskStatus::LIVE.as_slice()])
         .await?
         .map(|r| ActiveTaskToken {
             user_id: r.get(0),

@@ -1,12 +1,14 @@
 //! Who may call a route, said by the route's signature: a handler takes a
-//! [`HumanCaller`], a [`UserCaller`], a [`CloudRuntimeCaller`] or a [`DaemonCaller`], and the extractor answers
-//! DESIGN.md's exact 401 or 403 before the handler runs. There is no check to forget.
+//! [`HumanCaller`], a [`UserCaller`], a [`CloudRuntimeCaller`] or a [`DaemonCaller`] —
+//! and on `/api/workspaces/{id}/…` an [`InWorkspace`] of one of them — and the
+//! extractor answers DESIGN.md's exact 401, 403 or 404 before the handler runs. There
+//! is no check to forget.
 //!
 //! Each extractor starts from [`EdgeVerified`] (an identity the edge stamped and signed)
 //! or, for a request that came straight to the origin, the bearer token resolved here,
 //! and applies the shared route-class table (`tollgate_shared::access`).
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
 use axum::http::HeaderName;
@@ -17,7 +19,10 @@ use uuid::Uuid;
 
 use super::edge_trust::EdgeVerified;
 use super::error::AppError;
+use crate::db::bounded;
+use crate::model::Role;
 use crate::state::AppState;
+use crate::workspaces;
 
 /// The caller of a request of `class`, before any rule about who may call it.
 async fn authenticate(
@@ -63,7 +68,11 @@ async fn authenticate(
     }
 }
 
-/// Which actors a user route serves beyond the shared table.
+/// Which actors a user route serves beyond the shared table: the "may call" column of
+/// the README's "Who acts for whom". Task tokens reach only `/api/me` and routes of
+/// their own workspace (every route that serves them is one of those, and
+/// [`InWorkspace`] holds them to theirs); everything about a person's own credentials
+/// and workspaces is for people.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Serves {
     Everyone,
@@ -92,25 +101,12 @@ async fn user_route_caller(
     serves: Serves,
 ) -> Result<(Actor, Uuid), AppError> {
     let actor = authenticate(parts, state, RouteClass::User).await?;
-    // A task token acts in its own workspace only, whatever the route would allow.
-    if let Actor::TaskToken { workspace_id, .. } = &actor {
-        if path_workspace(parts.uri.path()).is_some_and(|w| w != *workspace_id) {
-            return Err(AuthError::WrongWorkspace.into());
-        }
-    }
     if !serves.admits(&actor) {
         return Err(AuthError::HumanOnly.into());
     }
     access::admit(RouteClass::User, actor.source().credential())?;
-    // Every actor the user routes admit acts for a user.
-    let user_id = actor.user_id().ok_or(AuthError::InvalidToken)?;
+    let user_id = actor.user_id();
     Ok((actor, user_id))
-}
-
-/// The workspace of a `/api/workspaces/{id}/…` path.
-fn path_workspace(path: &str) -> Option<Uuid> {
-    let rest = path.strip_prefix("/api/workspaces/")?;
-    Uuid::parse_str(rest.split('/').next()?).ok()
 }
 
 /// Any actor a user route admits (a PAT, a session, a task token, a cloud PAT), with
@@ -180,5 +176,75 @@ impl FromRequestParts<AppState> for DaemonCaller {
         let actor = authenticate(parts, state, RouteClass::Daemon).await?;
         access::admit(RouteClass::Daemon, actor.source().credential())?;
         Ok(DaemonCaller { actor })
+    }
+}
+
+/// What a handler needs of any user-route caller.
+pub trait Caller: FromRequestParts<AppState, Rejection = AppError> + Send + Sync {
+    fn actor(&self) -> &Actor;
+    fn user_id(&self) -> Uuid;
+}
+
+macro_rules! caller {
+    ($($t:ty),+) => {$(
+        impl Caller for $t {
+            fn actor(&self) -> &Actor {
+                &self.actor
+            }
+            fn user_id(&self) -> Uuid {
+                self.user_id
+            }
+        }
+    )+};
+}
+caller!(UserCaller, HumanCaller, CloudRuntimeCaller);
+
+/// The caller of a `/api/workspaces/{id}/…` route as a member of that workspace: the
+/// id parsed once from the matched route's `{id}` (percent-decoded, any case — the
+/// value the handler uses, so no spelling of it escapes the checks), a task token held
+/// to its own workspace, and the caller's role. A workspace that does not exist and one
+/// the caller is not in are the same `404 workspace not found`.
+#[derive(Debug, Clone)]
+pub struct InWorkspace<C> {
+    pub id: Uuid,
+    pub role: Role,
+    pub caller: C,
+}
+
+impl<C: Caller> InWorkspace<C> {
+    pub fn user_id(&self) -> Uuid {
+        self.caller.user_id()
+    }
+
+    /// Owners and admins only; other members get 403.
+    pub fn require_admin(&self) -> Result<(), AppError> {
+        workspaces::admin(self.role)
+    }
+}
+
+impl<C: Caller> FromRequestParts<AppState> for InWorkspace<C> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let caller = C::from_request_parts(parts, state).await?;
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| workspaces::NOT_FOUND)?;
+        let raw = params
+            .iter()
+            .find_map(|(name, value)| (name == "id").then_some(value))
+            .ok_or_else(|| AppError::Internal("a workspace route without {id}".to_owned()))?;
+        let id = workspaces::parse_id(raw)?;
+        if let Actor::TaskToken { workspace_id, .. } = caller.actor() {
+            if *workspace_id != id {
+                return Err(AuthError::WrongWorkspace.into());
+            }
+        }
+        let role = bounded(async {
+            let db = state.pool.get().await?;
+            workspaces::role(&db, id, caller.user_id()).await
+        })
+        .await?;
+        Ok(InWorkspace { id, role, caller })
     }
 }

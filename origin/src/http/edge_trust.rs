@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use tollgate_shared::headers::{
     SIGNED_IDENTITY_HEADERS, STRIPPED_HEADERS, X_EDGE_SIGNATURE, X_EDGE_TIMESTAMP,
 };
+use tollgate_shared::session;
 use tollgate_shared::signing::{Body, Request as Signed};
 use tollgate_shared::{Actor, AuthError, SigningKey};
 
@@ -61,13 +62,14 @@ pub fn verify_edge_signature(
 }
 
 /// A bearer header or a session cookie: what an edge-only origin must not accept
-/// unsigned. Public routes without credentials still answer.
+/// unsigned. Public routes without credentials still answer. The cookie is found by the
+/// shared rule, on each value read as the credential extractors read it (non-UTF-8 bytes
+/// replaced), so whatever would authenticate here is refused here.
 fn carries_credentials(headers: &HeaderMap) -> bool {
     headers.contains_key(axum::http::header::AUTHORIZATION)
-        || headers
-            .get_all(axum::http::header::COOKIE)
-            .iter()
-            .any(|c| c.as_bytes().windows(17).any(|w| w == b"tollgate_session="))
+        || headers.get_all(axum::http::header::COOKIE).iter().any(|c| {
+            session::cookie(&String::from_utf8_lossy(c.as_bytes()), session::COOKIE).is_some()
+        })
 }
 
 pub async fn edge_trust(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
@@ -103,5 +105,44 @@ pub async fn edge_trust(State(state): State<AppState>, mut req: Request, next: N
             next.run(req).await
         }
         Err(e) => AppError::Auth(e).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::header::{AUTHORIZATION, COOKIE};
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    fn with(name: axum::http::HeaderName, values: &[&[u8]]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append(name.clone(), HeaderValue::from_bytes(value).unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn the_session_cookie_is_found_as_the_edge_finds_it() {
+        for values in [
+            &[&b"tollgate_session=x"[..]][..],
+            &[b"tollgate_session =x"],
+            &[b"a=b;\ttollgate_session=x "],
+            &[b"a=b", b"tollgate_session=x"],
+            &[b"\xff=1; tollgate_session=x"],
+        ] {
+            assert!(carries_credentials(&with(COOKIE, values)), "{values:?}");
+        }
+        for values in [
+            &[&b"other=1"[..]][..],
+            &[b"xtollgate_session=x"],
+            &[b"tollgate_session="],
+            &[b"\xc2\xa0tollgate_session=x"],
+        ] {
+            assert!(!carries_credentials(&with(COOKIE, values)), "{values:?}");
+        }
+        assert!(carries_credentials(&with(AUTHORIZATION, &[b"Bearer x"])));
+        assert!(!carries_credentials(&HeaderMap::new()));
     }
 }

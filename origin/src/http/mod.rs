@@ -11,5 +11,5 @@ pub mod limits;
 pub mod names;
 pub mod request_id;
 
-pub use callers::{CloudRuntimeCaller, DaemonCaller, HumanCaller, UserCaller};
+pub use callers::{CloudRuntimeCaller, DaemonCaller, HumanCaller, InWorkspace, UserCaller};
 pub use error::{AppError, AppResult};

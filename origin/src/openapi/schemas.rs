@@ -86,7 +86,8 @@ pub struct Whoami {
     pub actor_source: String,
     pub workspace_id: Option<Uuid>,
     pub daemon_id: Option<String>,
-    pub user_id: Option<Uuid>,
+    /// The member the caller acts for (a daemon: the one it was enrolled for).
+    pub user_id: Uuid,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -116,7 +117,15 @@ pub struct ExchangeAnswer {
     pub token: String,
     pub workspace_id: Uuid,
     pub daemon_id: String,
+    /// The member the daemon acts for.
+    pub user_id: Uuid,
     pub expires_at: String,
+}
+
+/// `GET /api/workspaces/{id}/runtimes`.
+#[derive(Serialize, ToSchema)]
+pub struct Runtimes {
+    pub runtimes: Vec<crate::db::runtimes::RuntimeView>,
 }
 
 /// `{"kind":"mul","hash":"<64 hex>"}`, or for cloud PATs `{"kind":"mcn","token":"mcn_…"}`.

@@ -1,6 +1,7 @@
 //! `/api/daemon/*`: what daemons call — who am I, register a runtime, heartbeat. A
-//! daemon token acts in its own workspace as its own daemon; a person running a daemon
-//! by hand with a PAT names both in the body and must be a member of the workspace.
+//! daemon token acts in its own workspace as its own daemon, for its member; a person
+//! running a daemon by hand with a PAT names both in the body, must be a member of the
+//! workspace, and may not use a daemon id another member's daemon holds.
 
 use std::collections::BTreeSet;
 
@@ -12,8 +13,8 @@ use tollgate_shared::{Actor, AuthError};
 use uuid::Uuid;
 
 use crate::daemons;
-use crate::db::runtimes::{self, Runtime};
-use crate::db::{bounded, daemon_tokens, GenericClient};
+use crate::db::runtimes::{self, Acting, Runtime};
+use crate::db::{bounded, daemon_tokens, members, GenericClient};
 use crate::http::json::JsonBody;
 use crate::http::names;
 use crate::http::{AppError, AppResult, DaemonCaller};
@@ -33,6 +34,7 @@ pub async fn whoami(caller: DaemonCaller) -> Json<Value> {
         Actor::Daemon {
             workspace_id,
             daemon_id,
+            ..
         } => (Some(*workspace_id), Some(daemon_id.clone())),
         _ => (None, None),
     };
@@ -44,21 +46,19 @@ pub async fn whoami(caller: DaemonCaller) -> Json<Value> {
     }))
 }
 
-/// Where a daemon call acts: the workspace, the daemon and whom its runtimes belong to.
-struct Target {
-    workspace_id: Uuid,
-    daemon_id: String,
-    owner_id: Uuid,
-}
-
-async fn target(
+/// Who a daemon call acts as, its membership held for the rest of the transaction (a
+/// removal waits for it, or has happened). A daemon token is bound to its workspace,
+/// its daemon id and its member; a person (PAT, cloud PAT) names the workspace and a
+/// daemon id, which must not be another member's.
+async fn acting(
     db: &impl GenericClient,
     caller: &DaemonCaller,
     workspace_id: Option<&str>,
     daemon_id: Option<&Value>,
-) -> AppResult<Target> {
-    match &caller.actor {
+) -> AppResult<Acting> {
+    let acting = match &caller.actor {
         Actor::Daemon {
+            user_id,
             workspace_id: own,
             daemon_id,
         } => {
@@ -66,28 +66,38 @@ async fn target(
             if workspace_id.is_some_and(|w| workspaces::parse_id(w).ok() != Some(*own)) {
                 return Err(workspaces::NOT_FOUND);
             }
-            // Revoked since the edge cached it: no owner, no identity.
-            let owner_id = daemon_tokens::owner_of(db, *own, daemon_id)
-                .await?
-                .ok_or(AuthError::InvalidToken)?;
-            Ok(Target {
+            Acting {
                 workspace_id: *own,
                 daemon_id: daemon_id.clone(),
-                owner_id,
-            })
+                user_id: *user_id,
+                by_token: true,
+            }
         }
-        actor => {
-            let user_id = actor.user_id().ok_or(AuthError::InvalidToken)?;
-            let workspace_id = workspaces::parse_id(workspace_id.unwrap_or_default())?;
-            let daemon_id = daemons::daemon_id(daemon_id)?;
-            workspaces::role(db, workspace_id, user_id).await?;
-            Ok(Target {
-                workspace_id,
-                daemon_id,
-                owner_id: user_id,
-            })
+        actor => Acting {
+            workspace_id: workspaces::parse_id(workspace_id.unwrap_or_default())?,
+            daemon_id: daemons::daemon_id(daemon_id)?,
+            user_id: actor.user_id(),
+            by_token: false,
+        },
+    };
+    let held = members::hold(db, acting.workspace_id, &[acting.user_id]).await?;
+    if held.is_empty() {
+        // A daemon's member removed since the edge cached its token: its token is gone.
+        return Err(if acting.by_token {
+            AuthError::InvalidToken.into()
+        } else {
+            workspaces::NOT_FOUND
+        });
+    }
+    if !acting.by_token {
+        let (ws, daemon, user) = (acting.workspace_id, &*acting.daemon_id, acting.user_id);
+        if daemon_tokens::held_by_another(db, ws, daemon, user).await?
+            || runtimes::held_by_another(db, ws, daemon, user).await?
+        {
+            return Err(AuthError::DaemonIdTaken.into());
         }
     }
+    Ok(acting)
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -104,7 +114,7 @@ pub struct RegisterRuntime {
     tag = "daemons",
     operation_id = "register_runtime",
     request_body = RegisterRuntime,
-    responses((status = 200, description = "The runtime, online", body = crate::db::runtimes::Runtime), (status = 400, description = "`name is required`, `name is too long`, `name must not contain control characters`, `daemon_id is required`, `invalid daemon_id`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`", body = crate::openapi::schemas::ErrorBody)),
+    responses((status = 200, description = "The runtime, online", body = crate::db::runtimes::Runtime), (status = 400, description = "`name is required`, `name is too long`, `name must not contain control characters`, `daemon_id is required`, `invalid daemon_id`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`daemon id belongs to another member`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`", body = crate::openapi::schemas::ErrorBody)),
     security(("daemon_token" = []), ("pat" = []), ("cloud_pat" = []))
 )]
 pub async fn register_runtime(
@@ -114,20 +124,36 @@ pub async fn register_runtime(
 ) -> AppResult<Json<Runtime>> {
     let name = names::name(body.name.as_deref())?;
     let runtime = bounded(async {
-        let db = state.pool.get().await?;
-        let t = target(
-            &db,
+        let mut db = state.pool.get().await?;
+        let tx = db.transaction().await?;
+        let acting = acting(
+            &tx,
             &caller,
             body.workspace_id.as_deref(),
             body.daemon_id.as_ref(),
         )
         .await?;
-        Ok::<_, AppError>(
-            runtimes::upsert(&db, t.workspace_id, &t.daemon_id, t.owner_id, &name).await?,
-        )
+        let Some(runtime) = runtimes::upsert(&tx, &acting, &name).await? else {
+            return Err(refused(&tx, &acting).await);
+        };
+        tx.commit().await?;
+        Ok::<_, AppError>(runtime)
     })
     .await?;
     Ok(Json(runtime))
+}
+
+/// Why a daemon statement found nothing to do for `acting`: its token was revoked
+/// (401), or the runtime is another member's (403).
+async fn refused(db: &impl GenericClient, acting: &Acting) -> AppError {
+    if !acting.by_token {
+        return AuthError::DaemonIdTaken.into();
+    }
+    match daemon_tokens::is_live(db, acting.workspace_id, &acting.daemon_id, acting.user_id).await {
+        Ok(true) => AuthError::DaemonIdTaken.into(),
+        Ok(false) => AuthError::InvalidToken.into(),
+        Err(e) => e.into(),
+    }
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -144,7 +170,7 @@ pub struct Heartbeat {
     tag = "daemons",
     operation_id = "heartbeat",
     request_body = Heartbeat,
-    responses((status = 200, description = "All or nothing", body = crate::openapi::schemas::HeartbeatAnswer), (status = 400, description = "`invalid request body`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`runtime not found`, `workspace not found`", body = crate::openapi::schemas::ErrorBody)),
+    responses((status = 200, description = "All or nothing", body = crate::openapi::schemas::HeartbeatAnswer), (status = 400, description = "`invalid request body`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`daemon id belongs to another member`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`runtime not found`, `workspace not found`", body = crate::openapi::schemas::ErrorBody)),
     security(("daemon_token" = []), ("pat" = []), ("cloud_pat" = []))
 )]
 pub async fn heartbeat(
@@ -162,16 +188,28 @@ pub async fn heartbeat(
     let updated = bounded(async {
         let mut db = state.pool.get().await?;
         let tx = db.transaction().await?;
-        let t = target(
+        let acting = acting(
             &tx,
             &caller,
             body.workspace_id.as_deref(),
             body.daemon_id.as_ref(),
         )
         .await?;
-        let updated = runtimes::heartbeat(&tx, &ids, t.workspace_id, &t.daemon_id).await?;
+        let updated = runtimes::heartbeat(&tx, &acting, &ids).await?;
         if updated != ids.len() as u64 {
-            return Err(AppError::Missing("runtime not found"));
+            let live = !acting.by_token
+                || daemon_tokens::is_live(
+                    &tx,
+                    acting.workspace_id,
+                    &acting.daemon_id,
+                    acting.user_id,
+                )
+                .await?;
+            return Err(if live {
+                AppError::Missing("runtime not found")
+            } else {
+                AuthError::InvalidToken.into()
+            });
         }
         tx.commit().await?;
         Ok(updated)

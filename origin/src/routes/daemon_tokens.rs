@@ -9,9 +9,8 @@ use uuid::Uuid;
 use crate::daemons;
 use crate::db::bounded;
 use crate::db::daemon_tokens::{self, DaemonTokenView};
-use crate::http::{AppError, AppResult, HumanCaller};
+use crate::http::{AppError, AppResult, HumanCaller, InWorkspace};
 use crate::state::AppState;
-use crate::workspaces;
 
 #[utoipa::path(
     get,
@@ -24,14 +23,12 @@ use crate::workspaces;
 )]
 pub async fn list(
     State(state): State<AppState>,
-    caller: HumanCaller,
-    Path(workspace): Path<String>,
+    ws: InWorkspace<HumanCaller>,
 ) -> AppResult<Json<Vec<DaemonTokenView>>> {
-    let workspace_id = workspaces::parse_id(&workspace)?;
+    ws.require_admin()?;
     let list = bounded(async {
         let db = state.pool.get().await?;
-        workspaces::require_admin(&db, workspace_id, caller.user_id).await?;
-        Ok::<_, AppError>(daemon_tokens::list_for_workspace(&db, workspace_id).await?)
+        Ok::<_, AppError>(daemon_tokens::list_for_workspace(&db, ws.id).await?)
     })
     .await?;
     Ok(Json(list))
@@ -43,21 +40,16 @@ pub async fn list(
     tag = "daemons",
     operation_id = "revoke_daemon_token",
     params(("id" = Uuid, Path, description = "Workspace id"), ("token_id" = Uuid, Path, description = "Daemon token id")),
-    responses((status = 204, description = "Revoked (idempotent); purged at the edge"), (status = 400, description = "`invalid token id`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`insufficient permissions`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`", body = crate::openapi::schemas::ErrorBody)),
+    responses((status = 204, description = "Revoked (idempotent); the tasks it claimed cancelled, its runtimes offline, purged at the edge"), (status = 400, description = "`invalid token id`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`insufficient permissions`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`", body = crate::openapi::schemas::ErrorBody)),
     security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []))
 )]
 pub async fn revoke(
     State(state): State<AppState>,
-    caller: HumanCaller,
-    Path((workspace, token)): Path<(String, String)>,
+    ws: InWorkspace<HumanCaller>,
+    Path((_workspace, token)): Path<(String, String)>,
 ) -> AppResult<StatusCode> {
-    let workspace_id = workspaces::parse_id(&workspace)?;
+    ws.require_admin()?;
     let token_id = Uuid::parse_str(&token).map_err(|_| AppError::BadRequest("invalid token id"))?;
-    bounded(async {
-        let db = state.pool.get().await?;
-        workspaces::require_admin(&db, workspace_id, caller.user_id).await
-    })
-    .await?;
-    daemons::revoke_daemon_token(&state.pool, &state.outbox, workspace_id, token_id).await?;
+    daemons::revoke_daemon_token(&state.pool, &state.outbox, ws.id, token_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -2,19 +2,43 @@
 //! `POST /api/install-tokens/exchange` (public: an installer trades one for a daemon
 //! token, exactly once).
 
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::Value;
+use uuid::Uuid;
 
 use tollgate_shared::wire::ExchangeAnswer;
 
 use crate::daemons::{self, MintedInstallToken};
 use crate::db::bounded;
 use crate::http::json::read_body;
-use crate::http::{AppError, AppResult, HumanCaller};
+use crate::http::{AppError, AppResult, HumanCaller, InWorkspace};
 use crate::state::AppState;
-use crate::workspaces;
+
+/// The mint body: optional, and so is its `user_id` (the caller by default).
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+pub struct MintFor {
+    /// The member the daemon will act for.
+    #[schema(value_type = Option<Uuid>)]
+    user_id: Option<Value>,
+}
+
+/// Whom an install token is for: `{"user_id": …}`, or the caller without a body.
+fn minted_for(body: &[u8], caller: Uuid) -> AppResult<Uuid> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(caller);
+    }
+    let body: MintFor =
+        serde_json::from_slice(body).map_err(|_| AppError::BadRequest("invalid request body"))?;
+    match body.user_id {
+        None | Some(Value::Null) => Ok(caller),
+        Some(Value::String(s)) => {
+            Uuid::parse_str(&s).map_err(|_| AppError::BadRequest("invalid user_id"))
+        }
+        Some(_) => Err(AppError::BadRequest("invalid user_id")),
+    }
+}
 
 #[utoipa::path(
     post,
@@ -22,19 +46,20 @@ use crate::workspaces;
     tag = "daemons",
     operation_id = "mint_install_token",
     params(("id" = Uuid, Path, description = "Workspace id")),
-    responses((status = 201, description = "A single-use install token (15 min), shown this once", body = crate::daemons::MintedInstallToken), (status = 403, description = "`insufficient permissions`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`", body = crate::openapi::schemas::ErrorBody)),
+    request_body(content = MintFor, description = "Optional: the member the daemon will act for (default: the caller)"),
+    responses((status = 201, description = "A single-use install token (15 min) for the member, shown this once", body = crate::daemons::MintedInstallToken), (status = 400, description = "`invalid user_id`, `invalid request body`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`insufficient permissions`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`, `member not found`", body = crate::openapi::schemas::ErrorBody)),
     security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []))
 )]
 pub async fn mint(
     State(state): State<AppState>,
-    caller: HumanCaller,
-    Path(workspace): Path<String>,
+    ws: InWorkspace<HumanCaller>,
+    req: Request,
 ) -> AppResult<(StatusCode, Json<MintedInstallToken>)> {
-    let workspace_id = workspaces::parse_id(&workspace)?;
+    ws.require_admin()?;
+    let for_user = minted_for(&read_body(req, &state).await?, ws.user_id())?;
     let minted = bounded(async {
         let db = state.pool.get().await?;
-        workspaces::require_admin(&db, workspace_id, caller.user_id).await?;
-        daemons::mint_install_token(&db, workspace_id, caller.user_id).await
+        daemons::mint_install_token(&db, ws.id, ws.user_id(), for_user).await
     })
     .await?;
     Ok((StatusCode::CREATED, Json(minted)))
@@ -48,7 +73,7 @@ pub async fn mint(
     tag = "daemons",
     operation_id = "exchange_install_token",
     request_body = crate::openapi::schemas::ExchangeRequest,
-    responses((status = 200, description = "The daemon token, exactly once per install token", body = crate::openapi::schemas::ExchangeAnswer), (status = 400, description = "`invalid_install_token` (not an install token at all), `daemon_id is required`, `invalid daemon_id`, `invalid request body`", body = crate::openapi::schemas::ErrorBody), (status = 401, description = "`invalid_install_token`, `install_token_already_used`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`issuer no longer authorized`", body = crate::openapi::schemas::ErrorBody), (status = 503, description = "`database unavailable`", body = crate::openapi::schemas::ErrorBody, headers(("Retry-After" = String, description = "Seconds to wait"))))
+    responses((status = 200, description = "The daemon token, exactly once per install token", body = crate::openapi::schemas::ExchangeAnswer), (status = 400, description = "`invalid_install_token` (not an install token at all), `daemon_id is required`, `invalid daemon_id`, `invalid request body`", body = crate::openapi::schemas::ErrorBody), (status = 401, description = "`invalid_install_token`, `install_token_already_used`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`member no longer in workspace`, `issuer no longer authorized`", body = crate::openapi::schemas::ErrorBody), (status = 409, description = "`daemon id already enrolled` (another member's daemon holds it)", body = crate::openapi::schemas::ErrorBody), (status = 503, description = "`database unavailable`", body = crate::openapi::schemas::ErrorBody, headers(("Retry-After" = String, description = "Seconds to wait"))))
 )]
 pub async fn exchange(
     State(state): State<AppState>,
@@ -64,6 +89,6 @@ pub async fn exchange(
         .ok_or(AppError::BadRequest("invalid_install_token"))?;
     let daemon_id = daemons::daemon_id(body.get("daemon_id"))?;
     Ok(Json(
-        daemons::exchange(&state.pool, token, &daemon_id).await?,
+        daemons::exchange(&state.pool, &state.outbox, token, &daemon_id).await?,
     ))
 }

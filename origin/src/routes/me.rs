@@ -31,7 +31,7 @@ pub async fn me(State(state): State<AppState>, caller: UserCaller) -> AppResult<
         "name": user.name,
         "actor_source": caller.actor.source(),
     });
-    // An agent acts for the runtime's owner, for one task.
+    // An agent acts for the member who queued its task, for that task only.
     if let Actor::TaskToken {
         workspace_id,
         agent_id,

@@ -9,12 +9,12 @@ use serde_json::{json, Value};
 use tollgate_shared::AuthError;
 use uuid::Uuid;
 
-use crate::db::{bounded, members as store, removal, users};
+use crate::db::{bounded, events, members as store, removal, users};
 use crate::http::json::JsonBody;
-use crate::http::{AppError, AppResult, HumanCaller, UserCaller};
-use crate::members::{self, LAST_OWNER, MEMBER_NOT_FOUND, ROLES};
+use crate::http::{AppError, AppResult, HumanCaller, InWorkspace, UserCaller};
+use crate::members::{self, LAST_OWNER, MEMBER_NOT_FOUND};
+use crate::model::Role;
 use crate::state::AppState;
-use crate::workspaces;
 
 #[utoipa::path(
     get,
@@ -27,14 +27,12 @@ use crate::workspaces;
 )]
 pub async fn list(
     State(state): State<AppState>,
-    caller: HumanCaller,
-    Path(workspace): Path<String>,
+    ws: InWorkspace<HumanCaller>,
 ) -> AppResult<Json<Value>> {
-    let workspace_id = workspaces::parse_id(&workspace)?;
+    ws.require_admin()?;
     let list = bounded(async {
         let db = state.pool.get().await?;
-        workspaces::require_admin(&db, workspace_id, caller.user_id).await?;
-        Ok::<_, AppError>(store::list(&db, workspace_id).await?)
+        Ok::<_, AppError>(store::list(&db, ws.id).await?)
     })
     .await?;
     Ok(Json(Value::Array(list)))
@@ -46,10 +44,9 @@ pub struct AddMember {
     role: Option<String>,
 }
 
-fn role(value: Option<&str>) -> AppResult<&str> {
-    ROLES
-        .into_iter()
-        .find(|r| Some(*r) == value)
+fn role(value: Option<&str>) -> AppResult<Role> {
+    value
+        .and_then(Role::parse)
         .ok_or(AppError::BadRequest("role must be owner, admin or member"))
 }
 
@@ -65,28 +62,25 @@ fn role(value: Option<&str>) -> AppResult<&str> {
 )]
 pub async fn add(
     State(state): State<AppState>,
-    caller: HumanCaller,
-    Path(workspace): Path<String>,
+    ws: InWorkspace<HumanCaller>,
     JsonBody(body): JsonBody<AddMember>,
 ) -> AppResult<(StatusCode, Json<Value>)> {
-    let workspace_id = workspaces::parse_id(&workspace)?;
-    let role = role(body.role.as_deref())?.to_owned();
+    let workspace_id = ws.id;
+    let role = role(body.role.as_deref())?;
     let email = body
         .email
         .as_deref()
         .and_then(users::normalize_email)
         .ok_or(AppError::BadRequest("invalid email"))?;
+    if !ws.role.may_manage(None, Some(role)) {
+        return Err(AuthError::InsufficientPermissions.into());
+    }
     let user_id = bounded(async {
         let db = state.pool.get().await?;
-        let caller_role = workspaces::role(&db, workspace_id, caller.user_id).await?;
-        match (caller_role.as_str(), role.as_str()) {
-            ("owner", _) | ("admin", "admin" | "member") => {}
-            _ => return Err(AuthError::InsufficientPermissions.into()),
-        }
         let user = users::find_by_email(&db, &email)
             .await?
             .ok_or(AppError::Missing("user not found"))?;
-        if !store::add(&db, workspace_id, user.id, &role).await? {
+        if !store::add(&db, workspace_id, user.id, role).await? {
             return Err(AppError::Conflict("already a member"));
         }
         Ok::<_, AppError>(user.id)
@@ -115,30 +109,24 @@ pub struct ChangeRole {
 )]
 pub async fn change_role(
     State(state): State<AppState>,
-    caller: HumanCaller,
-    Path((workspace, user)): Path<(String, String)>,
+    ws: InWorkspace<HumanCaller>,
+    Path((_workspace, user)): Path<(String, String)>,
     JsonBody(body): JsonBody<ChangeRole>,
 ) -> AppResult<Json<Value>> {
-    let workspace_id = workspaces::parse_id(&workspace)?;
+    let workspace_id = ws.id;
     let user_id = Uuid::parse_str(&user).map_err(|_| MEMBER_NOT_FOUND)?;
-    let role = role(body.role.as_deref())?.to_owned();
+    let role = role(body.role.as_deref())?;
     bounded(async {
         let mut db = state.pool.get().await?;
-        let caller_role = workspaces::role(&db, workspace_id, caller.user_id).await?;
         let tx = db.transaction().await?;
-        removal::lock(&tx, workspace_id, user_id).await?;
+        store::lock(&tx, workspace_id, user_id).await?;
         let current = removal::member_role(&tx, workspace_id, user_id)
             .await?
             .ok_or(MEMBER_NOT_FOUND)?;
-        let allowed = match caller_role.as_str() {
-            "owner" => true,
-            "admin" => current != "owner" && role != "owner",
-            _ => false,
-        };
-        if !allowed {
+        if !ws.role.may_manage(Some(current), Some(role)) {
             return Err(AuthError::InsufficientPermissions.into());
         }
-        if !store::set_role(&tx, workspace_id, user_id, &role).await? {
+        if !store::set_role(&tx, workspace_id, user_id, role).await? {
             return Err(LAST_OWNER);
         }
         tx.commit().await?;
@@ -161,27 +149,18 @@ pub async fn change_role(
 )]
 pub async fn remove(
     State(state): State<AppState>,
-    caller: HumanCaller,
-    Path((workspace, user)): Path<(String, String)>,
+    ws: InWorkspace<HumanCaller>,
+    Path((_workspace, user)): Path<(String, String)>,
 ) -> AppResult<StatusCode> {
-    let workspace_id = workspaces::parse_id(&workspace)?;
     let user_id = Uuid::parse_str(&user).map_err(|_| MEMBER_NOT_FOUND)?;
-    let caller_role = bounded(async {
-        let db = state.pool.get().await?;
-        let role = workspaces::role(&db, workspace_id, caller.user_id).await?;
-        if role == "member" {
-            return Err(AuthError::InsufficientPermissions.into());
-        }
-        Ok::<_, AppError>(role)
-    })
-    .await?;
+    ws.require_admin()?;
     members::remove(
         &state.pool,
         &state.outbox,
-        workspace_id,
+        ws.id,
         user_id,
-        caller.user_id,
-        Some(&caller_role),
+        ws.user_id(),
+        Some(ws.role),
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -198,16 +177,14 @@ pub async fn remove(
 )]
 pub async fn leave(
     State(state): State<AppState>,
-    caller: HumanCaller,
-    Path(workspace): Path<String>,
+    ws: InWorkspace<HumanCaller>,
 ) -> AppResult<StatusCode> {
-    let workspace_id = workspaces::parse_id(&workspace)?;
     members::remove(
         &state.pool,
         &state.outbox,
-        workspace_id,
-        caller.user_id,
-        caller.user_id,
+        ws.id,
+        ws.user_id(),
+        ws.user_id(),
         None,
     )
     .await?;
@@ -230,15 +207,12 @@ pub struct After {
 )]
 pub async fn events(
     State(state): State<AppState>,
-    caller: UserCaller,
-    Path(workspace): Path<String>,
+    ws: InWorkspace<UserCaller>,
     Query(after): Query<After>,
 ) -> AppResult<Json<Value>> {
-    let workspace_id = workspaces::parse_id(&workspace)?;
     let events = bounded(async {
         let db = state.pool.get().await?;
-        workspaces::role(&db, workspace_id, caller.user_id).await?;
-        Ok::<_, AppError>(removal::events(&db, workspace_id, after.after.unwrap_or(0)).await?)
+        Ok::<_, AppError>(events::after(&db, ws.id, after.after.unwrap_or(0)).await?)
     })
     .await?;
     Ok(Json(json!({ "events": events })))

@@ -11,5 +11,6 @@ pub mod internal;
 pub mod me;
 pub mod members;
 pub mod pats;
+pub mod runtimes;
 pub mod tasks;
 pub mod workspaces;

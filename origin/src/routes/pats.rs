@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::db::bounded;
 use crate::db::pats::{self as store, PatView};
 use crate::http::json::JsonBody;
-use crate::http::{AppError, AppResult, HumanCaller, UserCaller};
+use crate::http::{AppError, AppResult, HumanCaller};
 use crate::pats::{self, CreatedPat, Renewal};
 use crate::state::AppState;
 
@@ -51,11 +51,11 @@ pub async fn create(
     tag = "tokens",
     operation_id = "list_pats",
     responses((status = 200, description = "The caller's unrevoked PATs, no secrets", body = Vec<crate::db::pats::PatView>)),
-    security(("pat" = []), ("session" = []), ("session_cookie" = []), ("task_token" = []), ("cloud_pat" = []))
+    security(("pat" = []), ("session" = []), ("session_cookie" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,
-    caller: UserCaller,
+    caller: HumanCaller,
 ) -> AppResult<Json<Vec<PatView>>> {
     let list = bounded(async {
         let db = state.pool.get().await?;
@@ -72,11 +72,11 @@ pub async fn list(
     operation_id = "revoke_pat",
     params(("id" = Uuid, Path, description = "PAT id")),
     responses((status = 204, description = "Revoked, or not the caller's to revoke (idempotent); purged at the edge before this answer"), (status = 400, description = "`invalid token id`", body = crate::openapi::schemas::ErrorBody)),
-    security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []), ("task_token" = []), ("cloud_pat" = []))
+    security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []))
 )]
 pub async fn revoke(
     State(state): State<AppState>,
-    caller: UserCaller,
+    caller: HumanCaller,
     Path(id): Path<String>,
 ) -> AppResult<StatusCode> {
     let id = Uuid::parse_str(&id).map_err(|_| AppError::BadRequest("invalid token id"))?;
@@ -91,16 +91,16 @@ pub async fn revoke(
     tag = "tokens",
     operation_id = "renew_current_pat",
     responses((status = 200, description = "`renewed` is true for exactly one of parallel renewals", body = crate::pats::Renewal), (status = 400, description = "`only personal access tokens can be renewed`", body = crate::openapi::schemas::ErrorBody), (status = 401, description = "`token is no longer valid`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`token does not belong to caller`", body = crate::openapi::schemas::ErrorBody)),
-    security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []), ("task_token" = []), ("cloud_pat" = []))
+    security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []))
 )]
 pub async fn renew_current(
     State(state): State<AppState>,
-    caller: UserCaller,
+    caller: HumanCaller,
     headers: HeaderMap,
 ) -> AppResult<Json<Renewal>> {
     let only_pats = AppError::BadRequest("only personal access tokens can be renewed");
-    // A session (cookie or bearer JWT) or a task token authenticated this request, not
-    // a PAT: there is nothing of ours to extend.
+    // A session (cookie or bearer JWT) authenticated this request, not a PAT: there is
+    // nothing of ours to extend.
     if caller.actor.source() != ActorSource::Pat {
         return Err(only_pats);
     }

@@ -1,7 +1,7 @@
-//! Agents and tasks: people create agents on their runtimes and queue tasks
-//! (`/api/workspaces/{id}/agents`, `…/tasks`); daemons claim, start and complete them
-//! (`/api/daemon/tasks/*`), and a claimed task comes with a task token for its agent,
-//! valid until the task ends.
+//! Agents and tasks: people create agents on their own runtimes or shared ones and
+//! queue tasks (`/api/workspaces/{id}/agents`, `…/tasks`); daemons claim, start and
+//! complete them (`/api/daemon/tasks/*`), and a claimed task comes with a task token
+//! that acts for the member who queued it, valid until the task ends.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -12,11 +12,13 @@ use serde_json::json;
 use tollgate_shared::{Actor, AuthError, RawToken, TokenKind};
 use uuid::Uuid;
 
-use crate::db::bounded;
+use crate::db::runtimes::{self, Acting};
 use crate::db::tasks::{self, Agent, Task};
+use crate::db::{bounded, daemon_tokens, members as db_members, GenericClient};
 use crate::http::json::JsonBody;
 use crate::http::names;
-use crate::http::{AppError, AppResult, DaemonCaller, HumanCaller, UserCaller};
+use crate::http::{AppError, AppResult, DaemonCaller, HumanCaller, InWorkspace, UserCaller};
+use crate::model::{TaskStatus, Visibility};
 use crate::state::AppState;
 use crate::workspaces;
 
@@ -35,29 +37,68 @@ pub struct CreateAgent {
     operation_id = "create_agent",
     params(("id" = Uuid, Path, description = "Workspace id")),
     request_body = CreateAgent,
-    responses((status = 201, description = "The agent", body = crate::db::tasks::Agent), (status = 400, description = "`runtime_id is required`, `name is required`, `name is too long`, `name must not contain control characters`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`, `runtime not found`", body = crate::openapi::schemas::ErrorBody)),
+    responses((status = 201, description = "The agent", body = crate::db::tasks::Agent), (status = 400, description = "`runtime_id is required`, `name is required`, `name is too long`, `name must not contain control characters`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`runtime belongs to another member` (a private runtime of someone else's)", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`, `runtime not found`", body = crate::openapi::schemas::ErrorBody)),
     security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []))
 )]
 pub async fn create_agent(
     State(state): State<AppState>,
-    caller: HumanCaller,
-    Path(workspace): Path<String>,
+    ws: InWorkspace<HumanCaller>,
     JsonBody(body): JsonBody<CreateAgent>,
 ) -> AppResult<(StatusCode, Json<Agent>)> {
-    let workspace_id = workspaces::parse_id(&workspace)?;
     let name = names::name(body.name.as_deref())?;
     let runtime_id = body
         .runtime_id
         .ok_or(AppError::BadRequest("runtime_id is required"))?;
+    let caller = ws.user_id();
     let agent = bounded(async {
-        let db = state.pool.get().await?;
-        workspaces::role(&db, workspace_id, caller.user_id).await?;
-        tasks::insert_agent(&db, workspace_id, runtime_id, &name)
+        let mut db = state.pool.get().await?;
+        let tx = db.transaction().await?;
+        let runtime = runtimes::find(&tx, ws.id, runtime_id)
             .await?
-            .ok_or(AppError::Missing("runtime not found"))
+            .ok_or(RUNTIME_NOT_FOUND)?;
+        usable(caller, runtime.owner_id, runtime.visibility)?;
+        hold(&tx, ws.id, caller, runtime.owner_id).await?;
+        let agent = tasks::insert_agent(&tx, ws.id, runtime_id, &name, caller)
+            .await?
+            .ok_or(AuthError::RuntimeNotYours)?;
+        tx.commit().await?;
+        Ok::<_, AppError>(agent)
     })
     .await?;
     Ok((StatusCode::CREATED, Json(agent)))
+}
+
+const RUNTIME_NOT_FOUND: AppError = AppError::Missing("runtime not found");
+const AGENT_NOT_FOUND: AppError = AppError::Missing("agent not found");
+
+/// A member may put work only on their own runtimes and those shared with the
+/// workspace — owners and admins included: a member's machine is theirs.
+fn usable(caller: Uuid, owner: Uuid, visibility: Visibility) -> AppResult<()> {
+    if caller == owner || visibility == Visibility::Workspace {
+        Ok(())
+    } else {
+        Err(AuthError::RuntimeNotYours.into())
+    }
+}
+
+/// Holds the memberships of the caller and of the runtime's owner for the rest of the
+/// transaction (a removal of either waits, or has happened): the caller must still be
+/// a member, and a runtime whose owner has left runs nothing.
+async fn hold(
+    tx: &impl GenericClient,
+    workspace_id: Uuid,
+    caller: Uuid,
+    owner: Uuid,
+) -> AppResult<()> {
+    let held = db_members::hold(tx, workspace_id, &[caller, owner]).await?;
+    let member = |user: Uuid| held.iter().any(|(u, _)| *u == user);
+    if !member(caller) {
+        return Err(workspaces::NOT_FOUND);
+    }
+    if !member(owner) {
+        return Err(RUNTIME_NOT_FOUND);
+    }
+    Ok(())
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -73,16 +114,14 @@ pub struct CreateTask {
     operation_id = "create_task",
     params(("id" = Uuid, Path, description = "Workspace id")),
     request_body = CreateTask,
-    responses((status = 201, description = "The task, queued", body = crate::db::tasks::Task), (status = 400, description = "`agent_id is required`, `prompt must not contain NUL`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`, `agent not found`", body = crate::openapi::schemas::ErrorBody)),
+    responses((status = 201, description = "The task, queued", body = crate::db::tasks::Task), (status = 400, description = "`agent_id is required`, `prompt must not contain NUL`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`runtime belongs to another member` (the agent runs on someone else's private runtime)", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`, `agent not found`", body = crate::openapi::schemas::ErrorBody)),
     security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []))
 )]
 pub async fn create_task(
     State(state): State<AppState>,
-    caller: HumanCaller,
-    Path(workspace): Path<String>,
+    ws: InWorkspace<HumanCaller>,
     JsonBody(body): JsonBody<CreateTask>,
 ) -> AppResult<(StatusCode, Json<Task>)> {
-    let workspace_id = workspaces::parse_id(&workspace)?;
     let agent_id = body
         .agent_id
         .ok_or(AppError::BadRequest("agent_id is required"))?;
@@ -90,12 +129,20 @@ pub async fn create_task(
     if prompt.contains('\0') {
         return Err(AppError::BadRequest("prompt must not contain NUL"));
     }
+    let caller = ws.user_id();
     let task = bounded(async {
-        let db = state.pool.get().await?;
-        workspaces::role(&db, workspace_id, caller.user_id).await?;
-        tasks::insert_task(&db, workspace_id, agent_id, &prompt)
+        let mut db = state.pool.get().await?;
+        let tx = db.transaction().await?;
+        let runtime = tasks::agent_runtime(&tx, ws.id, agent_id)
             .await?
-            .ok_or(AppError::Missing("agent not found"))
+            .ok_or(AGENT_NOT_FOUND)?;
+        usable(caller, runtime.owner_id, runtime.visibility)?;
+        hold(&tx, ws.id, caller, runtime.owner_id).await?;
+        let task = tasks::insert_task(&tx, ws.id, agent_id, &prompt, caller)
+            .await?
+            .ok_or(AuthError::RuntimeNotYours)?;
+        tx.commit().await?;
+        Ok::<_, AppError>(task)
     })
     .await?;
     Ok((StatusCode::CREATED, Json(task)))
@@ -113,30 +160,19 @@ pub async fn create_task(
 )]
 pub async fn get_task(
     State(state): State<AppState>,
-    caller: UserCaller,
-    Path((workspace, task)): Path<(String, String)>,
+    ws: InWorkspace<UserCaller>,
+    Path((_workspace, task)): Path<(String, String)>,
 ) -> AppResult<Json<Task>> {
-    let workspace_id = workspaces::parse_id(&workspace)?;
     let task_id = Uuid::parse_str(&task).map_err(|_| TASK_NOT_FOUND)?;
-    if let Actor::TaskToken {
-        workspace_id: own,
-        task_id: own_task,
-        ..
-    } = &caller.actor
-    {
-        if *own != workspace_id {
-            return Err(AuthError::WrongWorkspace.into());
-        }
-        if *own_task != task_id {
+    // An agent reads its own task only.
+    if let Actor::TaskToken { task_id: own, .. } = ws.caller.actor {
+        if own != task_id {
             return Err(TASK_NOT_FOUND);
         }
     }
     let task = bounded(async {
         let db = state.pool.get().await?;
-        if !matches!(caller.actor, Actor::TaskToken { .. }) {
-            workspaces::role(&db, workspace_id, caller.user_id).await?;
-        }
-        tasks::find_task(&db, workspace_id, task_id)
+        tasks::find_task(&db, ws.id, task_id)
             .await?
             .ok_or(TASK_NOT_FOUND)
     })
@@ -144,14 +180,30 @@ pub async fn get_task(
     Ok(Json(task))
 }
 
-/// The workspace and daemon id of a daemon token: task routes are for daemons only.
-fn daemon(caller: &DaemonCaller) -> AppResult<(Uuid, &str)> {
+/// Who a daemon token acts as: task routes are for daemons only.
+fn daemon(caller: &DaemonCaller) -> AppResult<Acting> {
     match &caller.actor {
         Actor::Daemon {
+            user_id,
             workspace_id,
             daemon_id,
-        } => Ok((*workspace_id, daemon_id)),
+        } => Ok(Acting {
+            workspace_id: *workspace_id,
+            daemon_id: daemon_id.clone(),
+            user_id: *user_id,
+            by_token: true,
+        }),
         _ => Err(AuthError::InvalidToken.into()),
+    }
+}
+
+/// After a daemon statement that checks its token found nothing: a revoked token is a
+/// 401, anything else `otherwise`.
+async fn unless_revoked(db: &impl GenericClient, acting: &Acting, otherwise: AppError) -> AppError {
+    match daemon_tokens::is_live(db, acting.workspace_id, &acting.daemon_id, acting.user_id).await {
+        Ok(true) => otherwise,
+        Ok(false) => AuthError::InvalidToken.into(),
+        Err(e) => e.into(),
     }
 }
 
@@ -176,22 +228,29 @@ pub async fn claim(
     caller: DaemonCaller,
     JsonBody(body): JsonBody<Claim>,
 ) -> AppResult<Response> {
-    let (workspace_id, daemon_id) = daemon(&caller)?;
+    let acting = daemon(&caller)?;
     let runtime_id = body
         .runtime_id
         .ok_or(AppError::BadRequest("runtime_id is required"))?;
     let claimed = bounded(async {
         let mut db = state.pool.get().await?;
-        let owner = tasks::runtime_owner(&db, runtime_id, workspace_id, daemon_id)
-            .await?
-            .ok_or(AppError::Missing("runtime not found"))?;
         let tx = db.transaction().await?;
-        let Some(task) = tasks::claim(&tx, runtime_id).await? else {
+        // A removal of the daemon's member waits for this claim, or has happened.
+        db_members::hold(&tx, acting.workspace_id, &[acting.user_id]).await?;
+        if !tasks::runtime_is_daemons(&tx, runtime_id, &acting).await? {
+            return Err(unless_revoked(&tx, &acting, RUNTIME_NOT_FOUND).await);
+        }
+        let Some(task) = tasks::claim(&tx, &acting, runtime_id).await? else {
+            if !daemon_tokens::is_live(&tx, acting.workspace_id, &acting.daemon_id, acting.user_id)
+                .await?
+            {
+                return Err(AuthError::InvalidToken.into());
+            }
             return Ok(None);
         };
         let token =
             RawToken::generate(TokenKind::Task).map_err(|e| AppError::Internal(e.to_string()))?;
-        let expires_at = tasks::insert_token(&tx, &token.hash(), &task, owner).await?;
+        let expires_at = tasks::insert_token(&tx, &token.hash(), &task).await?;
         tx.commit().await?;
         Ok::<_, AppError>(Some((task, token, expires_at)))
     })
@@ -221,20 +280,22 @@ pub async fn start(
     caller: DaemonCaller,
     Path(task): Path<String>,
 ) -> AppResult<Json<Task>> {
-    let (workspace_id, daemon_id) = daemon(&caller)?;
+    let acting = daemon(&caller)?;
     let task_id = Uuid::parse_str(&task).map_err(|_| TASK_NOT_FOUND)?;
     let task = bounded(async {
         let db = state.pool.get().await?;
-        tasks::transition(
+        match tasks::transition(
             &db,
+            &acting,
             task_id,
-            workspace_id,
-            daemon_id,
-            &["dispatched"],
-            "running",
+            &[TaskStatus::Dispatched],
+            TaskStatus::Running,
         )
         .await?
-        .ok_or(TASK_NOT_FOUND)
+        {
+            Some(task) => Ok(task),
+            None => Err(unless_revoked(&db, &acting, TASK_NOT_FOUND).await),
+        }
     })
     .await?;
     Ok(Json(task))
@@ -263,31 +324,23 @@ pub async fn complete(
     Path(task): Path<String>,
     JsonBody(body): JsonBody<Complete>,
 ) -> AppResult<Json<Task>> {
-    let (workspace_id, daemon_id) = daemon(&caller)?;
+    let acting = daemon(&caller)?;
     let task_id = Uuid::parse_str(&task).map_err(|_| TASK_NOT_FOUND)?;
-    let status = match body.status.as_deref() {
-        Some(s @ ("completed" | "failed")) => s.to_owned(),
-        _ => return Err(AppError::BadRequest("status must be completed or failed")),
-    };
+    let status = body
+        .status
+        .as_deref()
+        .and_then(TaskStatus::parse)
+        .filter(|s| TaskStatus::OUTCOMES.contains(s))
+        .ok_or(AppError::BadRequest("status must be completed or failed"))?;
     let task = bounded(async {
         let mut db = state.pool.get().await?;
         let tx = db.transaction().await?;
-        let task = tasks::transition(
-            &tx,
-            task_id,
-            workspace_id,
-            daemon_id,
-            &[
-                "dispatched",
-                "running",
-                "waiting_local_directory",
-                "deferred",
-            ],
-            &status,
-        )
-        .await?
-        .ok_or(TASK_NOT_FOUND)?;
-        tasks::delete_tokens(&tx, task.id).await?;
+        let Some(task) =
+            tasks::transition(&tx, &acting, task_id, &TaskStatus::CLAIMED, status).await?
+        else {
+            return Err(unless_revoked(&tx, &acting, TASK_NOT_FOUND).await);
+        };
+        tasks::delete_tokens(&tx, &[task.id]).await?;
         tx.commit().await?;
         Ok::<_, AppError>(task)
     })

@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 use crate::db::{bounded, members, workspaces};
 use crate::http::json::JsonBody;
 use crate::http::names;
-use crate::http::{AppError, AppResult, HumanCaller, UserCaller};
+use crate::http::{AppError, AppResult, HumanCaller};
+use crate::model::Role;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -36,14 +37,14 @@ pub async fn create(
         let mut db = state.pool.get().await?;
         let tx = db.transaction().await?;
         let id = workspaces::insert(&tx, &name).await?;
-        members::upsert(&tx, id, caller.user_id, "owner").await?;
+        members::upsert(&tx, id, caller.user_id, Role::Owner).await?;
         tx.commit().await?;
         Ok::<_, AppError>(id)
     })
     .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "id": id, "name": name, "role": "owner" })),
+        Json(json!({ "id": id, "name": name, "role": Role::Owner })),
     ))
 }
 
@@ -53,9 +54,9 @@ pub async fn create(
     tag = "workspaces",
     operation_id = "list_workspaces",
     responses((status = 200, description = "The caller's workspaces with roles", body = Vec<crate::openapi::schemas::WorkspaceRole>)),
-    security(("pat" = []), ("session" = []), ("session_cookie" = []), ("task_token" = []), ("cloud_pat" = []))
+    security(("pat" = []), ("session" = []), ("session_cookie" = []))
 )]
-pub async fn list(State(state): State<AppState>, caller: UserCaller) -> AppResult<Json<Value>> {
+pub async fn list(State(state): State<AppState>, caller: HumanCaller) -> AppResult<Json<Value>> {
     let rows = bounded(async {
         let db = state.pool.get().await?;
         workspaces::list_for_user(&db, caller.user_id).await

@@ -61,8 +61,14 @@ async fn admins_mint_install_tokens_that_last_fifteen_minutes() {
         )
         .await;
     let keys: Vec<&String> = r.body.as_object().unwrap().keys().collect();
-    assert_eq!(keys.len(), 5, "{keys:?}");
+    assert_eq!(keys.len(), 6, "{keys:?}");
     assert_eq!(r.body["workspace_id"], ws.to_string());
+    let owner = app.sql("SELECT user_id FROM members").await[0].get::<_, Uuid>(0);
+    assert_eq!(
+        r.body["user_id"],
+        owner.to_string(),
+        "for the caller by default"
+    );
     let created =
         chrono::DateTime::parse_from_rfc3339(r.body["created_at"].as_str().unwrap()).unwrap();
     let expires =
@@ -110,6 +116,7 @@ async fn machines_cannot_mint_install_tokens() {
     let (owner, _) = app.user_with_token("o@example.com").await;
     let ws = app.workspace(owner).await;
     let daemon = Actor::Daemon {
+        user_id: owner,
         workspace_id: ws,
         daemon_id: "d".into(),
     };
@@ -287,7 +294,7 @@ async fn daemon_auth_at_the_origin() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(
         r.body,
-        json!({"actor_source": "daemon", "workspace_id": ws.to_string(), "daemon_id": "box-7", "user_id": null})
+        json!({"actor_source": "daemon", "workspace_id": ws.to_string(), "daemon_id": "box-7", "user_id": owner.to_string()})
     );
     // A person running a daemon by hand.
     let r = app.get("/api/daemon/whoami", Some(&pat)).await;

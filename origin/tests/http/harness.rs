@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use tokio_postgres::NoTls;
 use tollgate_origin::db::{self, migrate};
 use tollgate_origin::fleet::FleetSettings;
+use tollgate_origin::model::Role;
 use tollgate_origin::outbox::{OutboxSettings, Purger};
 use tollgate_origin::{app, pats, AppState};
 use tollgate_shared::signing::{Body as Signed, Request as SignedRequest};
@@ -255,12 +256,15 @@ impl TestApp {
     pub async fn workspace(&self, owner: Uuid) -> Uuid {
         let db = self.pool.get().await.unwrap();
         let id = db::workspaces::insert(&db, "W").await.unwrap();
-        db::members::upsert(&db, id, owner, "owner").await.unwrap();
+        db::members::upsert(&db, id, owner, Role::Owner)
+            .await
+            .unwrap();
         id
     }
 
     pub async fn add_member(&self, workspace: Uuid, user: Uuid, role: &str) {
         let db = self.pool.get().await.unwrap();
+        let role = Role::parse(role).expect("owner, admin or member");
         db::members::upsert(&db, workspace, user, role)
             .await
             .unwrap();

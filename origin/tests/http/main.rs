@@ -6,6 +6,7 @@
 
 mod auth;
 mod cloud_runtime;
+mod cookies;
 mod daemons;
 mod fleet;
 mod hardening;

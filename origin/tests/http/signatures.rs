@@ -119,6 +119,7 @@ fn machines(user: uuid::Uuid) -> [Actor; 3] {
     let workspace_id = uuid::Uuid::new_v4();
     [
         Actor::Daemon {
+            user_id: user,
             workspace_id,
             daemon_id: "laptop-1".into(),
         },

@@ -1,0 +1,56 @@
+//! `events`: what happened in a workspace, written in the same transaction as what it
+//! records.
+
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::{GenericClient, StoreResult};
+
+/// Records `events` (kind, payload) in order, in one statement.
+pub async fn record(
+    db: &impl GenericClient,
+    workspace_id: Uuid,
+    events: Vec<(&'static str, Value)>,
+) -> StoreResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let (kinds, payloads): (Vec<&str>, Vec<Value>) = events.into_iter().unzip();
+    let stmt = db
+        .prepare_cached(
+            "INSERT INTO events (workspace_id, kind, payload)
+             SELECT $1, k, p FROM unnest($2::text[], $3::jsonb[]) WITH ORDINALITY AS e(k, p, n)
+             ORDER BY n",
+        )
+        .await?;
+    db.execute(&stmt, &[&workspace_id, &kinds, &payloads])
+        .await?;
+    Ok(())
+}
+
+/// A page of a workspace's events after `after`, in id order.
+pub async fn after(
+    db: &impl GenericClient,
+    workspace_id: Uuid,
+    after: i64,
+) -> StoreResult<Vec<Value>> {
+    let stmt = db
+        .prepare_cached(
+            "SELECT id, kind, payload, created_at FROM events
+             WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT 100",
+        )
+        .await?;
+    let rows = db.query(&stmt, &[&workspace_id, &after]).await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let created_at: chrono::DateTime<chrono::Utc> = r.get(3);
+            json!({
+                "id": r.get::<_, i64>(0),
+                "kind": r.get::<_, String>(1),
+                "payload": r.get::<_, Value>(2),
+                "created_at": created_at,
+            })
+        })
+        .collect())
+}

@@ -1,0 +1,85 @@
+//! `/api/workspaces/{id}/runtimes`: the workspace's runtimes, for its members; each
+//! owner decides whether theirs is private (the default) or shared with the workspace.
+
+use axum::extract::{Path, State};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tollgate_shared::AuthError;
+use uuid::Uuid;
+
+use crate::db::bounded;
+use crate::db::runtimes::{self, RuntimeView};
+use crate::http::json::JsonBody;
+use crate::http::{AppError, AppResult, HumanCaller, InWorkspace, UserCaller};
+use crate::model::Visibility;
+use crate::state::AppState;
+
+const RUNTIME_NOT_FOUND: AppError = AppError::Missing("runtime not found");
+
+#[utoipa::path(
+    get,
+    path = "/api/workspaces/{id}/runtimes",
+    tag = "daemons",
+    operation_id = "list_runtimes",
+    params(("id" = Uuid, Path, description = "Workspace id")),
+    responses((status = 200, description = "The workspace's runtimes, with owner, status and visibility", body = crate::openapi::schemas::Runtimes), (status = 404, description = "`workspace not found`", body = crate::openapi::schemas::ErrorBody)),
+    security(("pat" = []), ("session" = []), ("session_cookie" = []), ("task_token" = []), ("cloud_pat" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    ws: InWorkspace<UserCaller>,
+) -> AppResult<Json<Value>> {
+    let list = bounded(async {
+        let db = state.pool.get().await?;
+        Ok::<_, AppError>(runtimes::list(&db, ws.id).await?)
+    })
+    .await?;
+    let list: Vec<RuntimeView> = list.into_iter().map(RuntimeView::from).collect();
+    Ok(Json(json!({ "runtimes": list })))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ChangeVisibility {
+    /// `private` or `workspace`.
+    visibility: Option<String>,
+}
+
+#[utoipa::path(
+    patch,
+    path = "/api/workspaces/{id}/runtimes/{runtime_id}",
+    tag = "daemons",
+    operation_id = "change_runtime_visibility",
+    params(("id" = Uuid, Path, description = "Workspace id"), ("runtime_id" = Uuid, Path, description = "The runtime")),
+    request_body = ChangeVisibility,
+    responses((status = 200, description = "The runtime with its new visibility", body = crate::db::runtimes::RuntimeView), (status = 400, description = "`invalid visibility`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`runtime belongs to another member`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`, `runtime not found`", body = crate::openapi::schemas::ErrorBody)),
+    security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []))
+)]
+pub async fn change_visibility(
+    State(state): State<AppState>,
+    ws: InWorkspace<HumanCaller>,
+    Path((_workspace, runtime)): Path<(String, String)>,
+    JsonBody(body): JsonBody<ChangeVisibility>,
+) -> AppResult<Json<RuntimeView>> {
+    let runtime_id = Uuid::parse_str(&runtime).map_err(|_| RUNTIME_NOT_FOUND)?;
+    let visibility = body
+        .visibility
+        .as_deref()
+        .and_then(Visibility::parse)
+        .ok_or(AppError::BadRequest("invalid visibility"))?;
+    let changed = bounded(async {
+        let db = state.pool.get().await?;
+        let Some(changed) =
+            runtimes::set_visibility(&db, ws.id, runtime_id, ws.user_id(), visibility).await?
+        else {
+            // Only to choose the message: the statement decided.
+            return Err(match runtimes::find(&db, ws.id, runtime_id).await? {
+                Some(_) => AuthError::RuntimeNotYours.into(),
+                None => RUNTIME_NOT_FOUND,
+            });
+        };
+        Ok::<_, AppError>(changed)
+    })
+    .await?;
+    Ok(Json(changed.into()))
+}
