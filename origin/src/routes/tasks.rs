@@ -236,7 +236,12 @@ pub async fn claim(
         let mut db = state.pool.get().await?;
         let tx = db.transaction().await?;
         // A removal of the daemon's member waits for this claim, or has happened.
-        db_members::hold(&tx, acting.workspace_id, &[acting.user_id]).await?;
+        if db_members::hold(&tx, acting.workspace_id, &[acting.user_id])
+            .await?
+            .is_empty()
+        {
+            return Err(AuthError::InvalidToken.into());
+        }
         if !tasks::runtime_is_daemons(&tx, runtime_id, &acting).await? {
             return Err(unless_revoked(&tx, &acting, RUNTIME_NOT_FOUND).await);
         }

@@ -104,7 +104,32 @@ async fn a_valid_cloud_pat_acts_for_its_owner_on_user_and_daemon_routes_not_huma
             "this endpoint is only available to human actors"
         )
     );
-    assert_eq!(fleet.verify_calls(), 1, "one verification served all three");
+    // Its owner's credentials and workspace list are the owner's business, not a node's.
+    let (pat_id, _) = app.mint(user, None).await;
+    for (method, path) in [
+        (Method::GET, "/api/tokens".to_owned()),
+        (Method::DELETE, format!("/api/tokens/{pat_id}")),
+        (Method::POST, "/api/tokens/current/renew".to_owned()),
+        (Method::GET, "/api/workspaces".to_owned()),
+    ] {
+        let r = app.call(method.clone(), &path, Some(&token), None).await;
+        assert_eq!(
+            (r.status, r.error()),
+            (
+                StatusCode::FORBIDDEN,
+                "this endpoint is only available to human actors"
+            ),
+            "{method} {path}"
+        );
+    }
+    assert_eq!(
+        app.sql("SELECT 1 FROM personal_access_tokens WHERE NOT revoked")
+            .await
+            .len(),
+        1,
+        "the owner's PAT was not revoked"
+    );
+    assert_eq!(fleet.verify_calls(), 1, "one verification served them all");
 }
 
 #[tokio::test]

@@ -226,18 +226,25 @@ async fn removal_stops_exactly_what_the_member_left_running() {
     let (mdt1, rt1) = daemon(&app, ws, &leaver_pat, "leaver-1").await;
     let (_mdt2, rt2) = daemon(&app, ws, &leaver_pat, "leaver-2").await;
     let (mdt3, rt3) = daemon(&app, ws, &stayer_pat, "stayer").await;
+    // Each runtime's owner puts agents on it (a member's machine is theirs).
     let mut agents = Vec::new();
-    for rt in [&rt1, &rt1, &rt2, &rt3] {
+    for (rt, by) in [
+        (&rt1, &leaver_pat),
+        (&rt1, &leaver_pat),
+        (&rt2, &leaver_pat),
+        (&rt3, &stayer_pat),
+    ] {
         let body = json!({"name": "a", "runtime_id": rt}).to_string();
         let r = app
             .call(
                 Method::POST,
                 &format!("/api/workspaces/{ws}/agents"),
-                Some(&pat),
+                Some(by),
                 Some(&body),
             )
             .await;
-        agents.push(r.body["id"].as_str().unwrap().to_owned());
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        agents.push((r.body["id"].as_str().unwrap().to_owned(), by.clone()));
     }
     let statuses = [
         "queued",
@@ -249,14 +256,14 @@ async fn removal_stops_exactly_what_the_member_left_running() {
         "failed",
         "cancelled",
     ];
-    for agent in &agents {
+    for (agent, by) in &agents {
         for status in statuses {
             let body = json!({"agent_id": agent, "prompt": status}).to_string();
             let r = app
                 .call(
                     Method::POST,
                     &format!("/api/workspaces/{ws}/tasks"),
-                    Some(&pat),
+                    Some(by),
                     Some(&body),
                 )
                 .await;
@@ -271,7 +278,7 @@ async fn removal_stops_exactly_what_the_member_left_running() {
     let live_token = |rt: &str| {
         format!(
             "INSERT INTO task_tokens (token_hash, task_id, agent_id, workspace_id, user_id, expires_at)
-             SELECT encode(sha256(gen_random_uuid()::text::bytea), 'hex'), t.id, t.agent_id, t.workspace_id, r.owner_id, now() + interval '1 hour'
+             SELECT encode(sha256(gen_random_uuid()::text::bytea), 'hex'), t.id, t.agent_id, t.workspace_id, t.queued_by, now() + interval '1 hour'
              FROM tasks t JOIN runtimes r ON r.id = t.runtime_id
              WHERE t.runtime_id = '{rt}' AND t.status = 'running'"
         )
