@@ -392,7 +392,7 @@ async fn slow_clients_cannot_hold_a_connection() {
 async fn admins_mint_install_tokens_from_the_command_line() {
     let db = fresh_database().await;
     cli_json(&db, &["migrate"]);
-    cli_json(&db, &["user", "create", "--email", "boss@example.com"]);
+    let boss = cli_json(&db, &["user", "create", "--email", "boss@example.com"]);
     cli_json(&db, &["user", "create", "--email", "dev@example.com"]);
     let ws = cli_json(
         &db,
@@ -432,6 +432,51 @@ async fn admins_mint_install_tokens_from_the_command_line() {
     );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("workspace not found"));
+    // For a member: the daemon it enrolls acts for them.
+    let dev = cli_json(
+        &db,
+        &[
+            "member",
+            "add",
+            "--workspace",
+            ws,
+            "--email",
+            "dev@example.com",
+            "--role",
+            "member",
+        ],
+    );
+    let minted = cli_json(
+        &db,
+        &[
+            "install-token",
+            "create",
+            "--workspace",
+            ws,
+            "--email",
+            "boss@example.com",
+            "--for-email",
+            "dev@example.com",
+        ],
+    );
+    assert_eq!(minted["user_id"], dev["user_id"]);
+    assert_ne!(minted["user_id"], boss["id"]);
+    cli_json(&db, &["user", "create", "--email", "outsider@example.com"]);
+    let out = cli(
+        Some(&db),
+        &[
+            "install-token",
+            "create",
+            "--workspace",
+            ws,
+            "--email",
+            "boss@example.com",
+            "--for-email",
+            "outsider@example.com",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("member not found"));
 }
 
 #[tokio::test]
