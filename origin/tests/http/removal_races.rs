@@ -10,13 +10,9 @@ use serde_json::json;
 use tollgate_shared::Actor;
 
 use crate::harness::{edge_app, stamped, TestApp, SECRET};
-use crate::who_acts::{agent, claim, daemon_for, exchange, mint, queue, team};
+use crate::world::{agent, claim, count, daemon_for, exchange, mint, queue, team};
 
 const ROUNDS: usize = 40;
-
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    app.sql(sql).await[0].get(0)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn nothing_acting_for_a_removed_member_survives_whatever_raced_the_removal() {
