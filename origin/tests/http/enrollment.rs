@@ -204,18 +204,7 @@ async fn one_live_token_per_daemon_id_and_re_enrolling_replaces_it() {
         .await,
         1
     );
-    let r = app
-        .get(
-            &format!("/api/workspaces/{}/events", t.ws),
-            Some(&t.owner.1),
-        )
-        .await;
-    let kinds: Vec<&str> = r.body["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .collect();
+    let kinds = event_kinds(&app, t.ws, &t.owner.1).await;
     assert_eq!(kinds, ["daemon:revoked", "task:cancelled"]);
 
     // A daemon id whose runtimes are another member's (their token since revoked).

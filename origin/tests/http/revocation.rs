@@ -67,18 +67,7 @@ async fn revoking_a_daemon_token_ends_what_it_started_even_if_the_edge_still_has
         .await,
         1
     );
-    let r = app
-        .get(
-            &format!("/api/workspaces/{}/events", t.ws),
-            Some(&t.owner.1),
-        )
-        .await;
-    let kinds: Vec<&str> = r.body["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .collect();
+    let kinds = event_kinds(&app, t.ws, &t.owner.1).await;
     assert_eq!(
         kinds,
         ["daemon:revoked", "task:cancelled", "task:cancelled"]

@@ -165,3 +165,17 @@ pub fn stale(actor: &Actor, path: &str, body: Value) -> axum::http::Request<axum
     .body(axum::body::Body::from(body.to_string()))
     .unwrap()
 }
+
+/// The kinds of the workspace's events, in order, as `pat` lists them.
+pub async fn event_kinds(app: &TestApp, ws: Uuid, pat: &str) -> Vec<String> {
+    let r = app
+        .get(&format!("/api/workspaces/{ws}/events"), Some(pat))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect()
+}
