@@ -13,10 +13,13 @@ UPDATE daemon_tokens SET issued_by = owner_id;
 
 -- One live daemon token per daemon id in a workspace. Where several are live today
 -- and act for different members, nobody can tell which is the machine's own (a daemon
--- id could be taken over by exchanging for it): all of them are revoked, and purged
--- from the edge through the outbox. Where they act for one member, the newest stays.
+-- id could be taken over by exchanging for it): all of them are revoked, purged from the
+-- edge through the outbox, and what their daemon started ends with them, as a
+-- revocation ends it now (claimed tasks cancelled and their task tokens deleted,
+-- runtimes offline, events recorded). Where they act for one member, the newest stays
+-- and drives the machine on; the older ones are revoked and purged.
 WITH live AS (
-    SELECT id, token_hash,
+    SELECT id,
            min(owner_id::text) OVER daemon <> max(owner_id::text) OVER daemon AS shared,
            row_number() OVER (daemon ORDER BY created_at DESC, id DESC) AS newest
     FROM daemon_tokens WHERE revoked_at IS NULL
@@ -25,10 +28,29 @@ WITH live AS (
     UPDATE daemon_tokens d SET revoked_at = now()
     FROM live
     WHERE d.id = live.id AND (live.shared OR live.newest > 1)
-    RETURNING d.token_hash
+    RETURNING d.id, d.token_hash, d.workspace_id, d.daemon_id, d.owner_id, live.shared
+), purged AS (
+    INSERT INTO cache_invalidations (cache_key)
+    SELECT 'tollgate:auth:mdt:' || token_hash FROM revoked
+), offline AS (
+    UPDATE runtimes r SET status = 'offline'
+    FROM (SELECT DISTINCT workspace_id, daemon_id FROM revoked WHERE shared) v
+    WHERE r.workspace_id = v.workspace_id AND r.daemon_id = v.daemon_id
+    RETURNING r.id
+), cancelled AS (
+    UPDATE tasks t SET status = 'cancelled', updated_at = now()
+    WHERE t.runtime_id IN (SELECT id FROM offline)
+      AND t.status IN ('dispatched', 'running', 'waiting_local_directory', 'deferred')
+    RETURNING t.id, t.workspace_id
+), tokens_deleted AS (
+    DELETE FROM task_tokens WHERE task_id IN (SELECT id FROM cancelled)
 )
-INSERT INTO cache_invalidations (cache_key)
-SELECT 'tollgate:auth:mdt:' || token_hash FROM revoked;
+INSERT INTO events (workspace_id, kind, payload)
+SELECT workspace_id, 'daemon:revoked',
+       jsonb_build_object('daemon_token_id', id, 'daemon_id', daemon_id, 'user_id', owner_id)
+FROM revoked
+UNION ALL
+SELECT workspace_id, 'task:cancelled', jsonb_build_object('task_id', id) FROM cancelled;
 
 CREATE UNIQUE INDEX daemon_tokens_one_live_per_daemon
     ON daemon_tokens (workspace_id, daemon_id) WHERE revoked_at IS NULL;
@@ -45,7 +67,12 @@ CREATE INDEX runtimes_by_daemon ON runtimes (workspace_id, daemon_id);
 ALTER TABLE agents ADD COLUMN created_by uuid REFERENCES users (id) ON DELETE SET NULL;
 UPDATE agents a SET created_by = r.owner_id FROM runtimes r WHERE r.id = a.runtime_id;
 
+-- A task with a task token keeps acting for whom its token acts (the runtime's owner
+-- when it was claimed, who may since have changed).
 ALTER TABLE tasks ADD COLUMN queued_by uuid REFERENCES users (id) ON DELETE CASCADE;
-UPDATE tasks t SET queued_by = r.owner_id FROM runtimes r WHERE r.id = t.runtime_id;
+UPDATE tasks t
+SET queued_by = coalesce((SELECT k.user_id FROM task_tokens k WHERE k.task_id = t.id
+                          ORDER BY k.expires_at DESC LIMIT 1), r.owner_id)
+FROM runtimes r WHERE r.id = t.runtime_id;
 ALTER TABLE tasks ALTER COLUMN queued_by SET NOT NULL;
 CREATE INDEX tasks_by_queuer ON tasks (workspace_id, queued_by);
