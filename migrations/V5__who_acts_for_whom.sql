@@ -57,6 +57,12 @@ CREATE UNIQUE INDEX daemon_tokens_one_live_per_daemon
 CREATE INDEX daemon_tokens_by_owner ON daemon_tokens (workspace_id, owner_id)
     WHERE revoked_at IS NULL;
 
+-- A runtime is its member's for good: the owner is part of its key, so another member's
+-- daemon under the same daemon id (an old admin-owned row, a runtime registered by hand)
+-- never blocks or takes over anyone's runtime of the same name.
+ALTER TABLE runtimes DROP CONSTRAINT runtimes_workspace_id_daemon_id_name_key,
+    ADD CONSTRAINT runtimes_one_per_member_and_name UNIQUE (workspace_id, daemon_id, owner_id, name);
+
 -- A member's runtimes are private to them unless they share them with the workspace.
 ALTER TABLE runtimes ADD COLUMN visibility text NOT NULL DEFAULT 'private'
     CHECK (visibility IN ('private', 'workspace'));

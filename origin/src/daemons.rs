@@ -13,10 +13,12 @@ use uuid::Uuid;
 
 use crate::db::daemon_tokens::{self, NewDaemonToken};
 use crate::db::install_tokens::{self, InstallTokenView, Refusal};
+use crate::db::members as db_members;
 use crate::db::{bounded, events, members, runtimes, tasks, GenericClient, StoreResult};
 use crate::http::{AppError, AppResult};
-use crate::model::TaskStatus;
+use crate::model::{Role, TaskStatus};
 use crate::outbox::Outbox;
+use crate::workspaces;
 
 /// The one response that carries a new install token.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -52,14 +54,25 @@ pub fn daemon_id(value: Option<&Value>) -> AppResult<String> {
     }
 }
 
-/// An install token minted by `issuer` (an owner or admin: the caller checks) for the
-/// member `for_user`, whom the daemon it enrolls will act for.
+/// An install token minted by `issuer`, whose role in the workspace is `issuer_role`,
+/// for the member `for_user`, whom the daemon it enrolls will act for. Owners and
+/// admins mint; for someone else only whom their role may manage (an admin not for an
+/// owner: a daemon acting for someone is as much as their credentials).
 pub async fn mint_install_token(
     db: &impl GenericClient,
     workspace_id: Uuid,
-    issuer: Uuid,
+    (issuer, issuer_role): (Uuid, Role),
     for_user: Uuid,
 ) -> AppResult<MintedInstallToken> {
+    workspaces::admin(issuer_role)?;
+    if for_user != issuer {
+        let role = db_members::role_of(db, workspace_id, for_user)
+            .await?
+            .ok_or(MEMBER_NOT_FOUND)?;
+        if !issuer_role.may_manage(Some(role), None) {
+            return Err(AuthError::InsufficientPermissions.into());
+        }
+    }
     let raw =
         RawToken::generate(TokenKind::Install).map_err(|e| AppError::Internal(e.to_string()))?;
     let view = install_tokens::insert(db, &raw.hash(), workspace_id, issuer, for_user)
@@ -76,9 +89,9 @@ pub const DAEMON_ID_TAKEN: AppError = AppError::Conflict("daemon id already enro
 /// transaction that holds the membership (a removal waits for it, or it sees the
 /// removal): one conditional `UPDATE` decides (unused, unexpired, member still in the
 /// workspace, issuer still owner or admin), so of any number of concurrent exchanges
-/// exactly one succeeds. A daemon id is the member's: another member's live token or
-/// runtime under it is a 409; the member's own live token is replaced (revoked, what it
-/// started ended, purged before the answer). Nothing half-done survives a failure.
+/// exactly one succeeds. A daemon id is the member's: another member's live token under
+/// it is a 409; the member's own live token is replaced (revoked, what it started ended,
+/// purged before the answer). Nothing half-done survives a failure.
 pub async fn exchange(
     pool: &Pool,
     outbox: &Outbox,
@@ -89,8 +102,12 @@ pub async fn exchange(
     let (answer, queued) = bounded(async {
         let mut db = pool.get().await?;
         let tx = db.transaction().await?;
-        if let Some((workspace_id, member)) = install_tokens::target(&tx, &hash).await? {
-            members::hold(&tx, workspace_id, &[member]).await?;
+        // The member's and the issuer's memberships (a removal or demotion of either
+        // waits, or has happened), then the daemon id (whoever else decides who holds it
+        // waits).
+        if let Some((workspace_id, parties)) = install_tokens::parties(&tx, &hash).await? {
+            members::hold(&tx, workspace_id, &parties).await?;
+            daemon_tokens::lock_daemon_id(&tx, workspace_id, daemon_id).await?;
         }
         let Some(consumed) = install_tokens::consume(&tx, &hash, daemon_id).await? else {
             // Only to choose the message: the decision above is final.
@@ -113,10 +130,7 @@ pub async fn exchange(
             Some((old, _)) => replaced.extend(daemon_tokens::revoke(&tx, old, workspace_id).await?),
             None => {}
         }
-        if runtimes::held_by_another(&tx, workspace_id, daemon_id, user_id).await? {
-            return Err(DAEMON_ID_TAKEN);
-        }
-        let keys = end(&tx, workspace_id, &replaced).await?;
+        let keys = end(&tx, workspace_id, &replaced, Why::Replaced).await?;
         let token =
             RawToken::generate(TokenKind::Daemon).map_err(|e| AppError::Internal(e.to_string()))?;
         let view = daemon_tokens::insert(
@@ -167,6 +181,7 @@ pub async fn end(
     tx: &impl GenericClient,
     workspace_id: Uuid,
     revoked: &[daemon_tokens::Revoked],
+    why: Why,
 ) -> StoreResult<Vec<String>> {
     if revoked.is_empty() {
         return Ok(Vec::new());
@@ -184,7 +199,8 @@ pub async fn end(
     .await?;
     tasks::delete_tokens(tx, &cancelled).await?;
     runtimes::take_offline(tx, &runtimes).await?;
-    let mut recorded: Vec<(&'static str, Value)> = revoked.iter().map(revoked_event).collect();
+    let mut recorded: Vec<(&'static str, Value)> =
+        revoked.iter().map(|r| revoked_event(r, why)).collect();
     recorded.extend(cancelled.iter().map(|id| cancelled_event(*id)));
     events::record(tx, workspace_id, recorded).await?;
     Ok(purge_keys(revoked))
@@ -198,10 +214,36 @@ pub fn purge_keys(revoked: &[daemon_tokens::Revoked]) -> Vec<String> {
         .collect()
 }
 
-pub fn revoked_event(r: &daemon_tokens::Revoked) -> (&'static str, Value) {
+/// Why a daemon token was revoked, as its `daemon:revoked` event says.
+#[derive(Debug, Clone, Copy)]
+pub enum Why {
+    /// By an owner or admin.
+    Revoked,
+    /// By a new enrollment of the same machine for the same member.
+    Replaced,
+    /// With its member, who left or was removed.
+    MemberRemoved,
+}
+
+impl Why {
+    fn as_str(self) -> &'static str {
+        match self {
+            Why::Revoked => "revoked",
+            Why::Replaced => "replaced",
+            Why::MemberRemoved => "member removed",
+        }
+    }
+}
+
+pub fn revoked_event(r: &daemon_tokens::Revoked, why: Why) -> (&'static str, Value) {
     (
         "daemon:revoked",
-        json!({ "daemon_token_id": r.id, "daemon_id": r.daemon_id, "user_id": r.owner_id }),
+        json!({
+            "daemon_token_id": r.id,
+            "daemon_id": r.daemon_id,
+            "user_id": r.owner_id,
+            "reason": why.as_str(),
+        }),
     )
 }
 
@@ -229,7 +271,13 @@ pub async fn revoke_daemon_token(
         let Some(revoked) = daemon_tokens::revoke(&tx, token_id, workspace_id).await? else {
             return Ok(None);
         };
-        let keys = end(&tx, workspace_id, std::slice::from_ref(&revoked)).await?;
+        let keys = end(
+            &tx,
+            workspace_id,
+            std::slice::from_ref(&revoked),
+            Why::Revoked,
+        )
+        .await?;
         let queued = outbox.enqueue(&tx, keys).await?;
         tx.commit().await?;
         Ok::<_, AppError>(Some(queued))

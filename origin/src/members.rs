@@ -86,7 +86,11 @@ pub async fn remove(
                 .map(|id| ("agent:archived", json!({ "agent_id": id }))),
         );
         recorded.extend(cancelled.iter().map(|id| daemons::cancelled_event(*id)));
-        recorded.extend(revoked.iter().map(daemons::revoked_event));
+        recorded.extend(
+            revoked
+                .iter()
+                .map(|r| daemons::revoked_event(r, daemons::Why::MemberRemoved)),
+        );
         events::record(&tx, workspace_id, recorded).await?;
 
         let queued = outbox.enqueue(&tx, daemons::purge_keys(&revoked)).await?;

@@ -33,11 +33,11 @@ pub async fn run(database_url: &str, command: InstallTokenCommand) -> CliResult 
     let pool = connect(database_url)?;
     let client = pool.get().await?;
     let issuer = user_by_email(&client, &email).await?;
-    workspaces::require_admin(&client, workspace, issuer.id).await?;
+    let role = workspaces::role(&client, workspace, issuer.id).await?;
     let member = match for_email {
         Some(email) => user_by_email(&client, &email).await?.id,
         None => issuer.id,
     };
-    let minted = daemons::mint_install_token(&client, workspace, issuer.id, member).await?;
+    let minted = daemons::mint_install_token(&client, workspace, (issuer.id, role), member).await?;
     serde_json::to_value(minted).map_err(|e| CliError(e.to_string()))
 }

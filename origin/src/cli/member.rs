@@ -27,9 +27,13 @@ pub async fn run(database_url: &str, command: MemberCommand) -> CliResult {
         role,
     } = command;
     let pool = connect(database_url)?;
-    let client = pool.get().await?;
+    let mut client = pool.get().await?;
     let user = user_by_email(&client, &email).await?;
-    let changed = members::set_role(&client, workspace, user.id, role)
+    // Under the membership's lock, as the API changes roles: serialized with a removal
+    // and with everything that holds the membership.
+    let tx = client.transaction().await?;
+    members::lock(&tx, workspace, user.id).await?;
+    let changed = members::set_role(&tx, workspace, user.id, role)
         .await
         .map_err(|e| {
             if e.is_foreign_key_violation() {
@@ -44,5 +48,6 @@ pub async fn run(database_url: &str, command: MemberCommand) -> CliResult {
             user.email
         )));
     }
+    tx.commit().await?;
     Ok(json!({ "workspace_id": workspace, "user_id": user.id, "role": role }))
 }

@@ -152,6 +152,46 @@ pub async fn is_live(
         .get(0))
 }
 
+/// Does the daemon have a live token acting for `user`? If so, its row is share-locked
+/// until the transaction ends: a revocation of it waits, then sees what this
+/// transaction did.
+pub async fn lock_live(
+    db: &impl GenericClient,
+    workspace_id: Uuid,
+    daemon_id: &str,
+    user_id: Uuid,
+) -> StoreResult<bool> {
+    let stmt = db
+        .prepare_cached(
+            "SELECT 1 FROM daemon_tokens
+             WHERE workspace_id = $1 AND daemon_id = $2 AND owner_id = $3
+               AND revoked_at IS NULL AND expires_at > now()
+             FOR SHARE",
+        )
+        .await?;
+    Ok(db
+        .query_opt(&stmt, &[&workspace_id, &daemon_id, &user_id])
+        .await?
+        .is_some())
+}
+
+/// Serializes what decides who holds a daemon id (an enrollment, a person running a
+/// daemon by hand under it) until the transaction ends.
+pub async fn lock_daemon_id(
+    db: &impl GenericClient,
+    workspace_id: Uuid,
+    daemon_id: &str,
+) -> StoreResult<()> {
+    let stmt = db
+        .prepare_cached(
+            "SELECT pg_advisory_xact_lock(hashtextextended('daemon:' || $1::text || ':' || $2::text, 0))",
+        )
+        .await?;
+    db.execute(&stmt, &[&workspace_id.to_string(), &daemon_id])
+        .await?;
+    Ok(())
+}
+
 /// The live token of a daemon id, its row locked until the transaction ends: whom it
 /// acts for, so an exchange can tell a re-enrollment from a takeover.
 pub async fn live_for_daemon(

@@ -60,19 +60,21 @@ pub async fn insert(
     }))
 }
 
-/// The workspace and member of a token, whatever its state: whose membership an
-/// exchange must hold before it decides.
-pub async fn target(
+/// The workspace, member and issuer of a token, whatever its state: whose memberships
+/// an exchange must hold before it decides.
+pub async fn parties(
     db: &impl GenericClient,
     hash: &TokenHash,
-) -> StoreResult<Option<(Uuid, Uuid)>> {
+) -> StoreResult<Option<(Uuid, [Uuid; 2])>> {
     let stmt = db
-        .prepare_cached("SELECT workspace_id, user_id FROM install_tokens WHERE token_hash = $1")
+        .prepare_cached(
+            "SELECT workspace_id, user_id, created_by FROM install_tokens WHERE token_hash = $1",
+        )
         .await?;
     Ok(db
         .query_opt(&stmt, &[&hash.as_str()])
         .await?
-        .map(|row| (row.get(0), row.get(1))))
+        .map(|row| (row.get(0), [row.get(1), row.get(2)])))
 }
 
 /// What a successful exchange consumed.

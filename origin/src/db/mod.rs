@@ -144,6 +144,10 @@ fn is_unavailable(e: &tokio_postgres::Error) -> bool {
             let c = code.code();
             c.starts_with("08")
                 || c.starts_with("57P")
+                // A deadlock or serialization failure: the statement was rolled back and
+                // may be retried (two owners removed at the same moment, say).
+                || c == "40P01"
+                || c == "40001"
                 || c.starts_with("28")
                 || c == "3D000"
                 || c == "53300"

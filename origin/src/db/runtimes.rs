@@ -1,5 +1,6 @@
-//! `runtimes`: what a daemon runs, one row per (workspace, daemon, name), owned by the
-//! member the daemon acts for — for good: nothing here changes `owner_id`.
+//! `runtimes`: what a daemon runs, one row per (workspace, daemon id, member, name),
+//! owned by the member the daemon acts for — for good: the owner is part of the key, and
+//! nothing here changes it.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -89,8 +90,8 @@ impl Acting {
     }
 }
 
-/// Registers (or re-registers) a runtime: online, seen now. `None` when the runtime
-/// belongs to another member (its owner never changes) or the token is no longer live.
+/// Registers (or re-registers) the member's runtime: online, seen now. `None` when the
+/// token is no longer live.
 pub async fn upsert(
     db: &impl GenericClient,
     acting: &Acting,
@@ -100,9 +101,8 @@ pub async fn upsert(
         .prepare_cached(&format!(
             "INSERT INTO runtimes (workspace_id, daemon_id, owner_id, name, status, last_seen_at)
              SELECT $1, $2, $3, $5, 'online', now() WHERE {}
-             ON CONFLICT (workspace_id, daemon_id, name) DO UPDATE
+             ON CONFLICT (workspace_id, daemon_id, owner_id, name) DO UPDATE
                  SET status = 'online', last_seen_at = now()
-                 WHERE runtimes.owner_id = EXCLUDED.owner_id
              RETURNING {COLUMNS}",
             Acting::condition()
         ))

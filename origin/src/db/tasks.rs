@@ -94,11 +94,13 @@ pub async fn insert_agent(
         }))
 }
 
-/// Where an active agent of the workspace runs: its runtime's owner and visibility.
+/// Where an active agent of the workspace runs: its runtime's owner and visibility, and
+/// who created the agent.
 #[derive(Debug, Clone, Copy)]
 pub struct AgentRuntime {
     pub owner_id: Uuid,
     pub visibility: Visibility,
+    pub created_by: Option<Uuid>,
 }
 
 pub async fn agent_runtime(
@@ -108,7 +110,8 @@ pub async fn agent_runtime(
 ) -> StoreResult<Option<AgentRuntime>> {
     let stmt = db
         .prepare_cached(
-            "SELECT r.owner_id, r.visibility FROM agents a JOIN runtimes r ON r.id = a.runtime_id
+            "SELECT r.owner_id, r.visibility, a.created_by
+             FROM agents a JOIN runtimes r ON r.id = a.runtime_id
              WHERE a.id = $1 AND a.workspace_id = $2 AND a.archived_at IS NULL",
         )
         .await?;
@@ -118,6 +121,7 @@ pub async fn agent_runtime(
         .map(|r| AgentRuntime {
             owner_id: r.get(0),
             visibility: r.get(1),
+            created_by: r.get(2),
         }))
 }
 
@@ -199,7 +203,8 @@ pub async fn runtime_is_daemons(
 
 /// Claims the oldest queued task of the daemon's runtime `runtime_id`: one statement,
 /// and `SKIP LOCKED`, so concurrent claims never get the same task; only while the
-/// daemon's token is live and the member who queued the task is still in the workspace.
+/// daemon's token is live, the task's agent is not archived and the member who queued the
+/// task is still in the workspace.
 pub async fn claim(
     db: &impl GenericClient,
     acting: &Acting,
@@ -209,6 +214,7 @@ pub async fn claim(
         .prepare_cached(&format!(
             "UPDATE tasks SET status = $5, updated_at = now()
              WHERE id = (SELECT t.id FROM tasks t JOIN runtimes r ON r.id = t.runtime_id
+                         JOIN agents a ON a.id = t.agent_id AND a.archived_at IS NULL
                          WHERE t.runtime_id = $4 AND t.status = $6
                            AND r.workspace_id = $1 AND r.daemon_id = $2 AND r.owner_id = $3
                            AND EXISTS (SELECT 1 FROM members m

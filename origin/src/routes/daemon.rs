@@ -80,7 +80,8 @@ async fn acting(
             by_token: false,
         },
     };
-    let held = members::hold(db, acting.workspace_id, &[acting.user_id]).await?;
+    let (ws, daemon, user) = (acting.workspace_id, &*acting.daemon_id, acting.user_id);
+    let held = members::hold(db, ws, &[user]).await?;
     if held.is_empty() {
         // A daemon's member removed since the edge cached its token: its token is gone.
         return Err(if acting.by_token {
@@ -89,8 +90,15 @@ async fn acting(
             workspaces::NOT_FOUND
         });
     }
-    if !acting.by_token {
-        let (ws, daemon, user) = (acting.workspace_id, &*acting.daemon_id, acting.user_id);
+    if acting.by_token {
+        // Its row held until the transaction ends: a revocation waits for this call (and
+        // then ends what it did), or has happened.
+        if !daemon_tokens::lock_live(db, ws, daemon, user).await? {
+            return Err(AuthError::InvalidToken.into());
+        }
+    } else {
+        // Decided under the daemon id's lock, which enrollments take too.
+        daemon_tokens::lock_daemon_id(db, ws, daemon).await?;
         if daemon_tokens::held_by_another(db, ws, daemon, user).await?
             || runtimes::held_by_another(db, ws, daemon, user).await?
         {
@@ -134,26 +142,13 @@ pub async fn register_runtime(
         )
         .await?;
         let Some(runtime) = runtimes::upsert(&tx, &acting, &name).await? else {
-            return Err(refused(&tx, &acting).await);
+            return Err(AuthError::InvalidToken.into());
         };
         tx.commit().await?;
         Ok::<_, AppError>(runtime)
     })
     .await?;
     Ok(Json(runtime))
-}
-
-/// Why a daemon statement found nothing to do for `acting`: its token was revoked
-/// (401), or the runtime is another member's (403).
-async fn refused(db: &impl GenericClient, acting: &Acting) -> AppError {
-    if !acting.by_token {
-        return AuthError::DaemonIdTaken.into();
-    }
-    match daemon_tokens::is_live(db, acting.workspace_id, &acting.daemon_id, acting.user_id).await {
-        Ok(true) => AuthError::DaemonIdTaken.into(),
-        Ok(false) => AuthError::InvalidToken.into(),
-        Err(e) => e.into(),
-    }
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -197,19 +192,7 @@ pub async fn heartbeat(
         .await?;
         let updated = runtimes::heartbeat(&tx, &acting, &ids).await?;
         if updated != ids.len() as u64 {
-            let live = !acting.by_token
-                || daemon_tokens::is_live(
-                    &tx,
-                    acting.workspace_id,
-                    &acting.daemon_id,
-                    acting.user_id,
-                )
-                .await?;
-            return Err(if live {
-                AppError::Missing("runtime not found")
-            } else {
-                AuthError::InvalidToken.into()
-            });
+            return Err(AppError::Missing("runtime not found"));
         }
         tx.commit().await?;
         Ok(updated)

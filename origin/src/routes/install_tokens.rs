@@ -47,7 +47,7 @@ fn minted_for(body: &[u8], caller: Uuid) -> AppResult<Uuid> {
     operation_id = "mint_install_token",
     params(("id" = Uuid, Path, description = "Workspace id")),
     request_body(content = MintFor, description = "Optional: the member the daemon will act for (default: the caller)"),
-    responses((status = 201, description = "A single-use install token (15 min) for the member, shown this once", body = crate::daemons::MintedInstallToken), (status = 400, description = "`invalid user_id`, `invalid request body`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`insufficient permissions`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`, `member not found`", body = crate::openapi::schemas::ErrorBody)),
+    responses((status = 201, description = "A single-use install token (15 min) for the member, shown this once", body = crate::daemons::MintedInstallToken), (status = 400, description = "`invalid user_id`, `invalid request body`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`insufficient permissions` (a plain member; an admin minting for an owner)", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`, `member not found`", body = crate::openapi::schemas::ErrorBody)),
     security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []))
 )]
 pub async fn mint(
@@ -59,7 +59,7 @@ pub async fn mint(
     let for_user = minted_for(&read_body(req, &state).await?, ws.user_id())?;
     let minted = bounded(async {
         let db = state.pool.get().await?;
-        daemons::mint_install_token(&db, ws.id, ws.user_id(), for_user).await
+        daemons::mint_install_token(&db, ws.id, (ws.user_id(), ws.role), for_user).await
     })
     .await?;
     Ok((StatusCode::CREATED, Json(minted)))

@@ -57,7 +57,7 @@ pub async fn create_agent(
             .await?
             .ok_or(RUNTIME_NOT_FOUND)?;
         usable(caller, runtime.owner_id, runtime.visibility)?;
-        hold(&tx, ws.id, caller, runtime.owner_id).await?;
+        hold(&tx, ws.id, caller, runtime.owner_id, None).await?;
         let agent = tasks::insert_agent(&tx, ws.id, runtime_id, &name, caller)
             .await?
             .ok_or(AuthError::RuntimeNotYours)?;
@@ -81,22 +81,28 @@ fn usable(caller: Uuid, owner: Uuid, visibility: Visibility) -> AppResult<()> {
     }
 }
 
-/// Holds the memberships of the caller and of the runtime's owner for the rest of the
-/// transaction (a removal of either waits, or has happened): the caller must still be
-/// a member, and a runtime whose owner has left runs nothing.
+/// Holds the memberships of the caller, of the runtime's owner and of the agent's
+/// creator for the rest of the transaction (a removal of any of them waits, or has
+/// happened): the caller must still be a member, and a runtime whose owner has left (or
+/// an agent whose creator has) runs nothing.
 async fn hold(
     tx: &impl GenericClient,
     workspace_id: Uuid,
     caller: Uuid,
     owner: Uuid,
+    creator: Option<Uuid>,
 ) -> AppResult<()> {
-    let held = db_members::hold(tx, workspace_id, &[caller, owner]).await?;
+    let users: Vec<Uuid> = [caller, owner].into_iter().chain(creator).collect();
+    let held = db_members::hold(tx, workspace_id, &users).await?;
     let member = |user: Uuid| held.iter().any(|(u, _)| *u == user);
     if !member(caller) {
         return Err(workspaces::NOT_FOUND);
     }
     if !member(owner) {
         return Err(RUNTIME_NOT_FOUND);
+    }
+    if creator.is_some_and(|c| !member(c)) {
+        return Err(AGENT_NOT_FOUND);
     }
     Ok(())
 }
@@ -137,7 +143,7 @@ pub async fn create_task(
             .await?
             .ok_or(AGENT_NOT_FOUND)?;
         usable(caller, runtime.owner_id, runtime.visibility)?;
-        hold(&tx, ws.id, caller, runtime.owner_id).await?;
+        hold(&tx, ws.id, caller, runtime.owner_id, runtime.created_by).await?;
         let task = tasks::insert_task(&tx, ws.id, agent_id, &prompt, caller)
             .await?
             .ok_or(AuthError::RuntimeNotYours)?;
@@ -235,22 +241,19 @@ pub async fn claim(
     let claimed = bounded(async {
         let mut db = state.pool.get().await?;
         let tx = db.transaction().await?;
-        // A removal of the daemon's member waits for this claim, or has happened.
-        if db_members::hold(&tx, acting.workspace_id, &[acting.user_id])
-            .await?
-            .is_empty()
+        // A removal of the daemon's member waits for this claim, or has happened; so
+        // does a revocation of its token, whose row is held (and which then cancels
+        // what this claimed).
+        let (ws, user) = (acting.workspace_id, acting.user_id);
+        if db_members::hold(&tx, ws, &[user]).await?.is_empty()
+            || !daemon_tokens::lock_live(&tx, ws, &acting.daemon_id, user).await?
         {
             return Err(AuthError::InvalidToken.into());
         }
         if !tasks::runtime_is_daemons(&tx, runtime_id, &acting).await? {
-            return Err(unless_revoked(&tx, &acting, RUNTIME_NOT_FOUND).await);
+            return Err(RUNTIME_NOT_FOUND);
         }
         let Some(task) = tasks::claim(&tx, &acting, runtime_id).await? else {
-            if !daemon_tokens::is_live(&tx, acting.workspace_id, &acting.daemon_id, acting.user_id)
-                .await?
-            {
-                return Err(AuthError::InvalidToken.into());
-            }
             return Ok(None);
         };
         let token =

@@ -158,6 +158,16 @@ async fn one_live_token_per_daemon_id_and_re_enrolling_replaces_it() {
     // …and, being unused, it still enrolls Bob under a daemon id of his own.
     let r = exchange(&app, &bobs, "bobs-box").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let bobs_mdt = r.body["token"].as_str().unwrap().to_owned();
+    let r = app
+        .call(
+            Method::POST,
+            "/api/daemon/runtimes",
+            Some(&bobs_mdt),
+            Some(r#"{"name":"rt"}"#),
+        )
+        .await;
+    assert_eq!(r.body["owner_id"], t.bob.0.to_string());
 
     // Alice re-enrolls the same machine: the old token is replaced in the same step.
     let r = mint(
@@ -207,22 +217,15 @@ async fn one_live_token_per_daemon_id_and_re_enrolling_replaces_it() {
     let kinds = event_kinds(&app, t.ws, &t.owner.1).await;
     assert_eq!(kinds, ["daemon:revoked", "task:cancelled"]);
 
-    // A daemon id whose runtimes are another member's (their token since revoked).
+    // Once Bob's daemon is retired its id is free: only a live token holds one (so an
+    // old runtime under it — there since, say, an admin enrolled the machine for
+    // themselves — never blocks its member). The runtimes stay whose they were.
     let ids: Vec<Uuid> = app
         .sql("SELECT id FROM daemon_tokens WHERE daemon_id = 'bobs-box'")
         .await
         .iter()
         .map(|r| r.get(0))
         .collect();
-    let bob_rt = app
-        .call(
-            Method::POST,
-            "/api/daemon/runtimes",
-            Some(&t.bob.1),
-            Some(&json!({"name": "rt", "workspace_id": t.ws, "daemon_id": "bobs-box"}).to_string()),
-        )
-        .await;
-    assert_eq!(bob_rt.status, StatusCode::OK, "{}", bob_rt.text);
     let r = app
         .call(
             Method::DELETE,
@@ -232,18 +235,34 @@ async fn one_live_token_per_daemon_id_and_re_enrolling_replaces_it() {
         )
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
-    let r = mint(
-        &app,
-        t.ws,
-        &t.admin.1,
-        Some(&json!({"user_id": t.alice.0}).to_string()),
-    )
-    .await;
-    refused(
-        &exchange(&app, r.body["token"].as_str().unwrap(), "bobs-box").await,
-        StatusCode::CONFLICT,
-        "daemon id already enrolled",
+    let (alices, alices_rt) = daemon_for(&app, t.ws, &t.admin.1, t.alice.0, "bobs-box").await;
+    let r = app.get("/api/daemon/whoami", Some(&alices)).await;
+    assert_eq!(r.body["user_id"], t.alice.0.to_string());
+    let owners: Vec<(String, Uuid)> = app
+        .sql("SELECT name, owner_id FROM runtimes WHERE daemon_id = 'bobs-box' ORDER BY created_at")
+        .await
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        owners,
+        [("rt".to_owned(), t.bob.0), ("rt".to_owned(), t.alice.0)],
+        "Alice's own runtime of the same name beside Bob's old one"
     );
+    let r = app
+        .get(
+            &format!("/api/workspaces/{}/runtimes", t.ws),
+            Some(&t.bob.1),
+        )
+        .await;
+    let alices_listed = r.body["runtimes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|rt| rt["id"] == json!(alices_rt))
+        .cloned()
+        .unwrap();
+    assert_eq!(alices_listed["owner_id"], t.alice.0.to_string());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -373,17 +392,46 @@ async fn a_daemon_id_belongs_to_its_member() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["owner_id"], t.bob.0.to_string());
-    // A runtime held by hand makes the daemon id Bob's for enrollments too.
-    let r = mint(
-        &app,
-        t.ws,
-        &t.admin.1,
-        Some(&json!({"user_id": t.alice.0}).to_string()),
-    )
-    .await;
+    // Runtimes registered by hand do not hold a daemon id against an enrollment (a
+    // member could otherwise squat on colleagues' host names); once one is enrolled
+    // under it, the id is that member's, and Bob's hand-run daemon is refused there.
+    let (_, alices_rt) = daemon_for(&app, t.ws, &t.admin.1, t.alice.0, "bobs-box").await;
+    assert_ne!(alices_rt, r.body["id"].as_str().unwrap());
+    let r = app
+        .call(
+            Method::POST,
+            "/api/daemon/runtimes",
+            Some(&t.bob.1),
+            Some(&as_person("rt", "bobs-box")),
+        )
+        .await;
     refused(
-        &exchange(&app, r.body["token"].as_str().unwrap(), "bobs-box").await,
-        StatusCode::CONFLICT,
-        "daemon id already enrolled",
+        &r,
+        StatusCode::FORBIDDEN,
+        "daemon id belongs to another member",
     );
+}
+
+#[tokio::test]
+async fn admins_enroll_machines_for_members_not_for_owners() {
+    let app = TestApp::new().await;
+    let t = team(&app).await;
+    let for_user = |u: Uuid| json!({ "user_id": u }).to_string();
+    refused(
+        &mint(&app, t.ws, &t.admin.1, Some(&for_user(t.owner.0))).await,
+        StatusCode::FORBIDDEN,
+        "insufficient permissions",
+    );
+    for (pat, member) in [
+        (&t.admin.1, t.alice.0),
+        (&t.owner.1, t.admin.0),
+        (&t.owner.1, t.alice.0),
+    ] {
+        let r = mint(&app, t.ws, pat, Some(&for_user(member))).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+    let admin2 = app.user_with_token("admin2@example.com").await;
+    app.add_member(t.ws, admin2.0, "admin").await;
+    let r = mint(&app, t.ws, &t.admin.1, Some(&for_user(admin2.0))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "an admin for another admin");
 }
