@@ -21,7 +21,9 @@ mod renewal;
 mod revocation;
 mod routing;
 mod sessions;
+mod shared_runtimes;
 mod tasks;
+mod who_acts;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -102,6 +104,8 @@ fn main() -> ExitCode {
         cloud::a_cloud_pat_is_verified_once_a_minute_through_the_edge,
         abuse::a_refused_token_is_refused_again_without_a_resolve,
         abuse::a_flood_of_invalid_tokens_gets_429_and_valid_tokens_still_pass,
+        who_acts::an_admin_enrolls_a_members_daemon_and_removing_the_member_stops_it_alone,
+        shared_runtimes::a_task_on_a_shared_runtime_acts_for_the_member_who_queued_it,
         openapi::schemathesis_finds_nothing_at_the_origin_or_the_edge,
     ];
     // Fault injection restarts the shared cluster and kills origins: only where the

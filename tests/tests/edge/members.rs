@@ -36,9 +36,19 @@ async fn call(
 }
 
 /// A workspace owned by the stack's user and a second person in it as admin, who
-/// enrolled a daemon with the real client: `(workspace, owner PAT, leaver id, daemon
-/// token, client home)`.
-async fn setup(stack: &Stack, name: &str) -> (String, String, String, String, std::path::PathBuf) {
+/// enrolled a daemon for themselves with the real client.
+struct Setup {
+    ws: String,
+    owner_pat: String,
+    leaver: String,
+    leaver_pat: String,
+    /// The leaver's daemon token.
+    mdt: String,
+    /// The client's home.
+    home: std::path::PathBuf,
+}
+
+async fn setup(stack: &Stack, name: &str) -> Setup {
     let ws = cli_json(
         &stack.db,
         &[
@@ -105,13 +115,14 @@ async fn setup(stack: &Stack, name: &str) -> (String, String, String, String, st
         serde_json::from_slice(&std::fs::read(home.join("credentials.json")).unwrap()).unwrap();
     let mdt = saved["token"].as_str().unwrap().to_owned();
     stack.minted.lock().unwrap().push(mdt.clone());
-    (
+    Setup {
         ws,
         owner_pat,
-        leaver["id"].as_str().unwrap().to_owned(),
+        leaver: leaver["id"].as_str().unwrap().to_owned(),
+        leaver_pat,
         mdt,
         home,
-    )
+    }
 }
 
 async fn whoami(stack: &Stack, mdt: &str) -> StatusCode {
@@ -127,8 +138,17 @@ async fn whoami(stack: &Stack, mdt: &str) -> StatusCode {
 }
 
 pub async fn a_removed_member_is_refused_at_the_edge_at_once(stack: &Stack) {
-    let (ws, owner_pat, leaver, mdt, home) = setup(stack, "removal").await;
+    let Setup {
+        ws,
+        owner_pat,
+        leaver,
+        leaver_pat,
+        mdt,
+        home,
+    } = setup(stack, "removal").await;
     // The daemon runs, with a runtime; an agent on it runs a task with a task token.
+    // The leaver's runtime is theirs: they create the agent and queue the task, so the
+    // task token acts for them.
     let log = home.join("run.log");
     let daemon = Killed(
         Command::new(client_bin())
@@ -163,19 +183,21 @@ pub async fn a_removed_member_is_refused_at_the_edge_at_once(stack: &Stack) {
         stack,
         reqwest::Method::POST,
         format!("{}/api/workspaces/{ws}/agents", stack.edge.url),
-        &owner_pat,
+        &leaver_pat,
         Some(json!({"name": "a", "runtime_id": runtime})),
     )
     .await;
+    assert_eq!(agent.status(), StatusCode::CREATED);
     let agent: Value = agent.json().await.unwrap();
-    call(
+    let r = call(
         stack,
         reqwest::Method::POST,
         format!("{}/api/workspaces/{ws}/tasks", stack.edge.url),
-        &owner_pat,
+        &leaver_pat,
         Some(json!({"agent_id": agent["id"], "prompt": "p"})),
     )
     .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
     let claimed: Value = call(
         stack,
         reqwest::Method::POST,
@@ -253,7 +275,14 @@ pub async fn a_removed_member_is_refused_at_the_edge_at_once(stack: &Stack) {
 }
 
 pub async fn with_the_edge_down_the_purge_lands_once_it_is_back(stack: &Stack) {
-    let (ws, owner_pat, leaver, mdt, home) = setup(stack, "edge-down").await;
+    let Setup {
+        ws,
+        owner_pat,
+        leaver,
+        mdt,
+        home,
+        ..
+    } = setup(stack, "edge-down").await;
     assert_eq!(whoami(stack, &mdt).await, StatusCode::OK);
     assert_eq!(whoami(stack, &mdt).await, StatusCode::OK, "cached");
     tokio::task::block_in_place(|| stack.edge.stop());
