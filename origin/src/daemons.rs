@@ -15,7 +15,7 @@ use crate::db::daemon_tokens::{self, NewDaemonToken};
 use crate::db::install_tokens::{self, InstallTokenView, Refusal};
 use crate::db::members as db_members;
 use crate::db::{bounded, events, members, runtimes, tasks, GenericClient, StoreResult};
-use crate::http::{AppError, AppResult};
+use crate::domain_error::{DomainError, DomainResult};
 use crate::model::{Role, TaskStatus};
 use crate::outbox::Outbox;
 use crate::workspaces;
@@ -29,31 +29,6 @@ pub struct MintedInstallToken {
     pub token: RawToken,
 }
 
-pub const MAX_DAEMON_ID_BYTES: usize = 128;
-
-/// `daemon_id` from a request body: present, non-empty, at most 128 bytes of
-/// `[A-Za-z0-9._-]` (it ends up in headers and log lines).
-pub fn daemon_id(value: Option<&Value>) -> AppResult<String> {
-    let invalid = AppError::BadRequest("invalid daemon_id");
-    match value {
-        None | Some(Value::Null) => Err(AppError::BadRequest("daemon_id is required")),
-        Some(Value::String(s)) if s.is_empty() => {
-            Err(AppError::BadRequest("daemon_id is required"))
-        }
-        Some(Value::String(s)) => {
-            let ok = s.len() <= MAX_DAEMON_ID_BYTES
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-            if ok {
-                Ok(s.clone())
-            } else {
-                Err(invalid)
-            }
-        }
-        Some(_) => Err(invalid),
-    }
-}
-
 /// An install token minted by `issuer`, whose role in the workspace is `issuer_role`,
 /// for the member `for_user`, whom the daemon it enrolls will act for. Owners and
 /// admins mint; for someone else only whom their role may manage (an admin not for an
@@ -63,7 +38,7 @@ pub async fn mint_install_token(
     workspace_id: Uuid,
     (issuer, issuer_role): (Uuid, Role),
     for_user: Uuid,
-) -> AppResult<MintedInstallToken> {
+) -> DomainResult<MintedInstallToken> {
     workspaces::admin(issuer_role)?;
     if for_user != issuer {
         let role = db_members::role_of(db, workspace_id, for_user)
@@ -73,8 +48,7 @@ pub async fn mint_install_token(
             return Err(AuthError::InsufficientPermissions.into());
         }
     }
-    let raw =
-        RawToken::generate(TokenKind::Install).map_err(|e| AppError::Internal(e.to_string()))?;
+    let raw = RawToken::generate(TokenKind::Install)?;
     let view = install_tokens::insert(db, &raw.hash(), workspace_id, issuer, for_user)
         .await?
         .ok_or(MEMBER_NOT_FOUND)?;
@@ -82,8 +56,8 @@ pub async fn mint_install_token(
     Ok(MintedInstallToken { view, token: raw })
 }
 
-pub const MEMBER_NOT_FOUND: AppError = AppError::Missing("member not found");
-pub const DAEMON_ID_TAKEN: AppError = AppError::Conflict("daemon id already enrolled");
+pub const MEMBER_NOT_FOUND: DomainError = DomainError::Missing("member not found");
+pub const DAEMON_ID_TAKEN: DomainError = DomainError::Conflict("daemon id already enrolled");
 
 /// Exchanges an install token for a daemon token acting for the token's member, in one
 /// transaction that holds the membership (a removal waits for it, or it sees the
@@ -97,7 +71,7 @@ pub async fn exchange(
     outbox: &Outbox,
     raw: &str,
     daemon_id: &str,
-) -> AppResult<ExchangeAnswer> {
+) -> DomainResult<ExchangeAnswer> {
     let hash = TokenHash::of(raw);
     let (answer, queued) = bounded(async {
         let mut db = pool.get().await?;
@@ -112,7 +86,7 @@ pub async fn exchange(
         let Some(consumed) = install_tokens::consume(&tx, &hash, daemon_id).await? else {
             // Only to choose the message: the decision above is final.
             let refusal = install_tokens::refusal(&tx, &hash).await?;
-            return Err(AppError::Auth(match refusal {
+            return Err(DomainError::Auth(match refusal {
                 Refusal::UnknownOrExpired => AuthError::InvalidInstallToken,
                 Refusal::AlreadyUsed => AuthError::InstallTokenAlreadyUsed,
                 Refusal::MemberGone => AuthError::MemberGone,
@@ -131,8 +105,7 @@ pub async fn exchange(
             None => {}
         }
         let keys = end(&tx, workspace_id, &replaced, Why::Replaced).await?;
-        let token =
-            RawToken::generate(TokenKind::Daemon).map_err(|e| AppError::Internal(e.to_string()))?;
+        let token = RawToken::generate(TokenKind::Daemon)?;
         let view = daemon_tokens::insert(
             &tx,
             &NewDaemonToken {
@@ -150,7 +123,7 @@ pub async fn exchange(
             if e.is_unique_violation() {
                 DAEMON_ID_TAKEN
             } else {
-                AppError::from(e)
+                DomainError::from(e)
             }
         })?;
         let queued = outbox.enqueue(&tx, keys).await?;
@@ -166,7 +139,7 @@ pub async fn exchange(
             user_id,
             expires_at: view.expires_at.to_rfc3339_opts(SecondsFormat::Secs, true),
         };
-        Ok::<_, AppError>((answer, queued))
+        Ok::<_, DomainError>((answer, queued))
     })
     .await?;
     outbox.flush(queued).await;
@@ -258,7 +231,7 @@ pub async fn revoke_daemon_token(
     outbox: &Outbox,
     workspace_id: Uuid,
     token_id: Uuid,
-) -> AppResult<()> {
+) -> DomainResult<()> {
     let queued = bounded(async {
         let mut db = pool.get().await?;
         let tx = db.transaction().await?;
@@ -280,7 +253,7 @@ pub async fn revoke_daemon_token(
         .await?;
         let queued = outbox.enqueue(&tx, keys).await?;
         tx.commit().await?;
-        Ok::<_, AppError>(Some(queued))
+        Ok::<_, DomainError>(Some(queued))
     })
     .await?;
     if let Some(queued) = queued {
@@ -288,32 +261,4 @@ pub async fn revoke_daemon_token(
         outbox.flush(queued).await;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn daemon_ids() {
-        let msg = |v: Option<Value>| daemon_id(v.as_ref()).unwrap_err().to_string();
-        assert_eq!(
-            daemon_id(Some(&json!("host-1.local_2"))).unwrap(),
-            "host-1.local_2"
-        );
-        assert_eq!(msg(None), "daemon_id is required");
-        assert_eq!(msg(Some(json!(null))), "daemon_id is required");
-        assert_eq!(msg(Some(json!(""))), "daemon_id is required");
-        for bad in [
-            json!("a b"),
-            json!("é"),
-            json!("x".repeat(129)),
-            json!(5),
-            json!("a/b"),
-        ] {
-            assert_eq!(msg(Some(bad.clone())), "invalid daemon_id", "{bad}");
-        }
-        assert!(daemon_id(Some(&json!("x".repeat(128)))).is_ok());
-    }
 }

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod daemons;
 pub mod db;
+pub mod domain_error;
 pub mod fleet;
 pub mod http;
 pub mod members;
@@ -26,6 +27,7 @@ pub mod routes;
 pub mod serve;
 pub mod state;
 pub mod telemetry;
+pub mod validate;
 pub mod workspaces;
 
 pub use app::app;

@@ -7,14 +7,94 @@ use serde_json::json;
 use tollgate_shared::AuthError;
 use uuid::Uuid;
 
+use serde::Serialize;
+
 use crate::daemons;
-use crate::db::{bounded, daemon_tokens, events, members, removal, runtimes, tasks};
-use crate::http::{AppError, AppResult};
+use crate::db::{
+    bounded, daemon_tokens, events, in_transaction, members, removal, runtimes, tasks, users,
+    with_client,
+};
+use crate::domain_error::{DomainError, DomainResult};
 use crate::model::{Role, TaskStatus};
 use crate::outbox::Outbox;
 
-pub const MEMBER_NOT_FOUND: AppError = AppError::Missing("member not found");
-pub const LAST_OWNER: AppError = AppError::BadRequest("workspace must have at least one owner");
+pub const MEMBER_NOT_FOUND: DomainError = DomainError::Missing("member not found");
+pub const USER_NOT_FOUND: DomainError = DomainError::Missing("user not found");
+pub const ALREADY_A_MEMBER: DomainError = DomainError::Conflict("already a member");
+pub const LAST_OWNER: DomainError = DomainError::Invalid("workspace must have at least one owner");
+
+/// A member's role, as added or changed.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Membership {
+    pub workspace_id: Uuid,
+    pub user_id: Uuid,
+    /// `owner`, `admin` or `member`.
+    #[schema(value_type = String)]
+    pub role: Role,
+}
+
+/// Adds the user with `email` to the workspace as `role`, if the caller's role `by` may
+/// give it (owners anything, admins admin and member).
+pub async fn add(
+    pool: &Pool,
+    workspace_id: Uuid,
+    by: Role,
+    email: &str,
+    role: Role,
+) -> DomainResult<Membership> {
+    if !by.may_manage(None, Some(role)) {
+        return Err(AuthError::InsufficientPermissions.into());
+    }
+    let email = email.to_owned();
+    with_client(pool, move |db| {
+        Box::pin(async move {
+            let user = users::find_by_email(db, &email)
+                .await?
+                .ok_or(USER_NOT_FOUND)?;
+            if !members::add(db, workspace_id, user.id, role).await? {
+                return Err(ALREADY_A_MEMBER);
+            }
+            Ok(Membership {
+                workspace_id,
+                user_id: user.id,
+                role,
+            })
+        })
+    })
+    .await
+}
+
+/// Changes a member's role under the membership's lock (serialized with their removal
+/// and everything that holds the membership), if the caller's role `by` may: owners
+/// anything, admins not for or to owner; a workspace keeps an owner.
+pub async fn change_role(
+    pool: &Pool,
+    workspace_id: Uuid,
+    by: Role,
+    user_id: Uuid,
+    role: Role,
+) -> DomainResult<Membership> {
+    in_transaction(pool, move |tx| {
+        Box::pin(async move {
+            members::lock(tx, workspace_id, user_id).await?;
+            let current = removal::member_role(tx, workspace_id, user_id)
+                .await?
+                .ok_or(MEMBER_NOT_FOUND)?;
+            if !by.may_manage(Some(current), Some(role)) {
+                return Err(AuthError::InsufficientPermissions.into());
+            }
+            if !members::set_role(tx, workspace_id, user_id, role).await? {
+                return Err(LAST_OWNER);
+            }
+            Ok(Membership {
+                workspace_id,
+                user_id,
+                role,
+            })
+        })
+    })
+    .await
+}
 
 /// What a removal stopped.
 #[derive(Debug, Default)]
@@ -43,7 +123,7 @@ pub async fn remove(
     user_id: Uuid,
     by: Uuid,
     by_role: Option<Role>,
-) -> AppResult<Stopped> {
+) -> DomainResult<Stopped> {
     let (stopped, queued) = bounded(async {
         let mut db = pool.get().await?;
         let tx = db.transaction().await?;
@@ -102,7 +182,7 @@ pub async fn remove(
             tasks: cancelled.len(),
         };
         tracing::info!(%workspace_id, %user_id, ?stopped, "member removed");
-        Ok::<_, AppError>((stopped, queued))
+        Ok::<_, DomainError>((stopped, queued))
     })
     .await?;
     outbox.flush(queued).await;

@@ -8,8 +8,9 @@ use uuid::Uuid;
 
 use crate::db::pats::{self as store, PatView};
 use crate::db::{bounded, GenericClient};
-use crate::http::{names, AppError, AppResult};
+use crate::domain_error::{DomainError, DomainResult};
 use crate::outbox::Outbox;
+use crate::validate;
 
 pub const MAX_EXPIRES_IN_DAYS: i64 = 3650;
 
@@ -28,13 +29,13 @@ pub struct CreatedPat {
 pub fn validate(
     name: Option<&str>,
     expires_in_days: Option<i64>,
-) -> AppResult<(String, Option<i32>)> {
-    let name = names::name(name)?;
+) -> DomainResult<(String, Option<i32>)> {
+    let name = validate::name(name)?;
     let days = match expires_in_days {
         None => None,
         Some(d) if d <= 0 => None,
         Some(d) if d > MAX_EXPIRES_IN_DAYS => {
-            return Err(AppError::BadRequest("expires_in_days must be at most 3650"))
+            return Err(DomainError::Invalid("expires_in_days must be at most 3650"))
         }
         // At most 3650 here, so it fits.
         Some(d) => i32::try_from(d).ok(),
@@ -47,8 +48,8 @@ pub async fn mint(
     user_id: Uuid,
     name: &str,
     expires_in_days: Option<i32>,
-) -> AppResult<CreatedPat> {
-    let raw = RawToken::generate(TokenKind::Pat).map_err(|e| AppError::Internal(e.to_string()))?;
+) -> DomainResult<CreatedPat> {
+    let raw = RawToken::generate(TokenKind::Pat)?;
     let view = store::insert(
         db,
         &store::NewPat {
@@ -64,9 +65,9 @@ pub async fn mint(
         if e.is_foreign_key_violation() {
             // The caller's user is gone (an identity still cached at the edge, or
             // stamped just before the row was deleted): no identity, not a 500.
-            AppError::Auth(AuthError::InvalidToken)
+            DomainError::Auth(AuthError::InvalidToken)
         } else {
-            AppError::from(e)
+            DomainError::from(e)
         }
     })?;
     tracing::info!(token_id = %view.id, prefix = %view.token_prefix, "personal access token created");
@@ -76,7 +77,12 @@ pub async fn mint(
 /// Revokes the caller's token and, in the same transaction, queues its cache key for
 /// purging; then tries the purge once before returning. Idempotent: a token that is
 /// already revoked, someone else's or unknown changes nothing.
-pub async fn revoke(pool: &Pool, outbox: &Outbox, user_id: Uuid, token_id: Uuid) -> AppResult<()> {
+pub async fn revoke(
+    pool: &Pool,
+    outbox: &Outbox,
+    user_id: Uuid,
+    token_id: Uuid,
+) -> DomainResult<()> {
     // Bounded up to the commit; the purge after it has its own timeout.
     let queued = bounded(async {
         let mut db = pool.get().await?;
@@ -88,7 +94,7 @@ pub async fn revoke(pool: &Pool, outbox: &Outbox, user_id: Uuid, token_id: Uuid)
             .enqueue(&tx, vec![cache_key(TokenKind::Pat, &hash).to_string()])
             .await?;
         tx.commit().await?;
-        Ok::<_, AppError>(Some(queued))
+        Ok::<_, DomainError>(Some(queued))
     })
     .await?;
     if let Some(queued) = queued {
@@ -120,7 +126,7 @@ pub async fn renew(
     outbox: &Outbox,
     user_id: Uuid,
     hash: &TokenHash,
-) -> AppResult<Renewal> {
+) -> DomainResult<Renewal> {
     let (renewal, queued) = bounded(async {
         let mut db = pool.get().await?;
         let standing = store::standing(&db, hash)
@@ -160,7 +166,7 @@ pub async fn renew(
             expires_at: rfc3339(Some(new)),
             renewed: true,
         };
-        Ok::<_, AppError>((renewal, Some(queued)))
+        Ok::<_, DomainError>((renewal, Some(queued)))
     })
     .await?;
     if let Some(queued) = queued {
@@ -174,7 +180,7 @@ pub async fn renew(
 mod tests {
     use super::*;
 
-    fn msg(r: AppResult<(String, Option<i32>)>) -> String {
+    fn msg(r: DomainResult<(String, Option<i32>)>) -> String {
         r.unwrap_err().to_string()
     }
 

@@ -11,8 +11,8 @@ use tollgate_shared::{ttl_for_expiry, Actor, Token, TokenHash, TokenKind};
 use uuid::Uuid;
 
 use crate::db::{bounded, daemon_tokens, pats, tasks, users, StoreResult};
+use crate::domain_error::{DomainError, DomainResult};
 use crate::fleet::{Fleet, Verdict};
-use crate::http::{AppError, AppResult};
 use crate::metrics::{Metrics, ResolveOutcome};
 
 /// How long the edge may cache a token expiring at `expires_at`, by the database's
@@ -62,7 +62,7 @@ impl Resolver {
     }
 
     /// A presented token of any kind.
-    pub async fn resolve_token(&self, token: &Token<'_>) -> AppResult<Option<Resolved>> {
+    pub async fn resolve_token(&self, token: &Token<'_>) -> DomainResult<Option<Resolved>> {
         match token.kind {
             TokenKind::Cloud => {
                 let result = self.resolve_cloud(token).await;
@@ -75,7 +75,11 @@ impl Resolver {
 
     /// One of our own kinds, by hash. `Ok(None)` means the token is unknown, revoked
     /// or expired: a 401, never cached. Cloud PATs need the token ([`Self::resolve_token`]).
-    pub async fn resolve(&self, kind: TokenKind, hash: &TokenHash) -> AppResult<Option<Resolved>> {
+    pub async fn resolve(
+        &self,
+        kind: TokenKind,
+        hash: &TokenHash,
+    ) -> DomainResult<Option<Resolved>> {
         let result = match kind {
             TokenKind::Pat => bounded(self.resolve_pat(hash)).await,
             TokenKind::Daemon => bounded(self.resolve_daemon(hash)).await,
@@ -83,12 +87,12 @@ impl Resolver {
             // Install tokens are only ever exchanged.
             TokenKind::Install | TokenKind::Cloud => Ok(None),
         }
-        .map_err(AppError::from);
+        .map_err(DomainError::from);
         self.count(kind, &result);
         result
     }
 
-    fn count(&self, kind: TokenKind, result: &AppResult<Option<Resolved>>) {
+    fn count(&self, kind: TokenKind, result: &DomainResult<Option<Resolved>>) {
         let outcome = match result {
             Ok(Some(_)) => ResolveOutcome::Ok,
             Ok(None) => ResolveOutcome::Invalid,
@@ -100,7 +104,7 @@ impl Resolver {
     /// Fleet decides; a positive answer is believed for `verified_ttl`, nothing else is
     /// remembered. Fails closed: without `FLEET_URL` no cloud PAT is valid, and an
     /// answer we cannot read is a 503, never a 401 or a 200.
-    async fn resolve_cloud(&self, token: &Token<'_>) -> AppResult<Option<Resolved>> {
+    async fn resolve_cloud(&self, token: &Token<'_>) -> DomainResult<Option<Resolved>> {
         let hash = token.hash();
         let now = Utc::now().timestamp();
         if let Some((actor, until)) = self.verified.get(hash.as_str(), now) {
@@ -116,7 +120,7 @@ impl Resolver {
         let owner = match fleet.verify(token).await {
             Err(e) => {
                 tracing::warn!(error = %e, "cloud pat verifier unavailable");
-                return Err(AppError::VerifierUnavailable);
+                return Err(DomainError::VerifierUnavailable);
             }
             Ok(Verdict::Invalid { reason }) => {
                 tracing::info!(%reason, "cloud pat refused");
@@ -148,7 +152,7 @@ impl Resolver {
     }
 
     /// The user Fleet named, if it is one of ours. The database being down is a 503.
-    async fn local_user(&self, owner_id: Option<&str>) -> AppResult<Option<Uuid>> {
+    async fn local_user(&self, owner_id: Option<&str>) -> DomainResult<Option<Uuid>> {
         let Some(id) = owner_id.and_then(|o| Uuid::parse_str(o).ok()) else {
             return Ok(None);
         };

@@ -1,23 +1,49 @@
-//! Who may act on a workspace: the checks every workspace-scoped route shares.
+//! Workspaces: creating one (its creator becomes its owner), and who may act on one —
+//! the checks every workspace-scoped route shares.
 
 use deadpool_postgres::GenericClient;
 use tollgate_shared::AuthError;
 use uuid::Uuid;
 
-use crate::db::members;
-use crate::http::{AppError, AppResult};
+use crate::db::workspaces::{self as db_workspaces, WorkspaceRole};
+use crate::db::{in_transaction, members};
+use crate::domain_error::{DomainError, DomainResult};
 use crate::model::Role;
+use crate::validate;
+use deadpool_postgres::Pool;
 
-pub const NOT_FOUND: AppError = AppError::Missing("workspace not found");
+pub const NOT_FOUND: DomainError = DomainError::Missing("workspace not found");
+
+/// Creates a workspace named `name` (the one rule for names) owned by `owner`, in one
+/// transaction: the API, the admin CLI and the tests' fixtures all create them here.
+pub async fn create(pool: &Pool, name: Option<&str>, owner: Uuid) -> DomainResult<WorkspaceRole> {
+    let name = validate::name(name)?;
+    in_transaction(pool, move |tx| {
+        Box::pin(async move {
+            let id = db_workspaces::insert(tx, &name).await?;
+            members::upsert(tx, id, owner, Role::Owner).await?;
+            Ok(WorkspaceRole {
+                id,
+                name,
+                role: Role::Owner,
+            })
+        })
+    })
+    .await
+}
 
 /// The workspace id of a path: one that is not even a UUID does not exist either.
-pub fn parse_id(raw: &str) -> AppResult<Uuid> {
+pub fn parse_id(raw: &str) -> DomainResult<Uuid> {
     Uuid::parse_str(raw).map_err(|_| NOT_FOUND)
 }
 
 /// The caller's role; a workspace that does not exist and one the caller is not a
 /// member of answer the same 404, so ids cannot be probed.
-pub async fn role(db: &impl GenericClient, workspace_id: Uuid, user_id: Uuid) -> AppResult<Role> {
+pub async fn role(
+    db: &impl GenericClient,
+    workspace_id: Uuid,
+    user_id: Uuid,
+) -> DomainResult<Role> {
     members::role_of(db, workspace_id, user_id)
         .await?
         .ok_or(NOT_FOUND)
@@ -28,12 +54,12 @@ pub async fn require_admin(
     db: &impl GenericClient,
     workspace_id: Uuid,
     user_id: Uuid,
-) -> AppResult<()> {
+) -> DomainResult<()> {
     admin(role(db, workspace_id, user_id).await?)
 }
 
 /// Owners and admins only; other members get 403.
-pub fn admin(role: Role) -> AppResult<()> {
+pub fn admin(role: Role) -> DomainResult<()> {
     if role.is_admin() {
         Ok(())
     } else {

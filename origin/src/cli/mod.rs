@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::Value;
 
 use crate::db::{self, StoreError};
-use crate::http::AppError;
+use crate::domain_error::DomainError;
 pub use crate::model::Role;
 
 #[derive(Debug, Parser)]
@@ -89,12 +89,11 @@ impl ValueEnum for Role {
 #[error("{0}")]
 pub struct CliError(pub String);
 
-impl From<AppError> for CliError {
-    fn from(e: AppError) -> CliError {
+/// The one place the domain's refusals become the operator's sentence.
+impl From<DomainError> for CliError {
+    fn from(e: DomainError) -> CliError {
         match e {
-            AppError::DatabaseUnavailable => {
-                CliError("DATABASE_URL: cannot connect to the database".to_owned())
-            }
+            DomainError::Store(e) => CliError::from(e),
             other => CliError(other.to_string()),
         }
     }
@@ -106,7 +105,7 @@ impl From<StoreError> for CliError {
             StoreError::Unavailable(detail) => CliError(format!(
                 "DATABASE_URL: cannot connect to the database: {detail}"
             )),
-            other => CliError::from(AppError::from(other)),
+            other => CliError(format!("internal error: {other}")),
         }
     }
 }
@@ -130,27 +129,12 @@ pub fn connect(database_url: &str) -> Result<deadpool_postgres::Pool, CliError> 
     db::pool(database_url, 2).map_err(|e| CliError(e.to_string()))
 }
 
-/// A text argument as it will be stored: trimmed, required, without control
-/// characters (Postgres refuses NUL, and no name needs the others).
-pub fn text_arg(what: &str, value: &str) -> Result<String, CliError> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(CliError(format!("{what} is required")));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(CliError(format!(
-            "{what} must not contain control characters"
-        )));
-    }
-    Ok(value.to_owned())
-}
-
 /// The user with this email, or an error naming it.
 pub async fn user_by_email(
     client: &impl db::GenericClient,
     email: &str,
 ) -> Result<db::users::User, CliError> {
-    let normalized = db::users::normalize_email(email)
+    let normalized = crate::validate::email(email)
         .ok_or_else(|| CliError(format!("invalid email: {email:?}")))?;
     db::users::find_by_email(client, &normalized)
         .await?

@@ -3,8 +3,9 @@
 use clap::Subcommand;
 use serde_json::json;
 
-use super::{connect, text_arg, CliError, CliResult};
+use super::{connect, CliError, CliResult};
 use crate::db::users;
+use crate::validate;
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
@@ -19,11 +20,11 @@ pub enum UserCommand {
 
 pub async fn run(database_url: &str, command: UserCommand) -> CliResult {
     let UserCommand::Create { email, name } = command;
-    let normalized = users::normalize_email(&email)
-        .ok_or_else(|| CliError(format!("invalid email: {email:?}")))?;
+    let normalized =
+        validate::email(&email).ok_or_else(|| CliError(format!("invalid email: {email:?}")))?;
     let name = match name.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(n) => Some(text_arg("name", n)?),
+        Some(n) => Some(validate::name(Some(n))?),
     };
     let pool = connect(database_url)?;
     let client = pool.get().await?;

@@ -3,8 +3,8 @@
 use clap::Subcommand;
 use serde_json::json;
 
-use super::{connect, text_arg, user_by_email, CliResult, Role};
-use crate::db::{members, workspaces};
+use super::{connect, user_by_email, CliResult};
+use crate::workspaces;
 
 #[derive(Debug, Subcommand)]
 pub enum WorkspaceCommand {
@@ -19,13 +19,8 @@ pub enum WorkspaceCommand {
 
 pub async fn run(database_url: &str, command: WorkspaceCommand) -> CliResult {
     let WorkspaceCommand::Create { name, owner_email } = command;
-    let name = text_arg("workspace name", &name)?;
     let pool = connect(database_url)?;
-    let mut client = pool.get().await?;
-    let tx = client.transaction().await?;
-    let owner = user_by_email(&tx, &owner_email).await?;
-    let id = workspaces::insert(&tx, &name).await?;
-    members::upsert(&tx, id, owner.id, Role::Owner).await?;
-    tx.commit().await?;
-    Ok(json!({ "id": id, "name": name }))
+    let owner = user_by_email(&pool.get().await?, &owner_email).await?;
+    let created = workspaces::create(&pool, Some(&name), owner.id).await?;
+    Ok(json!({ "id": created.id, "name": created.name }))
 }

@@ -1,7 +1,7 @@
 //! `events`: what happened in a workspace, written in the same transaction as what it
 //! records.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::{GenericClient, StoreResult};
@@ -28,12 +28,24 @@ pub async fn record(
     Ok(())
 }
 
+/// What happened, as the workspace's feed shows it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Event {
+    pub id: i64,
+    pub kind: String,
+    pub payload: Value,
+    #[schema(value_type = String)]
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A page of the workspace's events.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Events {
+    pub events: Vec<Event>,
+}
+
 /// A page of a workspace's events after `after`, in id order.
-pub async fn after(
-    db: &impl GenericClient,
-    workspace_id: Uuid,
-    after: i64,
-) -> StoreResult<Vec<Value>> {
+pub async fn after(db: &impl GenericClient, workspace_id: Uuid, after: i64) -> StoreResult<Events> {
     let stmt = db
         .prepare_cached(
             "SELECT id, kind, payload, created_at FROM events
@@ -41,16 +53,14 @@ pub async fn after(
         )
         .await?;
     let rows = db.query(&stmt, &[&workspace_id, &after]).await?;
-    Ok(rows
+    let events = rows
         .iter()
-        .map(|r| {
-            let created_at: chrono::DateTime<chrono::Utc> = r.get(3);
-            json!({
-                "id": r.get::<_, i64>(0),
-                "kind": r.get::<_, String>(1),
-                "payload": r.get::<_, Value>(2),
-                "created_at": created_at,
-            })
+        .map(|r| Event {
+            id: r.get(0),
+            kind: r.get(1),
+            payload: r.get(2),
+            created_at: r.get(3),
         })
-        .collect())
+        .collect();
+    Ok(Events { events })
 }

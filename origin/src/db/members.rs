@@ -69,11 +69,20 @@ pub async fn role_of(
         .map(|row| row.get(0)))
 }
 
+/// A member as the workspace's list shows them.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct MemberView {
+    pub user_id: Uuid,
+    pub email: String,
+    pub name: Option<String>,
+    #[schema(value_type = String)]
+    pub role: Role,
+    #[schema(value_type = String)]
+    pub joined_at: chrono::DateTime<chrono::Utc>,
+}
+
 /// The workspace's members with their user details, by join time.
-pub async fn list(
-    db: &impl GenericClient,
-    workspace_id: Uuid,
-) -> StoreResult<Vec<serde_json::Value>> {
+pub async fn list(db: &impl GenericClient, workspace_id: Uuid) -> StoreResult<Vec<MemberView>> {
     let rows = db
         .query(
             "SELECT u.id, u.email, u.name, m.role, m.created_at FROM members m
@@ -84,15 +93,12 @@ pub async fn list(
         .await?;
     Ok(rows
         .iter()
-        .map(|r| {
-            let joined: chrono::DateTime<chrono::Utc> = r.get(4);
-            serde_json::json!({
-                "user_id": r.get::<_, Uuid>(0),
-                "email": r.get::<_, String>(1),
-                "name": r.get::<_, Option<String>>(2),
-                "role": r.get::<_, Role>(3),
-                "joined_at": joined,
-            })
+        .map(|r| MemberView {
+            user_id: r.get(0),
+            email: r.get(1),
+            name: r.get(2),
+            role: r.get(3),
+            joined_at: r.get(4),
         })
         .collect())
 }

@@ -175,6 +175,45 @@ pub async fn bounded<T, E: From<StoreError>>(
     }
 }
 
+/// The future a unit of database work returns, borrowing its connection.
+pub type Work<'c, T, E> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, E>> + Send + 'c>>;
+
+/// One bounded operation on a pooled connection: the checkout and `work`, together
+/// within [`DEADLINE`].
+pub async fn with_client<T, E>(
+    pool: &Pool,
+    work: impl for<'c> FnOnce(&'c deadpool_postgres::Client) -> Work<'c, T, E>,
+) -> Result<T, E>
+where
+    E: From<StoreError>,
+{
+    bounded(async {
+        let client = pool.get().await.map_err(StoreError::from)?;
+        work(&client).await
+    })
+    .await
+}
+
+/// [`with_client`] in one transaction: committed when `work` succeeds, rolled back
+/// (dropped) when it fails, so nothing half-done survives.
+pub async fn in_transaction<T, E>(
+    pool: &Pool,
+    work: impl for<'c, 't> FnOnce(&'c deadpool_postgres::Transaction<'t>) -> Work<'c, T, E>,
+) -> Result<T, E>
+where
+    E: From<StoreError>,
+{
+    bounded(async {
+        let mut client = pool.get().await.map_err(StoreError::from)?;
+        let tx = client.transaction().await.map_err(StoreError::from)?;
+        let value = work(&tx).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(value)
+    })
+    .await
+}
+
 /// One connection outside the pool (migrations): the client, and the task that drives
 /// the connection until the client is dropped.
 pub async fn connect(

@@ -48,28 +48,3 @@ pub async fn find_by_email(db: &impl GenericClient, email: &str) -> StoreResult<
         .await?;
     Ok(db.query_opt(&stmt, &[&email]).await?.map(User::from))
 }
-
-/// Emails are compared case-insensitively by storing them lower-cased.
-pub fn normalize_email(email: &str) -> Option<String> {
-    let email = email.trim().to_lowercase();
-    let (local, domain) = email.split_once('@')?;
-    let clean = !email.chars().any(|c| c.is_whitespace() || c.is_control());
-    (!local.is_empty() && !domain.is_empty() && clean).then_some(email)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::normalize_email;
-
-    #[test]
-    fn emails() {
-        assert_eq!(
-            normalize_email(" Ada@Example.COM ").as_deref(),
-            Some("ada@example.com")
-        );
-        assert_eq!(normalize_email("nope"), None);
-        assert_eq!(normalize_email("@x"), None);
-        assert_eq!(normalize_email("a b@x"), None);
-        assert_eq!(normalize_email("a\u{0}@x"), None);
-    }
-}

@@ -3,6 +3,7 @@
 use uuid::Uuid;
 
 use super::{GenericClient, StoreResult};
+use crate::model::Role;
 
 pub async fn insert(db: &impl GenericClient, name: &str) -> StoreResult<Uuid> {
     let stmt = db
@@ -11,11 +12,21 @@ pub async fn insert(db: &impl GenericClient, name: &str) -> StoreResult<Uuid> {
     Ok(db.query_one(&stmt, &[&name]).await?.get(0))
 }
 
+/// A workspace with the caller's role in it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct WorkspaceRole {
+    pub id: Uuid,
+    pub name: String,
+    /// `owner`, `admin` or `member`.
+    #[schema(value_type = String)]
+    pub role: Role,
+}
+
 /// The workspaces `user_id` belongs to, with the role there, oldest first.
 pub async fn list_for_user(
     db: &impl GenericClient,
     user_id: Uuid,
-) -> StoreResult<Vec<(Uuid, String, String)>> {
+) -> StoreResult<Vec<WorkspaceRole>> {
     let stmt = db
         .prepare_cached(
             "SELECT w.id, w.name, m.role FROM workspaces w
@@ -26,6 +37,10 @@ pub async fn list_for_user(
     let rows = db.query(&stmt, &[&user_id]).await?;
     Ok(rows
         .into_iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .map(|r| WorkspaceRole {
+            id: r.get(0),
+            name: r.get(1),
+            role: r.get(2),
+        })
         .collect())
 }

@@ -218,7 +218,7 @@ impl<C: Caller> InWorkspace<C> {
 
     /// Owners and admins only; other members get 403.
     pub fn require_admin(&self) -> Result<(), AppError> {
-        workspaces::admin(self.role)
+        Ok(workspaces::admin(self.role)?)
     }
 }
 

@@ -9,6 +9,7 @@ use tollgate_shared::errors::RETRY_AFTER_SECS;
 use tollgate_shared::AuthError;
 
 use crate::db::StoreError;
+use crate::domain_error::DomainError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -117,6 +118,21 @@ impl IntoResponse for AppError {
             _ => {}
         }
         response
+    }
+}
+
+/// The one place the domain's refusals get their HTTP status.
+impl From<DomainError> for AppError {
+    fn from(e: DomainError) -> AppError {
+        match e {
+            DomainError::Auth(e) => AppError::Auth(e),
+            DomainError::Invalid(m) => AppError::BadRequest(m),
+            DomainError::Missing(m) => AppError::Missing(m),
+            DomainError::Conflict(m) => AppError::Conflict(m),
+            DomainError::VerifierUnavailable => AppError::VerifierUnavailable,
+            DomainError::Store(e) => AppError::from(e),
+            DomainError::Internal(detail) => AppError::Internal(detail),
+        }
     }
 }
 

@@ -8,7 +8,6 @@ pub mod error;
 pub mod internal;
 pub mod json;
 pub mod limits;
-pub mod names;
 pub mod request_id;
 
 pub use callers::{CloudRuntimeCaller, DaemonCaller, HumanCaller, InWorkspace, UserCaller};

@@ -7,18 +7,17 @@ use std::collections::BTreeSet;
 
 use axum::extract::State;
 use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Value};
-use tollgate_shared::{Actor, AuthError};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tollgate_shared::{Actor, ActorSource, AuthError};
 use uuid::Uuid;
 
-use crate::daemons;
 use crate::db::runtimes::{self, Acting, Runtime};
-use crate::db::{bounded, daemon_tokens, members, GenericClient};
+use crate::db::{daemon_tokens, in_transaction, members, GenericClient};
 use crate::http::json::JsonBody;
-use crate::http::names;
 use crate::http::{AppError, AppResult, DaemonCaller};
 use crate::state::AppState;
+use crate::validate;
 use crate::workspaces;
 
 #[utoipa::path(
@@ -26,10 +25,10 @@ use crate::workspaces;
     path = "/api/daemon/whoami",
     tag = "daemons",
     operation_id = "daemon_whoami",
-    responses((status = 200, description = "Who is calling", body = crate::openapi::schemas::Whoami)),
+    responses((status = 200, description = "Who is calling", body = Whoami)),
     security(("daemon_token" = []), ("pat" = []), ("cloud_pat" = []))
 )]
-pub async fn whoami(caller: DaemonCaller) -> Json<Value> {
+pub async fn whoami(caller: DaemonCaller) -> Json<Whoami> {
     let (workspace_id, daemon_id) = match &caller.actor {
         Actor::Daemon {
             workspace_id,
@@ -38,12 +37,30 @@ pub async fn whoami(caller: DaemonCaller) -> Json<Value> {
         } => (Some(*workspace_id), Some(daemon_id.clone())),
         _ => (None, None),
     };
-    Json(json!({
-        "actor_source": caller.actor.source(),
-        "workspace_id": workspace_id,
-        "daemon_id": daemon_id,
-        "user_id": caller.actor.user_id(),
-    }))
+    Json(Whoami {
+        actor_source: caller.actor.source(),
+        workspace_id,
+        daemon_id,
+        user_id: caller.actor.user_id(),
+    })
+}
+
+/// Who is calling a daemon route.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Whoami {
+    /// `daemon`, `pat` or `cloud_pat`.
+    #[schema(value_type = String)]
+    pub actor_source: ActorSource,
+    pub workspace_id: Option<Uuid>,
+    pub daemon_id: Option<String>,
+    /// The member the caller acts for (a daemon: the one it was enrolled for).
+    pub user_id: Uuid,
+}
+
+/// How many runtimes a heartbeat marked online.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct HeartbeatAnswer {
+    pub updated: u64,
 }
 
 /// Who a daemon call acts as, its membership held for the rest of the transaction (a
@@ -64,7 +81,7 @@ async fn acting(
         } => {
             // A daemon token is bound to its workspace: another one does not exist for it.
             if workspace_id.is_some_and(|w| workspaces::parse_id(w).ok() != Some(*own)) {
-                return Err(workspaces::NOT_FOUND);
+                return Err(workspaces::NOT_FOUND.into());
             }
             Acting {
                 workspace_id: *own,
@@ -75,7 +92,7 @@ async fn acting(
         }
         actor => Acting {
             workspace_id: workspaces::parse_id(workspace_id.unwrap_or_default())?,
-            daemon_id: daemons::daemon_id(daemon_id)?,
+            daemon_id: validate::daemon_id(daemon_id)?,
             user_id: actor.user_id(),
             by_token: false,
         },
@@ -87,7 +104,7 @@ async fn acting(
         return Err(if acting.by_token {
             AuthError::InvalidToken.into()
         } else {
-            workspaces::NOT_FOUND
+            workspaces::NOT_FOUND.into()
         });
     }
     if acting.by_token {
@@ -130,22 +147,20 @@ pub async fn register_runtime(
     caller: DaemonCaller,
     JsonBody(body): JsonBody<RegisterRuntime>,
 ) -> AppResult<Json<Runtime>> {
-    let name = names::name(body.name.as_deref())?;
-    let runtime = bounded(async {
-        let mut db = state.pool.get().await?;
-        let tx = db.transaction().await?;
-        let acting = acting(
-            &tx,
-            &caller,
-            body.workspace_id.as_deref(),
-            body.daemon_id.as_ref(),
-        )
-        .await?;
-        let Some(runtime) = runtimes::upsert(&tx, &acting, &name).await? else {
-            return Err(AuthError::InvalidToken.into());
-        };
-        tx.commit().await?;
-        Ok::<_, AppError>(runtime)
+    let name = validate::name(body.name.as_deref())?;
+    let runtime = in_transaction(&state.pool, move |tx| {
+        Box::pin(async move {
+            let acting = acting(
+                tx,
+                &caller,
+                body.workspace_id.as_deref(),
+                body.daemon_id.as_ref(),
+            )
+            .await?;
+            runtimes::upsert(tx, &acting, &name)
+                .await?
+                .ok_or(AppError::Auth(AuthError::InvalidToken))
+        })
     })
     .await?;
     Ok(Json(runtime))
@@ -165,14 +180,14 @@ pub struct Heartbeat {
     tag = "daemons",
     operation_id = "heartbeat",
     request_body = Heartbeat,
-    responses((status = 200, description = "All or nothing", body = crate::openapi::schemas::HeartbeatAnswer), (status = 400, description = "`invalid request body`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`daemon id belongs to another member`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`runtime not found`, `workspace not found`", body = crate::openapi::schemas::ErrorBody)),
+    responses((status = 200, description = "All or nothing", body = HeartbeatAnswer), (status = 400, description = "`invalid request body`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`daemon id belongs to another member`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`runtime not found`, `workspace not found`", body = crate::openapi::schemas::ErrorBody)),
     security(("daemon_token" = []), ("pat" = []), ("cloud_pat" = []))
 )]
 pub async fn heartbeat(
     State(state): State<AppState>,
     caller: DaemonCaller,
     JsonBody(body): JsonBody<Heartbeat>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<HeartbeatAnswer>> {
     let ids: Vec<Uuid> = body
         .runtime_ids
         .iter()
@@ -180,23 +195,23 @@ pub async fn heartbeat(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let updated = bounded(async {
-        let mut db = state.pool.get().await?;
-        let tx = db.transaction().await?;
-        let acting = acting(
-            &tx,
-            &caller,
-            body.workspace_id.as_deref(),
-            body.daemon_id.as_ref(),
-        )
-        .await?;
-        let updated = runtimes::heartbeat(&tx, &acting, &ids).await?;
-        if updated != ids.len() as u64 {
-            return Err(AppError::Missing("runtime not found"));
-        }
-        tx.commit().await?;
-        Ok(updated)
+    let updated = in_transaction(&state.pool, move |tx| {
+        Box::pin(async move {
+            let acting = acting(
+                tx,
+                &caller,
+                body.workspace_id.as_deref(),
+                body.daemon_id.as_ref(),
+            )
+            .await?;
+            let updated = runtimes::heartbeat(tx, &acting, &ids).await?;
+            if updated != ids.len() as u64 {
+                // All or nothing: the transaction is rolled back.
+                return Err(AppError::Missing("runtime not found"));
+            }
+            Ok(updated)
+        })
     })
     .await?;
-    Ok(Json(json!({ "updated": updated })))
+    Ok(Json(HeartbeatAnswer { updated }))
 }

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use crate::db;
 use crate::http::{AppError, AppResult};
@@ -16,10 +16,24 @@ use crate::state::AppState;
     path = "/healthz",
     tag = "health",
     operation_id = "healthz",
-    responses((status = 200, description = "The process is up", body = crate::openapi::schemas::Health))
+    responses((status = 200, description = "The process is up", body = Health))
 )]
-pub async fn healthz() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+pub async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// `ok` (`/healthz`) or `ready` (`/readyz`).
+    #[schema(value_type = String)]
+    pub status: &'static str,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Pong {
+    pub pong: bool,
+    #[schema(value_type = String)]
+    pub service: &'static str,
 }
 
 /// `GET /api/ping`: a public route with a small body, so benchmarks can measure what
@@ -29,10 +43,13 @@ pub async fn healthz() -> Json<Value> {
     path = "/api/ping",
     tag = "health",
     operation_id = "ping",
-    responses((status = 200, description = "Public: what the edge costs without authentication", body = crate::openapi::schemas::Pong))
+    responses((status = 200, description = "Public: what the edge costs without authentication", body = Pong))
 )]
-pub async fn ping() -> Json<Value> {
-    Json(json!({ "pong": true, "service": "tollgate-origin" }))
+pub async fn ping() -> Json<Pong> {
+    Json(Pong {
+        pong: true,
+        service: "tollgate-origin",
+    })
 }
 
 #[utoipa::path(
@@ -40,15 +57,13 @@ pub async fn ping() -> Json<Value> {
     path = "/readyz",
     tag = "health",
     operation_id = "readyz",
-    responses((status = 200, description = "Postgres answers", body = crate::openapi::schemas::Health), (status = 503, description = "`database unavailable`", body = crate::openapi::schemas::ErrorBody, headers(("Retry-After" = String, description = "Seconds to wait"))))
+    responses((status = 200, description = "Postgres answers", body = Health), (status = 503, description = "`database unavailable`", body = crate::openapi::schemas::ErrorBody, headers(("Retry-After" = String, description = "Seconds to wait"))))
 )]
-pub async fn readyz(State(state): State<AppState>) -> AppResult<Json<Value>> {
-    db::bounded(async {
-        let client = state.pool.get().await?;
-        db::ping(&client).await
-    })
-    .await?;
-    Ok(Json(json!({ "status": "ready" })))
+pub async fn readyz(State(state): State<AppState>) -> AppResult<Json<Health>> {
+    db::with_client(&state.pool, |db| Box::pin(db::ping(db)))
+        .await
+        .map_err(AppError::from)?;
+    Ok(Json(Health { status: "ready" }))
 }
 
 #[utoipa::path(

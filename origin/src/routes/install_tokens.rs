@@ -15,6 +15,7 @@ use crate::db::bounded;
 use crate::http::json::read_body;
 use crate::http::{AppError, AppResult, HumanCaller, InWorkspace};
 use crate::state::AppState;
+use crate::validate;
 
 /// The mint body: optional, and so is its `user_id` (the caller by default).
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
@@ -87,7 +88,7 @@ pub async fn exchange(
         .and_then(Value::as_str)
         .filter(|t| t.starts_with("mit_"))
         .ok_or(AppError::BadRequest("invalid_install_token"))?;
-    let daemon_id = daemons::daemon_id(body.get("daemon_id"))?;
+    let daemon_id = validate::daemon_id(body.get("daemon_id"))?;
     Ok(Json(
         daemons::exchange(&state.pool, &state.outbox, token, &daemon_id).await?,
     ))

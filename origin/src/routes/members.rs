@@ -9,12 +9,15 @@ use serde_json::{json, Value};
 use tollgate_shared::AuthError;
 use uuid::Uuid;
 
-use crate::db::{bounded, events, members as store, removal, users};
+use crate::db::events::{self, Events};
+use crate::db::members::{self as store, MemberView};
+use crate::db::with_client;
 use crate::http::json::JsonBody;
 use crate::http::{AppError, AppResult, HumanCaller, InWorkspace, UserCaller};
-use crate::members::{self, LAST_OWNER, MEMBER_NOT_FOUND};
+use crate::members::{self, Membership, MEMBER_NOT_FOUND};
 use crate::model::Role;
 use crate::state::AppState;
+use crate::validate;
 
 #[utoipa::path(
     get,
@@ -22,20 +25,21 @@ use crate::state::AppState;
     tag = "workspaces",
     operation_id = "list_members",
     params(("id" = Uuid, Path, description = "Workspace id")),
-    responses((status = 200, description = "Members with roles", body = Vec<crate::openapi::schemas::Member>), (status = 403, description = "`insufficient permissions`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`", body = crate::openapi::schemas::ErrorBody)),
+    responses((status = 200, description = "Members with roles", body = Vec<crate::db::members::MemberView>), (status = 403, description = "`insufficient permissions`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`", body = crate::openapi::schemas::ErrorBody)),
     security(("pat" = []), ("session" = []), ("session_cookie" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,
     ws: InWorkspace<HumanCaller>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<Vec<MemberView>>> {
     ws.require_admin()?;
-    let list = bounded(async {
-        let db = state.pool.get().await?;
-        Ok::<_, AppError>(store::list(&db, ws.id).await?)
+    let id = ws.id;
+    let list = with_client(&state.pool, |db| {
+        Box::pin(async move { store::list(db, id).await })
     })
-    .await?;
-    Ok(Json(Value::Array(list)))
+    .await
+    .map_err(AppError::from)?;
+    Ok(Json(list))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -57,39 +61,22 @@ fn role(value: Option<&str>) -> AppResult<Role> {
     operation_id = "add_member",
     params(("id" = Uuid, Path, description = "Workspace id")),
     request_body = AddMember,
-    responses((status = 201, description = "Added", body = crate::openapi::schemas::Membership), (status = 400, description = "`invalid email`, `role must be owner, admin or member`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`insufficient permissions`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`, `user not found`", body = crate::openapi::schemas::ErrorBody), (status = 409, description = "`already a member`", body = crate::openapi::schemas::ErrorBody)),
+    responses((status = 201, description = "Added", body = crate::members::Membership), (status = 400, description = "`invalid email`, `role must be owner, admin or member`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`insufficient permissions`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`, `user not found`", body = crate::openapi::schemas::ErrorBody), (status = 409, description = "`already a member`", body = crate::openapi::schemas::ErrorBody)),
     security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []))
 )]
 pub async fn add(
     State(state): State<AppState>,
     ws: InWorkspace<HumanCaller>,
     JsonBody(body): JsonBody<AddMember>,
-) -> AppResult<(StatusCode, Json<Value>)> {
-    let workspace_id = ws.id;
+) -> AppResult<(StatusCode, Json<Membership>)> {
     let role = role(body.role.as_deref())?;
     let email = body
         .email
         .as_deref()
-        .and_then(users::normalize_email)
+        .and_then(validate::email)
         .ok_or(AppError::BadRequest("invalid email"))?;
-    if !ws.role.may_manage(None, Some(role)) {
-        return Err(AuthError::InsufficientPermissions.into());
-    }
-    let user_id = bounded(async {
-        let db = state.pool.get().await?;
-        let user = users::find_by_email(&db, &email)
-            .await?
-            .ok_or(AppError::Missing("user not found"))?;
-        if !store::add(&db, workspace_id, user.id, role).await? {
-            return Err(AppError::Conflict("already a member"));
-        }
-        Ok::<_, AppError>(user.id)
-    })
-    .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "workspace_id": workspace_id, "user_id": user_id, "role": role })),
-    ))
+    let added = members::add(&state.pool, ws.id, ws.role, &email, role).await?;
+    Ok((StatusCode::CREATED, Json(added)))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -104,7 +91,7 @@ pub struct ChangeRole {
     operation_id = "change_member_role",
     params(("id" = Uuid, Path, description = "Workspace id"), ("user_id" = Uuid, Path, description = "The member")),
     request_body = ChangeRole,
-    responses((status = 200, description = "Changed", body = crate::openapi::schemas::Membership), (status = 400, description = "`role must be owner, admin or member`, `workspace must have at least one owner`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`insufficient permissions`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`, `member not found`", body = crate::openapi::schemas::ErrorBody)),
+    responses((status = 200, description = "Changed", body = crate::members::Membership), (status = 400, description = "`role must be owner, admin or member`, `workspace must have at least one owner`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`insufficient permissions`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`, `member not found`", body = crate::openapi::schemas::ErrorBody)),
     security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []))
 )]
 pub async fn change_role(
@@ -112,29 +99,11 @@ pub async fn change_role(
     ws: InWorkspace<HumanCaller>,
     Path((_workspace, user)): Path<(String, String)>,
     JsonBody(body): JsonBody<ChangeRole>,
-) -> AppResult<Json<Value>> {
-    let workspace_id = ws.id;
+) -> AppResult<Json<Membership>> {
     let user_id = Uuid::parse_str(&user).map_err(|_| MEMBER_NOT_FOUND)?;
     let role = role(body.role.as_deref())?;
-    bounded(async {
-        let mut db = state.pool.get().await?;
-        let tx = db.transaction().await?;
-        store::lock(&tx, workspace_id, user_id).await?;
-        let current = removal::member_role(&tx, workspace_id, user_id)
-            .await?
-            .ok_or(MEMBER_NOT_FOUND)?;
-        if !ws.role.may_manage(Some(current), Some(role)) {
-            return Err(AuthError::InsufficientPermissions.into());
-        }
-        if !store::set_role(&tx, workspace_id, user_id, role).await? {
-            return Err(LAST_OWNER);
-        }
-        tx.commit().await?;
-        Ok::<_, AppError>(())
-    })
-    .await?;
     Ok(Json(
-        json!({ "workspace_id": workspace_id, "user_id": user_id, "role": role }),
+        members::change_role(&state.pool, ws.id, ws.role, user_id, role).await?,
     ))
 }
 
@@ -202,18 +171,19 @@ pub struct After {
     tag = "workspaces",
     operation_id = "list_events",
     params(("id" = Uuid, Path, description = "Workspace id"), ("after" = Option<i64>, Query, description = "Only events after this id")),
-    responses((status = 200, description = "At most 100 events, in id order", body = crate::openapi::schemas::Events), (status = 400, description = "`invalid request body` (a bad after)", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`", body = crate::openapi::schemas::ErrorBody)),
+    responses((status = 200, description = "At most 100 events, in id order", body = crate::db::events::Events), (status = 400, description = "`invalid request body` (a bad after)", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`", body = crate::openapi::schemas::ErrorBody)),
     security(("pat" = []), ("session" = []), ("session_cookie" = []), ("task_token" = []), ("cloud_pat" = []))
 )]
 pub async fn events(
     State(state): State<AppState>,
     ws: InWorkspace<UserCaller>,
     Query(after): Query<After>,
-) -> AppResult<Json<Value>> {
-    let events = bounded(async {
-        let db = state.pool.get().await?;
-        Ok::<_, AppError>(events::after(&db, ws.id, after.after.unwrap_or(0)).await?)
+) -> AppResult<Json<Events>> {
+    let (id, after) = (ws.id, after.after.unwrap_or(0));
+    let events = with_client(&state.pool, |db| {
+        Box::pin(async move { events::after(db, id, after).await })
     })
-    .await?;
-    Ok(Json(json!({ "events": events })))
+    .await
+    .map_err(AppError::from)?;
+    Ok(Json(events))
 }

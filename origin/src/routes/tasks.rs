@@ -16,10 +16,10 @@ use crate::db::runtimes::{self, Acting};
 use crate::db::tasks::{self, Agent, Task};
 use crate::db::{bounded, daemon_tokens, members as db_members, GenericClient};
 use crate::http::json::JsonBody;
-use crate::http::names;
 use crate::http::{AppError, AppResult, DaemonCaller, HumanCaller, InWorkspace, UserCaller};
 use crate::model::{TaskStatus, Visibility};
 use crate::state::AppState;
+use crate::validate;
 use crate::workspaces;
 
 const TASK_NOT_FOUND: AppError = AppError::Missing("task not found");
@@ -45,7 +45,7 @@ pub async fn create_agent(
     ws: InWorkspace<HumanCaller>,
     JsonBody(body): JsonBody<CreateAgent>,
 ) -> AppResult<(StatusCode, Json<Agent>)> {
-    let name = names::name(body.name.as_deref())?;
+    let name = validate::name(body.name.as_deref())?;
     let runtime_id = body
         .runtime_id
         .ok_or(AppError::BadRequest("runtime_id is required"))?;
@@ -96,7 +96,7 @@ async fn hold(
     let held = db_members::hold(tx, workspace_id, &users).await?;
     let member = |user: Uuid| held.iter().any(|(u, _)| *u == user);
     if !member(caller) {
-        return Err(workspaces::NOT_FOUND);
+        return Err(workspaces::NOT_FOUND.into());
     }
     if !member(owner) {
         return Err(RUNTIME_NOT_FOUND);

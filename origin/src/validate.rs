@@ -1,0 +1,114 @@
+//! The one home of the rules for what people type: names (of tokens, workspaces,
+//! runtimes, agents), email addresses and daemon ids — used alike by the API, the admin
+//! CLI and the tests' fixtures.
+
+use serde_json::Value;
+
+use crate::domain_error::{DomainError, DomainResult};
+
+pub const MAX_NAME_CHARS: usize = 100;
+pub const MAX_DAEMON_ID_BYTES: usize = 128;
+
+/// A name: trimmed, 1 to 100 characters, no control characters (Postgres refuses NUL,
+/// and no name needs the others).
+pub fn name(value: Option<&str>) -> DomainResult<String> {
+    let name = value.map(str::trim).unwrap_or_default();
+    if name.is_empty() {
+        return Err(DomainError::Invalid("name is required"));
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(DomainError::Invalid("name is too long"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(DomainError::Invalid(
+            "name must not contain control characters",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// An email address as stored: trimmed, lower case, one `@` with something on each
+/// side, no whitespace or control characters; `None` when it is not one.
+pub fn email(email: &str) -> Option<String> {
+    let email = email.trim().to_lowercase();
+    let (local, domain) = email.split_once('@')?;
+    let clean = !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    (!local.is_empty() && !domain.is_empty() && clean).then_some(email)
+}
+
+/// `daemon_id` from a request body: present, non-empty, at most 128 bytes of
+/// `[A-Za-z0-9._-]` (it ends up in headers and log lines).
+pub fn daemon_id(value: Option<&Value>) -> DomainResult<String> {
+    let invalid = DomainError::Invalid("invalid daemon_id");
+    match value {
+        None | Some(Value::Null) => Err(DomainError::Invalid("daemon_id is required")),
+        Some(Value::String(s)) if s.is_empty() => {
+            Err(DomainError::Invalid("daemon_id is required"))
+        }
+        Some(Value::String(s)) => {
+            let ok = s.len() <= MAX_DAEMON_ID_BYTES
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+            if ok {
+                Ok(s.clone())
+            } else {
+                Err(invalid)
+            }
+        }
+        Some(_) => Err(invalid),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn names() {
+        let msg = |v: &str| name(Some(v)).unwrap_err().to_string();
+        assert_eq!(name(Some("  ci  ")).unwrap(), "ci");
+        assert_eq!(msg("   "), "name is required");
+        assert_eq!(name(None).unwrap_err().to_string(), "name is required");
+        assert_eq!(msg(&"x".repeat(101)), "name is too long");
+        assert!(
+            name(Some(&"é".repeat(100))).is_ok(),
+            "characters, not bytes"
+        );
+        assert_eq!(msg("a\u{7}b"), "name must not contain control characters");
+    }
+
+    #[test]
+    fn emails() {
+        assert_eq!(
+            email(" Ada@Example.COM ").as_deref(),
+            Some("ada@example.com")
+        );
+        assert_eq!(email("nope"), None);
+        assert_eq!(email("@x"), None);
+        assert_eq!(email("a b@x"), None);
+        assert_eq!(email("a\u{0}@x"), None);
+    }
+
+    #[test]
+    fn daemon_ids() {
+        let msg = |v: Option<Value>| daemon_id(v.as_ref()).unwrap_err().to_string();
+        assert_eq!(
+            daemon_id(Some(&json!("host-1.local_2"))).unwrap(),
+            "host-1.local_2"
+        );
+        assert_eq!(msg(None), "daemon_id is required");
+        assert_eq!(msg(Some(json!(null))), "daemon_id is required");
+        assert_eq!(msg(Some(json!(""))), "daemon_id is required");
+        for bad in [
+            json!("a b"),
+            json!("é"),
+            json!("x".repeat(129)),
+            json!(5),
+            json!("a/b"),
+        ] {
+            assert_eq!(msg(Some(bad.clone())), "invalid daemon_id", "{bad}");
+        }
+        assert!(daemon_id(Some(&json!("x".repeat(128)))).is_ok());
+    }
+}
