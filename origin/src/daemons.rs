@@ -4,7 +4,6 @@
 //! started.
 
 use chrono::SecondsFormat;
-use deadpool_postgres::Pool;
 use serde::Serialize;
 use serde_json::{json, Value};
 use tollgate_shared::wire::ExchangeAnswer;
@@ -14,7 +13,7 @@ use uuid::Uuid;
 use crate::db::daemon_tokens::{self, NewDaemonToken};
 use crate::db::install_tokens::{self, InstallTokenView, Refusal};
 use crate::db::members as db_members;
-use crate::db::{bounded, events, members, runtimes, tasks, GenericClient, StoreResult};
+use crate::db::{events, members, runtimes, tasks, GenericClient, StoreResult};
 use crate::domain_error::{DomainError, DomainResult};
 use crate::model::{Role, TaskStatus};
 use crate::outbox::Outbox;
@@ -66,84 +65,80 @@ pub const DAEMON_ID_TAKEN: DomainError = DomainError::Conflict("daemon id alread
 /// exactly one succeeds. A daemon id is the member's: another member's live token under
 /// it is a 409; the member's own live token is replaced (revoked, what it started ended,
 /// purged before the answer). Nothing half-done survives a failure.
-pub async fn exchange(
-    pool: &Pool,
-    outbox: &Outbox,
-    raw: &str,
-    daemon_id: &str,
-) -> DomainResult<ExchangeAnswer> {
+pub async fn exchange(outbox: &Outbox, raw: &str, daemon_id: &str) -> DomainResult<ExchangeAnswer> {
     let hash = TokenHash::of(raw);
-    let (answer, queued) = bounded(async {
-        let mut db = pool.get().await?;
-        let tx = db.transaction().await?;
-        // The member's and the issuer's memberships (a removal or demotion of either
-        // waits, or has happened), then the daemon id (whoever else decides who holds it
-        // waits).
-        if let Some((workspace_id, parties)) = install_tokens::parties(&tx, &hash).await? {
-            members::hold(&tx, workspace_id, &parties).await?;
-            daemon_tokens::lock_daemon_id(&tx, workspace_id, daemon_id).await?;
-        }
-        let Some(consumed) = install_tokens::consume(&tx, &hash, daemon_id).await? else {
-            // Only to choose the message: the decision above is final.
-            let refusal = install_tokens::refusal(&tx, &hash).await?;
-            return Err(DomainError::Auth(match refusal {
-                Refusal::UnknownOrExpired => AuthError::InvalidInstallToken,
-                Refusal::AlreadyUsed => AuthError::InstallTokenAlreadyUsed,
-                Refusal::MemberGone => AuthError::MemberGone,
-                Refusal::IssuerNotAuthorized => AuthError::IssuerNotAuthorized,
-            }));
-        };
-        let install_tokens::Consumed {
-            workspace_id,
-            issuer,
-            user_id,
-        } = consumed;
-        let mut replaced = Vec::new();
-        match daemon_tokens::live_for_daemon(&tx, workspace_id, daemon_id).await? {
-            Some((_, owner)) if owner != user_id => return Err(DAEMON_ID_TAKEN),
-            Some((old, _)) => replaced.extend(daemon_tokens::revoke(&tx, old, workspace_id).await?),
-            None => {}
-        }
-        let keys = end(&tx, workspace_id, &replaced, Why::Replaced).await?;
-        let token = RawToken::generate(TokenKind::Daemon)?;
-        let view = daemon_tokens::insert(
-            &tx,
-            &NewDaemonToken {
-                hash: &token.hash(),
-                prefix: token.display_prefix(),
-                workspace_id,
-                daemon_id,
-                owner_id: user_id,
-                issued_by: issuer,
-            },
-        )
+    let daemon_id = daemon_id.to_owned();
+    outbox
+        .revoking(move |tx| {
+            Box::pin(async move {
+                let daemon_id = daemon_id.as_str();
+                // The member's and the issuer's memberships (a removal or demotion of either
+                // waits, or has happened), then the daemon id (whoever else decides who holds it
+                // waits).
+                if let Some((workspace_id, parties)) = install_tokens::parties(tx, &hash).await? {
+                    members::hold(tx, workspace_id, &parties).await?;
+                    daemon_tokens::lock_daemon_id(tx, workspace_id, daemon_id).await?;
+                }
+                let Some(consumed) = install_tokens::consume(tx, &hash, daemon_id).await? else {
+                    // Only to choose the message: the decision above is final.
+                    let refusal = install_tokens::refusal(tx, &hash).await?;
+                    return Err(DomainError::Auth(match refusal {
+                        Refusal::UnknownOrExpired => AuthError::InvalidInstallToken,
+                        Refusal::AlreadyUsed => AuthError::InstallTokenAlreadyUsed,
+                        Refusal::MemberGone => AuthError::MemberGone,
+                        Refusal::IssuerNotAuthorized => AuthError::IssuerNotAuthorized,
+                    }));
+                };
+                let install_tokens::Consumed {
+                    workspace_id,
+                    issuer,
+                    user_id,
+                } = consumed;
+                let mut replaced = Vec::new();
+                match daemon_tokens::live_for_daemon(tx, workspace_id, daemon_id).await? {
+                    Some((_, owner)) if owner != user_id => return Err(DAEMON_ID_TAKEN),
+                    Some((old, _)) => {
+                        replaced.extend(daemon_tokens::revoke(tx, old, workspace_id).await?)
+                    }
+                    None => {}
+                }
+                let keys = end(tx, workspace_id, &replaced, Why::Replaced).await?;
+                let token = RawToken::generate(TokenKind::Daemon)?;
+                let view = daemon_tokens::insert(
+                    tx,
+                    &NewDaemonToken {
+                        hash: &token.hash(),
+                        prefix: token.display_prefix(),
+                        workspace_id,
+                        daemon_id,
+                        owner_id: user_id,
+                        issued_by: issuer,
+                    },
+                )
+                .await
+                .map_err(|e| {
+                    // Another exchange for this daemon id committed first.
+                    if e.is_unique_violation() {
+                        DAEMON_ID_TAKEN
+                    } else {
+                        DomainError::from(e)
+                    }
+                })?;
+                tracing::info!(
+                    daemon_token_id = %view.id, %workspace_id, daemon_id, %user_id,
+                    replaced = replaced.len(), "daemon enrolled"
+                );
+                let answer = ExchangeAnswer {
+                    token,
+                    workspace_id,
+                    daemon_id: view.daemon_id,
+                    user_id,
+                    expires_at: view.expires_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                };
+                Ok::<_, DomainError>((answer, keys))
+            })
+        })
         .await
-        .map_err(|e| {
-            // Another exchange for this daemon id committed first.
-            if e.is_unique_violation() {
-                DAEMON_ID_TAKEN
-            } else {
-                DomainError::from(e)
-            }
-        })?;
-        let queued = outbox.enqueue(&tx, keys).await?;
-        tx.commit().await?;
-        tracing::info!(
-            daemon_token_id = %view.id, %workspace_id, daemon_id, %user_id,
-            replaced = replaced.len(), "daemon enrolled"
-        );
-        let answer = ExchangeAnswer {
-            token,
-            workspace_id,
-            daemon_id: view.daemon_id,
-            user_id,
-            expires_at: view.expires_at.to_rfc3339_opts(SecondsFormat::Secs, true),
-        };
-        Ok::<_, DomainError>((answer, queued))
-    })
-    .await?;
-    outbox.flush(queued).await;
-    Ok(answer)
 }
 
 /// Ends what revoked daemon tokens started, inside the revoking transaction: the tasks
@@ -227,38 +222,33 @@ pub fn cancelled_event(task_id: Uuid) -> (&'static str, Value) {
 /// Revokes a daemon token of the workspace, ends what it started and purges it from
 /// the edge before returning. Idempotent.
 pub async fn revoke_daemon_token(
-    pool: &Pool,
     outbox: &Outbox,
     workspace_id: Uuid,
     token_id: Uuid,
 ) -> DomainResult<()> {
-    let queued = bounded(async {
-        let mut db = pool.get().await?;
-        let tx = db.transaction().await?;
-        // Serialized with the member's removal, which revokes the same tokens: the
-        // membership first, the token's row after, in the order a removal takes them.
-        let Some(owner) = daemon_tokens::owner(&tx, token_id, workspace_id).await? else {
-            return Ok(None);
-        };
-        members::hold(&tx, workspace_id, &[owner]).await?;
-        let Some(revoked) = daemon_tokens::revoke(&tx, token_id, workspace_id).await? else {
-            return Ok(None);
-        };
-        let keys = end(
-            &tx,
-            workspace_id,
-            std::slice::from_ref(&revoked),
-            Why::Revoked,
-        )
-        .await?;
-        let queued = outbox.enqueue(&tx, keys).await?;
-        tx.commit().await?;
-        Ok::<_, DomainError>(Some(queued))
-    })
-    .await?;
-    if let Some(queued) = queued {
-        tracing::info!(%token_id, %workspace_id, "daemon token revoked");
-        outbox.flush(queued).await;
-    }
-    Ok(())
+    outbox
+        .revoking(move |tx| {
+            Box::pin(async move {
+                // Serialized with the member's removal, which revokes the same tokens:
+                // the membership first, the token's row after, in the order a removal
+                // takes them.
+                let Some(owner) = daemon_tokens::owner(tx, token_id, workspace_id).await? else {
+                    return Ok(((), Vec::new()));
+                };
+                members::hold(tx, workspace_id, &[owner]).await?;
+                let Some(revoked) = daemon_tokens::revoke(tx, token_id, workspace_id).await? else {
+                    return Ok(((), Vec::new()));
+                };
+                tracing::info!(%token_id, %workspace_id, "daemon token revoked");
+                let keys = end(
+                    tx,
+                    workspace_id,
+                    std::slice::from_ref(&revoked),
+                    Why::Revoked,
+                )
+                .await?;
+                Ok::<_, DomainError>(((), keys))
+            })
+        })
+        .await
 }

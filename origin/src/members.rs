@@ -11,8 +11,7 @@ use serde::Serialize;
 
 use crate::daemons;
 use crate::db::{
-    bounded, daemon_tokens, events, in_transaction, members, removal, runtimes, tasks, users,
-    with_client,
+    daemon_tokens, events, in_transaction, members, removal, runtimes, tasks, users, with_client,
 };
 use crate::domain_error::{DomainError, DomainResult};
 use crate::model::{Role, TaskStatus};
@@ -117,74 +116,73 @@ pub struct Stopped {
 /// the workspace is cancelled and its task token deleted; the membership is deleted;
 /// events are recorded. Nothing acting for anyone else is touched.
 pub async fn remove(
-    pool: &Pool,
     outbox: &Outbox,
     workspace_id: Uuid,
     user_id: Uuid,
     by: Uuid,
     by_role: Option<Role>,
 ) -> DomainResult<Stopped> {
-    let (stopped, queued) = bounded(async {
-        let mut db = pool.get().await?;
-        let tx = db.transaction().await?;
-        members::lock(&tx, workspace_id, user_id).await?;
-        let Some(role) = removal::member_role(&tx, workspace_id, user_id).await? else {
-            // Leaving a workspace one is not in, or removing someone already gone.
-            return Err(match by_role {
-                None => crate::workspaces::NOT_FOUND,
-                Some(_) => MEMBER_NOT_FOUND,
-            });
-        };
-        if by_role.is_some_and(|by| !by.may_manage(Some(role), None)) {
-            return Err(AuthError::InsufficientPermissions.into());
-        }
-        if role == Role::Owner && removal::other_owners(&tx, workspace_id, user_id).await? == 0 {
-            return Err(LAST_OWNER);
-        }
-        let revoked = daemon_tokens::revoke_for_member(&tx, workspace_id, user_id).await?;
-        let owned = runtimes::of_member(&tx, workspace_id, user_id).await?;
-        let agents = tasks::archive_agents(&tx, workspace_id, &owned, user_id, by).await?;
-        let cancelled = tasks::cancel(
-            &tx,
-            workspace_id,
-            &tasks::Cancel {
-                runtimes: &owned,
-                agents: &agents,
-                queued_by: Some(user_id),
-                statuses: &TaskStatus::LIVE,
-            },
-        )
-        .await?;
-        tasks::delete_tokens(&tx, &cancelled).await?;
-        runtimes::take_offline(&tx, &owned).await?;
-        removal::delete_member(&tx, workspace_id, user_id).await?;
+    outbox
+        .revoking(move |tx| {
+            Box::pin(async move {
+                members::lock(tx, workspace_id, user_id).await?;
+                let Some(role) = removal::member_role(tx, workspace_id, user_id).await? else {
+                    // Leaving a workspace one is not in, or removing someone already gone.
+                    return Err(match by_role {
+                        None => crate::workspaces::NOT_FOUND,
+                        Some(_) => MEMBER_NOT_FOUND,
+                    });
+                };
+                if by_role.is_some_and(|by| !by.may_manage(Some(role), None)) {
+                    return Err(AuthError::InsufficientPermissions.into());
+                }
+                if role == Role::Owner
+                    && removal::other_owners(tx, workspace_id, user_id).await? == 0
+                {
+                    return Err(LAST_OWNER);
+                }
+                let revoked = daemon_tokens::revoke_for_member(tx, workspace_id, user_id).await?;
+                let owned = runtimes::of_member(tx, workspace_id, user_id).await?;
+                let agents = tasks::archive_agents(tx, workspace_id, &owned, user_id, by).await?;
+                let cancelled = tasks::cancel(
+                    tx,
+                    workspace_id,
+                    &tasks::Cancel {
+                        runtimes: &owned,
+                        agents: &agents,
+                        queued_by: Some(user_id),
+                        statuses: &TaskStatus::LIVE,
+                    },
+                )
+                .await?;
+                tasks::delete_tokens(tx, &cancelled).await?;
+                runtimes::take_offline(tx, &owned).await?;
+                removal::delete_member(tx, workspace_id, user_id).await?;
 
-        let mut recorded = vec![("member:removed", json!({ "user_id": user_id, "by": by }))];
-        recorded.extend(
-            agents
-                .iter()
-                .map(|id| ("agent:archived", json!({ "agent_id": id }))),
-        );
-        recorded.extend(cancelled.iter().map(|id| daemons::cancelled_event(*id)));
-        recorded.extend(
-            revoked
-                .iter()
-                .map(|r| daemons::revoked_event(r, daemons::Why::MemberRemoved)),
-        );
-        events::record(&tx, workspace_id, recorded).await?;
+                let mut recorded =
+                    vec![("member:removed", json!({ "user_id": user_id, "by": by }))];
+                recorded.extend(
+                    agents
+                        .iter()
+                        .map(|id| ("agent:archived", json!({ "agent_id": id }))),
+                );
+                recorded.extend(cancelled.iter().map(|id| daemons::cancelled_event(*id)));
+                recorded.extend(
+                    revoked
+                        .iter()
+                        .map(|r| daemons::revoked_event(r, daemons::Why::MemberRemoved)),
+                );
+                events::record(tx, workspace_id, recorded).await?;
 
-        let queued = outbox.enqueue(&tx, daemons::purge_keys(&revoked)).await?;
-        tx.commit().await?;
-        let stopped = Stopped {
-            daemon_tokens: revoked.len(),
-            runtimes: owned.len(),
-            agents: agents.len(),
-            tasks: cancelled.len(),
-        };
-        tracing::info!(%workspace_id, %user_id, ?stopped, "member removed");
-        Ok::<_, DomainError>((stopped, queued))
-    })
-    .await?;
-    outbox.flush(queued).await;
-    Ok(stopped)
+                let stopped = Stopped {
+                    daemon_tokens: revoked.len(),
+                    runtimes: owned.len(),
+                    agents: agents.len(),
+                    tasks: cancelled.len(),
+                };
+                tracing::info!(%workspace_id, %user_id, ?stopped, "member removed");
+                Ok::<_, DomainError>((stopped, daemons::purge_keys(&revoked)))
+            })
+        })
+        .await
 }

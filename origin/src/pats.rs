@@ -1,13 +1,12 @@
 //! Minting and revoking personal access tokens: the rules shared by the HTTP API and
 //! the admin CLI.
 
-use deadpool_postgres::Pool;
 use serde::Serialize;
 use tollgate_shared::{cache_key, AuthError, RawToken, TokenHash, TokenKind};
 use uuid::Uuid;
 
 use crate::db::pats::{self as store, PatView};
-use crate::db::{bounded, GenericClient};
+use crate::db::GenericClient;
 use crate::domain_error::{DomainError, DomainResult};
 use crate::outbox::Outbox;
 use crate::validate;
@@ -77,31 +76,18 @@ pub async fn mint(
 /// Revokes the caller's token and, in the same transaction, queues its cache key for
 /// purging; then tries the purge once before returning. Idempotent: a token that is
 /// already revoked, someone else's or unknown changes nothing.
-pub async fn revoke(
-    pool: &Pool,
-    outbox: &Outbox,
-    user_id: Uuid,
-    token_id: Uuid,
-) -> DomainResult<()> {
-    // Bounded up to the commit; the purge after it has its own timeout.
-    let queued = bounded(async {
-        let mut db = pool.get().await?;
-        let tx = db.transaction().await?;
-        let Some(hash) = store::revoke(&tx, token_id, user_id).await? else {
-            return Ok(None);
-        };
-        let queued = outbox
-            .enqueue(&tx, vec![cache_key(TokenKind::Pat, &hash).to_string()])
-            .await?;
-        tx.commit().await?;
-        Ok::<_, DomainError>(Some(queued))
-    })
-    .await?;
-    if let Some(queued) = queued {
-        tracing::info!(%token_id, "personal access token revoked");
-        outbox.flush(queued).await;
-    }
-    Ok(())
+pub async fn revoke(outbox: &Outbox, user_id: Uuid, token_id: Uuid) -> DomainResult<()> {
+    outbox
+        .revoking(move |tx| {
+            Box::pin(async move {
+                let Some(hash) = store::revoke(tx, token_id, user_id).await? else {
+                    return Ok(((), Vec::new()));
+                };
+                tracing::info!(%token_id, "personal access token revoked");
+                Ok::<_, DomainError>(((), vec![cache_key(TokenKind::Pat, &hash).to_string()]))
+            })
+        })
+        .await
 }
 
 /// What a renewal answers: the expiry after it (`""` for a token that never expires) and
@@ -121,59 +107,48 @@ fn rfc3339(at: Option<chrono::DateTime<chrono::Utc>>) -> String {
 /// any number of concurrent renewals extends it), and the token's cache key is queued
 /// for purging in the same transaction, so the edge re-resolves it and serves the new
 /// expiry.
-pub async fn renew(
-    pool: &Pool,
-    outbox: &Outbox,
-    user_id: Uuid,
-    hash: &TokenHash,
-) -> DomainResult<Renewal> {
-    let (renewal, queued) = bounded(async {
-        let mut db = pool.get().await?;
-        let standing = store::standing(&db, hash)
-            .await?
-            .filter(|s| !s.dead)
-            .ok_or(AuthError::TokenNoLongerValid)?;
-        if standing.user_id != user_id {
-            return Err(AuthError::TokenNotCallers.into());
-        }
-        if !standing.renewable {
-            // No expiry, or 7 days or more left: nothing to write.
-            let renewal = Renewal {
-                expires_at: rfc3339(standing.expires_at),
-                renewed: false,
-            };
-            return Ok((renewal, None));
-        }
-        let tx = db.transaction().await?;
-        let Some(new) = store::renew(&tx, standing.id).await? else {
-            // A concurrent renewal won (or the token died meanwhile): report what is now.
-            drop(tx);
-            let current = store::standing(&db, hash)
-                .await?
-                .filter(|s| !s.dead)
-                .ok_or(AuthError::TokenNoLongerValid)?;
-            let renewal = Renewal {
-                expires_at: rfc3339(current.expires_at),
-                renewed: false,
-            };
-            return Ok((renewal, None));
-        };
-        let queued = outbox
-            .enqueue(&tx, vec![cache_key(TokenKind::Pat, hash).to_string()])
-            .await?;
-        tx.commit().await?;
-        let renewal = Renewal {
-            expires_at: rfc3339(Some(new)),
-            renewed: true,
-        };
-        Ok::<_, DomainError>((renewal, Some(queued)))
-    })
-    .await?;
-    if let Some(queued) = queued {
-        tracing::info!("personal access token renewed");
-        outbox.flush(queued).await;
-    }
-    Ok(renewal)
+pub async fn renew(outbox: &Outbox, user_id: Uuid, hash: &TokenHash) -> DomainResult<Renewal> {
+    let hash = hash.clone();
+    outbox
+        .revoking(move |tx| {
+            Box::pin(async move {
+                let standing = store::standing(tx, &hash)
+                    .await?
+                    .filter(|s| !s.dead)
+                    .ok_or(AuthError::TokenNoLongerValid)?;
+                if standing.user_id != user_id {
+                    return Err(AuthError::TokenNotCallers.into());
+                }
+                if !standing.renewable {
+                    // No expiry, or 7 days or more left: nothing to write.
+                    let renewal = Renewal {
+                        expires_at: rfc3339(standing.expires_at),
+                        renewed: false,
+                    };
+                    return Ok((renewal, Vec::new()));
+                }
+                let Some(new) = store::renew(tx, standing.id).await? else {
+                    // A concurrent renewal won (or the token died meanwhile): report
+                    // what is now (a new statement sees what the winner committed).
+                    let current = store::standing(tx, &hash)
+                        .await?
+                        .filter(|s| !s.dead)
+                        .ok_or(AuthError::TokenNoLongerValid)?;
+                    let renewal = Renewal {
+                        expires_at: rfc3339(current.expires_at),
+                        renewed: false,
+                    };
+                    return Ok((renewal, Vec::new()));
+                };
+                tracing::info!("personal access token renewed");
+                let renewal = Renewal {
+                    expires_at: rfc3339(Some(new)),
+                    renewed: true,
+                };
+                Ok::<_, DomainError>((renewal, vec![cache_key(TokenKind::Pat, &hash).to_string()]))
+            })
+        })
+        .await
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use tollgate_shared::expiring::ExpiringMap;
 use tollgate_shared::{ttl_for_expiry, Actor, Token, TokenHash, TokenKind};
 use uuid::Uuid;
 
-use crate::db::{bounded, daemon_tokens, pats, tasks, users, StoreResult};
+use crate::db::{bounded, daemon_tokens, pats, tasks, users, with_client, StoreResult};
 use crate::domain_error::{DomainError, DomainResult};
 use crate::fleet::{Fleet, Verdict};
 use crate::metrics::{Metrics, ResolveOutcome};
@@ -156,9 +156,8 @@ impl Resolver {
         let Some(id) = owner_id.and_then(|o| Uuid::parse_str(o).ok()) else {
             return Ok(None);
         };
-        let found = bounded(async {
-            let db = self.pool.get().await?;
-            users::find_by_id(&db, id).await
+        let found = with_client(&self.pool, move |db| {
+            Box::pin(async move { users::find_by_id(db, id).await })
         })
         .await?;
         Ok(found.map(|u| u.id))

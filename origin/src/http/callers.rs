@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::edge_trust::EdgeVerified;
 use super::error::AppError;
-use crate::db::bounded;
+use crate::db::with_client;
 use crate::model::Role;
 use crate::state::AppState;
 use crate::workspaces;
@@ -240,9 +240,9 @@ impl<C: Caller> FromRequestParts<AppState> for InWorkspace<C> {
                 return Err(AuthError::WrongWorkspace.into());
             }
         }
-        let role = bounded(async {
-            let db = state.pool.get().await?;
-            workspaces::role(&db, id, caller.user_id()).await
+        let user = caller.user_id();
+        let role = with_client(&state.pool, move |db| {
+            Box::pin(async move { workspaces::role(db, id, user).await })
         })
         .await?;
         Ok(InWorkspace { id, role, caller })

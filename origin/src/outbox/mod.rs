@@ -23,7 +23,7 @@ use tokio::sync::Notify;
 
 pub use purger::{PurgeError, Purger};
 
-use crate::db::{bounded, outbox, GenericClient, StoreResult};
+use crate::db::{bounded, outbox, with_client, GenericClient, StoreError, StoreResult, Work};
 use crate::metrics::Metrics;
 
 /// Timings, injectable so tests need not wait for production delays.
@@ -96,6 +96,32 @@ impl Outbox {
         Ok(Queued { ids, keys })
     }
 
+    /// The one way to revoke: runs `work` in one transaction (bounded like every
+    /// database operation), queues the cache keys it returns in that same transaction —
+    /// so they are queued if and only if the revocation commits — and delivers them to
+    /// the edge once it has committed, before returning.
+    pub async fn revoking<T, E>(
+        &self,
+        work: impl for<'c, 't> FnOnce(
+            &'c deadpool_postgres::Transaction<'t>,
+        ) -> Work<'c, (T, Vec<String>), E>,
+    ) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let (value, queued) = bounded(async {
+            let mut client = self.pool.get().await.map_err(StoreError::from)?;
+            let tx = client.transaction().await.map_err(StoreError::from)?;
+            let (value, keys) = work(&tx).await?;
+            let queued = self.enqueue(&tx, keys).await?;
+            tx.commit().await.map_err(StoreError::from)?;
+            Ok::<_, E>((value, queued))
+        })
+        .await?;
+        self.flush(queued).await;
+        Ok(value)
+    }
+
     /// Right after the transaction that queued `queued` committed: delivers it once, or
     /// drops it when there is no edge to tell. Failures are left to the dispatcher; the
     /// revocation itself stands.
@@ -125,10 +151,9 @@ impl Outbox {
     }
 
     async fn delete(&self, ids: &[i64]) -> StoreResult<()> {
-        bounded(async {
-            let db = self.pool.get().await?;
-            outbox::delete(&db, ids).await?;
-            Ok(())
+        let ids = ids.to_vec();
+        with_client(&self.pool, move |db| {
+            Box::pin(async move { outbox::delete(db, &ids).await.map(drop) })
         })
         .await
     }

@@ -7,8 +7,8 @@ use axum::Json;
 use uuid::Uuid;
 
 use crate::daemons;
-use crate::db::bounded;
 use crate::db::daemon_tokens::{self, DaemonTokenView};
+use crate::db::with_client;
 use crate::http::{AppError, AppResult, HumanCaller, InWorkspace};
 use crate::state::AppState;
 
@@ -26,9 +26,10 @@ pub async fn list(
     ws: InWorkspace<HumanCaller>,
 ) -> AppResult<Json<Vec<DaemonTokenView>>> {
     ws.require_admin()?;
-    let list = bounded(async {
-        let db = state.pool.get().await?;
-        Ok::<_, AppError>(daemon_tokens::list_for_workspace(&db, ws.id).await?)
+    let list = with_client(&state.pool, move |db| {
+        Box::pin(
+            async move { Ok::<_, AppError>(daemon_tokens::list_for_workspace(db, ws.id).await?) },
+        )
     })
     .await?;
     Ok(Json(list))
@@ -50,6 +51,6 @@ pub async fn revoke(
 ) -> AppResult<StatusCode> {
     ws.require_admin()?;
     let token_id = Uuid::parse_str(&token).map_err(|_| AppError::BadRequest("invalid token id"))?;
-    daemons::revoke_daemon_token(&state.pool, &state.outbox, ws.id, token_id).await?;
+    daemons::revoke_daemon_token(&state.outbox, ws.id, token_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

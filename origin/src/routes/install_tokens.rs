@@ -11,7 +11,7 @@ use uuid::Uuid;
 use tollgate_shared::wire::ExchangeAnswer;
 
 use crate::daemons::{self, MintedInstallToken};
-use crate::db::bounded;
+use crate::db::with_client;
 use crate::http::json::read_body;
 use crate::http::{AppError, AppResult, HumanCaller, InWorkspace};
 use crate::state::AppState;
@@ -58,9 +58,10 @@ pub async fn mint(
 ) -> AppResult<(StatusCode, Json<MintedInstallToken>)> {
     ws.require_admin()?;
     let for_user = minted_for(&read_body(req, &state).await?, ws.user_id())?;
-    let minted = bounded(async {
-        let db = state.pool.get().await?;
-        daemons::mint_install_token(&db, ws.id, (ws.user_id(), ws.role), for_user).await
+    let minted = with_client(&state.pool, move |db| {
+        Box::pin(async move {
+            daemons::mint_install_token(db, ws.id, (ws.user_id(), ws.role), for_user).await
+        })
     })
     .await?;
     Ok((StatusCode::CREATED, Json(minted)))
@@ -90,6 +91,6 @@ pub async fn exchange(
         .ok_or(AppError::BadRequest("invalid_install_token"))?;
     let daemon_id = validate::daemon_id(body.get("daemon_id"))?;
     Ok(Json(
-        daemons::exchange(&state.pool, &state.outbox, token, &daemon_id).await?,
+        daemons::exchange(&state.outbox, token, &daemon_id).await?,
     ))
 }

@@ -5,8 +5,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
-use tollgate_shared::AuthError;
 use uuid::Uuid;
 
 use crate::db::events::{self, Events};
@@ -123,15 +121,7 @@ pub async fn remove(
 ) -> AppResult<StatusCode> {
     let user_id = Uuid::parse_str(&user).map_err(|_| MEMBER_NOT_FOUND)?;
     ws.require_admin()?;
-    members::remove(
-        &state.pool,
-        &state.outbox,
-        ws.id,
-        user_id,
-        ws.user_id(),
-        Some(ws.role),
-    )
-    .await?;
+    members::remove(&state.outbox, ws.id, user_id, ws.user_id(), Some(ws.role)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -148,15 +138,7 @@ pub async fn leave(
     State(state): State<AppState>,
     ws: InWorkspace<HumanCaller>,
 ) -> AppResult<StatusCode> {
-    members::remove(
-        &state.pool,
-        &state.outbox,
-        ws.id,
-        ws.user_id(),
-        ws.user_id(),
-        None,
-    )
-    .await?;
+    members::remove(&state.outbox, ws.id, ws.user_id(), ws.user_id(), None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

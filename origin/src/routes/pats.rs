@@ -9,8 +9,8 @@ use tollgate_shared::bearer::bearer;
 use tollgate_shared::{token, ActorSource, TokenKind};
 use uuid::Uuid;
 
-use crate::db::bounded;
 use crate::db::pats::{self as store, PatView};
+use crate::db::with_client;
 use crate::http::json::JsonBody;
 use crate::http::{AppError, AppResult, HumanCaller};
 use crate::pats::{self, CreatedPat, Renewal};
@@ -37,9 +37,8 @@ pub async fn create(
     JsonBody(body): JsonBody<CreateToken>,
 ) -> AppResult<(StatusCode, Json<CreatedPat>)> {
     let (name, days) = pats::validate(body.name.as_deref(), body.expires_in_days)?;
-    let created = bounded(async {
-        let db = state.pool.get().await?;
-        pats::mint(&db, caller.user_id, &name, days).await
+    let created = with_client(&state.pool, move |db| {
+        Box::pin(async move { pats::mint(db, caller.user_id, &name, days).await })
     })
     .await?;
     Ok((StatusCode::CREATED, Json(created)))
@@ -57,9 +56,8 @@ pub async fn list(
     State(state): State<AppState>,
     caller: HumanCaller,
 ) -> AppResult<Json<Vec<PatView>>> {
-    let list = bounded(async {
-        let db = state.pool.get().await?;
-        store::list_for_user(&db, caller.user_id).await
+    let list = with_client(&state.pool, move |db| {
+        Box::pin(async move { store::list_for_user(db, caller.user_id).await })
     })
     .await?;
     Ok(Json(list))
@@ -80,7 +78,7 @@ pub async fn revoke(
     Path(id): Path<String>,
 ) -> AppResult<StatusCode> {
     let id = Uuid::parse_str(&id).map_err(|_| AppError::BadRequest("invalid token id"))?;
-    pats::revoke(&state.pool, &state.outbox, caller.user_id, id).await?;
+    pats::revoke(&state.outbox, caller.user_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -115,6 +113,6 @@ pub async fn renew_current(
         .ok()
         .filter(|t| t.kind == TokenKind::Pat)
         .ok_or(only_pats)?;
-    let renewal = pats::renew(&state.pool, &state.outbox, caller.user_id, &token.hash()).await?;
+    let renewal = pats::renew(&state.outbox, caller.user_id, &token.hash()).await?;
     Ok(Json(renewal))
 }

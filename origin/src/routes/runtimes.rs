@@ -3,13 +3,12 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 use tollgate_shared::AuthError;
 use uuid::Uuid;
 
-use crate::db::bounded;
 use crate::db::runtimes::{self, RuntimeView};
+use crate::db::with_client;
 use crate::http::json::JsonBody;
 use crate::http::{AppError, AppResult, HumanCaller, InWorkspace, UserCaller};
 use crate::model::Visibility;
@@ -23,20 +22,25 @@ const RUNTIME_NOT_FOUND: AppError = AppError::Missing("runtime not found");
     tag = "daemons",
     operation_id = "list_runtimes",
     params(("id" = Uuid, Path, description = "Workspace id")),
-    responses((status = 200, description = "The workspace's runtimes, with owner, status and visibility", body = crate::openapi::schemas::Runtimes), (status = 404, description = "`workspace not found`", body = crate::openapi::schemas::ErrorBody)),
+    responses((status = 200, description = "The workspace's runtimes, with owner, status and visibility", body = Runtimes), (status = 404, description = "`workspace not found`", body = crate::openapi::schemas::ErrorBody)),
     security(("pat" = []), ("session" = []), ("session_cookie" = []), ("task_token" = []), ("cloud_pat" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,
     ws: InWorkspace<UserCaller>,
-) -> AppResult<Json<Value>> {
-    let list = bounded(async {
-        let db = state.pool.get().await?;
-        Ok::<_, AppError>(runtimes::list(&db, ws.id).await?)
+) -> AppResult<Json<Runtimes>> {
+    let list = with_client(&state.pool, move |db| {
+        Box::pin(async move { Ok::<_, AppError>(runtimes::list(db, ws.id).await?) })
     })
     .await?;
-    let list: Vec<RuntimeView> = list.into_iter().map(RuntimeView::from).collect();
-    Ok(Json(json!({ "runtimes": list })))
+    let runtimes = list.into_iter().map(RuntimeView::from).collect();
+    Ok(Json(Runtimes { runtimes }))
+}
+
+/// `GET /api/workspaces/{id}/runtimes`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Runtimes {
+    pub runtimes: Vec<RuntimeView>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -67,18 +71,19 @@ pub async fn change_visibility(
         .as_deref()
         .and_then(Visibility::parse)
         .ok_or(AppError::BadRequest("invalid visibility"))?;
-    let changed = bounded(async {
-        let db = state.pool.get().await?;
-        let Some(changed) =
-            runtimes::set_visibility(&db, ws.id, runtime_id, ws.user_id(), visibility).await?
-        else {
-            // Only to choose the message: the statement decided.
-            return Err(match runtimes::find(&db, ws.id, runtime_id).await? {
-                Some(_) => AuthError::RuntimeNotYours.into(),
-                None => RUNTIME_NOT_FOUND,
-            });
-        };
-        Ok::<_, AppError>(changed)
+    let changed = with_client(&state.pool, move |db| {
+        Box::pin(async move {
+            let Some(changed) =
+                runtimes::set_visibility(db, ws.id, runtime_id, ws.user_id(), visibility).await?
+            else {
+                // Only to choose the message: the statement decided.
+                return Err(match runtimes::find(db, ws.id, runtime_id).await? {
+                    Some(_) => AuthError::RuntimeNotYours.into(),
+                    None => RUNTIME_NOT_FOUND,
+                });
+            };
+            Ok::<_, AppError>(changed)
+        })
     })
     .await?;
     Ok(Json(changed.into()))

@@ -7,14 +7,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use tollgate_shared::{Actor, AuthError, RawToken, TokenKind};
 use uuid::Uuid;
 
 use crate::db::runtimes::{self, Acting};
 use crate::db::tasks::{self, Agent, Task};
-use crate::db::{bounded, daemon_tokens, members as db_members, GenericClient};
+use crate::db::{daemon_tokens, in_transaction, members as db_members, with_client, GenericClient};
 use crate::http::json::JsonBody;
 use crate::http::{AppError, AppResult, DaemonCaller, HumanCaller, InWorkspace, UserCaller};
 use crate::model::{TaskStatus, Visibility};
@@ -50,19 +49,18 @@ pub async fn create_agent(
         .runtime_id
         .ok_or(AppError::BadRequest("runtime_id is required"))?;
     let caller = ws.user_id();
-    let agent = bounded(async {
-        let mut db = state.pool.get().await?;
-        let tx = db.transaction().await?;
-        let runtime = runtimes::find(&tx, ws.id, runtime_id)
-            .await?
-            .ok_or(RUNTIME_NOT_FOUND)?;
-        usable(caller, runtime.owner_id, runtime.visibility)?;
-        hold(&tx, ws.id, caller, runtime.owner_id, None).await?;
-        let agent = tasks::insert_agent(&tx, ws.id, runtime_id, &name, caller)
-            .await?
-            .ok_or(AuthError::RuntimeNotYours)?;
-        tx.commit().await?;
-        Ok::<_, AppError>(agent)
+    let agent = in_transaction(&state.pool, move |tx| {
+        Box::pin(async move {
+            let runtime = runtimes::find(tx, ws.id, runtime_id)
+                .await?
+                .ok_or(RUNTIME_NOT_FOUND)?;
+            usable(caller, runtime.owner_id, runtime.visibility)?;
+            hold(tx, ws.id, caller, runtime.owner_id, None).await?;
+            let agent = tasks::insert_agent(tx, ws.id, runtime_id, &name, caller)
+                .await?
+                .ok_or(AuthError::RuntimeNotYours)?;
+            Ok::<_, AppError>(agent)
+        })
     })
     .await?;
     Ok((StatusCode::CREATED, Json(agent)))
@@ -136,19 +134,18 @@ pub async fn create_task(
         return Err(AppError::BadRequest("prompt must not contain NUL"));
     }
     let caller = ws.user_id();
-    let task = bounded(async {
-        let mut db = state.pool.get().await?;
-        let tx = db.transaction().await?;
-        let runtime = tasks::agent_runtime(&tx, ws.id, agent_id)
-            .await?
-            .ok_or(AGENT_NOT_FOUND)?;
-        usable(caller, runtime.owner_id, runtime.visibility)?;
-        hold(&tx, ws.id, caller, runtime.owner_id, runtime.created_by).await?;
-        let task = tasks::insert_task(&tx, ws.id, agent_id, &prompt, caller)
-            .await?
-            .ok_or(AuthError::RuntimeNotYours)?;
-        tx.commit().await?;
-        Ok::<_, AppError>(task)
+    let task = in_transaction(&state.pool, move |tx| {
+        Box::pin(async move {
+            let runtime = tasks::agent_runtime(tx, ws.id, agent_id)
+                .await?
+                .ok_or(AGENT_NOT_FOUND)?;
+            usable(caller, runtime.owner_id, runtime.visibility)?;
+            hold(tx, ws.id, caller, runtime.owner_id, runtime.created_by).await?;
+            let task = tasks::insert_task(tx, ws.id, agent_id, &prompt, caller)
+                .await?
+                .ok_or(AuthError::RuntimeNotYours)?;
+            Ok::<_, AppError>(task)
+        })
     })
     .await?;
     Ok((StatusCode::CREATED, Json(task)))
@@ -176,11 +173,12 @@ pub async fn get_task(
             return Err(TASK_NOT_FOUND);
         }
     }
-    let task = bounded(async {
-        let db = state.pool.get().await?;
-        tasks::find_task(&db, ws.id, task_id)
-            .await?
-            .ok_or(TASK_NOT_FOUND)
+    let task = with_client(&state.pool, move |db| {
+        Box::pin(async move {
+            tasks::find_task(db, ws.id, task_id)
+                .await?
+                .ok_or(TASK_NOT_FOUND)
+        })
     })
     .await?;
     Ok(Json(task))
@@ -213,6 +211,17 @@ async fn unless_revoked(db: &impl GenericClient, acting: &Acting, otherwise: App
     }
 }
 
+/// A claimed task and the token its agent uses while it runs.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Claimed {
+    pub task: Task,
+    /// `mat_…`, shown this once.
+    #[schema(value_type = String)]
+    pub task_token: RawToken,
+    #[schema(value_type = String)]
+    pub task_token_expires_at: chrono::DateTime<chrono::Utc>,
+}
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct Claim {
     runtime_id: Option<Uuid>,
@@ -226,7 +235,7 @@ pub struct Claim {
     tag = "tasks",
     operation_id = "claim_task",
     request_body = Claim,
-    responses((status = 200, description = "The oldest queued task and its task token", body = crate::openapi::schemas::Claimed), (status = 204, description = "Nothing is queued"), (status = 400, description = "`runtime_id is required`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`runtime not found`", body = crate::openapi::schemas::ErrorBody)),
+    responses((status = 200, description = "The oldest queued task and its task token", body = Claimed), (status = 204, description = "Nothing is queued"), (status = 400, description = "`runtime_id is required`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`runtime not found`", body = crate::openapi::schemas::ErrorBody)),
     security(("daemon_token" = []))
 )]
 pub async fn claim(
@@ -238,38 +247,37 @@ pub async fn claim(
     let runtime_id = body
         .runtime_id
         .ok_or(AppError::BadRequest("runtime_id is required"))?;
-    let claimed = bounded(async {
-        let mut db = state.pool.get().await?;
-        let tx = db.transaction().await?;
-        // A removal of the daemon's member waits for this claim, or has happened; so
-        // does a revocation of its token, whose row is held (and which then cancels
-        // what this claimed).
-        let (ws, user) = (acting.workspace_id, acting.user_id);
-        if db_members::hold(&tx, ws, &[user]).await?.is_empty()
-            || !daemon_tokens::lock_live(&tx, ws, &acting.daemon_id, user).await?
-        {
-            return Err(AuthError::InvalidToken.into());
-        }
-        if !tasks::runtime_is_daemons(&tx, runtime_id, &acting).await? {
-            return Err(RUNTIME_NOT_FOUND);
-        }
-        let Some(task) = tasks::claim(&tx, &acting, runtime_id).await? else {
-            return Ok(None);
-        };
-        let token =
-            RawToken::generate(TokenKind::Task).map_err(|e| AppError::Internal(e.to_string()))?;
-        let expires_at = tasks::insert_token(&tx, &token.hash(), &task).await?;
-        tx.commit().await?;
-        Ok::<_, AppError>(Some((task, token, expires_at)))
+    let claimed = in_transaction(&state.pool, move |tx| {
+        Box::pin(async move {
+            // A removal of the daemon's member waits for this claim, or has happened; so
+            // does a revocation of its token, whose row is held (and which then cancels
+            // what this claimed).
+            let (ws, user) = (acting.workspace_id, acting.user_id);
+            if db_members::hold(tx, ws, &[user]).await?.is_empty()
+                || !daemon_tokens::lock_live(tx, ws, &acting.daemon_id, user).await?
+            {
+                return Err(AuthError::InvalidToken.into());
+            }
+            if !tasks::runtime_is_daemons(tx, runtime_id, &acting).await? {
+                return Err(RUNTIME_NOT_FOUND);
+            }
+            let Some(task) = tasks::claim(tx, &acting, runtime_id).await? else {
+                return Ok(None);
+            };
+            let token = RawToken::generate(TokenKind::Task)
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            let expires_at = tasks::insert_token(tx, &token.hash(), &task).await?;
+            Ok::<_, AppError>(Some((task, token, expires_at)))
+        })
     })
     .await?;
     Ok(match claimed {
         None => StatusCode::NO_CONTENT.into_response(),
-        Some((task, token, expires_at)) => Json(json!({
-            "task": task,
-            "task_token": token,
-            "task_token_expires_at": expires_at,
-        }))
+        Some((task, task_token, task_token_expires_at)) => Json(Claimed {
+            task,
+            task_token,
+            task_token_expires_at,
+        })
         .into_response(),
     })
 }
@@ -290,20 +298,21 @@ pub async fn start(
 ) -> AppResult<Json<Task>> {
     let acting = daemon(&caller)?;
     let task_id = Uuid::parse_str(&task).map_err(|_| TASK_NOT_FOUND)?;
-    let task = bounded(async {
-        let db = state.pool.get().await?;
-        match tasks::transition(
-            &db,
-            &acting,
-            task_id,
-            &[TaskStatus::Dispatched],
-            TaskStatus::Running,
-        )
-        .await?
-        {
-            Some(task) => Ok(task),
-            None => Err(unless_revoked(&db, &acting, TASK_NOT_FOUND).await),
-        }
+    let task = with_client(&state.pool, move |db| {
+        Box::pin(async move {
+            match tasks::transition(
+                db,
+                &acting,
+                task_id,
+                &[TaskStatus::Dispatched],
+                TaskStatus::Running,
+            )
+            .await?
+            {
+                Some(task) => Ok(task),
+                None => Err(unless_revoked(db, &acting, TASK_NOT_FOUND).await),
+            }
+        })
     })
     .await?;
     Ok(Json(task))
@@ -340,17 +349,16 @@ pub async fn complete(
         .and_then(TaskStatus::parse)
         .filter(|s| TaskStatus::OUTCOMES.contains(s))
         .ok_or(AppError::BadRequest("status must be completed or failed"))?;
-    let task = bounded(async {
-        let mut db = state.pool.get().await?;
-        let tx = db.transaction().await?;
-        let Some(task) =
-            tasks::transition(&tx, &acting, task_id, &TaskStatus::CLAIMED, status).await?
-        else {
-            return Err(unless_revoked(&tx, &acting, TASK_NOT_FOUND).await);
-        };
-        tasks::delete_tokens(&tx, &[task.id]).await?;
-        tx.commit().await?;
-        Ok::<_, AppError>(task)
+    let task = in_transaction(&state.pool, move |tx| {
+        Box::pin(async move {
+            let Some(task) =
+                tasks::transition(tx, &acting, task_id, &TaskStatus::CLAIMED, status).await?
+            else {
+                return Err(unless_revoked(tx, &acting, TASK_NOT_FOUND).await);
+            };
+            tasks::delete_tokens(tx, &[task.id]).await?;
+            Ok::<_, AppError>(task)
+        })
     })
     .await?;
     Ok(Json(task))
