@@ -47,21 +47,50 @@ pub enum ConfigError {
 
 pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:8080";
 
+/// The process environment, for the readers below.
+pub fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// The one reader of `DATABASE_URL`: `flag` (`--database-url`) wins when given; `serve`
+/// and every admin command start here.
+pub fn database_url(
+    flag: Option<String>,
+    get: impl Fn(&str) -> Option<String>,
+) -> Result<String, ConfigError> {
+    flag.filter(|v| !v.trim().is_empty())
+        .or_else(|| get("DATABASE_URL").filter(|v| !v.trim().is_empty()))
+        .ok_or(ConfigError::MissingDatabaseUrl)
+}
+
+/// The one reader of `JWT_SECRET` (at least 32 bytes): verifies sessions when serving,
+/// signs them for `session mint`. Unset: no sessions.
+pub fn session_key(
+    get: impl Fn(&str) -> Option<String>,
+) -> Result<Option<SessionKey>, ConfigError> {
+    get("JWT_SECRET")
+        .filter(|v| !v.trim().is_empty())
+        .map(|s| {
+            check_secret(&s)
+                .map(|()| SessionKey::new(&s))
+                .map_err(|e| ConfigError::Rule("JWT_SECRET", e.to_string()))
+        })
+        .transpose()
+}
+
 impl Config {
     /// Reads the process environment; `database_url` wins over `DATABASE_URL` when given.
     pub fn from_env(database_url: Option<String>) -> Result<Config, ConfigError> {
-        Config::from_lookup(database_url, |name| std::env::var(name).ok())
+        Config::from_lookup(database_url, env)
     }
 
     pub fn from_lookup(
         database_url: Option<String>,
         get: impl Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
+        let database_url = self::database_url(database_url, &get)?;
+        let session_key = self::session_key(&get)?;
         let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
-        let database_url = database_url
-            .filter(|v| !v.trim().is_empty())
-            .or_else(|| get("DATABASE_URL"))
-            .ok_or(ConfigError::MissingDatabaseUrl)?;
         let listen_addr = get("LISTEN_ADDR")
             .unwrap_or_else(|| DEFAULT_LISTEN_ADDR.to_owned())
             .parse()
@@ -120,13 +149,6 @@ impl Config {
             .map(|a| a.parse())
             .transpose()
             .map_err(|e| ConfigError::Invalid("METRICS_LISTEN_ADDR", format!("{e}")))?;
-        let session_key = get("JWT_SECRET")
-            .map(|s| {
-                check_secret(&s)
-                    .map(|()| SessionKey::new(&s))
-                    .map_err(|e| ConfigError::Rule("JWT_SECRET", e.to_string()))
-            })
-            .transpose()?;
         let fleet_url = get("FLEET_URL")
             .map(|u| {
                 let u = u.trim().trim_end_matches('/').to_owned();

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use serde_json::json;
 use tollgate_origin::cli::{self, Cli, CliError, Command};
-use tollgate_origin::config::Config;
+use tollgate_origin::config::{self, Config};
 use tollgate_origin::db::migrate;
 use tollgate_origin::{serve, telemetry};
 
@@ -38,8 +38,9 @@ async fn main() -> ExitCode {
         command => {
             // Admin commands keep stdout for their JSON; warnings go to stderr.
             telemetry::init_quiet();
-            let Some(url) = cli.database_url.filter(|u| !u.trim().is_empty()) else {
-                return fail("DATABASE_URL is not set (set it, or pass --database-url)");
+            let url = match config::database_url(cli.database_url, config::env) {
+                Ok(url) => url,
+                Err(e) => return fail(&e.to_string()),
             };
             admin(&url, command).await
         }

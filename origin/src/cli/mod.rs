@@ -22,8 +22,8 @@ pub use crate::model::Role;
     about = "Tollgate origin: token resolution, revocation and admin over Postgres"
 )]
 pub struct Cli {
-    /// Postgres URL (or DATABASE_URL).
-    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    /// Postgres URL (else DATABASE_URL, read by `config::database_url`).
+    #[arg(long, global = true)]
     pub database_url: Option<String>,
     #[command(subcommand)]
     pub command: Command,

@@ -3,8 +3,9 @@
 
 use clap::Subcommand;
 use serde_json::json;
-use tollgate_shared::session::{self, SessionKey};
-use tollgate_shared::settings::check_secret;
+use tollgate_shared::session;
+
+use crate::config;
 
 use super::{connect, user_by_email, CliError, CliResult};
 
@@ -22,11 +23,9 @@ pub enum SessionCommand {
 
 pub async fn run(database_url: &str, command: SessionCommand) -> CliResult {
     let SessionCommand::Mint { email, ttl_secs } = command;
-    let secret = std::env::var("JWT_SECRET")
-        .ok()
-        .filter(|s| !s.is_empty())
+    let key = config::session_key(config::env)
+        .map_err(|e| CliError(e.to_string()))?
         .ok_or_else(|| CliError("JWT_SECRET is not set".to_owned()))?;
-    check_secret(&secret).map_err(|e| CliError(format!("JWT_SECRET {e}")))?;
     if ttl_secs == 0 {
         return Err(CliError("--ttl-secs must be positive".to_owned()));
     }
@@ -35,13 +34,7 @@ pub async fn run(database_url: &str, command: SessionCommand) -> CliResult {
     let user = user_by_email(&client, &email).await?;
     let now = chrono::Utc::now().timestamp();
     let exp = now + i64::from(ttl_secs);
-    let token = session::mint(
-        &SessionKey::new(&secret),
-        user.id,
-        Some(&user.email),
-        now,
-        exp,
-    );
+    let token = session::mint(&key, user.id, Some(&user.email), now, exp);
     let expires_at = chrono::DateTime::from_timestamp(exp, 0)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         .unwrap_or_default();
