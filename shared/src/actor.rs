@@ -1,4 +1,4 @@
-//! Who is calling: one variant per kind of caller (DESIGN.md "Identity"), each with
+//! Who is calling: one variant per kind of caller (docs/ARCHITECTURE.md "Actors"), each with
 //! exactly its fields. The edge stamps an actor into signed headers; the origin trusts
 //! it when (and only when) the signature verifies, and the resolver sends it as JSON.
 //!

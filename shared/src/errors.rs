@@ -12,7 +12,7 @@ pub const CHALLENGE_INVALID_TOKEN: &str = "Bearer error=\"invalid_token\"";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
-    /// A user route without `Authorization` (or, once sessions exist, a cookie).
+    /// A user route without `Authorization` or the session cookie.
     #[error("missing authorization")]
     MissingAuthorization,
     /// A daemon route without `Authorization`: daemons authenticate by header only.

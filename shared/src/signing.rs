@@ -1,4 +1,4 @@
-//! Edge↔origin request signing, `tollgate-v1`, byte for byte as DESIGN.md "Signing".
+//! Edge↔origin request signing, `tollgate-v1`, byte for byte as docs/ARCHITECTURE.md "Request signature".
 //!
 //! `X-Edge-Signature` = hex(HMAC-SHA256(EDGE_ORIGIN_SECRET, message)), where the message
 //! is these lines joined by `\n`: `tollgate-v1`, the method in upper case, the path and
@@ -88,7 +88,7 @@ pub enum SignatureError {
     ControlCharacter,
 }
 
-/// What an answer's signature covers (DESIGN.md "Signed answers"): the signature of the
+/// What an answer's signature covers (docs/ARCHITECTURE.md "Signed answers"): the signature of the
 /// request it answers, its status and its body.
 #[derive(Debug, Clone, Copy)]
 pub struct Answer<'a> {

@@ -1,4 +1,4 @@
-//! Removing a member: the statements about the membership itself (DESIGN.md "Decided
+//! Removing a member: the statements about the membership itself (docs/ARCHITECTURE.md "Decided
 //! exactly once"); what acts for the member is stopped with the statements of
 //! `daemon_tokens`, `runtimes` and `tasks`, in the same transaction (`crate::members`).
 

@@ -1,7 +1,7 @@
 //! Who may call a route, said by the route's signature: a handler takes a
 //! [`HumanCaller`], a [`UserCaller`], a [`CloudRuntimeCaller`] or a [`DaemonCaller`] —
 //! and on `/api/workspaces/{id}/…` an [`InWorkspace`] of one of them — and the
-//! extractor answers DESIGN.md's exact 401, 403 or 404 before the handler runs. There
+//! extractor answers the exact 401, 403 or 404 (docs/ARCHITECTURE.md "Caller extractors") before the handler runs. There
 //! is no check to forget.
 //!
 //! Each extractor starts from [`EdgeVerified`] (an identity the edge stamped and signed)
@@ -94,7 +94,7 @@ impl Serves {
 }
 
 /// The caller of a user route, with the user it acts for; machines a route does not
-/// serve are turned away first, with the 403 DESIGN.md gives them.
+/// serve are turned away first, with the 403 docs/ARCHITECTURE.md "Human-only routes" gives them.
 async fn user_route_caller(
     parts: &Parts,
     state: &AppState,

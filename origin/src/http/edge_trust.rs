@@ -1,4 +1,4 @@
-//! The origin trusts only signatures (DESIGN.md "Origin trusts only signatures").
+//! The origin trusts only signatures (docs/ARCHITECTURE.md "Origin trusts only signatures").
 //!
 //! [`edge_trust`] runs on every request: a request with an edge signature is trusted as
 //! stamped if the signature verifies and is at most 60 s old, and refused with

@@ -64,7 +64,7 @@ async fn verified(state: &AppState, key: &SigningKey, req: Request, next: Next) 
 }
 
 /// Adds `X-Edge-Timestamp`/`X-Edge-Signature` over the request's signature, the status
-/// and the body (DESIGN.md "Signed answers").
+/// and the body (docs/ARCHITECTURE.md "Signed answers").
 async fn sign_answer(key: &SigningKey, request_signature: &str, response: Response) -> Response {
     // Framework errors become JSON first: the outer `json_errors` must find nothing
     // left to rewrite, or the signature would not fit the body the edge receives.

@@ -41,7 +41,7 @@ pub struct PublicApi;
     info(
         title = "Tollgate internal",
         description = "The edge's calls to the origin. Every request and every answer is \
-                       signed (`tollgate-v1`, DESIGN.md \"Signing\"); without \
+                       signed (`tollgate-v1`, the repository's docs/ARCHITECTURE.md \"Signing\"); without \
                        `EDGE_ORIGIN_SECRET` every path is 404. Not served at the edge."
     ),
     components(schemas(schemas::ErrorBody))

@@ -1,4 +1,4 @@
-//! The purge outbox (DESIGN.md "Caches and invalidation"): revocations queue the cache
+//! The purge outbox (docs/ARCHITECTURE.md "Revocation reaches the edge"): revocations queue the cache
 //! keys that went stale, and [`Outbox`] makes sure the edge hears of them.
 //!
 //! A revocation calls [`Outbox::enqueue`] inside its own transaction, so the keys are
