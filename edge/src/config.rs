@@ -3,6 +3,7 @@
 //! names it: an edge that trusted a short secret or sent identities over plain HTTP
 //! would fail open, which is worse than failing loudly.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use tollgate_shared::session::SessionKey;
@@ -52,6 +53,20 @@ pub fn read(get: impl Fn(&str) -> Option<String>) -> Result<Config, String> {
         origin_timeout,
         sessions,
     })
+}
+
+/// The settings kept in `cell`, read through `get` by the first call that finds them
+/// good. Vars and secrets cannot change while an isolate lives (a new deploy or a new
+/// `wrangler dev` config starts new isolates), so they are read once; a wrong value is
+/// not remembered: it fails each request until fixed.
+pub fn once(
+    cell: &OnceLock<Config>,
+    get: impl Fn(&str) -> Option<String>,
+) -> Result<&Config, String> {
+    if let Some(config) = cell.get() {
+        return Ok(config);
+    }
+    read(get).map(|config| cell.get_or_init(|| config))
 }
 
 #[cfg(test)]
@@ -137,5 +152,28 @@ mod tests {
             let err = read_from(vars).unwrap_err();
             assert!(err.starts_with(expected), "{err}");
         }
+    }
+
+    #[test]
+    fn settings_are_kept_once_good_and_never_while_wrong() {
+        let cell = OnceLock::new();
+        let reads = std::cell::Cell::new(0);
+        let origin = std::cell::RefCell::new("http://o.example");
+        let get = |name: &str| {
+            reads.set(reads.get() + 1);
+            match name {
+                "ORIGIN_URL" => Some((*origin.borrow()).to_owned()),
+                "EDGE_ORIGIN_SECRET" => Some(SECRET.to_owned()),
+                _ => None,
+            }
+        };
+        assert!(once(&cell, get).is_err(), "plain HTTP to a remote origin");
+        assert!(cell.get().is_none());
+        *origin.borrow_mut() = "https://o.example";
+        assert_eq!(once(&cell, get).unwrap().origin, "https://o.example");
+        let after_first = reads.get();
+        *origin.borrow_mut() = "https://changed.example";
+        assert_eq!(once(&cell, get).unwrap().origin, "https://o.example");
+        assert_eq!(reads.get(), after_first, "not read again");
     }
 }

@@ -11,7 +11,11 @@ use tollgate_shared::signing::{Body, Request};
 use tollgate_shared::wire::{CLOUD_RUNTIME_PREFIX, CLOUD_RUNTIME_TIMEOUT_SECS};
 use tollgate_shared::{Actor, SigningKey};
 
+use crate::body::{self, Forwarded};
+use crate::config::Config;
 use crate::errors::EdgeError;
+use crate::flow::OriginError;
+use crate::route;
 
 /// Client headers the edge forwards at most. With what the edge and the runtime add
 /// (identity, signature, request id, `cf-*`: about 15) a request stays well under the
@@ -89,6 +93,48 @@ pub fn origin_url(origin: &str, path_and_query: &str) -> String {
     format!("{}{path_and_query}", origin.trim_end_matches('/'))
 }
 
+/// A forward as decided before anything is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// `ORIGIN_URL` joined with the path and query as sent.
+    pub url: String,
+    /// Set over the client's headers that are not [`is_dropped`]: see [`stamp`].
+    pub stamped: Vec<(&'static str, String)>,
+    pub body: Forwarded,
+    pub timeout: Duration,
+}
+
+/// The forward of a `method` request to `path_and_query` with its `Content-Length`
+/// (`content_length`), for `actor` (none on a public route): 400 for an identity that
+/// cannot be signed, then 413 for a body over the path's limit.
+pub fn plan(
+    config: &Config,
+    method: &str,
+    path_and_query: &str,
+    content_length: Option<&str>,
+    actor: Option<&Actor>,
+    request_id: &str,
+    now: i64,
+) -> Result<Outgoing, EdgeError> {
+    let stamped = stamp(&config.key, method, path_and_query, actor, request_id, now)?;
+    let path = route::path(path_and_query);
+    let body = body::forwarded(method, path, body::declared_length(content_length))?;
+    Ok(Outgoing {
+        url: origin_url(&config.origin, path_and_query),
+        stamped,
+        body,
+        timeout: timeout(path, config.origin_timeout),
+    })
+}
+
+/// A forward the origin did not answer: 502, or 504 when it ran out of time.
+pub fn unanswered(e: OriginError) -> EdgeError {
+    match e {
+        OriginError::Unreachable => EdgeError::OriginUnavailable,
+        OriginError::Timeout => EdgeError::OriginTimeout,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,5 +207,79 @@ mod tests {
             origin_url("https://o.example", "/api/me"),
             "https://o.example/api/me"
         );
+    }
+
+    fn config() -> Config {
+        Config {
+            origin: "https://o.example/".to_owned(),
+            key: SigningKey::new("s"),
+            origin_timeout: Duration::from_secs(7),
+            sessions: None,
+        }
+    }
+
+    #[test]
+    fn a_plan_signs_then_bounds_the_body() {
+        let config = config();
+        let id = Actor::Pat {
+            user_id: "7d4f9c2e-0000-4000-8000-000000000001".parse().unwrap(),
+        };
+        let plan = plan(
+            &config,
+            "POST",
+            "/api/me?x=1",
+            Some("12"),
+            Some(&id),
+            "rid",
+            500,
+        )
+        .unwrap();
+        assert_eq!(plan.url, "https://o.example/api/me?x=1");
+        assert_eq!(plan.body, Forwarded::Stream);
+        assert_eq!(plan.timeout, Duration::from_secs(7));
+        assert_eq!(
+            plan.stamped,
+            stamp(&config.key, "POST", "/api/me?x=1", Some(&id), "rid", 500).unwrap()
+        );
+        let public = super::plan(&config, "GET", "/api/ping", None, None, "rid", 500).unwrap();
+        assert_eq!(public.body, Forwarded::Nothing);
+        assert!(!public.stamped.iter().any(|(n, _)| *n == "x-user-id"));
+        let exec = "/api/cloud-runtime/nodes/exec";
+        let proxy = super::plan(&config, "POST", exec, None, None, "rid", 500).unwrap();
+        assert_eq!(
+            (proxy.body, proxy.timeout),
+            (Forwarded::Read(1024 * 1024), Duration::from_secs(40))
+        );
+        let over = Some("70000");
+        assert_eq!(
+            super::plan(&config, "PUT", "/api/me", over, None, "rid", 500),
+            Err(EdgeError::TooLarge)
+        );
+        // An identity that cannot be signed is refused before the body is looked at.
+        let unsignable = Actor::Session {
+            user_id: "7d4f9c2e-0000-4000-8000-000000000001".parse().unwrap(),
+            email: Some("a\nb@example.com".into()),
+        };
+        assert_eq!(
+            super::plan(
+                &config,
+                "PUT",
+                "/api/me",
+                over,
+                Some(&unsignable),
+                "rid",
+                500
+            ),
+            Err(EdgeError::BadRequest)
+        );
+    }
+
+    #[test]
+    fn no_answer_is_502_or_504() {
+        assert_eq!(
+            unanswered(OriginError::Unreachable),
+            EdgeError::OriginUnavailable
+        );
+        assert_eq!(unanswered(OriginError::Timeout), EdgeError::OriginTimeout);
     }
 }

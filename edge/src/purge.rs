@@ -1,16 +1,29 @@
 //! `POST /__tollgate/purge`: the origin tells the edge which cache keys went stale.
-//! Signed by the origin over the body digest; only our own keys may be deleted.
+//! Signed by the origin over the body digest; only our own keys may be deleted. Every
+//! answer, whatever its status, is signed back for the call it answers.
 
 use tollgate_shared::headers::{X_EDGE_SIGNATURE, X_EDGE_TIMESTAMP};
 use tollgate_shared::signing::{Answer, Request};
-use tollgate_shared::wire::PurgeRequest;
+use tollgate_shared::wire::{PurgeAnswer, PurgeRequest, MAX_BODY_BYTES};
 use tollgate_shared::{AuthError, SigningKey};
 
 use crate::errors::EdgeError;
+use crate::reply::Reply;
 
 /// Keys per call: each is one KV operation, and Workers bound those per invocation.
 pub const MAX_KEYS: usize = 500;
 const KEY_PREFIX: &str = "tollgate:auth:";
+/// The largest purge body read.
+pub const MAX_BODY: usize = MAX_BODY_BYTES;
+
+/// Only `POST` purges; checked before the body is read.
+pub fn check_method(method: &str) -> Result<(), EdgeError> {
+    if method == "POST" {
+        Ok(())
+    } else {
+        Err(EdgeError::MethodNotAllowed("POST"))
+    }
+}
 
 /// Checks the signature and returns the keys to delete.
 pub fn verify_and_parse(
@@ -56,6 +69,33 @@ pub fn answer_headers(
         // out unsigned and the origin will not believe it, which is the right outcome.
         Err(_) => vec![],
     }
+}
+
+/// The answer to a purge call: how many keys went, or the refusal, signed for the
+/// call (`request_signature`, its own `X-Edge-Signature`) whatever the outcome.
+pub fn reply(
+    key: &SigningKey,
+    request_signature: Option<&str>,
+    outcome: Result<usize, EdgeError>,
+    now: i64,
+) -> Reply {
+    let mut reply = match outcome {
+        Ok(purged) => Reply {
+            status: 200,
+            body: serde_json::to_string(&PurgeAnswer { purged }).unwrap_or_default(),
+            headers: vec![],
+        },
+        Err(e) => Reply::from(e),
+    };
+    let signed = answer_headers(
+        key,
+        request_signature,
+        reply.status,
+        reply.body.as_bytes(),
+        now,
+    );
+    reply.headers.extend(signed);
+    reply
 }
 
 #[cfg(test)]
@@ -134,5 +174,68 @@ mod tests {
             verify_and_parse(&key, p, Some(&ts), Some(&sig), other.as_bytes(), 10),
             Err(EdgeError::BadRequest)
         );
+    }
+
+    #[test]
+    fn only_post_purges() {
+        assert_eq!(check_method("POST"), Ok(()));
+        for m in ["GET", "HEAD", "PUT", "DELETE", "OPTIONS"] {
+            assert_eq!(check_method(m), Err(EdgeError::MethodNotAllowed("POST")));
+        }
+    }
+
+    #[test]
+    fn every_reply_is_signed_for_the_call() {
+        let key = SigningKey::new("s");
+        let verifies = |reply: &Reply, request_signature: &str| {
+            let answer = Answer {
+                request_signature,
+                status: reply.status,
+                body: reply.body.as_bytes(),
+            };
+            let header = |name: &str| {
+                let found = reply.headers.iter().find(|(n, _)| *n == name);
+                found.map_or("", |(_, v)| v.as_str())
+            };
+            key.verify_answer(
+                &answer,
+                header(X_EDGE_TIMESTAMP),
+                header(X_EDGE_SIGNATURE),
+                10,
+            )
+            .is_ok()
+        };
+        let done = reply(&key, Some("req"), Ok(2), 10);
+        assert_eq!((done.status, done.body.as_str()), (200, r#"{"purged":2}"#));
+        assert_eq!(done.headers.len(), 2);
+        assert!(verifies(&done, "req"));
+        assert!(!verifies(&done, "another call"));
+        let refused = reply(
+            &key,
+            Some("req"),
+            Err(AuthError::InvalidSignature.into()),
+            10,
+        );
+        assert_eq!(refused.status, 401);
+        assert_eq!(refused.body, r#"{"error":"invalid signature"}"#);
+        assert_eq!(
+            refused.headers[0],
+            (
+                "www-authenticate",
+                "Bearer error=\"invalid_token\"".to_owned()
+            )
+        );
+        assert_eq!(refused.headers.len(), 3);
+        assert!(verifies(&refused, "req"));
+        let wrong_method = reply(&key, None, Err(EdgeError::MethodNotAllowed("POST")), 10);
+        assert_eq!(wrong_method.status, 405);
+        assert_eq!(wrong_method.headers[0], ("allow", "POST".to_owned()));
+        assert!(
+            verifies(&wrong_method, ""),
+            "an unsigned call gets an answer for \"\""
+        );
+        // Unsignable (a control character in the call's signature): sent unsigned.
+        let unsignable = reply(&key, Some("a\nb"), Ok(0), 10);
+        assert!(unsignable.headers.is_empty());
     }
 }

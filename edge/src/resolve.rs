@@ -1,15 +1,16 @@
 //! The edge's cache-miss call: `POST {ORIGIN_URL}/internal/auth/resolve`, signed over
 //! the body digest, and what its answer means.
 
+use tollgate_shared::headers::{X_EDGE_SIGNATURE, X_EDGE_TIMESTAMP};
 use tollgate_shared::signing::{Answer, Request};
-use tollgate_shared::wire::{ResolveAnswer, ResolveRequest, RESOLVE_PATH, VERIFIER_UNAVAILABLE};
+use tollgate_shared::wire::{ResolveAnswer, ResolveFailure, ResolveRequest, RESOLVE_PATH};
 use tollgate_shared::{AuthError, SigningKey, Token};
 
 use crate::errors::EdgeError;
 
 /// The body to send: the hash, or for cloud PATs (verified by Fleet) the raw token.
 pub fn request_body(token: &Token<'_>) -> String {
-    // Serializing a struct of strings cannot fail; an empty body would be refused.
+    // Serializing strings cannot fail; an empty body would be refused.
     serde_json::to_string(&ResolveRequest::for_token(token)).unwrap_or_default()
 }
 
@@ -20,6 +21,15 @@ pub fn sign(key: &SigningKey, body: &str, now: i64) -> Result<(String, String), 
         now,
     )
     .map_err(|_| EdgeError::BadRequest)
+}
+
+/// The headers of a resolve call signed `(timestamp, signature)`.
+pub fn call_headers<'a>(timestamp: &'a str, signature: &'a str) -> [(&'static str, &'a str); 3] {
+    [
+        ("content-type", "application/json"),
+        (X_EDGE_TIMESTAMP, timestamp),
+        (X_EDGE_SIGNATURE, signature),
+    ]
 }
 
 /// What the origin answered a resolve call, with the signature on its answer.
@@ -61,34 +71,14 @@ pub fn verify_answer(
 /// skew, another key), which says nothing about the token — and any other 401 body, as
 /// well as 5xx, a 404 from an origin without the secret, or a body we cannot read.
 pub fn interpret(status: u16, body: &[u8]) -> Result<ResolveAnswer, EdgeError> {
-    match status {
-        200 => serde_json::from_slice(body).map_err(|_| EdgeError::AuthUnavailable),
-        401 => match refusal(body) {
-            Some(AuthError::InvalidToken) => Err(AuthError::InvalidToken.into()),
-            _ => Err(EdgeError::AuthUnavailable),
-        },
-        503 if error_message(body).as_deref() == Some(VERIFIER_UNAVAILABLE) => {
-            Err(EdgeError::VerifierUnavailable)
-        }
-        _ => Err(EdgeError::AuthUnavailable),
+    if status == 200 {
+        return serde_json::from_slice(body).map_err(|_| EdgeError::AuthUnavailable);
     }
-}
-
-/// Which of the resolver's two 401s a body is, by the shared enum's own messages:
-/// `invalid token` (the token was refused) or `invalid signature` (the call was).
-fn refusal(body: &[u8]) -> Option<AuthError> {
-    let message = error_message(body)?;
-    [AuthError::InvalidToken, AuthError::InvalidSignature]
-        .into_iter()
-        .find(|e| e.message() == message)
-}
-
-fn error_message(body: &[u8]) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Error {
-        error: String,
+    match ResolveFailure::from_answer(status, body) {
+        Some(ResolveFailure::InvalidToken) => Err(AuthError::InvalidToken.into()),
+        Some(ResolveFailure::VerifierUnavailable) => Err(EdgeError::VerifierUnavailable),
+        Some(ResolveFailure::InvalidSignature) | None => Err(EdgeError::AuthUnavailable),
     }
-    serde_json::from_slice::<Error>(body).ok().map(|e| e.error)
 }
 
 #[cfg(test)]
@@ -114,6 +104,18 @@ mod tests {
         let (ts, sig) = sign(&key, "{}", 100).unwrap();
         let req = Request::internal("POST", RESOLVE_PATH, b"{}");
         assert!(key.verify(&req, &ts, &sig, 100).is_ok());
+    }
+
+    #[test]
+    fn the_call_is_json_with_its_signature() {
+        assert_eq!(
+            call_headers("100", "abc"),
+            [
+                ("content-type", "application/json"),
+                ("x-edge-timestamp", "100"),
+                ("x-edge-signature", "abc")
+            ]
+        );
     }
 
     #[test]

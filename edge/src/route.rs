@@ -1,30 +1,23 @@
-//! Which class a request belongs to (DESIGN.md "Request path", step 2).
+//! Which class a request belongs to (DESIGN.md "Request path", step 2): the edge's own
+//! two endpoints, then the API's classes as [`tollgate_shared::routes`] decides them.
+
+use tollgate_shared::routes::{self, PathClass};
+use tollgate_shared::RouteClass;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
     /// `GET /healthz`, answered by the edge itself.
     Health,
-    /// Forwarded without authentication.
-    Public,
     /// `/__tollgate/purge`: the origin's signed purge call.
     Purge,
-    /// Everything else under `/api/`: user authentication.
-    User,
-    /// `/api/daemon/*`: daemon authentication (header only).
-    Daemon,
+    /// Forwarded without authentication.
+    Public,
+    /// Forwarded once the caller authenticated for this class: `/api/daemon/*` daemon
+    /// authentication (header only), everything else under `/api/` user authentication.
+    Authenticated(RouteClass),
     /// Not served: `/internal/*` and anything outside `/api/`.
     NotFound,
 }
-
-/// Public routes are exact (method, path) pairs: a prefix match would open more than
-/// intended.
-const PUBLIC: [(&str, &str); 3] = [
-    ("POST", "/api/install-tokens/exchange"),
-    ("GET", "/api/ping"),
-    // The API's description, for SDK generators and API testers. The internal one
-    // (`/openapi.internal.json`) is not served here.
-    ("GET", "/openapi.json"),
-];
 
 /// The methods the edge forwards as they came. Anything else (`QUERY`, `FOO`) cannot be
 /// forwarded exactly and is answered 405, never sent on as another method.
@@ -52,40 +45,31 @@ pub fn path_and_query(url: &str) -> Option<&str> {
     }
 }
 
+/// The path of a `/path?query`.
+pub fn path(path_and_query: &str) -> &str {
+    path_and_query.split('?').next().unwrap_or_default()
+}
+
 pub fn classify(method: &str, path: &str) -> Route {
-    // HEAD is GET without the body: it belongs to GET's class.
-    let method = if method.eq_ignore_ascii_case("HEAD") {
-        "GET"
-    } else {
-        method
-    };
     if path == "/healthz" {
         return Route::Health;
     }
     if path == "/__tollgate/purge" {
         return Route::Purge;
     }
-    if path.starts_with("/internal/") || path == "/internal" {
-        return Route::NotFound;
+    match routes::classify(method, path) {
+        PathClass::Public => Route::Public,
+        PathClass::Authenticated(class) => Route::Authenticated(class),
+        PathClass::Internal | PathClass::NotServed => Route::NotFound,
     }
-    if PUBLIC
-        .iter()
-        .any(|(m, p)| *p == path && m.eq_ignore_ascii_case(method))
-    {
-        return Route::Public;
-    }
-    if path.starts_with("/api/daemon/") {
-        return Route::Daemon;
-    }
-    if path.starts_with("/api/") {
-        return Route::User;
-    }
-    Route::NotFound
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const USER: Route = Route::Authenticated(RouteClass::User);
+    const DAEMON: Route = Route::Authenticated(RouteClass::Daemon);
 
     #[test]
     fn paths_and_queries() {
@@ -108,8 +92,16 @@ mod tests {
     }
 
     #[test]
+    fn paths() {
+        assert_eq!(path("/api/me?x=1?y"), "/api/me");
+        assert_eq!(path("/api/me"), "/api/me");
+        assert_eq!(path("/?x"), "/");
+    }
+
+    #[test]
     fn classes() {
         assert_eq!(classify("GET", "/healthz"), Route::Health);
+        assert_eq!(classify("POST", "/healthz"), Route::Health);
         assert_eq!(classify("POST", "/__tollgate/purge"), Route::Purge);
         assert_eq!(classify("GET", "/openapi.json"), Route::Public);
         assert_eq!(classify("HEAD", "/openapi.json"), Route::Public);
@@ -118,13 +110,13 @@ mod tests {
             classify("POST", "/api/install-tokens/exchange"),
             Route::Public
         );
-        assert_eq!(classify("GET", "/api/install-tokens/exchange"), Route::User);
+        assert_eq!(classify("GET", "/api/install-tokens/exchange"), USER);
         assert_eq!(classify("GET", "/api/ping"), Route::Public);
-        assert_eq!(classify("GET", "/api/me"), Route::User);
-        assert_eq!(classify("GET", "/api/daemon/whoami"), Route::Daemon);
-        assert_eq!(classify("POST", "/api/daemon/heartbeat"), Route::Daemon);
-        assert_eq!(classify("GET", "/api/daemonic"), Route::User);
-        assert_eq!(classify("DELETE", "/api/tokens/x"), Route::User);
+        assert_eq!(classify("GET", "/api/me"), USER);
+        assert_eq!(classify("GET", "/api/daemon/whoami"), DAEMON);
+        assert_eq!(classify("POST", "/api/daemon/heartbeat"), DAEMON);
+        assert_eq!(classify("GET", "/api/daemonic"), USER);
+        assert_eq!(classify("DELETE", "/api/tokens/x"), USER);
         assert_eq!(classify("POST", "/internal/auth/resolve"), Route::NotFound);
         assert_eq!(classify("GET", "/internal"), Route::NotFound);
         assert_eq!(classify("GET", "/"), Route::NotFound);
@@ -132,11 +124,8 @@ mod tests {
         assert_eq!(classify("GET", "/metrics"), Route::NotFound);
         assert_eq!(classify("GET", "/readyz"), Route::NotFound);
         assert_eq!(classify("HEAD", "/api/ping"), Route::Public);
-        assert_eq!(classify("HEAD", "/api/me"), Route::User);
-        assert_eq!(
-            classify("HEAD", "/api/install-tokens/exchange"),
-            Route::User
-        );
+        assert_eq!(classify("HEAD", "/api/me"), USER);
+        assert_eq!(classify("HEAD", "/api/install-tokens/exchange"), USER);
     }
 
     #[test]

@@ -11,7 +11,8 @@ use serde::Serialize;
 
 use crate::daemons;
 use crate::db::{
-    daemon_tokens, events, in_transaction, members, removal, runtimes, tasks, users, with_client,
+    agents, daemon_tokens, events, in_transaction, members, removal, runtimes, tasks, users,
+    with_client,
 };
 use crate::domain_error::{DomainError, DomainResult};
 use crate::model::{Role, TaskStatus};
@@ -143,7 +144,7 @@ pub async fn remove(
                 }
                 let revoked = daemon_tokens::revoke_for_member(tx, workspace_id, user_id).await?;
                 let owned = runtimes::of_member(tx, workspace_id, user_id).await?;
-                let agents = tasks::archive_agents(tx, workspace_id, &owned, user_id, by).await?;
+                let agents = agents::archive(tx, workspace_id, &owned, user_id, by).await?;
                 let cancelled = tasks::cancel(
                     tx,
                     workspace_id,

@@ -108,7 +108,7 @@ fn rfc3339(at: Option<chrono::DateTime<chrono::Utc>>) -> String {
 /// for purging in the same transaction, so the edge re-resolves it and serves the new
 /// expiry.
 pub async fn renew(outbox: &Outbox, user_id: Uuid, hash: &TokenHash) -> DomainResult<Renewal> {
-    let hash = hash.clone();
+    let hash = *hash;
     outbox
         .revoking(move |tx| {
             Box::pin(async move {

@@ -7,7 +7,8 @@ use crate::errors::AuthError;
 use crate::session::{self, COOKIE};
 use crate::token::{self, Token, TokenKind};
 
-/// The authenticated route classes of DESIGN.md "Request path" step 2.
+/// The authenticated route classes of DESIGN.md "Request path" step 2; which path is
+/// which is [`crate::routes::classify`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RouteClass {
     /// Everything under `/api/` that is neither public nor a daemon route.

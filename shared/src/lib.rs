@@ -3,6 +3,7 @@
 //!
 //! - [`token`]: token kinds, generation, parsing with checksum, hashing, secret newtypes.
 //! - [`actor`]: who is calling, one enum variant per kind of caller, and its encodings.
+//! - [`routes`]: which class a (method, path) is: public, user, daemon, internal, not served.
 //! - [`access`]: which credentials each route class accepts, and bearer extraction.
 //! - [`errors`]: the authentication failures, with their messages and challenges.
 //! - [`session`]: session JWTs (HS256) and CSRF tokens.
@@ -22,6 +23,7 @@ pub mod expiring;
 pub mod headers;
 mod hex;
 pub mod request_id;
+pub mod routes;
 pub mod session;
 pub mod settings;
 pub mod signing;

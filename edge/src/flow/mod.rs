@@ -68,6 +68,40 @@ impl Limiter for Unlimited {
     }
 }
 
+/// What authentication reads of a request: the credential headers, and the client
+/// that the limiter counts refusals by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerHeaders {
+    pub authorization: Option<String>,
+    pub cookie: Option<String>,
+    pub csrf: Option<String>,
+    /// `CF-Connecting-IP`: set by Cloudflare (and by wrangler dev) from the connection,
+    /// not by the client.
+    pub client: String,
+}
+
+impl CallerHeaders {
+    /// Reads them through `header` (a request header by name, as the runtime joins it).
+    pub fn read(header: impl Fn(&str) -> Option<String>) -> CallerHeaders {
+        CallerHeaders {
+            authorization: header("authorization"),
+            cookie: header("cookie"),
+            csrf: header(session::CSRF_HEADER),
+            client: header("cf-connecting-ip").unwrap_or_else(|| "unknown".to_owned()),
+        }
+    }
+
+    /// What a request of `method` with these headers presents.
+    pub fn presentation<'a>(&'a self, method: &'a str) -> Presentation<'a> {
+        Presentation {
+            authorization: self.authorization.as_deref(),
+            cookie: self.cookie.as_deref(),
+            method,
+            csrf: self.csrf.as_deref(),
+        }
+    }
+}
+
 /// One request's view of the edge: its cache, the origin, the limiter, the isolate's
 /// negative cache and the signing key.
 pub struct Flow<'a, K, O, L> {

@@ -7,7 +7,7 @@ use tollgate_shared::wire::{ResolveAnswer, ResolveRequest};
 use tollgate_shared::{token, AuthError, TokenKind};
 
 use crate::http::internal::EdgeSigned;
-use crate::http::{AppError, AppResult};
+use crate::http::AppResult;
 use crate::state::AppState;
 
 #[utoipa::path(
@@ -23,19 +23,17 @@ pub async fn resolve(
     State(state): State<AppState>,
     EdgeSigned(request): EdgeSigned<ResolveRequest>,
 ) -> AppResult<Json<ResolveAnswer>> {
-    let invalid_body = AppError::BadRequest("invalid request body");
-    let resolved = match (request.kind, request.hash, &request.token) {
+    // A body of neither shape was refused as `invalid request body` by `EdgeSigned`.
+    let resolved = match &request {
         // Cloud PATs are verified by Fleet with the raw token.
-        (TokenKind::Cloud, _, Some(raw)) => {
+        ResolveRequest::CloudPat { token: raw } => {
             let token = token::parse(raw.expose())
                 .ok()
                 .filter(|t| t.kind == TokenKind::Cloud)
                 .ok_or(AuthError::InvalidToken)?;
             state.resolver.resolve_token(&token).await?
         }
-        (TokenKind::Cloud, _, None) => return Err(invalid_body),
-        (kind, Some(hash), _) => state.resolver.resolve(kind, &hash).await?,
-        (_, None, _) => return Err(invalid_body),
+        ResolveRequest::ByHash { kind, hash } => state.resolver.resolve(*kind, hash).await?,
     }
     .ok_or(AuthError::InvalidToken)?;
     Ok(Json(ResolveAnswer {

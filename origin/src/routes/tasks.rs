@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 use tollgate_shared::{Actor, AuthError, RawToken, TokenKind};
 use uuid::Uuid;
 
+use crate::db::agents::{self, Agent};
 use crate::db::runtimes::{self, Acting};
-use crate::db::tasks::{self, Agent, Task};
+use crate::db::tasks::{self, Task};
 use crate::db::{daemon_tokens, in_transaction, members as db_members, with_client, GenericClient};
 use crate::http::json::JsonBody;
 use crate::http::{AppError, AppResult, DaemonCaller, HumanCaller, InWorkspace, UserCaller};
@@ -36,7 +37,7 @@ pub struct CreateAgent {
     operation_id = "create_agent",
     params(("id" = Uuid, Path, description = "Workspace id")),
     request_body = CreateAgent,
-    responses((status = 201, description = "The agent", body = crate::db::tasks::Agent), (status = 400, description = "`runtime_id is required`, `name is required`, `name is too long`, `name must not contain control characters`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`runtime belongs to another member` (a private runtime of someone else's)", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`, `runtime not found`", body = crate::openapi::schemas::ErrorBody)),
+    responses((status = 201, description = "The agent", body = crate::db::agents::Agent), (status = 400, description = "`runtime_id is required`, `name is required`, `name is too long`, `name must not contain control characters`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`runtime belongs to another member` (a private runtime of someone else's)", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`, `runtime not found`", body = crate::openapi::schemas::ErrorBody)),
     security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []))
 )]
 pub async fn create_agent(
@@ -56,7 +57,7 @@ pub async fn create_agent(
                 .ok_or(RUNTIME_NOT_FOUND)?;
             usable(caller, runtime.owner_id, runtime.visibility)?;
             hold(tx, ws.id, caller, runtime.owner_id, None).await?;
-            let agent = tasks::insert_agent(tx, ws.id, runtime_id, &name, caller)
+            let agent = agents::insert(tx, ws.id, runtime_id, &name, caller)
                 .await?
                 .ok_or(AuthError::RuntimeNotYours)?;
             Ok::<_, AppError>(agent)
@@ -136,7 +137,7 @@ pub async fn create_task(
     let caller = ws.user_id();
     let task = in_transaction(&state.pool, move |tx| {
         Box::pin(async move {
-            let runtime = tasks::agent_runtime(tx, ws.id, agent_id)
+            let runtime = agents::runtime(tx, ws.id, agent_id)
                 .await?
                 .ok_or(AGENT_NOT_FOUND)?;
             usable(caller, runtime.owner_id, runtime.visibility)?;

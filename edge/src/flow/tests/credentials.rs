@@ -1,0 +1,130 @@
+//! What a request presents, checked before any I/O: sessions, malformed credentials, kinds
+//! a route does not take.
+
+use super::*;
+
+#[test]
+fn sessions_are_verified_at_the_edge_with_no_io() {
+    let (kv, origin) = (MemoryKv::default(), FakeOrigin::ok(600));
+    let (negatives, key) = (NegativeCache::default(), key());
+    let sessions = SessionKey::new("jwt-secret-of-at-least-32-bytes!!");
+    let mut flow = flow(&kv, &origin, &negatives, &Unlimited, &key);
+    flow.sessions = Some(&sessions);
+    let jwt = session::mint(
+        &sessions,
+        USER.parse().unwrap(),
+        Some("ada@example.com"),
+        NOW,
+        NOW + 60,
+    );
+    let cookie = format!("tollgate_session={jwt}");
+    let bearer = format!("Bearer {jwt}");
+    let with = |authorization, cookie, method, csrf| Presentation {
+        authorization,
+        cookie,
+        method,
+        csrf,
+    };
+    let expected = Actor::Session {
+        user_id: USER.parse().unwrap(),
+        email: Some("ada@example.com".into()),
+    };
+    let client = "203.0.113.7";
+    for p in [
+        with(Some(&bearer), None, "POST", None),
+        with(None, Some(&cookie), "GET", None),
+    ] {
+        assert_eq!(
+            run(flow.authenticate(RouteClass::User, &p, client, NOW)),
+            Ok(expected.clone())
+        );
+    }
+    let csrf = session::csrf_token(&jwt, [9; 16]);
+    let p = with(None, Some(&cookie), "POST", Some(&csrf));
+    assert_eq!(
+        run(flow.authenticate(RouteClass::User, &p, client, NOW)),
+        Ok(expected)
+    );
+    let p = with(None, Some(&cookie), "POST", None);
+    assert_eq!(
+        run(flow.authenticate(RouteClass::User, &p, client, NOW)),
+        Err(EdgeError::Auth(AuthError::CsrfFailed))
+    );
+    let p = with(Some(&bearer), None, "GET", None);
+    assert_eq!(
+        run(flow.authenticate(RouteClass::User, &p, client, NOW + 60)),
+        Err(EdgeError::Auth(AuthError::InvalidToken)),
+        "expired"
+    );
+    assert_eq!((kv.reads.get(), origin.calls.get()), (0, 0));
+    // Without JWT_SECRET no session is valid.
+    flow.sessions = None;
+    let p = with(Some(&bearer), None, "GET", None);
+    assert_eq!(
+        run(flow.authenticate(RouteClass::User, &p, client, NOW)),
+        Err(EdgeError::Auth(AuthError::InvalidToken))
+    );
+}
+
+#[test]
+fn malformed_credentials_cost_no_io() {
+    let (kv, origin) = (MemoryKv::default(), FakeOrigin::ok(600));
+    let (raw, _) = bearer(TokenKind::Pat);
+    let mut broken = raw.expose().to_owned();
+    broken.replace_range(43..44, if broken.ends_with('0') { "1" } else { "0" });
+    let cases = [
+        (None, AuthError::MissingAuthorization),
+        (
+            Some("Basic abc".to_owned()),
+            AuthError::InvalidAuthorizationFormat,
+        ),
+        (Some(format!("Bearer {broken}")), AuthError::InvalidToken),
+        (Some("Bearer xyz_123".to_owned()), AuthError::InvalidToken),
+    ];
+    for (header, expected) in cases {
+        let result = auth_in(
+            &kv,
+            &origin,
+            &NegativeCache::default(),
+            header.as_deref(),
+            NOW,
+        );
+        assert_eq!(result, Err(EdgeError::Auth(expected)), "{header:?}");
+    }
+    assert_eq!((kv.reads.get(), origin.calls.get()), (0, 0));
+}
+
+#[test]
+fn kinds_a_route_does_not_take_are_refused_before_any_io() {
+    let (kv, origin) = (MemoryKv::default(), FakeOrigin::ok(600));
+    for kind in [TokenKind::Daemon, TokenKind::Install] {
+        let (_, header) = bearer(kind);
+        assert_eq!(
+            auth(&kv, &origin, &header, NOW),
+            Err(EdgeError::Auth(AuthError::InvalidToken)),
+            "{kind}"
+        );
+    }
+    assert_eq!((kv.reads.get(), origin.calls.get()), (0, 0));
+}
+
+#[test]
+fn caller_headers_are_read_as_the_runtime_gives_them() {
+    let headers: HashMap<&str, &str> = [
+        ("authorization", "Bearer a, Bearer b"),
+        ("cookie", "tollgate_session=x.y.z"),
+        ("x-csrf-token", "00.11"),
+        ("cf-connecting-ip", "203.0.113.7"),
+    ]
+    .into();
+    let caller = CallerHeaders::read(|name| headers.get(name).map(|v| (*v).to_owned()));
+    assert_eq!(caller.client, "203.0.113.7");
+    let p = caller.presentation("POST");
+    assert_eq!(p.authorization, Some("Bearer a, Bearer b"));
+    assert_eq!(p.cookie, Some("tollgate_session=x.y.z"));
+    assert_eq!((p.method, p.csrf), ("POST", Some("00.11")));
+    let bare = CallerHeaders::read(|_| None);
+    assert_eq!(bare.client, "unknown", "no address: one shared budget");
+    let p = bare.presentation("GET");
+    assert_eq!((p.authorization, p.cookie, p.csrf), (None, None, None));
+}

@@ -1,0 +1,225 @@
+//! The request flow against in-memory fakes of KV, the origin and the limiter: the fakes
+//! and helpers here, the tests by subject in the files beside.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use tollgate_shared::signing::{Answer, Request};
+use tollgate_shared::wire::{ResolveRequest, RESOLVE_PATH};
+use tollgate_shared::{AuthError, CacheEntry, RawToken, TokenKind};
+
+use super::*;
+
+const NOW: i64 = 1_700_000_000;
+const USER: &str = "7d4f9c2e-0000-4000-8000-000000000001";
+
+/// The fakes never wait, so one poll finishes any flow.
+fn run<T>(fut: impl Future<Output = T>) -> T {
+    let mut cx = Context::from_waker(Waker::noop());
+    match pin!(fut).as_mut().poll(&mut cx) {
+        Poll::Ready(value) => value,
+        Poll::Pending => unreachable!("the in-memory fakes never wait"),
+    }
+}
+
+#[derive(Default)]
+struct MemoryKv {
+    entries: RefCell<HashMap<String, (String, u64)>>,
+    fail_reads: bool,
+    fail_writes: bool,
+    reads: Cell<usize>,
+}
+
+impl Kv for MemoryKv {
+    async fn get(&self, key: &str) -> Result<Option<String>, KvError> {
+        self.reads.set(self.reads.get() + 1);
+        if self.fail_reads {
+            return Err(KvError);
+        }
+        Ok(self.entries.borrow().get(key).map(|(v, _)| v.clone()))
+    }
+    fn put_in_background(&self, key: &str, value: String, ttl: u64) {
+        if !self.fail_writes {
+            self.entries
+                .borrow_mut()
+                .insert(key.to_owned(), (value, ttl));
+        }
+    }
+    async fn delete(&self, key: &str) -> Result<(), KvError> {
+        if self.fail_writes {
+            return Err(KvError);
+        }
+        self.entries.borrow_mut().remove(key);
+        Ok(())
+    }
+}
+
+/// How the fake signs its answers.
+#[derive(Clone, Copy, PartialEq)]
+enum Signs {
+    Properly,
+    Not,
+    WithAnotherKey,
+    TwoMinutesAgo,
+}
+
+/// Answers every resolve with `answer`, after checking the call is signed as the
+/// origin will check it, and signs the answer as the origin does (or not).
+struct FakeOrigin {
+    answer: Result<(u16, String), OriginError>,
+    calls: Cell<usize>,
+    last_body: RefCell<String>,
+    key: SigningKey,
+    signs: Signs,
+}
+
+impl FakeOrigin {
+    fn answering(answer: Result<(u16, String), OriginError>) -> FakeOrigin {
+        FakeOrigin {
+            answer,
+            calls: Cell::new(0),
+            last_body: RefCell::default(),
+            key: key(),
+            signs: Signs::Properly,
+        }
+    }
+
+    fn ok(ttl_secs: u64) -> FakeOrigin {
+        let body = format!(
+            r#"{{"identity":{{"actor_source":"pat","user_id":"{USER}","user_email":null,"workspace_id":null,"daemon_id":null,"agent_id":null,"task_id":null}},"ttl_secs":{ttl_secs}}}"#
+        );
+        FakeOrigin::answering(Ok((200, body)))
+    }
+}
+
+impl Origin for FakeOrigin {
+    async fn resolve(
+        &self,
+        body: &str,
+        timestamp: &str,
+        signature: &str,
+    ) -> Result<OriginAnswer, OriginError> {
+        self.calls.set(self.calls.get() + 1);
+        *self.last_body.borrow_mut() = body.to_owned();
+        let signed = Request::internal("POST", RESOLVE_PATH, body.as_bytes());
+        assert!(self.key.verify(&signed, timestamp, signature, NOW).is_ok());
+        serde_json::from_str::<ResolveRequest>(body).expect("a resolve request");
+        let (status, body) = self.answer.clone()?;
+        let answer = Answer {
+            request_signature: signature,
+            status,
+            body: body.as_bytes(),
+        };
+        let (key, at) = match self.signs {
+            Signs::WithAnotherKey => (SigningKey::new("another-key-of-at-least-32-bytes!"), NOW),
+            Signs::TwoMinutesAgo => (key(), NOW - 120),
+            Signs::Properly | Signs::Not => (key(), NOW),
+        };
+        let (ts, sig) = key.sign_answer(&answer, at).unwrap();
+        let signed = self.signs != Signs::Not;
+        Ok(OriginAnswer {
+            status,
+            body: body.into_bytes(),
+            timestamp: signed.then_some(ts),
+            signature: signed.then_some(sig),
+        })
+    }
+}
+
+fn key() -> SigningKey {
+    SigningKey::new("flow-test-secret-of-32-bytes-ok!")
+}
+
+fn pat() -> Actor {
+    Actor::Pat {
+        user_id: USER.parse().unwrap(),
+    }
+}
+
+fn bearer(kind: TokenKind) -> (RawToken, String) {
+    let raw = RawToken::generate(kind).unwrap();
+    let header = format!("Bearer {}", raw.expose());
+    (raw, header)
+}
+
+/// Lets `budget` invalid outcomes through, then refuses.
+struct CountingLimiter {
+    budget: Cell<usize>,
+    asked: Cell<usize>,
+}
+
+impl CountingLimiter {
+    fn with_budget(budget: usize) -> CountingLimiter {
+        CountingLimiter {
+            budget: Cell::new(budget),
+            asked: Cell::new(0),
+        }
+    }
+}
+
+impl Limiter for CountingLimiter {
+    async fn allow(&self, client: &str) -> bool {
+        assert_eq!(client, "203.0.113.7");
+        self.asked.set(self.asked.get() + 1);
+        let left = self.budget.get();
+        self.budget.set(left.saturating_sub(1));
+        left > 0
+    }
+}
+
+fn flow<'a, L: Limiter>(
+    kv: &'a MemoryKv,
+    origin: &'a FakeOrigin,
+    negatives: &'a NegativeCache,
+    limiter: &'a L,
+    key: &'a SigningKey,
+) -> Flow<'a, MemoryKv, FakeOrigin, L> {
+    Flow {
+        kv,
+        origin,
+        limiter,
+        negatives,
+        key,
+        sessions: None,
+    }
+}
+
+fn bearer_only(authorization: Option<&str>) -> Presentation<'_> {
+    Presentation {
+        authorization,
+        cookie: None,
+        method: "GET",
+        csrf: None,
+    }
+}
+
+/// One request on its own (a fresh isolate: nothing remembered, no limit).
+fn auth(kv: &MemoryKv, origin: &FakeOrigin, header: &str, now: i64) -> Result<Actor, EdgeError> {
+    auth_in(kv, origin, &NegativeCache::default(), Some(header), now)
+}
+
+/// A request in an isolate whose negative cache is `negatives`.
+fn auth_in(
+    kv: &MemoryKv,
+    origin: &FakeOrigin,
+    negatives: &NegativeCache,
+    header: Option<&str>,
+    now: i64,
+) -> Result<Actor, EdgeError> {
+    let key = key();
+    let flow = flow(kv, origin, negatives, &Unlimited, &key);
+    run(flow.authenticate(RouteClass::User, &bearer_only(header), "203.0.113.7", now))
+}
+
+fn key_of(raw: &RawToken) -> String {
+    cache_key(TokenKind::Pat, &raw.hash()).to_string()
+}
+
+mod cache;
+mod cloud;
+mod credentials;
+mod outages;
+mod refusals;

@@ -1,0 +1,83 @@
+//! The Workers bindings behind the flow's traits: `AUTH_CACHE` (KV) as [`flow::Kv`], the
+//! Rate Limiting binding as [`flow::Limiter`], and the isolate's negative cache.
+
+use std::sync::LazyLock;
+
+use worker::kv::KvStore;
+use worker::{console_warn, Context, Env};
+
+use crate::errors::EdgeError;
+use crate::flow::{self, KvError};
+use crate::negative::NegativeCache;
+
+/// The Rate Limiting binding that counts invalid-token outcomes per client.
+const INVALID_TOKEN_LIMITER: &str = "INVALID_TOKEN_LIMITER";
+
+/// Refusals this isolate remembers (see `negative`).
+pub static NEGATIVES: LazyLock<NegativeCache> = LazyLock::new(NegativeCache::default);
+
+pub struct WorkersLimiter<'a>(pub &'a Env);
+
+impl flow::Limiter for WorkersLimiter<'_> {
+    async fn allow(&self, client: &str) -> bool {
+        // Without the binding there is no limit; the negative cache still works.
+        let Ok(limiter) = self.0.rate_limiter(INVALID_TOKEN_LIMITER) else {
+            return true;
+        };
+        match limiter.limit(client.to_owned()).await {
+            Ok(outcome) => outcome.success,
+            // The limiter is a courtesy to the origin, not a gate: fail open to a 401.
+            Err(e) => {
+                console_warn!("rate limiter failed: {e}");
+                true
+            }
+        }
+    }
+}
+
+/// The `AUTH_CACHE` binding, and the request's context for writes that finish after
+/// the answer (none for the purge route, which only deletes).
+pub struct WorkersKv<'a> {
+    store: KvStore,
+    ctx: Option<&'a Context>,
+}
+
+impl<'a> WorkersKv<'a> {
+    pub fn bind(env: &Env, ctx: Option<&'a Context>) -> Result<WorkersKv<'a>, EdgeError> {
+        let store = env.kv("AUTH_CACHE").map_err(|_| EdgeError::Misconfigured)?;
+        Ok(WorkersKv { store, ctx })
+    }
+}
+
+fn failed(what: &str) -> impl Fn(worker::kv::KvError) -> KvError + '_ {
+    move |e| {
+        console_warn!("KV {what} failed: {e}");
+        KvError
+    }
+}
+
+impl flow::Kv for WorkersKv<'_> {
+    async fn get(&self, key: &str) -> Result<Option<String>, KvError> {
+        self.store.get(key).text().await.map_err(failed("read"))
+    }
+
+    fn put_in_background(&self, key: &str, value: String, expiration_ttl: u64) {
+        let (store, key) = (self.store.clone(), key.to_owned());
+        let write = async move {
+            let Ok(put) = store.put(&key, value).map_err(failed("write")) else {
+                return;
+            };
+            let written = put.expiration_ttl(expiration_ttl).execute().await;
+            let _ = written.map_err(failed("write"));
+        };
+        match self.ctx {
+            Some(ctx) => ctx.wait_until(write),
+            // Without a request context, still off the answer's path.
+            None => wasm_bindgen_futures::spawn_local(write),
+        }
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), KvError> {
+        self.store.delete(key).await.map_err(failed("delete"))
+    }
+}
