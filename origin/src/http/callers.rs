@@ -13,7 +13,7 @@ use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
 use axum::http::HeaderName;
 use tollgate_shared::access::{self, Presentation, Presented, RouteClass};
-use tollgate_shared::session;
+use tollgate_shared::{routes, session};
 use tollgate_shared::{Actor, AuthError};
 use uuid::Uuid;
 
@@ -30,6 +30,14 @@ async fn authenticate(
     state: &AppState,
     class: RouteClass,
 ) -> Result<Actor, AppError> {
+    // The class is the path's, decided once where the edge decides it: an extractor of
+    // another class on this path is a bug in the router, never the caller's doing.
+    let path_class = routes::classify(parts.method.as_str(), parts.uri.path()).route_class();
+    if path_class != Some(class) {
+        return Err(AppError::Internal(format!(
+            "{class:?} extractor on a {path_class:?} path"
+        )));
+    }
     if let Some(EdgeVerified(actor)) = parts.extensions.get::<EdgeVerified>() {
         return actor.clone().ok_or(class.missing().into());
     }

@@ -11,6 +11,8 @@
 pub mod schemas;
 
 use serde_json::{json, Value};
+use tollgate_shared::access::RouteClass;
+use tollgate_shared::routes::{self, PathClass};
 use tollgate_shared::wire::VERIFIER_UNAVAILABLE;
 use tollgate_shared::AuthError;
 use utoipa::OpenApi;
@@ -115,7 +117,9 @@ enum Class {
     Internal,
 }
 
-fn class_of(operation: &Value) -> Class {
+/// The path's class, decided where the edge decides it (`shared::routes::classify`);
+/// whether machines may call a user route, read off the operation's security.
+fn class_of(method: &str, path: &str, operation: &Value) -> Class {
     let names: Vec<&str> = operation["security"]
         .as_array()
         .into_iter()
@@ -123,16 +127,13 @@ fn class_of(operation: &Value) -> Class {
         .filter_map(Value::as_object)
         .flat_map(|requirement| requirement.keys().map(String::as_str))
         .collect();
-    if names.contains(&security::EDGE_SIGNATURE) {
-        Class::Internal
-    } else if names.contains(&security::DAEMON_TOKEN) {
-        Class::Daemon
-    } else if names.contains(&security::PAT) {
-        Class::User {
+    match routes::classify(method, path) {
+        PathClass::Internal => Class::Internal,
+        PathClass::Authenticated(RouteClass::Daemon) => Class::Daemon,
+        PathClass::Authenticated(RouteClass::User) => Class::User {
             machines: names.contains(&security::TASK_TOKEN),
-        }
-    } else {
-        Class::Public
+        },
+        PathClass::Public | PathClass::NotServed => Class::Public,
     }
 }
 
@@ -314,10 +315,10 @@ pub fn finish(api: utoipa::openapi::OpenApi, internal: bool) -> Value {
     doc["components"]["securitySchemes"] = security_schemes(internal);
     let methods = ["get", "put", "post", "delete", "patch", "head", "options"];
     if let Some(paths) = doc["paths"].as_object_mut() {
-        for item in paths.values_mut() {
+        for (path, item) in paths.iter_mut() {
             for method in methods {
                 if let Some(operation) = item.get_mut(method) {
-                    let class = class_of(operation);
+                    let class = class_of(method, path, operation);
                     exact_messages(operation);
                     complete_operation(operation, class);
                 }
