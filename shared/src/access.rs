@@ -17,13 +17,7 @@ pub enum RouteClass {
     Daemon,
 }
 
-/// What a caller authenticated with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Credential {
-    Token(TokenKind),
-    /// A session JWT.
-    Session,
-}
+pub use crate::actor::Credential;
 
 impl RouteClass {
     /// The answer to a request of this class without `Authorization`.

@@ -11,12 +11,19 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::access::Credential;
 use crate::headers::{
     SIGNED_IDENTITY_HEADERS, X_ACTOR_SOURCE, X_AGENT_ID, X_DAEMON_ID, X_TASK_ID, X_USER_EMAIL,
     X_USER_ID, X_WORKSPACE_ID,
 };
 use crate::token::TokenKind;
+
+/// What a caller authenticated with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    Token(TokenKind),
+    /// A session JWT.
+    Session,
+}
 
 /// The value of `X-Actor-Source`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
