@@ -2,6 +2,7 @@
 //! and what to do about it.
 
 use serde::de::DeserializeOwned;
+use tollgate_shared::{wire, AuthError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -17,17 +18,24 @@ pub enum ClientError {
     Credentials(String),
 }
 
-/// What a person can do about a refusal.
+/// What a person can do about a refusal: decided on the server's documented errors
+/// (the shared enums and wire constants), not on text of the client's own.
 fn hint(message: &str) -> Option<&'static str> {
-    Some(match message {
-        "install_token_already_used" => "ask an admin for a new install token",
-        "invalid_install_token" => {
+    if message == wire::DAEMON_ID_TAKEN {
+        return Some("another member's daemon has this id; enroll with --daemon-id <another>");
+    }
+    Some(match AuthError::from_message(message)? {
+        AuthError::InstallTokenAlreadyUsed => "ask an admin for a new install token",
+        AuthError::InvalidInstallToken => {
             "check the token, or ask an admin for a new one (they expire after 15 minutes)"
         }
-        "issuer no longer authorized" => {
+        AuthError::IssuerNotAuthorized => {
             "its issuer can no longer add daemons; ask a current admin for a new install token"
         }
-        "invalid token" => "this daemon's token was revoked; enroll again with a new install token",
+        AuthError::MemberGone => "the member it was for has left the workspace",
+        AuthError::InvalidToken => {
+            "this daemon's token was revoked; enroll again with a new install token"
+        }
         _ => return None,
     })
 }

@@ -6,7 +6,7 @@
 use chrono::SecondsFormat;
 use serde::Serialize;
 use serde_json::{json, Value};
-use tollgate_shared::wire::ExchangeAnswer;
+use tollgate_shared::wire::{self, ExchangeAnswer};
 use tollgate_shared::{cache_key, AuthError, RawToken, TokenHash, TokenKind};
 use uuid::Uuid;
 
@@ -56,7 +56,7 @@ pub async fn mint_install_token(
 }
 
 pub const MEMBER_NOT_FOUND: DomainError = DomainError::Missing("member not found");
-pub const DAEMON_ID_TAKEN: DomainError = DomainError::Conflict("daemon id already enrolled");
+pub const DAEMON_ID_TAKEN: DomainError = DomainError::Conflict(wire::DAEMON_ID_TAKEN);
 
 /// Exchanges an install token for a daemon token acting for the token's member, in one
 /// transaction that holds the membership (a removal waits for it, or it sees the

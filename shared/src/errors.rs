@@ -109,6 +109,12 @@ impl AuthError {
         }
     }
 
+    /// The error whose message `message` is, if one is: how a client decides on the
+    /// server's answer without comparing text of its own.
+    pub fn from_message(message: &str) -> Option<AuthError> {
+        AuthError::ALL.into_iter().find(|e| e.message() == message)
+    }
+
     pub fn message(self) -> &'static str {
         match self {
             AuthError::MissingAuthorization => "missing authorization",
@@ -169,7 +175,9 @@ mod tests {
     fn display_is_the_message() {
         for e in AuthError::ALL {
             assert_eq!(e.to_string(), e.message());
+            assert_eq!(AuthError::from_message(e.message()), Some(e));
         }
+        assert_eq!(AuthError::from_message("internal error"), None);
     }
 
     #[test]

@@ -184,6 +184,9 @@ pub struct ExchangeRequest {
     pub daemon_id: String,
 }
 
+/// The exchange's 409: the daemon id is another member's (their live token holds it).
+pub const DAEMON_ID_TAKEN: &str = "daemon id already enrolled";
+
 /// Its 200: the daemon token, shown this once, and where it belongs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExchangeAnswer {
