@@ -7,7 +7,6 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
 use tollgate_shared::headers::X_REQUEST_ID;
 use tollgate_shared::request_id;
 use tollgate_shared::wire::CLOUD_RUNTIME_PREFIX;
@@ -16,6 +15,7 @@ use crate::fleet::proxy::{Answer, Call, ProxyError};
 use crate::http::json::{read_body, Passthrough};
 use crate::http::request_id::{fresh_id, RequestId};
 use crate::http::{AppError, AppResult, CloudRuntimeCaller};
+use crate::openapi::schemas::ErrorBody;
 use crate::state::AppState;
 
 /// One annotated handler per route, each passing the call to the same path below
@@ -122,8 +122,8 @@ fn relay(answer: Answer) -> Response {
         );
         response
     } else {
-        let text = String::from_utf8_lossy(&answer.body);
-        Json(json!({ "error": text })).into_response()
+        let error = String::from_utf8_lossy(&answer.body).into_owned();
+        Json(ErrorBody { error }).into_response()
     };
     *response.status_mut() = answer.status;
     if let Some(id) = answer
