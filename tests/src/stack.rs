@@ -5,12 +5,15 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
+use axum::http::Method;
 use reqwest::Client;
 use serde_json::Value;
 
+use crate::api::{Api, TestResponse};
+use crate::db::{connect, fresh_database};
 use crate::edge::Edge;
 use crate::fleet::FakeFleet;
-use crate::{cli_json, free_port, fresh_database, Origin};
+use crate::origin::{cli_json, free_port, Origin};
 
 pub const SECRET: &str = "e2e-edge-origin-secret-of-32-bytes!";
 /// `JWT_SECRET` of the stack's origin and edge.
@@ -30,6 +33,13 @@ pub struct Stack {
     /// The origin's `FLEET_URL`; it verifies every cloud PAT for the stack's user
     /// unless a test says otherwise.
     pub fleet: FakeFleet,
+}
+
+/// Someone other than the stack's user.
+pub struct Person {
+    pub id: String,
+    pub email: String,
+    pub pat: String,
 }
 
 impl Stack {
@@ -99,10 +109,7 @@ impl Stack {
             .text()
             .await
             .unwrap();
-        text.lines()
-            .filter(|l| l.starts_with(selector))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum()
+        crate::metrics::sum(&text, selector)
     }
 
     /// The edge stores a miss's answer in KV after it has answered (`wait_until`): a
@@ -123,44 +130,79 @@ impl Stack {
         (pat["id"].as_str().unwrap().to_owned(), token)
     }
 
+    /// A new workspace called `name`, owned by the stack's user (made with the admin
+    /// CLI): its id.
+    pub fn workspace(&self, name: &str) -> String {
+        let ws = cli_json(
+            &self.db,
+            &[
+                "workspace",
+                "create",
+                "--name",
+                name,
+                "--owner-email",
+                EMAIL,
+            ],
+        );
+        ws["id"].as_str().unwrap().to_owned()
+    }
+
+    /// A new person, made with the admin CLI, with a PAT.
+    pub fn person(&self) -> Person {
+        let email = format!("{}@example.com", uuid::Uuid::new_v4().simple());
+        let user = cli_json(&self.db, &["user", "create", "--email", &email]);
+        let pat = cli_json(
+            &self.db,
+            &["pat", "create", "--email", &email, "--name", "who"],
+        );
+        let pat = pat["token"].as_str().unwrap().to_owned();
+        self.minted.lock().unwrap().push(pat.clone());
+        let id = user["id"].as_str().unwrap().to_owned();
+        Person { id, email, pat }
+    }
+
     /// The first column of the first row of `query`, a boolean.
     pub async fn query_bool(&self, query: &str) -> bool {
-        let (client, conn) = tokio_postgres::connect(&self.db, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(conn);
+        let client = connect(&self.db).await;
         client.query_one(query, &[]).await.unwrap().get(0)
     }
 
     pub async fn sql(&self, query: &str) {
-        let (client, conn) = tokio_postgres::connect(&self.db, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(conn);
-        client.batch_execute(query).await.unwrap();
-    }
-
-    /// Restarts the throwaway cluster (`pg_ctl restart`, fast mode) and returns when it
-    /// accepts connections again. Needs `TOLLGATE_TEST_PG_DATA` from `scripts/test`.
-    pub fn restart_postgres(&self) {
-        let dir = std::env::var("TOLLGATE_TEST_PG_DATA")
-            .expect("TOLLGATE_TEST_PG_DATA is not set: run scripts/test");
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let status = std::process::Command::new("bash")
-            .current_dir(root)
-            .args([
-                "-c",
-                "source scripts/lib/pg.sh && pg_restart \"$1\"",
-                "-",
-                &dir,
-            ])
-            .status()
-            .unwrap();
-        assert!(status.success(), "pg_restart failed");
+        connect(&self.db).await.batch_execute(query).await.unwrap();
     }
 
     pub fn logs(&self) -> String {
         self.origin.lock().unwrap().logs() + &self.edge.logs()
+    }
+}
+
+/// The API through the edge; every secret a fixture is given is [`Stack::minted`].
+impl Api for Stack {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> TestResponse {
+        let mut req = self
+            .http()
+            .request(method, format!("{}{path}", self.edge.url));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req
+                .header("content-type", "application/json")
+                .body(body.to_owned());
+        }
+        let r = req.send().await.unwrap();
+        let (status, headers) = (r.status(), r.headers().clone());
+        TestResponse::new(status, headers, &r.bytes().await.unwrap())
+    }
+
+    fn keep(&self, secret: &str) {
+        self.minted.lock().unwrap().push(secret.to_owned());
     }
 }
 

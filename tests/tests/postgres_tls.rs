@@ -6,22 +6,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::Value;
-use tollgate_tests::{admin_url, cli, cli_json, fresh_database, Origin};
-
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run scripts/test"))
-}
+use tollgate_tests::cluster;
+use tollgate_tests::db::{self, fresh_database};
+use tollgate_tests::origin::{cli, cli_json, Origin};
 
 /// A fresh database reached as `tls_only`, with `query` appended to its URL.
 async fn tls_only_url(query: &str) -> String {
     let db = fresh_database().await;
-    let (client, conn) =
-        tokio_postgres::connect(&format!("{}/postgres", admin_url()), tokio_postgres::NoTls)
-            .await
-            .unwrap();
-    tokio::spawn(conn);
     // Several tests may race to create it; the second CREATE fails harmlessly.
-    let _ = client
+    let _ = db::admin()
+        .await
         .batch_execute("CREATE ROLE tls_only LOGIN SUPERUSER")
         .await;
     let url = db.replacen("postgres://tollgate@", "postgres://tls_only@", 1);
@@ -39,12 +33,12 @@ fn one_line_error(out: &std::process::Output) -> String {
 async fn verify_full_with_the_right_root_works_for_migrate_admin_and_serve() {
     let url = tls_only_url(&format!(
         "sslmode=verify-full&sslrootcert={}",
-        env("TOLLGATE_TEST_PG_CA")
+        cluster::var("TOLLGATE_TEST_PG_CA")
     ))
     .await;
     assert_eq!(
         cli_json(&url, &["migrate"])["applied"],
-        serde_json::json!([1, 2, 3, 4])
+        serde_json::json!([1, 2, 3, 4, 5])
     );
     cli_json(&url, &["user", "create", "--email", "tls@example.com"]);
     let pat = cli_json(
@@ -69,7 +63,7 @@ async fn verify_ca_and_verify_full_refuse_a_server_the_root_did_not_sign() {
     for mode in ["verify-ca", "verify-full"] {
         let url = tls_only_url(&format!(
             "sslmode={mode}&sslrootcert={}",
-            env("TOLLGATE_TEST_PG_WRONG_CA")
+            cluster::var("TOLLGATE_TEST_PG_WRONG_CA")
         ))
         .await;
         let err = one_line_error(&cli(Some(&url), &["migrate"]));

@@ -7,12 +7,12 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use tollgate_origin::state::{AppState, Options as StateOptions};
+use tollgate_tests::cluster::admin_url;
+use tollgate_tests::proxy::StallingProxy;
 use tower::ServiceExt;
 
-use crate::harness::{
-    admin_url, edge_app, fresh_database, now, pat_actor, send_stamped, Options, StallingProxy,
-    TestApp, SECRET,
-};
+use crate::harness::app::fresh_database;
+use crate::harness::{edge_app, now, pat_actor, send_stamped, Options, TestApp, SECRET};
 
 #[tokio::test]
 async fn a_stalled_postgres_is_503_within_seconds_not_a_hang() {

@@ -4,14 +4,16 @@
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 use tollgate_shared::Actor;
+use tollgate_tests::fixtures::{
+    agent, claim, daemon_for, event_kinds, queue, refused, share, start,
+};
 use uuid::Uuid;
 
-use crate::harness::TestResponse;
-use crate::world::*;
+use crate::harness::{count, edge_app, stale, team, TestResponse};
 
 #[tokio::test]
 async fn revoking_a_daemon_token_ends_what_it_started_even_if_the_edge_still_has_it() {
-    let app = crate::harness::edge_app().await;
+    let app = edge_app().await;
     let t = team(&app).await;
     let (mdt, runtime) = daemon_for(&app, t.ws, &t.admin.1, t.alice.0, "box").await;
     let a = agent(&app, t.ws, &t.alice.1, &runtime).await;
@@ -22,14 +24,7 @@ async fn revoking_a_daemon_token_ends_what_it_started_even_if_the_edge_still_has
     queue(&app, t.ws, &t.alice.1, &agent_id).await;
     let c = claim(&app, &mdt, &runtime).await;
     let mat = c.body["task_token"].as_str().unwrap().to_owned();
-    let r = app
-        .call(
-            Method::POST,
-            &format!("/api/daemon/tasks/{first}/start"),
-            Some(&mdt),
-            None,
-        )
-        .await;
+    let r = start(&app, &mdt, &first).await;
     assert_eq!(r.status, StatusCode::OK);
     let second = claim(&app, &mdt, &runtime).await;
     let second = second.body["task"]["id"].as_str().unwrap().to_owned();
@@ -117,7 +112,7 @@ async fn revoking_a_daemon_token_ends_what_it_started_even_if_the_edge_still_has
 
 #[tokio::test]
 async fn removing_a_member_stops_exactly_what_acts_for_them() {
-    let app = crate::harness::edge_app().await;
+    let app = edge_app().await;
     let t = team(&app).await;
     // The admin enrolled Alice's laptop and their own machine.
     let (alice_mdt, alice_rt) = daemon_for(&app, t.ws, &t.admin.1, t.alice.0, "alice").await;

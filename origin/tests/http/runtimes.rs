@@ -3,10 +3,10 @@
 
 use axum::http::{Method, StatusCode};
 use serde_json::json;
+use tollgate_tests::fixtures::{agent, claim, daemon_for, queue, refused, share};
 use uuid::Uuid;
 
-use crate::harness::TestApp;
-use crate::world::*;
+use crate::harness::{count, team, TestApp};
 
 #[tokio::test]
 async fn runtimes_are_private_to_their_owner_unless_shared() {

@@ -7,19 +7,13 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use serde_json::{json, Value};
+use tollgate_tests::fixtures::{self, id, start, World};
 use uuid::Uuid;
 
 use crate::harness::TestApp;
 
-struct World {
-    pat: String,
-    workspace: Uuid,
-    mdt: String,
-    runtime: String,
-    agent: String,
-}
-
-/// An owner with a workspace, an enrolled daemon with a runtime, and an agent on it.
+/// An owner with a workspace made through the API, an enrolled daemon with a runtime,
+/// and an agent on it.
 async fn world(app: &TestApp) -> World {
     let (_, pat) = app
         .user_with_token(&format!("{}@example.com", Uuid::new_v4()))
@@ -34,83 +28,19 @@ async fn world(app: &TestApp) -> World {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert_eq!(r.body["role"], "owner");
-    let workspace: Uuid = r.body["id"].as_str().unwrap().parse().unwrap();
-    let r = app
-        .call(
-            Method::POST,
-            &format!("/api/workspaces/{workspace}/install-tokens"),
-            Some(&pat),
-            None,
-        )
-        .await;
-    let mit = r.body["token"].as_str().unwrap().to_owned();
-    let body = json!({"token": mit, "daemon_id": "worker"}).to_string();
-    let r = app
-        .call(
-            Method::POST,
-            "/api/install-tokens/exchange",
-            None,
-            Some(&body),
-        )
-        .await;
-    let mdt = r.body["token"].as_str().unwrap().to_owned();
-    let r = app
-        .call(
-            Method::POST,
-            "/api/daemon/runtimes",
-            Some(&mdt),
-            Some(r#"{"name":"rt"}"#),
-        )
-        .await;
-    let runtime = r.body["id"].as_str().unwrap().to_owned();
-    let body = json!({"name": "helper", "runtime_id": runtime}).to_string();
-    let r = app
-        .call(
-            Method::POST,
-            &format!("/api/workspaces/{workspace}/agents"),
-            Some(&pat),
-            Some(&body),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    let agent = r.body["id"].as_str().unwrap().to_owned();
-    World {
-        pat,
-        workspace,
-        mdt,
-        runtime,
-        agent,
-    }
+    fixtures::world(app, id(&r), &pat, "worker").await
 }
 
+/// A task the owner queues: its id.
 async fn queue(app: &TestApp, w: &World, prompt: &str) -> String {
-    let body = json!({"agent_id": w.agent, "prompt": prompt}).to_string();
-    let r = app
-        .call(
-            Method::POST,
-            &format!("/api/workspaces/{}/tasks", w.workspace),
-            Some(&w.pat),
-            Some(&body),
-        )
-        .await;
+    let r = w.task(app, prompt).await;
     assert_eq!(
         (r.status, &r.body["status"]),
         (StatusCode::CREATED, &json!("queued")),
         "{}",
         r.text
     );
-    r.body["id"].as_str().unwrap().to_owned()
-}
-
-async fn claim(app: &TestApp, w: &World) -> crate::harness::TestResponse {
-    let body = json!({"runtime_id": w.runtime}).to_string();
-    app.call(
-        Method::POST,
-        "/api/daemon/tasks/claim",
-        Some(&w.mdt),
-        Some(&body),
-    )
-    .await
+    id(&r)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -124,7 +54,7 @@ async fn thirty_two_claims_of_ten_tasks_take_each_exactly_once() {
     let handles: Vec<_> = (0..32)
         .map(|_| {
             let (app, w) = (app.clone(), w.clone());
-            tokio::spawn(async move { claim(&app, &w).await })
+            tokio::spawn(async move { w.claim(&app).await })
         })
         .collect();
     let mut claimed = Vec::new();
@@ -153,17 +83,10 @@ async fn a_task_token_lives_and_dies_with_its_task() {
     let w = world(&app).await;
     let task = queue(&app, &w, "do it").await;
     let other = queue(&app, &w, "later").await;
-    let r = claim(&app, &w).await;
+    let r = w.claim(&app).await;
     let mat = r.body["task_token"].as_str().unwrap().to_owned();
     assert_eq!(r.body["task"]["id"], task.as_str());
-    let r = app
-        .call(
-            Method::POST,
-            &format!("/api/daemon/tasks/{task}/start"),
-            Some(&w.mdt),
-            None,
-        )
-        .await;
+    let r = start(&app, &w.mdt, &task).await;
     assert_eq!(
         (r.status, &r.body["status"]),
         (StatusCode::OK, &json!("running"))
@@ -263,7 +186,7 @@ async fn task_routes_and_their_refusals() {
     let app = TestApp::new().await;
     let w = world(&app).await;
     // Nothing queued.
-    assert_eq!(claim(&app, &w).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(w.claim(&app).await.status, StatusCode::NO_CONTENT);
     let r = app
         .call(
             Method::POST,
@@ -304,14 +227,7 @@ async fn task_routes_and_their_refusals() {
         )
     );
     let task = queue(&app, &w, "x").await;
-    let r = app
-        .call(
-            Method::POST,
-            &format!("/api/daemon/tasks/{task}/start"),
-            Some(&w.mdt),
-            None,
-        )
-        .await;
+    let r = start(&app, &w.mdt, &task).await;
     assert_eq!(
         (r.status, r.error()),
         (StatusCode::NOT_FOUND, "task not found"),
@@ -332,7 +248,7 @@ async fn task_routes_and_their_refusals() {
     let r = app.get("/api/workspaces", Some(&w.pat)).await;
     let list: &Vec<Value> = r.body.as_array().unwrap();
     assert_eq!(list.len(), 1);
-    assert_eq!(list[0]["id"], w.workspace.to_string());
+    assert_eq!(list[0]["id"], w.workspace);
     assert_eq!(
         app.get("/api/workspaces", Some(&stranger)).await.body,
         json!([])

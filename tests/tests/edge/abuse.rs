@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::Value;
 use tollgate_shared::{AuthError, RawToken, TokenKind};
-use tollgate_tests::assert_refused;
+use tollgate_tests::api::assert_refused;
 use tollgate_tests::stack::Stack;
 
 pub async fn a_refused_token_is_refused_again_without_a_resolve(stack: &Stack) {

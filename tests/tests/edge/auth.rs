@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::Value;
 use tollgate_shared::AuthError;
-use tollgate_tests::assert_refused;
+use tollgate_tests::api::assert_refused;
 use tollgate_tests::stack::Stack;
 
 pub async fn a_pat_works_and_the_second_request_is_a_cache_hit(stack: &Stack) {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::Value;
 use tollgate_shared::AuthError;
-use tollgate_tests::assert_refused;
+use tollgate_tests::api::assert_refused;
 use tollgate_tests::fleet::{Runtime, Verify};
 use tollgate_tests::stack::Stack;
 

@@ -5,46 +5,18 @@
 use std::process::Command;
 
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tollgate_shared::AuthError;
-use tollgate_tests::stack::{Stack, EMAIL};
-use tollgate_tests::{assert_refused, cli_json, client_bin};
+use tollgate_tests::api::assert_refused;
+use tollgate_tests::fixtures;
+use tollgate_tests::origin::client_bin;
+use tollgate_tests::stack::Stack;
 
 /// A workspace of the stack's user, and a PAT to administer it.
 fn workspace(stack: &Stack) -> (String, String) {
-    let ws = cli_json(
-        &stack.db,
-        &[
-            "workspace",
-            "create",
-            "--name",
-            "Fleet",
-            "--owner-email",
-            EMAIL,
-        ],
-    );
+    let ws = stack.workspace("Fleet");
     let (_, pat) = stack.pat();
-    (ws["id"].as_str().unwrap().to_owned(), pat)
-}
-
-async fn mint(stack: &Stack, ws: &str, pat: &str) -> String {
-    let r = stack
-        .http()
-        .post(format!(
-            "{}/api/workspaces/{ws}/install-tokens",
-            stack.edge.url
-        ))
-        .bearer_auth(pat)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let token = r.json::<Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    stack.minted.lock().unwrap().push(token.clone());
-    token
+    (ws, pat)
 }
 
 async fn whoami(stack: &Stack, token: &str) -> reqwest::Response {
@@ -59,20 +31,8 @@ async fn whoami(stack: &Stack, token: &str) -> reqwest::Response {
 
 pub async fn enroll_call_and_revoke_through_the_edge(stack: &Stack) {
     let (ws, pat) = workspace(stack);
-    let mit = mint(stack, &ws, &pat).await;
-    let r = stack
-        .http()
-        .post(format!("{}/api/install-tokens/exchange", stack.edge.url))
-        .json(&json!({"token": mit, "daemon_id": "edge-box"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let mdt = r.json::<Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    stack.minted.lock().unwrap().push(mdt.clone());
+    let mit = fixtures::install_token(stack, &ws, &pat).await;
+    let mdt = fixtures::enroll(stack, &mit, "edge-box").await;
 
     let before = stack.resolves().await;
     for _ in 0..2 {
@@ -130,7 +90,7 @@ pub async fn enroll_call_and_revoke_through_the_edge(stack: &Stack) {
 
 pub async fn the_client_enrolls_and_keeps_its_token_private(stack: &Stack) {
     let (ws, pat) = workspace(stack);
-    let mit = mint(stack, &ws, &pat).await;
+    let mit = fixtures::install_token(stack, &ws, &pat).await;
     let home = tempfile_dir();
     let run = |args: &[&str]| {
         Command::new(client_bin())

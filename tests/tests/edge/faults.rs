@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use tollgate_shared::{RawToken, TokenKind};
+use tollgate_tests::origin::Origin;
 use tollgate_tests::stack::{Stack, SECRET};
-use tollgate_tests::Origin;
 
 /// Polls until `check` holds (every 200 ms, at most `limit`); returns whether it did.
 async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
@@ -143,7 +143,7 @@ pub async fn postgres_restarted_under_load_is_503_never_500_and_recovers(stack: 
         }
     });
     tokio::time::sleep(Duration::from_secs(5)).await;
-    tokio::task::block_in_place(|| stack.restart_postgres());
+    tokio::task::block_in_place(tollgate_tests::cluster::restart);
     let back = Instant::now();
     for w in workers {
         w.await.unwrap();

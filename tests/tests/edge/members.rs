@@ -9,8 +9,10 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tollgate_shared::AuthError;
-use tollgate_tests::stack::{Stack, EMAIL};
-use tollgate_tests::{assert_refused, cli_json, client_bin};
+use tollgate_tests::api::assert_refused;
+use tollgate_tests::fixtures;
+use tollgate_tests::origin::client_bin;
+use tollgate_tests::stack::Stack;
 
 struct Killed(Child);
 
@@ -49,48 +51,11 @@ struct Setup {
 }
 
 async fn setup(stack: &Stack, name: &str) -> Setup {
-    let ws = cli_json(
-        &stack.db,
-        &[
-            "workspace",
-            "create",
-            "--name",
-            name,
-            "--owner-email",
-            EMAIL,
-        ],
-    );
-    let ws = ws["id"].as_str().unwrap().to_owned();
+    let ws = stack.workspace(name);
     let (_, owner_pat) = stack.pat();
-    let email = format!("{}@example.com", uuid::Uuid::new_v4().simple());
-    let leaver = cli_json(&stack.db, &["user", "create", "--email", &email]);
-    let leaver_pat = cli_json(
-        &stack.db,
-        &["pat", "create", "--email", &email, "--name", "l"],
-    );
-    let leaver_pat = leaver_pat["token"].as_str().unwrap().to_owned();
-    stack.minted.lock().unwrap().push(leaver_pat.clone());
-    let r = call(
-        stack,
-        reqwest::Method::POST,
-        format!("{}/api/workspaces/{ws}/members", stack.edge.url),
-        &owner_pat,
-        Some(json!({"email": email, "role": "admin"})),
-    )
-    .await;
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let r = call(
-        stack,
-        reqwest::Method::POST,
-        format!("{}/api/workspaces/{ws}/install-tokens", stack.edge.url),
-        &leaver_pat,
-        None,
-    )
-    .await;
-    let mit = r.json::<Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let leaver = stack.person();
+    fixtures::add_member(stack, &ws, &owner_pat, &leaver.email, "admin").await;
+    let mit = fixtures::install_token(stack, &ws, &leaver.pat).await;
     let home =
         std::env::temp_dir().join(format!("tollgate-home-{}", uuid::Uuid::new_v4().simple()));
     let out = Command::new(client_bin())
@@ -118,8 +83,8 @@ async fn setup(stack: &Stack, name: &str) -> Setup {
     Setup {
         ws,
         owner_pat,
-        leaver: leaver["id"].as_str().unwrap().to_owned(),
-        leaver_pat,
+        leaver: leaver.id,
+        leaver_pat: leaver.pat,
         mdt,
         home,
     }

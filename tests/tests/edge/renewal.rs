@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use tollgate_tests::stack::{Stack, EMAIL};
-use tollgate_tests::{cli_json, client_bin};
+use tollgate_tests::origin::client_bin;
+use tollgate_tests::stack::Stack;
 
 /// A PAT of the stack's user with `interval` (SQL) left: `(id, token)`.
 async fn pat_expiring_in(stack: &Stack, interval: &str) -> (String, String) {
@@ -121,18 +121,7 @@ impl Drop for Killed {
 }
 
 pub async fn the_daemon_loop_renews_before_its_first_heartbeat(stack: &Stack) {
-    let ws = cli_json(
-        &stack.db,
-        &[
-            "workspace",
-            "create",
-            "--name",
-            "Loop",
-            "--owner-email",
-            EMAIL,
-        ],
-    );
-    let ws = ws["id"].as_str().unwrap().to_owned();
+    let ws = stack.workspace("Loop");
     let (id, token) = pat_expiring_in(stack, "2 days").await;
     let home = temp_home();
     let mut run = client(stack, &home, &token, &ws);
@@ -169,18 +158,7 @@ pub async fn the_daemon_loop_renews_before_its_first_heartbeat(stack: &Stack) {
 }
 
 pub async fn the_daemon_loop_warns_once_its_pat_is_refused_and_goes_on(stack: &Stack) {
-    let ws = cli_json(
-        &stack.db,
-        &[
-            "workspace",
-            "create",
-            "--name",
-            "Warn",
-            "--owner-email",
-            EMAIL,
-        ],
-    );
-    let ws = ws["id"].as_str().unwrap().to_owned();
+    let ws = stack.workspace("Warn");
     let (id, token) = stack.pat();
     let home = temp_home();
     let mut run = client(stack, &home, &token, &ws);

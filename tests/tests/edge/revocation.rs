@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 use tollgate_shared::AuthError;
-use tollgate_tests::assert_refused;
+use tollgate_tests::api::assert_refused;
 use tollgate_tests::stack::Stack;
 
 pub async fn revoke_reaches_the_edge_before_the_next_request(stack: &Stack) {

@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 use tollgate_shared::AuthError;
-use tollgate_tests::assert_refused;
+use tollgate_tests::api::assert_refused;
 use tollgate_tests::stack::Stack;
 
 pub async fn spoofed_identity_headers_never_reach_the_origin(stack: &Stack) {

@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use tollgate_shared::session::{self, SessionKey};
 use tollgate_shared::AuthError;
-use tollgate_tests::assert_refused;
+use tollgate_tests::api::assert_refused;
 use tollgate_tests::stack::{Stack, JWT_SECRET};
 
 pub async fn a_browser_session_works_with_csrf_and_costs_no_lookup(stack: &Stack) {

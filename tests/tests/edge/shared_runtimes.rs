@@ -6,12 +6,11 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tollgate_shared::AuthError;
-use tollgate_tests::assert_refused;
+use tollgate_tests::api::assert_refused;
+use tollgate_tests::fixtures::add_member;
 use tollgate_tests::stack::Stack;
 
-use crate::who_acts::{
-    add_member, call, exchange, mint, ok, runtime, runtimes, whoami, workspace_with,
-};
+use crate::who_acts::{call, exchange, mint, ok, runtime, runtimes, whoami, workspace_with};
 
 pub async fn a_task_on_a_shared_runtime_acts_for_the_member_who_queued_it(stack: &Stack) {
     let (ws, owner_pat, people) = workspace_with(stack, "Shared", &["member", "member"]).await;

@@ -8,28 +8,10 @@ use std::process::Command;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tollgate_shared::AuthError;
-use tollgate_tests::stack::{Stack, EMAIL};
-use tollgate_tests::{assert_refused, cli_json, client_bin};
-
-/// A person made with the admin CLI, with a PAT.
-pub(crate) struct Person {
-    pub id: String,
-    pub email: String,
-    pub pat: String,
-}
-
-pub(crate) fn person(stack: &Stack) -> Person {
-    let email = format!("{}@example.com", uuid::Uuid::new_v4().simple());
-    let user = cli_json(&stack.db, &["user", "create", "--email", &email]);
-    let pat = cli_json(
-        &stack.db,
-        &["pat", "create", "--email", &email, "--name", "who"],
-    );
-    let pat = pat["token"].as_str().unwrap().to_owned();
-    stack.minted.lock().unwrap().push(pat.clone());
-    let id = user["id"].as_str().unwrap().to_owned();
-    Person { id, email, pat }
-}
+use tollgate_tests::api::assert_refused;
+use tollgate_tests::fixtures;
+use tollgate_tests::origin::client_bin;
+use tollgate_tests::stack::{Person, Stack};
 
 pub(crate) async fn call(
     stack: &Stack,
@@ -71,38 +53,15 @@ pub(crate) async fn workspace_with(
     name: &str,
     roles: &[&str],
 ) -> (String, String, Vec<Person>) {
-    let ws = cli_json(
-        &stack.db,
-        &[
-            "workspace",
-            "create",
-            "--name",
-            name,
-            "--owner-email",
-            EMAIL,
-        ],
-    );
-    let ws = ws["id"].as_str().unwrap().to_owned();
+    let ws = stack.workspace(name);
     let (_, owner_pat) = stack.pat();
     let mut people = Vec::new();
     for role in roles {
-        let p = person(stack);
-        add_member(stack, &ws, &owner_pat, &p.email, role).await;
+        let p = stack.person();
+        fixtures::add_member(stack, &ws, &owner_pat, &p.email, role).await;
         people.push(p);
     }
     (ws, owner_pat, people)
-}
-
-pub(crate) async fn add_member(stack: &Stack, ws: &str, pat: &str, email: &str, role: &str) {
-    ok(
-        stack,
-        Method::POST,
-        &format!("/api/workspaces/{ws}/members"),
-        pat,
-        Some(json!({"email": email, "role": role})),
-        StatusCode::CREATED,
-    )
-    .await;
 }
 
 /// An install token minted by `issuer` for `for_user` (`None`: an empty body, the
@@ -114,20 +73,12 @@ pub(crate) async fn mint(
     for_user: Option<&str>,
     expect: &str,
 ) -> String {
-    let minted = ok(
-        stack,
-        Method::POST,
-        &format!("/api/workspaces/{ws}/install-tokens"),
-        issuer,
-        for_user.map(|id| json!({ "user_id": id })),
-        StatusCode::CREATED,
-    )
-    .await;
-    assert_eq!(minted["workspace_id"], ws, "{minted}");
-    assert_eq!(minted["user_id"], expect, "{minted}");
-    let token = minted["token"].as_str().unwrap().to_owned();
-    stack.minted.lock().unwrap().push(token.clone());
-    token
+    let body = for_user.map(|id| json!({ "user_id": id }).to_string());
+    let minted = fixtures::mint(stack, ws, issuer, body.as_deref()).await;
+    assert_eq!(minted.status, StatusCode::CREATED, "{}", minted.text);
+    assert_eq!(minted.body["workspace_id"], ws, "{}", minted.text);
+    assert_eq!(minted.body["user_id"], expect, "{}", minted.text);
+    minted.body["token"].as_str().unwrap().to_owned()
 }
 
 /// Exchanges `mit` through the edge (a public route); checks the answer names the
@@ -139,21 +90,13 @@ pub(crate) async fn exchange(
     ws: &str,
     member: &str,
 ) -> String {
-    let r = stack
-        .http()
-        .post(format!("{}/api/install-tokens/exchange", stack.edge.url))
-        .json(&json!({"token": mit, "daemon_id": daemon_id}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let answer: Value = r.json().await.unwrap();
+    let r = fixtures::exchange(stack, mit, daemon_id).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let answer = &r.body;
     assert_eq!(answer["workspace_id"], ws, "{answer}");
     assert_eq!(answer["daemon_id"], daemon_id, "{answer}");
     assert_eq!(answer["user_id"], member, "{answer}");
-    let mdt = answer["token"].as_str().unwrap().to_owned();
-    stack.minted.lock().unwrap().push(mdt.clone());
-    mdt
+    answer["token"].as_str().unwrap().to_owned()
 }
 
 pub(crate) async fn whoami(stack: &Stack, mdt: &str) -> reqwest::Response {
