@@ -9,7 +9,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use tollgate_edge::{cache, forward};
-use tollgate_shared::access::{self, Presentation, Presented, RouteClass};
+use tollgate_shared::access::{self, Extracted, Offered, RouteClass};
 use tollgate_shared::{cache_key, Actor, CacheEntry, RawToken, SigningKey, TokenKind};
 
 fn hit(c: &mut Criterion) {
@@ -24,13 +24,13 @@ fn hit(c: &mut Criterion) {
 
     c.bench_function("edge_hit_cpu", |b| {
         b.iter(|| {
-            let presented = Presentation {
+            let presented = Offered {
                 authorization: Some(black_box(&authorization)),
                 cookie: None,
                 method: "GET",
                 csrf: None,
             };
-            let Presented::Token(token) = access::credential(RouteClass::User, &presented).unwrap()
+            let Extracted::Token(token) = access::extract(RouteClass::User, &presented).unwrap()
             else {
                 unreachable!("a PAT")
             };

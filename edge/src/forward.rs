@@ -7,7 +7,7 @@ use tollgate_shared::headers::{
     STRIPPED_HEADERS, X_EDGE_SIGNATURE, X_EDGE_TIMESTAMP, X_REQUEST_ID,
 };
 
-use tollgate_shared::signing::{Body, Request};
+use tollgate_shared::signing::{Body, SignedRequest};
 use tollgate_shared::wire::{CLOUD_RUNTIME_PREFIX, CLOUD_RUNTIME_TIMEOUT_SECS};
 use tollgate_shared::{Actor, SigningKey};
 
@@ -56,7 +56,7 @@ pub fn stamp(
     let values = actor.map(Actor::signing_values).unwrap_or_default();
     let (timestamp, signature) = key
         .sign(
-            &Request {
+            &SignedRequest {
                 method,
                 path_and_query,
                 body: Body::Unsigned,
@@ -174,7 +174,7 @@ mod tests {
         assert_eq!(headers["x-actor-source"], "pat");
         assert_eq!(headers["x-request-id"], "rid");
         let get = |n: &str| headers.get(n).map_or("", String::as_str);
-        let req = Request {
+        let req = SignedRequest {
             method: "GET",
             path_and_query: "/api/me?x=1",
             body: Body::Unsigned,

@@ -136,7 +136,7 @@ async fn authenticate(
         key: &config.key,
         sessions: config.sessions.as_ref(),
     };
-    let presented = caller.presentation(method);
+    let presented = caller.offered(method);
     flow.authenticate(class, &presented, &caller.client, now())
         .await
 }

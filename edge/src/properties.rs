@@ -3,7 +3,7 @@
 //! it reads back. `PROPTEST_CASES` sets the case count.
 
 use proptest::prelude::*;
-use tollgate_shared::signing::Request;
+use tollgate_shared::signing::SignedRequest;
 use tollgate_shared::wire::PURGE_PATH;
 use tollgate_shared::{Actor, SigningKey, TokenKind};
 
@@ -52,7 +52,7 @@ proptest! {
         now in 0i64..4_000_000_000,
     ) {
         let key = SigningKey::new(KEY);
-        let (ts, sig) = key.sign(&Request::internal("POST", PURGE_PATH, &body), now).unwrap();
+        let (ts, sig) = key.sign(&SignedRequest::internal("POST", PURGE_PATH, &body), now).unwrap();
         let parsed = purge::verify_and_parse(&key, PURGE_PATH, Some(&ts), Some(&sig), &body, now);
         if let Ok(keys) = parsed {
             prop_assert!(keys.iter().all(|k| k.starts_with("tollgate:auth:")));

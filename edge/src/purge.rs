@@ -3,7 +3,7 @@
 //! answer, whatever its status, is signed back for the call it answers.
 
 use tollgate_shared::headers::{X_EDGE_SIGNATURE, X_EDGE_TIMESTAMP};
-use tollgate_shared::signing::{Answer, Request};
+use tollgate_shared::signing::{SignedAnswer, SignedRequest};
 use tollgate_shared::wire::{PurgeAnswer, PurgeRequest, MAX_BODY_BYTES};
 use tollgate_shared::{AuthError, SigningKey};
 
@@ -37,7 +37,7 @@ pub fn verify_and_parse(
     let (Some(timestamp), Some(signature)) = (timestamp, signature) else {
         return Err(AuthError::InvalidSignature.into());
     };
-    let request = Request::internal("POST", path_and_query, body);
+    let request = SignedRequest::internal("POST", path_and_query, body);
     key.verify(&request, timestamp, signature, now)
         .map_err(|_| EdgeError::Auth(AuthError::InvalidSignature))?;
     let parsed: PurgeRequest = serde_json::from_slice(body).map_err(|_| EdgeError::BadRequest)?;
@@ -56,7 +56,7 @@ pub fn answer_headers(
     body: &[u8],
     now: i64,
 ) -> Vec<(&'static str, String)> {
-    let answer = Answer {
+    let answer = SignedAnswer {
         request_signature: request_signature.unwrap_or(""),
         status,
         body,
@@ -105,8 +105,11 @@ mod tests {
     use tollgate_shared::wire::PURGE_PATH;
 
     fn signed(key: &SigningKey, body: &str, now: i64) -> (String, String) {
-        key.sign(&Request::internal("POST", PURGE_PATH, body.as_bytes()), now)
-            .unwrap()
+        key.sign(
+            &SignedRequest::internal("POST", PURGE_PATH, body.as_bytes()),
+            now,
+        )
+        .unwrap()
     }
 
     #[test]
@@ -130,7 +133,7 @@ mod tests {
     fn answers_are_signed_for_the_request() {
         let key = SigningKey::new("s");
         let headers = answer_headers(&key, Some("abc"), 200, b"{}", 10);
-        let answer = Answer {
+        let answer = SignedAnswer {
             request_signature: "abc",
             status: 200,
             body: b"{}",
@@ -188,7 +191,7 @@ mod tests {
     fn every_reply_is_signed_for_the_call() {
         let key = SigningKey::new("s");
         let verifies = |reply: &Reply, request_signature: &str| {
-            let answer = Answer {
+            let answer = SignedAnswer {
                 request_signature,
                 status: reply.status,
                 body: reply.body.as_bytes(),

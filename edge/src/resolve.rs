@@ -2,7 +2,7 @@
 //! the body digest, and what its answer means.
 
 use tollgate_shared::headers::{X_EDGE_SIGNATURE, X_EDGE_TIMESTAMP};
-use tollgate_shared::signing::{Answer, Request};
+use tollgate_shared::signing::{SignedAnswer, SignedRequest};
 use tollgate_shared::wire::{ResolveAnswer, ResolveFailure, ResolveRequest, RESOLVE_PATH};
 use tollgate_shared::{AuthError, SigningKey, Token};
 
@@ -17,7 +17,7 @@ pub fn request_body(token: &Token<'_>) -> String {
 /// `(X-Edge-Timestamp, X-Edge-Signature)` for a resolve call with `body`.
 pub fn sign(key: &SigningKey, body: &str, now: i64) -> Result<(String, String), EdgeError> {
     key.sign(
-        &Request::internal("POST", RESOLVE_PATH, body.as_bytes()),
+        &SignedRequest::internal("POST", RESOLVE_PATH, body.as_bytes()),
         now,
     )
     .map_err(|_| EdgeError::BadRequest)
@@ -54,7 +54,7 @@ pub fn verify_answer(
     let (Some(timestamp), Some(signature)) = (&answer.timestamp, &answer.signature) else {
         return Err(EdgeError::AuthUnavailable);
     };
-    let signed = Answer {
+    let signed = SignedAnswer {
         request_signature,
         status: answer.status,
         body: &answer.body,
@@ -102,7 +102,7 @@ mod tests {
     fn signature_verifies_like_the_origin_does() {
         let key = SigningKey::new("k");
         let (ts, sig) = sign(&key, "{}", 100).unwrap();
-        let req = Request::internal("POST", RESOLVE_PATH, b"{}");
+        let req = SignedRequest::internal("POST", RESOLVE_PATH, b"{}");
         assert!(key.verify(&req, &ts, &sig, 100).is_ok());
     }
 
@@ -122,7 +122,7 @@ mod tests {
     fn only_answers_signed_for_this_request_are_believed() {
         let key = SigningKey::new("k");
         let sign = |request_signature: &str, status: u16, body: &[u8], at: i64| {
-            let answer = Answer {
+            let answer = SignedAnswer {
                 request_signature,
                 status,
                 body,

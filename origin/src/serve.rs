@@ -22,7 +22,7 @@ use crate::config::Config;
 use crate::db::{self, migrate};
 use crate::fleet::FleetSettings;
 use crate::outbox::{OutboxSettings, Purger};
-use crate::state::{AppState, Options};
+use crate::state::{AppState, Wiring};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -57,7 +57,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         ),
         _ => None,
     };
-    let options = Options {
+    let options = Wiring {
         edge_key: config.edge_origin_secret.clone(),
         purger,
         outbox: OutboxSettings::default(),

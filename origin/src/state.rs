@@ -42,7 +42,7 @@ pub struct Shared {
 
 /// How an origin is set up, apart from its database.
 #[derive(Debug, Default)]
-pub struct Options {
+pub struct Wiring {
     pub edge_key: Option<SigningKey>,
     /// Sends purges to the edge; `None` when the origin runs alone.
     pub purger: Option<Purger>,
@@ -62,7 +62,7 @@ pub enum SetupError {
 }
 
 impl AppState {
-    pub fn new(pool: Pool, options: Options) -> Result<AppState, SetupError> {
+    pub fn new(pool: Pool, options: Wiring) -> Result<AppState, SetupError> {
         let metrics = Arc::new(Metrics::new()?);
         let fleet = Fleet::new(&options.fleet)?.map(Arc::new);
         let outbox = Outbox::new(

@@ -8,7 +8,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use sha2::{Digest, Sha256};
-use tollgate_shared::signing::{Body, Request};
+use tollgate_shared::signing::{Body, SignedRequest};
 use tollgate_shared::{token, Actor, RawToken, SigningKey, TokenKind};
 
 fn micro(c: &mut Criterion) {
@@ -30,7 +30,7 @@ fn micro(c: &mut Criterion) {
     };
     let values = identity.signing_values();
     let values = values.each_ref().map(String::as_str);
-    let request = Request {
+    let request = SignedRequest {
         method: "GET",
         path_and_query: "/api/me?include=workspaces",
         body: Body::Unsigned,

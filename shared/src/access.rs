@@ -55,26 +55,26 @@ pub fn admit(class: RouteClass, credential: Credential) -> Result<(), AuthError>
 }
 
 /// Only one of our tokens, from `Authorization` (no session, no cookie): the token half
-/// of [`credential`], whose rules it follows.
+/// of [`extract`], whose rules it follows.
 pub fn bearer_token(
     class: RouteClass,
     authorization: Option<&str>,
 ) -> Result<Token<'_>, AuthError> {
-    let presented = Presentation {
+    let presented = Offered {
         authorization,
         cookie: None,
         method: "GET",
         csrf: None,
     };
-    match credential(class, &presented)? {
-        Presented::Token(token) => Ok(token),
-        Presented::Session(_) => Err(AuthError::InvalidToken),
+    match extract(class, &presented)? {
+        Extracted::Token(token) => Ok(token),
+        Extracted::Session(_) => Err(AuthError::InvalidToken),
     }
 }
 
 /// A credential as presented, checked with zero I/O.
 #[derive(Debug, Clone, Copy)]
-pub enum Presented<'a> {
+pub enum Extracted<'a> {
     Token(Token<'a>),
     /// A session JWT, still to be verified (at the edge, with no lookup).
     Session(&'a str),
@@ -83,7 +83,7 @@ pub enum Presented<'a> {
 /// What a request presents: its `Authorization` (repeated headers joined with `", "`),
 /// its `Cookie` header, method and `X-CSRF-Token`.
 #[derive(Debug, Clone, Copy)]
-pub struct Presentation<'a> {
+pub struct Offered<'a> {
     pub authorization: Option<&'a str>,
     pub cookie: Option<&'a str>,
     pub method: &'a str,
@@ -99,7 +99,7 @@ pub struct Presentation<'a> {
 /// joined with `", "` (as the Workers runtime joins them), bytes that are not UTF-8
 /// replaced. A comma cannot be part of a bearer credential (RFC 6750 `b64token`), so
 /// one means two credentials, and which to believe is not ours to guess.
-pub fn credential<'a>(class: RouteClass, p: &Presentation<'a>) -> Result<Presented<'a>, AuthError> {
+pub fn extract<'a>(class: RouteClass, p: &Offered<'a>) -> Result<Extracted<'a>, AuthError> {
     if let Some(value) = p.authorization {
         if value.contains(',') {
             return Err(AuthError::InvalidAuthorizationFormat);
@@ -109,11 +109,11 @@ pub fn credential<'a>(class: RouteClass, p: &Presentation<'a>) -> Result<Present
             && !TokenKind::ALL.iter().any(|k| raw.starts_with(k.prefix()))
         {
             admit(class, Credential::Session)?;
-            return Ok(Presented::Session(raw));
+            return Ok(Extracted::Session(raw));
         }
         let token = token::parse(raw).map_err(|_| AuthError::InvalidToken)?;
         admit(class, Credential::Token(token.kind))?;
-        return Ok(Presented::Token(token));
+        return Ok(Extracted::Token(token));
     }
     if class == RouteClass::User {
         if let Some(jwt) = p.cookie.and_then(|c| session::cookie(c, COOKIE)) {
@@ -121,7 +121,7 @@ pub fn credential<'a>(class: RouteClass, p: &Presentation<'a>) -> Result<Present
                 return Err(AuthError::CsrfFailed);
             }
             admit(class, Credential::Session)?;
-            return Ok(Presented::Session(jwt));
+            return Ok(Extracted::Session(jwt));
         }
     }
     Err(class.missing())
@@ -168,13 +168,13 @@ mod tests {
     fn sessions_from_a_bearer_or_a_cookie_with_csrf() {
         let jwt = "aaa.bbb.ccc";
         let get = |authorization, cookie, method, csrf| {
-            let p = Presentation {
+            let p = Offered {
                 authorization,
                 cookie,
                 method,
                 csrf,
             };
-            credential(RouteClass::User, &p).map(|c| matches!(c, Presented::Session(_)))
+            extract(RouteClass::User, &p).map(|c| matches!(c, Extracted::Session(_)))
         };
         let bearer = format!("Bearer {jwt}");
         let cookie = format!("theme=x; {COOKIE}={jwt}");
@@ -199,35 +199,35 @@ mod tests {
             Err(AuthError::MissingAuthorization)
         );
         // Daemon routes take neither cookies nor sessions.
-        let p = Presentation {
+        let p = Offered {
             authorization: None,
             cookie: Some(&cookie),
             method: "GET",
             csrf: None,
         };
         assert_eq!(
-            credential(RouteClass::Daemon, &p).map(|_| ()),
+            extract(RouteClass::Daemon, &p).map(|_| ()),
             Err(AuthError::MissingAuthorizationHeader)
         );
-        let p = Presentation {
+        let p = Offered {
             authorization: Some(&bearer),
             cookie: None,
             method: "GET",
             csrf: None,
         };
         assert_eq!(
-            credential(RouteClass::Daemon, &p).map(|_| ()),
+            extract(RouteClass::Daemon, &p).map(|_| ()),
             Err(AuthError::InvalidToken)
         );
         // One of our prefixes is a token, whatever its dots.
-        let p = Presentation {
+        let p = Offered {
             authorization: Some("Bearer mul_a.b.c"),
             cookie: None,
             method: "GET",
             csrf: None,
         };
         assert_eq!(
-            credential(RouteClass::User, &p).map(|_| ()),
+            extract(RouteClass::User, &p).map(|_| ()),
             Err(AuthError::InvalidToken)
         );
     }

@@ -11,7 +11,7 @@ use crate::cache::CacheEntry;
 use crate::headers::SIGNED_IDENTITY_HEADERS;
 use crate::request_id;
 use crate::settings::check_transport;
-use crate::signing::{Answer, Request, SigningKey};
+use crate::signing::{SignedAnswer, SignedRequest, SigningKey};
 use crate::wire::{PurgeRequest, ResolveAnswer, ResolveRequest};
 use crate::{token, RawToken, TokenKind};
 
@@ -80,9 +80,9 @@ proptest! {
         now in any::<i64>(),
     ) {
         let key = SigningKey::new("0123456789abcdef0123456789abcdef");
-        let req = Request::internal("POST", "/internal/auth/resolve", b"{}");
+        let req = SignedRequest::internal("POST", "/internal/auth/resolve", b"{}");
         prop_assert!(key.verify(&req, &timestamp, &signature, now).is_err());
-        let answer = Answer { request_signature: &signature, status: 200, body: b"{}" };
+        let answer = SignedAnswer { request_signature: &signature, status: 200, body: b"{}" };
         prop_assert!(key.verify_answer(&answer, &timestamp, &signature, now).is_err());
     }
 

@@ -2,7 +2,7 @@
 //! origin: a forwarded request with the identity the edge stamped on it, and the edge's
 //! own calls to `/internal/*`. Headers only, to put on whatever request a test builds.
 
-use tollgate_shared::signing::{Body, Request};
+use tollgate_shared::signing::{Body, SignedRequest};
 use tollgate_shared::{Actor, SigningKey};
 
 /// Now, in the seconds that signatures carry.
@@ -26,7 +26,7 @@ pub fn stamp(
     let values = actor.map(Actor::signing_values).unwrap_or_default();
     let (ts, sig) = SigningKey::new(secret)
         .sign(
-            &Request {
+            &SignedRequest {
                 method,
                 path_and_query: path,
                 body: Body::Unsigned,
@@ -49,7 +49,7 @@ pub fn internal(
     at: i64,
 ) -> [(&'static str, String); 2] {
     let (ts, sig) = SigningKey::new(secret)
-        .sign(&Request::internal(method, path, body), at)
+        .sign(&SignedRequest::internal(method, path, body), at)
         .unwrap();
     [("x-edge-timestamp", ts), ("x-edge-signature", sig)]
 }

@@ -2,9 +2,9 @@
 //! functions the Worker calls — credential parse and checksum, sha256, cache key,
 //! cache-entry decode, identity signature — exported for node to time. No I/O.
 
-use tollgate_shared::access::{self, Presentation, Presented, RouteClass};
+use tollgate_shared::access::{self, Offered, Extracted, RouteClass};
 use tollgate_shared::actor::stamped_headers;
-use tollgate_shared::signing::{Body, Request};
+use tollgate_shared::signing::{Body, SignedRequest};
 use tollgate_shared::{cache_key, Actor, CacheEntry, SigningKey};
 use wasm_bindgen::prelude::wasm_bindgen;
 
@@ -15,13 +15,13 @@ pub fn hit_path(authorization: &str, entry: &str, iterations: u32) -> u32 {
     let now = 1_700_000_000;
     let mut sum = 0u32;
     for _ in 0..iterations {
-        let presented = Presentation {
+        let presented = Offered {
             authorization: Some(authorization),
             cookie: None,
             method: "GET",
             csrf: None,
         };
-        let Ok(Presented::Token(token)) = access::credential(RouteClass::User, &presented) else {
+        let Ok(Extracted::Token(token)) = access::extract(RouteClass::User, &presented) else {
             return 0;
         };
         let cache_key = cache_key(token.kind, &token.hash());
@@ -33,7 +33,7 @@ pub fn hit_path(authorization: &str, entry: &str, iterations: u32) -> u32 {
         }
         let values = entry.identity.signing_values();
         let signed = key.sign(
-            &Request {
+            &SignedRequest {
                 method: "GET",
                 path_and_query: "/api/me",
                 body: Body::Unsigned,

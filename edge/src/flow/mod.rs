@@ -6,7 +6,7 @@
 //! A new kind of credential is a new case here (and a new cell of the shared
 //! `access::admit` table), not a new branch in the glue.
 
-use tollgate_shared::access::{self, Presentation, Presented, RouteClass};
+use tollgate_shared::access::{self, Extracted, Offered, RouteClass};
 use tollgate_shared::cache::is_cacheable;
 use tollgate_shared::session::{self, SessionKey};
 use tollgate_shared::{cache_key, Actor, AuthError, SigningKey, Token};
@@ -92,8 +92,8 @@ impl CallerHeaders {
     }
 
     /// What a request of `method` with these headers presents.
-    pub fn presentation<'a>(&'a self, method: &'a str) -> Presentation<'a> {
-        Presentation {
+    pub fn offered<'a>(&'a self, method: &'a str) -> Offered<'a> {
+        Offered {
             authorization: self.authorization.as_deref(),
             cookie: self.cookie.as_deref(),
             method,
@@ -121,14 +121,14 @@ impl<K: Kv, O: Origin, L: Limiter> Flow<'_, K, O, L> {
     pub async fn authenticate(
         &self,
         class: RouteClass,
-        presented: &Presentation<'_>,
+        presented: &Offered<'_>,
         client: &str,
         now: i64,
     ) -> Result<Actor, EdgeError> {
-        let result = match access::credential(class, presented) {
-            Ok(Presented::Token(token)) => self.resolve_token(&token, now).await,
+        let result = match access::extract(class, presented) {
+            Ok(Extracted::Token(token)) => self.resolve_token(&token, now).await,
             // Sessions are verified here, with no lookup at all.
-            Ok(Presented::Session(jwt)) => match self.sessions {
+            Ok(Extracted::Session(jwt)) => match self.sessions {
                 Some(key) => session::verify(key, jwt, now).map_err(EdgeError::from),
                 None => Err(AuthError::InvalidToken.into()),
             },

@@ -29,7 +29,7 @@ pub struct Call<'a> {
 
 /// Fleet's answer, as it came.
 #[derive(Debug)]
-pub struct Answer {
+pub struct FleetAnswer {
     pub status: StatusCode,
     pub body: Vec<u8>,
     pub request_id: Option<HeaderValue>,
@@ -54,7 +54,7 @@ fn transport(e: reqwest::Error) -> ProxyError {
 }
 
 impl Fleet {
-    pub async fn forward(&self, call: Call<'_>) -> Result<Answer, ProxyError> {
+    pub async fn forward(&self, call: Call<'_>) -> Result<FleetAnswer, ProxyError> {
         let mut url = self.url(&format!("{FLEET_API_ROOT}{}", call.path));
         if let Some(query) = call.query {
             url.push('?');
@@ -78,7 +78,7 @@ impl Fleet {
                 ReadError::TooLarge => ProxyError::TooLarge,
                 ReadError::Transport(e) => transport(e),
             })?;
-        Ok(Answer {
+        Ok(FleetAnswer {
             status,
             body,
             request_id,

@@ -12,7 +12,7 @@ use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
 use axum::http::HeaderName;
-use tollgate_shared::access::{self, Presentation, Presented, RouteClass};
+use tollgate_shared::access::{self, Extracted, Offered, RouteClass};
 use tollgate_shared::{routes, session};
 use tollgate_shared::{Actor, AuthError};
 use uuid::Uuid;
@@ -55,18 +55,18 @@ async fn authenticate(
     let authorization = joined(AUTHORIZATION, ", ");
     let cookie = joined(COOKIE, "; ");
     let csrf = joined(HeaderName::from_static(session::CSRF_HEADER), ", ");
-    let presented = Presentation {
+    let presented = Offered {
         authorization: authorization.as_deref(),
         cookie: cookie.as_deref(),
         method: parts.method.as_str(),
         csrf: csrf.as_deref(),
     };
-    match access::credential(class, &presented)? {
-        Presented::Token(token) => {
+    match access::extract(class, &presented)? {
+        Extracted::Token(token) => {
             let resolved = state.resolver.resolve_token(&token).await?;
             Ok(resolved.ok_or(AuthError::InvalidToken)?.actor)
         }
-        Presented::Session(jwt) => {
+        Extracted::Session(jwt) => {
             let key = state
                 .session_key
                 .as_deref()

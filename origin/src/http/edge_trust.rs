@@ -13,7 +13,7 @@ use tollgate_shared::headers::{
     SIGNED_IDENTITY_HEADERS, STRIPPED_HEADERS, X_EDGE_SIGNATURE, X_EDGE_TIMESTAMP,
 };
 use tollgate_shared::session;
-use tollgate_shared::signing::{Body, Request as Signed};
+use tollgate_shared::signing::{Body, SignedRequest};
 use tollgate_shared::{Actor, AuthError, SigningKey};
 
 use super::error::AppError;
@@ -43,7 +43,7 @@ pub fn verify_edge_signature(
     ) else {
         return Err(AuthError::InvalidSignature);
     };
-    let request = Signed {
+    let request = SignedRequest {
         method: method.as_str(),
         path_and_query: uri.path_and_query().map_or("/", |pq| pq.as_str()),
         body,

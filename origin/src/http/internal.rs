@@ -11,7 +11,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use tollgate_shared::headers::{X_EDGE_SIGNATURE, X_EDGE_TIMESTAMP};
-use tollgate_shared::signing::{self, Answer};
+use tollgate_shared::signing::{self, SignedAnswer};
 use tollgate_shared::{AuthError, SigningKey};
 
 use super::edge_trust::verify_edge_signature;
@@ -73,7 +73,7 @@ async fn sign_answer(key: &SigningKey, request_signature: &str, response: Respon
     let Ok(bytes) = axum::body::to_bytes(body, MAX_ANSWER_BYTES).await else {
         return AppError::Internal("unreadable internal answer".to_owned()).into_response();
     };
-    let answer = Answer {
+    let answer = SignedAnswer {
         request_signature,
         status: parts.status.as_u16(),
         body: &bytes,

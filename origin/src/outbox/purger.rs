@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use reqwest::Url;
 use tollgate_shared::headers::{X_EDGE_SIGNATURE, X_EDGE_TIMESTAMP};
-use tollgate_shared::signing::{Answer, Request};
+use tollgate_shared::signing::{SignedAnswer, SignedRequest};
 use tollgate_shared::wire::PurgeRequest;
 use tollgate_shared::SigningKey;
 
@@ -54,7 +54,7 @@ impl Purger {
         let (timestamp, signature) = self
             .key
             .sign(
-                &Request::internal("POST", &path_and_query, &body),
+                &SignedRequest::internal("POST", &path_and_query, &body),
                 chrono::Utc::now().timestamp(),
             )
             .map_err(|e| PurgeError::Transport(e.to_string()))?;
@@ -86,7 +86,7 @@ impl Purger {
         };
         self.key
             .verify_answer(
-                &Answer {
+                &SignedAnswer {
                     request_signature: &signature,
                     status: status.as_u16(),
                     body: &answer,

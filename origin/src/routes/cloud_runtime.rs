@@ -11,7 +11,7 @@ use tollgate_shared::headers::X_REQUEST_ID;
 use tollgate_shared::request_id;
 use tollgate_shared::wire::CLOUD_RUNTIME_PREFIX;
 
-use crate::fleet::proxy::{Answer, Call, ProxyError};
+use crate::fleet::proxy::{Call, FleetAnswer, ProxyError};
 use crate::http::json::{read_body, Passthrough};
 use crate::http::request_id::{fresh_id, RequestId};
 use crate::http::{AppError, AppResult, CloudRuntimeCaller};
@@ -111,7 +111,7 @@ async fn forward(
 /// empty, anything else wrapped as `{"error": "<body>"}`, and its request id if it is
 /// one we would accept. Only these pass: no cookie or header of Fleet's reaches the
 /// client.
-fn relay(answer: Answer) -> Response {
+fn relay(answer: FleetAnswer) -> Response {
     let mut response = if answer.body.is_empty() {
         Response::new(Body::empty())
     } else if serde_json::from_slice::<serde::de::IgnoredAny>(&answer.body).is_ok() {

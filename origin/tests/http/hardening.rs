@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use tollgate_origin::state::{AppState, Options as StateOptions};
+use tollgate_origin::state::{AppState, Wiring};
 use tollgate_tests::cluster::admin_url;
 use tollgate_tests::proxy::StallingProxy;
 use tower::ServiceExt;
@@ -154,9 +154,9 @@ async fn metrics_can_live_on_their_own_listener() {
     let app = TestApp::new().await;
     let state = AppState::new(
         app.pool.clone(),
-        StateOptions {
+        Wiring {
             metrics_elsewhere: true,
-            ..StateOptions::default()
+            ..Wiring::default()
         },
     )
     .unwrap();

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::IntoResponse;
 use serde_json::Value;
 use tokio::sync::mpsc;
-use tollgate_shared::signing::{Answer, Request as SignedRequest};
+use tollgate_shared::signing::{SignedAnswer, SignedRequest};
 use tollgate_shared::wire::PURGE_PATH;
 use tollgate_shared::{cache_key, SigningKey, TokenHash, TokenKind};
 
@@ -77,7 +77,7 @@ async fn purge_receiver() -> PurgeReceiver {
             };
             let mut response = (status, answer.clone()).into_response();
             if mode != ANSWERS_UNSIGNED {
-                let signed = Answer {
+                let signed = SignedAnswer {
                     request_signature: &h("x-edge-signature"),
                     status: status.as_u16(),
                     body: answer.as_bytes(),

@@ -4,7 +4,7 @@
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use serde_json::json;
-use tollgate_shared::signing::Answer;
+use tollgate_shared::signing::SignedAnswer;
 use tollgate_shared::{SigningKey, TokenHash};
 
 use crate::harness::{
@@ -148,7 +148,7 @@ async fn send_expecting_signed_answer(
         .map_or("", |v| v.to_str().unwrap())
         .to_owned();
     let r = app.send(req).await;
-    let answer = Answer {
+    let answer = SignedAnswer {
         request_signature: &request_signature,
         status: r.status.as_u16(),
         body: r.text.as_bytes(),
@@ -196,7 +196,7 @@ async fn every_answer_is_signed_for_its_request() {
     let r = app
         .send(resolve_request(&resolve_body(&token), SECRET, now()))
         .await;
-    let replayed = Answer {
+    let replayed = SignedAnswer {
         request_signature: "a different request",
         status: 200,
         body: r.text.as_bytes(),

@@ -202,7 +202,7 @@ async fn stamped_actors_follow_the_route_class_table() {
     let values = ["not-a-uuid", "", "pat", "", "", "", ""];
     let (ts, sig) = tollgate_shared::SigningKey::new(SECRET)
         .sign(
-            &tollgate_shared::signing::Request {
+            &tollgate_shared::signing::SignedRequest {
                 method: "GET",
                 path_and_query: "/api/me",
                 body: tollgate_shared::signing::Body::Unsigned,

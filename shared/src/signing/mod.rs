@@ -43,7 +43,7 @@ impl Body<'_> {
 
 /// What a signature covers.
 #[derive(Debug, Clone, Copy)]
-pub struct Request<'a> {
+pub struct SignedRequest<'a> {
     pub method: &'a str,
     pub path_and_query: &'a str,
     pub body: Body<'a>,
@@ -51,11 +51,11 @@ pub struct Request<'a> {
     pub identity: [&'a str; 7],
 }
 
-impl<'a> Request<'a> {
+impl<'a> SignedRequest<'a> {
     /// A call between the two sides themselves (`/internal/*`, `/__tollgate/*`): no
     /// identity, and the body signed by its digest.
-    pub fn internal(method: &'a str, path_and_query: &'a str, body: &'a [u8]) -> Request<'a> {
-        Request {
+    pub fn internal(method: &'a str, path_and_query: &'a str, body: &'a [u8]) -> SignedRequest<'a> {
+        SignedRequest {
             method,
             path_and_query,
             body: Body::Digest(body),
@@ -91,7 +91,7 @@ pub enum SignatureError {
 /// What an answer's signature covers (docs/ARCHITECTURE.md "Signed answers"): the signature of the
 /// request it answers, its status and its body.
 #[derive(Debug, Clone, Copy)]
-pub struct Answer<'a> {
+pub struct SignedAnswer<'a> {
     pub request_signature: &'a str,
     pub status: u16,
     pub body: &'a [u8],
@@ -102,7 +102,10 @@ fn has_control(field: &str) -> bool {
 }
 
 /// The exact bytes that are signed for a request.
-pub fn canonical_message(req: &Request<'_>, timestamp: &str) -> Result<String, SignatureError> {
+pub fn canonical_message(
+    req: &SignedRequest<'_>,
+    timestamp: &str,
+) -> Result<String, SignatureError> {
     let method = req.method.to_ascii_uppercase();
     let body = req.body.line();
     let mut lines = vec![VERSION, &method, req.path_and_query, timestamp, &body];
@@ -114,7 +117,10 @@ pub fn canonical_message(req: &Request<'_>, timestamp: &str) -> Result<String, S
 }
 
 /// The exact bytes that are signed for an answer.
-pub fn canonical_answer(answer: &Answer<'_>, timestamp: &str) -> Result<String, SignatureError> {
+pub fn canonical_answer(
+    answer: &SignedAnswer<'_>,
+    timestamp: &str,
+) -> Result<String, SignatureError> {
     if has_control(answer.request_signature) || has_control(timestamp) {
         return Err(SignatureError::ControlCharacter);
     }
@@ -171,7 +177,11 @@ impl SigningKey {
     }
 
     /// Returns `(X-Edge-Timestamp, X-Edge-Signature)` for a request sent at `now`.
-    pub fn sign(&self, req: &Request<'_>, now: i64) -> Result<(String, String), SignatureError> {
+    pub fn sign(
+        &self,
+        req: &SignedRequest<'_>,
+        now: i64,
+    ) -> Result<(String, String), SignatureError> {
         let timestamp = now.to_string();
         let signature = self.sign_message(&canonical_message(req, &timestamp)?);
         Ok((timestamp, signature))
@@ -180,7 +190,7 @@ impl SigningKey {
     /// Checks a received request signature.
     pub fn verify(
         &self,
-        req: &Request<'_>,
+        req: &SignedRequest<'_>,
         timestamp: &str,
         signature: &str,
         now: i64,
@@ -191,7 +201,7 @@ impl SigningKey {
     /// Returns `(X-Edge-Timestamp, X-Edge-Signature)` for an answer sent at `now`.
     pub fn sign_answer(
         &self,
-        answer: &Answer<'_>,
+        answer: &SignedAnswer<'_>,
         now: i64,
     ) -> Result<(String, String), SignatureError> {
         let timestamp = now.to_string();
@@ -202,7 +212,7 @@ impl SigningKey {
     /// Checks the signature of an answer before the caller believes it.
     pub fn verify_answer(
         &self,
-        answer: &Answer<'_>,
+        answer: &SignedAnswer<'_>,
         timestamp: &str,
         signature: &str,
         now: i64,

@@ -13,7 +13,7 @@ fn pat_identity() -> [String; 7] {
 fn fixed_vector() {
     // Computed independently with Python's hmac module from the same lines.
     let id = pat_identity();
-    let req = Request {
+    let req = SignedRequest {
         method: "get",
         path_and_query: "/api/me?x=1",
         body: Body::Unsigned,
@@ -32,7 +32,7 @@ fn fixed_vector() {
 
 #[test]
 fn fixed_vector_with_body_digest() {
-    let req = Request::internal(
+    let req = SignedRequest::internal(
         "POST",
         "/internal/auth/resolve",
         br#"{"kind":"mul","hash":"00"}"#,
@@ -44,7 +44,7 @@ fn fixed_vector_with_body_digest() {
 #[test]
 fn verify_accepts_within_skew_and_rejects_outside() {
     let id = pat_identity();
-    let req = Request {
+    let req = SignedRequest {
         method: "GET",
         path_and_query: "/api/me",
         body: Body::Unsigned,
@@ -85,7 +85,7 @@ fn verify_accepts_within_skew_and_rejects_outside() {
 fn every_covered_field_matters() {
     let key = SigningKey::new("s");
     let id = pat_identity();
-    let base = Request {
+    let base = SignedRequest {
         method: "GET",
         path_and_query: "/api/me",
         body: Body::Unsigned,
@@ -93,15 +93,15 @@ fn every_covered_field_matters() {
     };
     let (ts, sig) = key.sign(&base, NOW).unwrap();
     let mut changed = vec![
-        Request {
+        SignedRequest {
             method: "POST",
             ..base
         },
-        Request {
+        SignedRequest {
             path_and_query: "/api/me?x",
             ..base
         },
-        Request {
+        SignedRequest {
             body: Body::Digest(b""),
             ..base
         },
@@ -109,7 +109,7 @@ fn every_covered_field_matters() {
     for i in 0..7 {
         let mut identity = base.identity;
         identity[i] = if identity[i] == "x" { "y" } else { "x" };
-        changed.push(Request { identity, ..base });
+        changed.push(SignedRequest { identity, ..base });
     }
     for req in changed {
         assert_eq!(
@@ -126,7 +126,7 @@ fn control_characters_are_never_signed_nor_believed() {
     let id = pat_identity();
     let mut identity = id.each_ref().map(String::as_str);
     identity[1] = "ada@example.com\nx-user-id: someone-else";
-    let req = Request {
+    let req = SignedRequest {
         method: "GET",
         path_and_query: "/api/me",
         body: Body::Unsigned,
@@ -134,11 +134,13 @@ fn control_characters_are_never_signed_nor_believed() {
     };
     assert_eq!(key.sign(&req, NOW), Err(SignatureError::ControlCharacter));
     for bad in ["/api/me\r", "/api/\u{0}me", "/api/\u{7f}"] {
-        let req = Request::internal("GET", bad, b"");
+        let req = SignedRequest::internal("GET", bad, b"");
         assert_eq!(key.sign(&req, NOW), Err(SignatureError::ControlCharacter));
     }
-    let (ts, sig) = key.sign(&Request::internal("GET", "/x", b""), NOW).unwrap();
-    let tampered = Request::internal("GET", "/x\n", b"");
+    let (ts, sig) = key
+        .sign(&SignedRequest::internal("GET", "/x", b""), NOW)
+        .unwrap();
+    let tampered = SignedRequest::internal("GET", "/x\n", b"");
     assert_eq!(
         key.verify(&tampered, &ts, &sig, NOW),
         Err(SignatureError::ControlCharacter)
@@ -149,7 +151,7 @@ fn control_characters_are_never_signed_nor_believed() {
 fn answers_fixed_vectors() {
     // Computed independently with Python's hmac module from the same lines.
     let key = SigningKey::new("test-secret");
-    let answer = Answer {
+    let answer = SignedAnswer {
         request_signature: FIXED_BODY_SIGNATURE,
         status: 200,
         body: br#"{"ok":true}"#,
@@ -159,7 +161,7 @@ fn answers_fixed_vectors() {
         (ts.as_str(), sig.as_str()),
         ("1700000000", FIXED_ANSWER_SIGNATURE)
     );
-    let unsigned_request = Answer {
+    let unsigned_request = SignedAnswer {
         request_signature: "",
         status: 404,
         body: b"",
@@ -171,7 +173,7 @@ fn answers_fixed_vectors() {
 #[test]
 fn answers_are_bound_to_request_status_and_body() {
     let key = SigningKey::new("s");
-    let answer = Answer {
+    let answer = SignedAnswer {
         request_signature: "ab",
         status: 200,
         body: b"{}",
@@ -183,15 +185,15 @@ fn answers_are_bound_to_request_status_and_body() {
         Err(SignatureError::Stale)
     );
     for changed in [
-        Answer {
+        SignedAnswer {
             request_signature: "ac",
             ..answer
         },
-        Answer {
+        SignedAnswer {
             status: 201,
             ..answer
         },
-        Answer {
+        SignedAnswer {
             body: b"{ }",
             ..answer
         },
@@ -202,7 +204,7 @@ fn answers_are_bound_to_request_status_and_body() {
         );
     }
     // A request signature and an answer signature never stand in for each other.
-    let req = Request::internal("POST", "/x", b"{}");
+    let req = SignedRequest::internal("POST", "/x", b"{}");
     let (ts, sig) = key.sign(&req, NOW).unwrap();
     assert!(key.verify_answer(&answer, &ts, &sig, NOW).is_err());
 }
@@ -222,7 +224,7 @@ proptest! {
         skew in -60i64..=60,
     ) {
         let key = SigningKey::new(&secret);
-        let req = Request::internal(&method, &path, &body);
+        let req = SignedRequest::internal(&method, &path, &body);
         let (ts, sig) = key.sign(&req, NOW).unwrap();
         prop_assert_eq!(key.verify(&req, &ts, &sig, NOW + skew), Ok(()));
     }

@@ -19,7 +19,7 @@ fn sessions_are_verified_at_the_edge_with_no_io() {
     );
     let cookie = format!("tollgate_session={jwt}");
     let bearer = format!("Bearer {jwt}");
-    let with = |authorization, cookie, method, csrf| Presentation {
+    let with = |authorization, cookie, method, csrf| Offered {
         authorization,
         cookie,
         method,
@@ -119,12 +119,12 @@ fn caller_headers_are_read_as_the_runtime_gives_them() {
     .into();
     let caller = CallerHeaders::read(|name| headers.get(name).map(|v| (*v).to_owned()));
     assert_eq!(caller.client, "203.0.113.7");
-    let p = caller.presentation("POST");
+    let p = caller.offered("POST");
     assert_eq!(p.authorization, Some("Bearer a, Bearer b"));
     assert_eq!(p.cookie, Some("tollgate_session=x.y.z"));
     assert_eq!((p.method, p.csrf), ("POST", Some("00.11")));
     let bare = CallerHeaders::read(|_| None);
     assert_eq!(bare.client, "unknown", "no address: one shared budget");
-    let p = bare.presentation("GET");
+    let p = bare.offered("GET");
     assert_eq!((p.authorization, p.cookie, p.csrf), (None, None, None));
 }

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use tollgate_shared::signing::{Answer, Request};
+use tollgate_shared::signing::{SignedAnswer, SignedRequest};
 use tollgate_shared::wire::{ResolveRequest, RESOLVE_PATH};
 use tollgate_shared::{AuthError, CacheEntry, RawToken, TokenKind};
 
@@ -104,11 +104,11 @@ impl Origin for FakeOrigin {
     ) -> Result<OriginAnswer, OriginError> {
         self.calls.set(self.calls.get() + 1);
         *self.last_body.borrow_mut() = body.to_owned();
-        let signed = Request::internal("POST", RESOLVE_PATH, body.as_bytes());
+        let signed = SignedRequest::internal("POST", RESOLVE_PATH, body.as_bytes());
         assert!(self.key.verify(&signed, timestamp, signature, NOW).is_ok());
         serde_json::from_str::<ResolveRequest>(body).expect("a resolve request");
         let (status, body) = self.answer.clone()?;
-        let answer = Answer {
+        let answer = SignedAnswer {
             request_signature: signature,
             status,
             body: body.as_bytes(),
@@ -187,8 +187,8 @@ fn flow<'a, L: Limiter>(
     }
 }
 
-fn bearer_only(authorization: Option<&str>) -> Presentation<'_> {
-    Presentation {
+fn bearer_only(authorization: Option<&str>) -> Offered<'_> {
+    Offered {
         authorization,
         cookie: None,
         method: "GET",

@@ -87,7 +87,7 @@ impl TestApp {
         }
         let state = AppState::new(
             pool.clone(),
-            tollgate_origin::state::Options {
+            tollgate_origin::state::Wiring {
                 edge_key: key,
                 purger,
                 outbox,
