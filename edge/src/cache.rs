@@ -1,4 +1,4 @@
-//! Reading and writing KV entries (DESIGN.md "Caches and invalidation").
+//! Reading and writing KV entries (docs/ARCHITECTURE.md "Edge KV").
 
 use tollgate_shared::cache::{is_cacheable, max_ttl_secs};
 use tollgate_shared::{Actor, CacheEntry, TokenKind};

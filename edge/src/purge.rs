@@ -47,7 +47,7 @@ pub fn verify_and_parse(
     Ok(parsed.keys)
 }
 
-/// The headers that sign this endpoint's answer, whatever its status (DESIGN.md "Signed
+/// The headers that sign this endpoint's answer, whatever its status (docs/ARCHITECTURE.md "Signed
 /// answers"): the origin believes only an answer bound to its own request.
 pub fn answer_headers(
     key: &SigningKey,

@@ -1,4 +1,4 @@
-//! Which class a request belongs to (DESIGN.md "Request path", step 2): the edge's own
+//! Which class a request belongs to (docs/ARCHITECTURE.md "Route classes"): the edge's own
 //! two endpoints, then the API's classes as [`tollgate_shared::routes`] decides them.
 
 use tollgate_shared::routes::{self, PathClass};

@@ -7,7 +7,7 @@ use crate::errors::AuthError;
 use crate::session::{self, COOKIE};
 use crate::token::{self, Token, TokenKind};
 
-/// The authenticated route classes of DESIGN.md "Request path" step 2; which path is
+/// The authenticated route classes of docs/ARCHITECTURE.md "Route classes"; which path is
 /// which is [`crate::routes::classify`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RouteClass {

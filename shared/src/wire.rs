@@ -1,4 +1,4 @@
-//! The bodies of the calls between the edge and the origin (DESIGN.md "Caches and
+//! The bodies of the calls between the edge and the origin (docs/ARCHITECTURE.md "Caches and
 //! invalidation"), defined once for both sides and for the client crate.
 
 use serde::{Deserialize, Serialize};
