@@ -19,8 +19,6 @@ pub enum AppError {
     /// statuses, messages and challenges as the edge's.
     #[error("{0}")]
     Auth(AuthError),
-    #[error("{0}")]
-    Forbidden(&'static str),
     #[error("not found")]
     NotFound,
     /// 404 for a named thing (`workspace not found`, `runtime not found`).
@@ -65,7 +63,6 @@ impl AppError {
             AppError::Auth(e) => {
                 StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNAUTHORIZED)
             }
-            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound | AppError::Missing(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict(_) => StatusCode::CONFLICT,
@@ -108,8 +105,10 @@ impl IntoResponse for AppError {
                     );
                 }
             }
-            // Both pass: retrying is the right thing to do.
-            AppError::DatabaseUnavailable | AppError::VerifierUnavailable => {
+            // Every 503 says when to retry (a Fleet that is not configured yet too).
+            AppError::DatabaseUnavailable
+            | AppError::VerifierUnavailable
+            | AppError::CloudRuntimeNotConfigured => {
                 headers.insert(
                     header::RETRY_AFTER,
                     HeaderValue::from_static(RETRY_AFTER_SECS),

@@ -88,7 +88,7 @@ pub async fn revoke(
     path = "/api/tokens/current/renew",
     tag = "tokens",
     operation_id = "renew_current_pat",
-    responses((status = 200, description = "`renewed` is true for exactly one of parallel renewals", body = crate::pats::Renewal), (status = 400, description = "`only personal access tokens can be renewed`", body = crate::openapi::schemas::ErrorBody), (status = 401, description = "`token is no longer valid`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`token does not belong to caller`", body = crate::openapi::schemas::ErrorBody)),
+    responses((status = 200, description = "`renewed` is true for exactly one of parallel renewals", body = crate::pats::Renewal), (status = 400, description = "`only personal access tokens can be renewed`", body = crate::openapi::schemas::ErrorBody), (status = 401, description = "`token is no longer valid`, `token does not belong to caller`", body = crate::openapi::schemas::ErrorBody)),
     security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []))
 )]
 pub async fn renew_current(

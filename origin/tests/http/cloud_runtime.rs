@@ -203,6 +203,11 @@ async fn unconfigured_slow_and_unreachable_fleets() {
             "cloud runtime is not configured"
         )
     );
+    assert_eq!(
+        r.header("retry-after"),
+        Some("5"),
+        "as documented for every 503"
+    );
 
     let (app, user) = app_with(settings(&nowhere())).await;
     let (_, token) = app.mint(user, None).await;
