@@ -81,6 +81,23 @@ pub struct Acting {
 }
 
 impl Acting {
+    /// What a daemon token's actor acts as; `None` for any other kind of actor.
+    pub fn of_daemon(actor: &tollgate_shared::Actor) -> Option<Acting> {
+        match actor {
+            tollgate_shared::Actor::Daemon {
+                user_id,
+                workspace_id,
+                daemon_id,
+            } => Some(Acting {
+                workspace_id: *workspace_id,
+                daemon_id: daemon_id.clone(),
+                user_id: *user_id,
+                by_token: true,
+            }),
+            _ => None,
+        }
+    }
+
     /// `live_token_condition` over `$1`, `$2`, `$3`, or true for a person.
     fn condition() -> String {
         format!(

@@ -73,27 +73,19 @@ async fn acting(
     workspace_id: Option<&str>,
     daemon_id: Option<&Value>,
 ) -> AppResult<Acting> {
-    let acting = match &caller.actor {
-        Actor::Daemon {
-            user_id,
-            workspace_id: own,
-            daemon_id,
-        } => {
+    let acting = match Acting::of_daemon(&caller.actor) {
+        Some(own) => {
             // A daemon token is bound to its workspace: another one does not exist for it.
-            if workspace_id.is_some_and(|w| workspaces::parse_id(w).ok() != Some(*own)) {
+            if workspace_id.is_some_and(|w| workspaces::parse_id(w).ok() != Some(own.workspace_id))
+            {
                 return Err(workspaces::NOT_FOUND.into());
             }
-            Acting {
-                workspace_id: *own,
-                daemon_id: daemon_id.clone(),
-                user_id: *user_id,
-                by_token: true,
-            }
+            own
         }
-        actor => Acting {
+        None => Acting {
             workspace_id: workspaces::parse_id(workspace_id.unwrap_or_default())?,
             daemon_id: validate::daemon_id(daemon_id)?,
-            user_id: actor.user_id(),
+            user_id: caller.actor.user_id(),
             by_token: false,
         },
     };

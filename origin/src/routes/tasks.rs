@@ -187,19 +187,7 @@ pub async fn get_task(
 
 /// Who a daemon token acts as: task routes are for daemons only.
 fn daemon(caller: &DaemonCaller) -> AppResult<Acting> {
-    match &caller.actor {
-        Actor::Daemon {
-            user_id,
-            workspace_id,
-            daemon_id,
-        } => Ok(Acting {
-            workspace_id: *workspace_id,
-            daemon_id: daemon_id.clone(),
-            user_id: *user_id,
-            by_token: true,
-        }),
-        _ => Err(AuthError::InvalidToken.into()),
-    }
+    Acting::of_daemon(&caller.actor).ok_or(AuthError::InvalidToken.into())
 }
 
 /// After a daemon statement that checks its token found nothing: a revoked token is a
