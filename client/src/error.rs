@@ -10,12 +10,17 @@ pub enum ClientError {
     Setup(String),
     #[error("cannot reach {0}: {1}")]
     Unreachable(String, String),
-    #[error("the server refused: {message} ({status}){}", hint(message).map(|h| format!(" — {h}")).unwrap_or_default())]
+    #[error("the server refused: {message} ({status}){suffix}", suffix = hint_suffix(message))]
     Refused { status: u16, message: String },
     #[error("the server's answer was not understood: {0}")]
     Protocol(String),
     #[error("credentials: {0}")]
     Credentials(String),
+}
+
+/// A refusal's hint, if there is one, as the end of its message.
+fn hint_suffix(message: &str) -> String {
+    hint(message).map(|h| format!(" — {h}")).unwrap_or_default()
 }
 
 /// What a person can do about a refusal: decided on the server's documented errors

@@ -42,10 +42,16 @@ pub fn forwarded(method: &str, path: &str, declared: Option<u64>) -> Result<Forw
     }
 }
 
+/// What a forward sends of a body it read first ([`Forwarded::Read`]): an empty body is
+/// no body.
+pub fn sent(read: Vec<u8>) -> Option<Vec<u8>> {
+    (!read.is_empty()).then_some(read)
+}
+
 /// The count of a body read up to a cap: a declared length over the cap is refused
 /// before anything is read; past the cap the rest is read and dropped up to
 /// [`DRAIN_LIMIT`], and cancelled beyond that.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct Cap {
     cap: usize,
     seen: usize,
@@ -142,6 +148,12 @@ mod tests {
             forwarded("POST", proxy, Some(CLOUD_RUNTIME_MAX_BODY_BYTES as u64 + 1)),
             Err(EdgeError::TooLarge)
         );
+    }
+
+    #[test]
+    fn an_empty_read_body_is_sent_as_none() {
+        assert_eq!(sent(Vec::new()), None);
+        assert_eq!(sent(b"{}".to_vec()), Some(b"{}".to_vec()));
     }
 
     #[test]

@@ -72,13 +72,21 @@ mod tests {
         assert_eq!(hit(None, 0), None);
         assert_eq!(hit(Some("not json"), 0), None);
         assert_eq!(hit(Some(r#"{"identity":{}}"#), 0), None);
-        let incomplete = r#"{"identity":{"actor_source":"pat","user_id":null,"user_email":null,"workspace_id":null,"daemon_id":null,"agent_id":null,"task_id":null},"valid_until":99}"#;
+        let incomplete = concat!(
+            r#"{"identity":{"actor_source":"pat","user_id":null,"user_email":null,"#,
+            r#""workspace_id":null,"daemon_id":null,"agent_id":null,"task_id":null},"#,
+            r#""valid_until":99}"#
+        );
         assert_eq!(hit(Some(incomplete), 0), None);
     }
 
     #[test]
     fn a_daemon_entry_cached_before_daemons_carried_their_member_is_a_miss() {
-        let old = r#"{"identity":{"actor_source":"daemon","user_id":null,"user_email":null,"workspace_id":"7d4f9c2e-0000-4000-8000-000000000002","daemon_id":"laptop","agent_id":null,"task_id":null},"valid_until":99}"#;
+        let old = concat!(
+            r#"{"identity":{"actor_source":"daemon","user_id":null,"user_email":null,"#,
+            r#""workspace_id":"7d4f9c2e-0000-4000-8000-000000000002","daemon_id":"laptop","#,
+            r#""agent_id":null,"task_id":null},"valid_until":99}"#
+        );
         assert_eq!(hit(Some(old), 0), None, "resolved again, with its member");
         let daemon = Actor::Daemon {
             user_id: "7d4f9c2e-0000-4000-8000-000000000001".parse().unwrap(),

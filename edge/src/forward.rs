@@ -43,6 +43,29 @@ pub fn is_dropped(name: &str) -> bool {
         )
 }
 
+/// The client's headers a forward keeps, in order: all but the [`is_dropped`] ones.
+pub fn kept(client: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
+    let kept = client.iter().filter(|(name, _)| !is_dropped(name));
+    kept.map(|(name, value)| (name.as_str(), value.as_str()))
+}
+
+/// The origin's answer headers as they go back: all of them, in order (a repeated
+/// `Set-Cookie` stays repeated), and the request id unless the origin echoed the one it
+/// was given or (proxying) the one the next hop chose.
+pub fn passed_back(
+    origin: impl IntoIterator<Item = (String, String)>,
+    request_id: &str,
+) -> Vec<(String, String)> {
+    let mut headers: Vec<(String, String)> = origin.into_iter().collect();
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case(X_REQUEST_ID))
+    {
+        headers.push((X_REQUEST_ID.to_owned(), request_id.to_owned()));
+    }
+    headers
+}
+
 /// The headers to add: identity, request id, timestamp and signature. An identity
 /// value with a control character cannot be signed unambiguously: 400.
 pub fn stamp(
@@ -155,6 +178,50 @@ mod tests {
         }
         for h in ["authorization", "content-type", "cookie", "x-csrf-token"] {
             assert!(!is_dropped(h), "{h}");
+        }
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        let owned = list.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned()));
+        owned.collect()
+    }
+
+    #[test]
+    fn a_forward_keeps_the_client_headers_that_are_not_dropped() {
+        let client = pairs(&[
+            ("authorization", "Bearer x"),
+            ("host", "edge.example"),
+            ("x-user-id", "spoofed"),
+            ("content-type", "application/json"),
+            ("x-request-id", "rid"),
+            ("set-cookie", "a=1"),
+            ("set-cookie", "b=2"),
+        ]);
+        assert_eq!(
+            kept(&client).collect::<Vec<_>>(),
+            vec![
+                ("authorization", "Bearer x"),
+                ("content-type", "application/json"),
+                ("set-cookie", "a=1"),
+                ("set-cookie", "b=2")
+            ]
+        );
+    }
+
+    #[test]
+    fn the_answer_goes_back_with_a_request_id() {
+        let origin = pairs(&[("content-type", "text/plain"), ("set-cookie", "a=1")]);
+        let mut with_id = origin.clone();
+        with_id.push(("x-request-id".into(), "rid".into()));
+        assert_eq!(passed_back(origin.clone(), "rid"), with_id);
+        assert_eq!(
+            passed_back(Vec::new(), "r"),
+            pairs(&[("x-request-id", "r")])
+        );
+        // The origin's own (or the next hop's) is kept, whatever its case.
+        for name in ["x-request-id", "X-Request-ID"] {
+            let echoed = pairs(&[(name, "theirs"), ("set-cookie", "b=2")]);
+            assert_eq!(passed_back(echoed.clone(), "rid"), echoed);
         }
     }
 

@@ -1,21 +1,21 @@
-//! The Workers runtime side, and only that: the request's raw parts, the configuration,
-//! and a decision turned into a response, here; KV and the Rate Limiting binding in
-//! [`bindings`]; the calls to the origin in [`origin`]; reading a body in [`stream`].
+//! The Workers runtime side, and only that: here a request's raw parts are read, the
+//! settings too, and decisions become responses; KV and the Rate Limiting binding are
+//! in [`bindings`], the calls to the origin in [`origin`], reading a body in [`stream`].
 //! A request goes: `dispatch` decides → the I/O here → `flow` or `purge` decides →
 //! `forward` plans → the forward, and the origin's answer passed back.
 
 use std::sync::OnceLock;
 
-use tollgate_shared::headers::{X_EDGE_SIGNATURE, X_EDGE_TIMESTAMP, X_REQUEST_ID};
-use tollgate_shared::{request_id, Actor, RouteClass};
+use tollgate_shared::{Actor, RouteClass};
 use worker::{console_warn, event, Context, Date, Env, Headers, Request, Response};
 
 use crate::config::{self, Config};
-use crate::dispatch::{self, Action};
+use crate::dispatch::Action;
 use crate::errors::EdgeError;
-use crate::flow::{self, CallerHeaders, Flow};
+use crate::flow::Flow;
+use crate::incoming::Incoming;
+use crate::purge;
 use crate::reply::Reply;
-use crate::{forward, purge};
 
 mod bindings;
 mod origin;
@@ -24,9 +24,7 @@ mod stream;
 /// The settings, read once per isolate (see `config::once`).
 static CONFIG: OnceLock<Config> = OnceLock::new();
 
-type EdgeResult<T> = Result<T, EdgeError>;
-
-fn config(env: &Env) -> EdgeResult<&'static Config> {
+fn config(env: &Env) -> Result<&'static Config, EdgeError> {
     // A secret in production (`wrangler secret put`); `.dev.vars` or `--var` locally.
     let get = |name: &str| {
         let secret = env.secret(name).map(|s| s.to_string());
@@ -44,26 +42,22 @@ fn now() -> i64 {
     i64::try_from(Date::now().as_millis() / 1000).unwrap_or(i64::MAX)
 }
 
-fn header(req: &Request, name: &str) -> Option<String> {
-    req.headers().get(name).ok().flatten()
-}
-
 /// `headers` with each pair set over it; a value the runtime refuses fails the lot.
-fn set_all<'a>(
+fn set_all<N: AsRef<str>, V: AsRef<str>>(
     headers: &Headers,
-    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    pairs: impl IntoIterator<Item = (N, V)>,
 ) -> worker::Result<()> {
-    pairs
-        .into_iter()
-        .try_for_each(|(name, value)| headers.set(name, value))
+    let mut pairs = pairs.into_iter();
+    pairs.try_for_each(|(name, value)| headers.set(name.as_ref(), value.as_ref()))
 }
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
-    let rid = request_id::choose(header(&req, X_REQUEST_ID).as_deref());
-    match handle(req, &env, &ctx, &rid).await {
+    let (url, method) = (req.inner().url(), req.inner().method());
+    let incoming = Incoming::new(url, method, req.headers().entries().collect());
+    match handle(req, &incoming, &env, &ctx).await {
         Ok(response) => Ok(response),
-        Err(e) => respond(Reply::from(e), &rid),
+        Err(e) => respond(Reply::from(e), &incoming.request_id),
     }
 }
 
@@ -74,69 +68,46 @@ fn respond(reply: Reply, rid: &str) -> worker::Result<Response> {
     Ok(response.with_headers(headers))
 }
 
-async fn handle(mut req: Request, env: &Env, ctx: &Context, rid: &str) -> EdgeResult<Response> {
-    // The runtime's URL is parsed and normalized already (WHATWG); the method as sent.
-    let (url, method) = (req.inner().url(), req.inner().method());
-    let dispatch = dispatch::dispatch(&url, &method, req.headers().entries().count())?;
+async fn handle(
+    req: Request,
+    incoming: &Incoming,
+    env: &Env,
+    ctx: &Context,
+) -> Result<Response, EdgeError> {
+    let dispatch = incoming.dispatch()?;
     let path_and_query = dispatch.path_and_query;
     let reply = match dispatch.action {
         Action::Answer(reply) => reply,
         Action::Purge => {
             let config = config(env)?;
-            let signature = header(&req, X_EDGE_SIGNATURE);
-            let outcome = purge_call(&mut req, &method, env, config, path_and_query).await;
-            purge::reply(&config.key, signature.as_deref(), outcome, now())
+            let read = |cap| stream::read(&req, cap);
+            let kv = || bindings::WorkersKv::bind(env, ctx);
+            purge::call(&config.key, incoming, path_and_query, read, kv, now).await
         }
         Action::Forward(class) => {
             let config = config(env)?;
             let actor = match class {
-                Some(class) => Some(authenticate(&req, &method, class, env, ctx, config).await?),
+                Some(class) => Some(authenticate(incoming, class, env, ctx, config).await?),
                 None => None,
             };
-            let length = header(&req, "content-length");
-            let (pq, length) = (path_and_query, length.as_deref());
-            let plan = forward::plan(config, &method, pq, length, actor.as_ref(), rid, now())?;
-            return origin::forward(req, plan, rid).await;
+            let plan = incoming.plan(config, path_and_query, actor.as_ref(), now())?;
+            return origin::forward(req, incoming, plan).await;
         }
     };
-    respond(reply, rid).map_err(|_| EdgeError::Misconfigured)
+    respond(reply, &incoming.request_id).map_err(|_| EdgeError::Misconfigured)
 }
 
-/// `POST /__tollgate/purge`: a bounded body, a valid signature, then the KV deletes.
-async fn purge_call(
-    req: &mut Request,
-    method: &str,
-    env: &Env,
-    config: &Config,
-    path_and_query: &str,
-) -> EdgeResult<usize> {
-    purge::check_method(method)?;
-    let body = stream::read_capped(req, purge::MAX_BODY).await?;
-    let (ts, sig) = (header(req, X_EDGE_TIMESTAMP), header(req, X_EDGE_SIGNATURE));
-    let (ts, sig) = (ts.as_deref(), sig.as_deref());
-    let keys = purge::verify_and_parse(&config.key, path_and_query, ts, sig, &body, now())?;
-    flow::purge(&bindings::WorkersKv::bind(env, None)?, &keys).await
-}
-
+/// Who is calling: the flow, with this request's bindings.
 async fn authenticate(
-    req: &Request,
-    method: &str,
+    incoming: &Incoming,
     class: RouteClass,
     env: &Env,
     ctx: &Context,
     config: &'static Config,
-) -> EdgeResult<Actor> {
-    let caller = CallerHeaders::read(|name| header(req, name));
-    let flow = Flow {
-        kv: &bindings::WorkersKv::bind(env, Some(ctx))?,
-        origin: &origin::Resolver(config),
-        // Bound only when a refusal needs counting: the hit path never asks.
-        limiter: &bindings::WorkersLimiter(env),
-        negatives: &bindings::NEGATIVES,
-        key: &config.key,
-        sessions: config.sessions.as_ref(),
-    };
-    let presented = caller.offered(method);
-    flow.authenticate(class, &presented, &caller.client, now())
-        .await
+) -> Result<Actor, EdgeError> {
+    let kv = bindings::WorkersKv::bind(env, ctx)?;
+    let (origin, limiter) = (origin::Resolver(config), bindings::WorkersLimiter(env));
+    let flow = Flow::new(&kv, &origin, &limiter, &bindings::NEGATIVES, config);
+    let (offered, client) = (incoming.offered(), incoming.client());
+    flow.authenticate(class, &offered, client, now()).await
 }

@@ -7,7 +7,10 @@ use tollgate_shared::signing::{SignedAnswer, SignedRequest};
 use tollgate_shared::wire::{PurgeAnswer, PurgeRequest, MAX_BODY_BYTES};
 use tollgate_shared::{AuthError, SigningKey};
 
+use crate::body::Cap;
 use crate::errors::EdgeError;
+use crate::flow::{self, Kv};
+use crate::incoming::Incoming;
 use crate::reply::Reply;
 
 /// Keys per call: each is one KV operation, and Workers bound those per invocation.
@@ -98,6 +101,32 @@ pub fn reply(
     reply
 }
 
+/// The purge call, from the request to its signed answer, with the I/O handed in: `read`
+/// reads the body as a [`Cap`] counts it, `kv` binds the cache, `now` is the clock. The
+/// method is checked before the body is read, and the cache is bound only for a call
+/// the origin signed.
+pub async fn call<K: Kv>(
+    key: &SigningKey,
+    incoming: &Incoming,
+    path_and_query: &str,
+    read: impl AsyncFnOnce(Cap) -> Result<Vec<u8>, EdgeError>,
+    kv: impl FnOnce() -> Result<K, EdgeError>,
+    now: impl Fn() -> i64,
+) -> Reply {
+    let outcome = async {
+        check_method(&incoming.method)?;
+        let body = read(incoming.body_cap(MAX_BODY)?).await?;
+        let (ts, sig) = (
+            incoming.header(X_EDGE_TIMESTAMP),
+            incoming.header(X_EDGE_SIGNATURE),
+        );
+        let keys = verify_and_parse(key, path_and_query, ts, sig, &body, now())?;
+        flow::purge(&kv()?, &keys).await
+    };
+    let outcome = outcome.await;
+    reply(key, incoming.header(X_EDGE_SIGNATURE), outcome, now())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,6 +206,163 @@ mod tests {
             verify_and_parse(&key, p, Some(&ts), Some(&sig), other.as_bytes(), 10),
             Err(EdgeError::BadRequest)
         );
+    }
+
+    /// The whole call, with its I/O faked.
+    mod call {
+        use super::*;
+        use crate::flow::KvError;
+        use std::cell::Cell;
+        use std::future::Future;
+        use std::pin::pin;
+        use std::task::{Context, Poll, Waker};
+
+        const BODY: &str = r#"{"keys":["tollgate:auth:mul:a","tollgate:auth:mdt:b"]}"#;
+
+        /// Deletes that all succeed, or all fail.
+        struct FakeKv {
+            fails: bool,
+        }
+
+        impl Kv for FakeKv {
+            async fn get(&self, _: &str) -> Result<Option<String>, KvError> {
+                Ok(None)
+            }
+            fn put_in_background(&self, _: &str, _: String, _: u64) {}
+            async fn delete(&self, _: &str) -> Result<(), KvError> {
+                if self.fails {
+                    Err(KvError)
+                } else {
+                    Ok(())
+                }
+            }
+        }
+
+        /// What the call did: its reply, the cap it read the body with (if it read it),
+        /// whether it bound the cache, and how often it asked the clock.
+        struct Done {
+            reply: Reply,
+            read: Option<Cap>,
+            bound: bool,
+            clock: usize,
+        }
+
+        fn purge(method: &str, headers: &[(&str, &str)], kv: Result<FakeKv, EdgeError>) -> Done {
+            let headers = headers
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()));
+            let url = "https://edge.example/__tollgate/purge".to_owned();
+            let incoming = Incoming::new(url, method.to_owned(), headers.collect());
+            let (read, bound, clock) = (Cell::new(None), Cell::new(false), Cell::new(0));
+            let key = SigningKey::new("s");
+            let read_body = async |cap: Cap| {
+                read.set(Some(cap));
+                Ok(BODY.as_bytes().to_vec())
+            };
+            let bind = || {
+                bound.set(true);
+                kv
+            };
+            let now = || {
+                clock.set(clock.get() + 1);
+                10
+            };
+            let call = call(&key, &incoming, PURGE_PATH, read_body, bind, now);
+            let Poll::Ready(reply) = pin!(call).poll(&mut Context::from_waker(Waker::noop()))
+            else {
+                panic!("the fakes never wait");
+            };
+            Done {
+                reply,
+                read: read.take(),
+                bound: bound.get(),
+                clock: clock.get(),
+            }
+        }
+
+        /// A call's headers: signed by the origin (`x-edge-signature` last).
+        fn signed_call() -> Vec<(&'static str, String)> {
+            let (ts, sig) = signed(&SigningKey::new("s"), BODY, 10);
+            vec![(X_EDGE_TIMESTAMP, ts), (X_EDGE_SIGNATURE, sig)]
+        }
+
+        fn as_strs<'a>(headers: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+            headers.iter().map(|(n, v)| (*n, v.as_str())).collect()
+        }
+
+        fn is_signed_for(reply: &Reply, request_signature: &str) -> bool {
+            let answer = SignedAnswer {
+                request_signature,
+                status: reply.status,
+                body: reply.body.as_bytes(),
+            };
+            let header = |name: &str| {
+                let found = reply.headers.iter().find(|(n, _)| *n == name);
+                found.map_or("", |(_, v)| v.as_str())
+            };
+            let (ts, sig) = (header(X_EDGE_TIMESTAMP), header(X_EDGE_SIGNATURE));
+            SigningKey::new("s")
+                .verify_answer(&answer, ts, sig, 10)
+                .is_ok()
+        }
+
+        #[test]
+        fn a_signed_call_is_read_verified_then_deleted() {
+            let headers = signed_call();
+            let done = purge("POST", &as_strs(&headers), Ok(FakeKv { fails: false }));
+            assert_eq!(done.reply.status, 200);
+            assert_eq!(done.reply.body, r#"{"purged":2}"#);
+            assert!(is_signed_for(&done.reply, &headers[1].1));
+            assert_eq!(done.read, Some(Cap::new(MAX_BODY, None).unwrap()));
+            assert!(done.bound);
+            assert_eq!(done.clock, 2, "to verify the call, then to sign its answer");
+        }
+
+        #[test]
+        fn the_method_is_checked_before_the_body_is_read() {
+            let headers = signed_call();
+            let done = purge("GET", &as_strs(&headers), Ok(FakeKv { fails: false }));
+            assert_eq!(done.reply.status, 405);
+            assert_eq!(done.reply.headers[0], ("allow", "POST".to_owned()));
+            assert!(is_signed_for(&done.reply, &headers[1].1));
+            assert_eq!((done.read, done.bound), (None, false));
+        }
+
+        #[test]
+        fn a_declared_length_over_the_limit_is_413_before_reading() {
+            let over = (MAX_BODY + 1).to_string();
+            let done = purge(
+                "POST",
+                &[("content-length", &over)],
+                Ok(FakeKv { fails: false }),
+            );
+            assert_eq!(done.reply.status, 413);
+            assert!(is_signed_for(&done.reply, ""));
+            assert_eq!((done.read, done.bound), (None, false));
+        }
+
+        #[test]
+        fn the_cache_is_bound_only_for_a_call_the_origin_signed() {
+            let forged = [(X_EDGE_TIMESTAMP, "10"), (X_EDGE_SIGNATURE, "00")];
+            let done = purge("POST", &forged, Ok(FakeKv { fails: false }));
+            assert_eq!(done.reply.status, 401);
+            assert_eq!(done.reply.body, r#"{"error":"invalid signature"}"#);
+            assert!(is_signed_for(&done.reply, "00"));
+            assert!(done.read.is_some());
+            assert!(!done.bound);
+        }
+
+        #[test]
+        fn no_cache_is_500_and_a_failed_delete_503_both_signed() {
+            let headers = signed_call();
+            let no_cache = purge("POST", &as_strs(&headers), Err(EdgeError::Misconfigured));
+            assert_eq!(no_cache.reply.status, 500);
+            assert!(is_signed_for(&no_cache.reply, &headers[1].1));
+            let failed = purge("POST", &as_strs(&headers), Ok(FakeKv { fails: true }));
+            assert_eq!(failed.reply.status, 503);
+            assert_eq!(failed.reply.body, r#"{"error":"auth backend unavailable"}"#);
+            assert!(is_signed_for(&failed.reply, &headers[1].1));
+        }
     }
 
     #[test]

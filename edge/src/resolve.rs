@@ -1,6 +1,8 @@
 //! The edge's cache-miss call: `POST {ORIGIN_URL}/internal/auth/resolve`, signed over
 //! the body digest, and what its answer means.
 
+use std::time::Duration;
+
 use tollgate_shared::headers::{X_EDGE_SIGNATURE, X_EDGE_TIMESTAMP};
 use tollgate_shared::signing::{SignedAnswer, SignedRequest};
 use tollgate_shared::wire::{ResolveAnswer, ResolveFailure, ResolveRequest, RESOLVE_PATH};
@@ -32,6 +34,10 @@ pub fn call_headers<'a>(timestamp: &'a str, signature: &'a str) -> [(&'static st
     ]
 }
 
+/// A cache miss waits at most this long for the origin's resolver, its answer's body
+/// included.
+pub const TIMEOUT: Duration = Duration::from_secs(5);
+
 /// What the origin answered a resolve call, with the signature on its answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OriginAnswer {
@@ -39,6 +45,19 @@ pub struct OriginAnswer {
     pub body: Vec<u8>,
     pub timestamp: Option<String>,
     pub signature: Option<String>,
+}
+
+impl OriginAnswer {
+    /// The answer with `status` and `body`, signed as its headers say (`header`: one of
+    /// them by name).
+    pub fn read(status: u16, header: impl Fn(&str) -> Option<String>, body: Vec<u8>) -> Self {
+        OriginAnswer {
+            status,
+            body,
+            timestamp: header(X_EDGE_TIMESTAMP),
+            signature: header(X_EDGE_SIGNATURE),
+        }
+    }
 }
 
 /// Believes an answer only if the origin signed it for this very request
@@ -119,6 +138,28 @@ mod tests {
     }
 
     #[test]
+    fn an_answer_is_read_with_the_signature_in_its_headers() {
+        let headers = [("x-edge-timestamp", "100"), ("x-edge-signature", "abc")];
+        let header = |name: &str| {
+            let found = headers.iter().find(|(n, _)| *n == name);
+            found.map(|(_, v)| (*v).to_owned())
+        };
+        let answer = OriginAnswer::read(401, header, b"{}".to_vec());
+        assert_eq!(
+            answer,
+            OriginAnswer {
+                status: 401,
+                body: b"{}".to_vec(),
+                timestamp: Some("100".into()),
+                signature: Some("abc".into()),
+            }
+        );
+        let unsigned = OriginAnswer::read(200, |_| None, Vec::new());
+        assert_eq!((unsigned.timestamp, unsigned.signature), (None, None));
+        assert_eq!(TIMEOUT, Duration::from_secs(5));
+    }
+
+    #[test]
     fn only_answers_signed_for_this_request_are_believed() {
         let key = SigningKey::new("k");
         let sign = |request_signature: &str, status: u16, body: &[u8], at: i64| {
@@ -176,7 +217,11 @@ mod tests {
 
     #[test]
     fn answers() {
-        let ok = r#"{"identity":{"actor_source":"pat","user_id":"7d4f9c2e-0000-4000-8000-000000000001","user_email":null,"workspace_id":null,"daemon_id":null,"agent_id":null,"task_id":null},"ttl_secs":600}"#;
+        let ok = concat!(
+            r#"{"identity":{"actor_source":"pat","user_id":"7d4f9c2e-0000-4000-8000-000000000001","#,
+            r#""user_email":null,"workspace_id":null,"daemon_id":null,"agent_id":null,"#,
+            r#""task_id":null},"ttl_secs":600}"#
+        );
         let answer = interpret(200, ok.as_bytes()).unwrap();
         assert_eq!(answer.identity.source(), ActorSource::Pat);
         assert_eq!(answer.ttl_secs, 600);

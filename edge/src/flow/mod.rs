@@ -11,6 +11,7 @@ use tollgate_shared::cache::is_cacheable;
 use tollgate_shared::session::{self, SessionKey};
 use tollgate_shared::{cache_key, Actor, AuthError, SigningKey, Token};
 
+use crate::config::Config;
 use crate::errors::EdgeError;
 use crate::negative::{self, NegativeCache};
 use crate::resolve::OriginAnswer;
@@ -68,40 +69,6 @@ impl Limiter for Unlimited {
     }
 }
 
-/// What authentication reads of a request: the credential headers, and the client
-/// that the limiter counts refusals by.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CallerHeaders {
-    pub authorization: Option<String>,
-    pub cookie: Option<String>,
-    pub csrf: Option<String>,
-    /// `CF-Connecting-IP`: set by Cloudflare (and by wrangler dev) from the connection,
-    /// not by the client.
-    pub client: String,
-}
-
-impl CallerHeaders {
-    /// Reads them through `header` (a request header by name, as the runtime joins it).
-    pub fn read(header: impl Fn(&str) -> Option<String>) -> CallerHeaders {
-        CallerHeaders {
-            authorization: header("authorization"),
-            cookie: header("cookie"),
-            csrf: header(session::CSRF_HEADER),
-            client: header("cf-connecting-ip").unwrap_or_else(|| "unknown".to_owned()),
-        }
-    }
-
-    /// What a request of `method` with these headers presents.
-    pub fn offered<'a>(&'a self, method: &'a str) -> Offered<'a> {
-        Offered {
-            authorization: self.authorization.as_deref(),
-            cookie: self.cookie.as_deref(),
-            method,
-            csrf: self.csrf.as_deref(),
-        }
-    }
-}
-
 /// One request's view of the edge: its cache, the origin, the limiter, the isolate's
 /// negative cache and the signing key.
 pub struct Flow<'a, K, O, L> {
@@ -112,6 +79,26 @@ pub struct Flow<'a, K, O, L> {
     pub key: &'a SigningKey,
     /// `JWT_SECRET`; without it no session is valid.
     pub sessions: Option<&'a SessionKey>,
+}
+
+impl<'a, K, O, L> Flow<'a, K, O, L> {
+    /// A request's flow under `config`: its signing key and, when set, its session key.
+    pub fn new(
+        kv: &'a K,
+        origin: &'a O,
+        limiter: &'a L,
+        negatives: &'a NegativeCache,
+        config: &'a Config,
+    ) -> Self {
+        Flow {
+            kv,
+            origin,
+            limiter,
+            negatives,
+            key: &config.key,
+            sessions: config.sessions.as_ref(),
+        }
+    }
 }
 
 impl<K: Kv, O: Origin, L: Limiter> Flow<'_, K, O, L> {

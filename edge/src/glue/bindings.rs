@@ -10,18 +10,16 @@ use crate::errors::EdgeError;
 use crate::flow::{self, KvError};
 use crate::negative::NegativeCache;
 
-/// The Rate Limiting binding that counts invalid-token outcomes per client.
-const INVALID_TOKEN_LIMITER: &str = "INVALID_TOKEN_LIMITER";
-
 /// Refusals this isolate remembers (see `negative`).
 pub static NEGATIVES: LazyLock<NegativeCache> = LazyLock::new(NegativeCache::default);
 
+/// `INVALID_TOKEN_LIMITER`: counts invalid-token outcomes per client.
 pub struct WorkersLimiter<'a>(pub &'a Env);
 
 impl flow::Limiter for WorkersLimiter<'_> {
     async fn allow(&self, client: &str) -> bool {
         // Without the binding there is no limit; the negative cache still works.
-        let Ok(limiter) = self.0.rate_limiter(INVALID_TOKEN_LIMITER) else {
+        let Ok(limiter) = self.0.rate_limiter("INVALID_TOKEN_LIMITER") else {
             return true;
         };
         match limiter.limit(client.to_owned()).await {
@@ -36,14 +34,14 @@ impl flow::Limiter for WorkersLimiter<'_> {
 }
 
 /// The `AUTH_CACHE` binding, and the request's context for writes that finish after
-/// the answer (none for the purge route, which only deletes).
+/// the answer.
 pub struct WorkersKv<'a> {
     store: KvStore,
-    ctx: Option<&'a Context>,
+    ctx: &'a Context,
 }
 
 impl<'a> WorkersKv<'a> {
-    pub fn bind(env: &Env, ctx: Option<&'a Context>) -> Result<WorkersKv<'a>, EdgeError> {
+    pub fn bind(env: &Env, ctx: &'a Context) -> Result<WorkersKv<'a>, EdgeError> {
         let store = env.kv("AUTH_CACHE").map_err(|_| EdgeError::Misconfigured)?;
         Ok(WorkersKv { store, ctx })
     }
@@ -63,18 +61,12 @@ impl flow::Kv for WorkersKv<'_> {
 
     fn put_in_background(&self, key: &str, value: String, expiration_ttl: u64) {
         let (store, key) = (self.store.clone(), key.to_owned());
-        let write = async move {
-            let Ok(put) = store.put(&key, value).map_err(failed("write")) else {
-                return;
-            };
-            let written = put.expiration_ttl(expiration_ttl).execute().await;
-            let _ = written.map_err(failed("write"));
-        };
-        match self.ctx {
-            Some(ctx) => ctx.wait_until(write),
-            // Without a request context, still off the answer's path.
-            None => wasm_bindgen_futures::spawn_local(write),
-        }
+        self.ctx.wait_until(async move {
+            if let Ok(put) = store.put(&key, value).map_err(failed("write")) {
+                let written = put.expiration_ttl(expiration_ttl).execute().await;
+                let _ = written.map_err(failed("write"));
+            }
+        });
     }
 
     async fn delete(&self, key: &str) -> Result<(), KvError> {

@@ -1,35 +1,30 @@
-//! Reading a request body as [`crate::body::Cap`] says: kept, drained or cancelled.
+//! Reading a request body as a [`Cap`] counts it: kept, drained or cancelled.
 
-use wasm_bindgen::{JsCast, JsValue};
+use js_sys::Uint8Array;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
+use web_sys::{ReadableStreamDefaultReader, ReadableStreamReadResult};
 use worker::Request;
 
-use crate::body::{self, Cap, Chunk};
+use crate::body::{Cap, Chunk};
 use crate::errors::EdgeError;
 
-/// The body, at most `cap` bytes. Read through the stream's own reader rather than the
-/// runtime crate's `ByteStream`, so that the rest can be cancelled cleanly.
-pub async fn read_capped(req: &mut Request, cap: usize) -> Result<Vec<u8>, EdgeError> {
-    let declared = body::declared_length(super::header(req, "content-length").as_deref());
-    let mut count = Cap::new(cap, declared)?;
+/// The body as `count` lets it through. Read through the stream's own reader rather than
+/// the runtime crate's `ByteStream`, so that the rest can be cancelled cleanly.
+pub async fn read(req: &Request, mut count: Cap) -> Result<Vec<u8>, EdgeError> {
     let Some(stream) = req.inner().body() else {
         return Ok(Vec::new());
     };
-    let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
-    let field = |step: &JsValue, name| js_sys::Reflect::get(step, &JsValue::from_str(name));
+    let reader: ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
     let mut body = Vec::new();
     loop {
         let step = JsFuture::from(reader.read()).await;
-        let step = step.map_err(|_| EdgeError::BadRequest)?;
-        if field(&step, "done")
-            .ok()
-            .and_then(|d| d.as_bool())
-            .unwrap_or(true)
-        {
+        let step: ReadableStreamReadResult =
+            step.map_err(|_| EdgeError::BadRequest)?.unchecked_into();
+        if step.get_done().unwrap_or(true) {
             return count.end().map(|()| body);
         }
-        let value = field(&step, "value").map_err(|_| EdgeError::BadRequest)?;
-        let chunk = js_sys::Uint8Array::new(&value);
+        let chunk = Uint8Array::new(&step.get_value());
         match count.chunk(chunk.length() as usize) {
             Chunk::Keep => body.extend_from_slice(&chunk.to_vec()),
             Chunk::Drop => {}

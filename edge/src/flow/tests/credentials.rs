@@ -109,22 +109,36 @@ fn kinds_a_route_does_not_take_are_refused_before_any_io() {
 }
 
 #[test]
-fn caller_headers_are_read_as_the_runtime_gives_them() {
-    let headers: HashMap<&str, &str> = [
-        ("authorization", "Bearer a, Bearer b"),
-        ("cookie", "tollgate_session=x.y.z"),
-        ("x-csrf-token", "00.11"),
-        ("cf-connecting-ip", "203.0.113.7"),
-    ]
-    .into();
-    let caller = CallerHeaders::read(|name| headers.get(name).map(|v| (*v).to_owned()));
-    assert_eq!(caller.client, "203.0.113.7");
-    let p = caller.offered("POST");
-    assert_eq!(p.authorization, Some("Bearer a, Bearer b"));
-    assert_eq!(p.cookie, Some("tollgate_session=x.y.z"));
-    assert_eq!((p.method, p.csrf), ("POST", Some("00.11")));
-    let bare = CallerHeaders::read(|_| None);
-    assert_eq!(bare.client, "unknown", "no address: one shared budget");
-    let p = bare.offered("GET");
-    assert_eq!((p.authorization, p.cookie, p.csrf), (None, None, None));
+fn a_flow_takes_its_keys_from_the_settings() {
+    let (kv, origin, negatives) = (
+        MemoryKv::default(),
+        FakeOrigin::ok(600),
+        NegativeCache::default(),
+    );
+    let mut config = crate::config::Config {
+        origin: "https://o.example".to_owned(),
+        key: key(),
+        origin_timeout: std::time::Duration::from_secs(30),
+        sessions: None,
+    };
+    let flow = Flow::new(&kv, &origin, &Unlimited, &negatives, &config);
+    assert!(std::ptr::eq(flow.key, &config.key));
+    assert!(flow.sessions.is_none(), "without JWT_SECRET");
+    config.sessions = Some(SessionKey::new("jwt-secret-of-at-least-32-bytes!!"));
+    let flow = Flow::new(&kv, &origin, &Unlimited, &negatives, &config);
+    assert!(std::ptr::eq(
+        flow.sessions.unwrap(),
+        config.sessions.as_ref().unwrap()
+    ));
+    let (_, header) = bearer(TokenKind::Pat);
+    assert_eq!(
+        run(flow.authenticate(
+            RouteClass::User,
+            &bearer_only(Some(&header)),
+            "203.0.113.7",
+            NOW
+        )),
+        Ok(pat()),
+        "and resolves with its signing key"
+    );
 }

@@ -89,7 +89,13 @@ impl FakeOrigin {
 
     fn ok(ttl_secs: u64) -> FakeOrigin {
         let body = format!(
-            r#"{{"identity":{{"actor_source":"pat","user_id":"{USER}","user_email":null,"workspace_id":null,"daemon_id":null,"agent_id":null,"task_id":null}},"ttl_secs":{ttl_secs}}}"#
+            concat!(
+                r#"{{"identity":{{"actor_source":"pat","user_id":"{user}","user_email":null,"#,
+                r#""workspace_id":null,"daemon_id":null,"agent_id":null,"task_id":null}},"#,
+                r#""ttl_secs":{ttl_secs}}}"#
+            ),
+            user = USER,
+            ttl_secs = ttl_secs
         );
         FakeOrigin::answering(Ok((200, body)))
     }
