@@ -1,6 +1,7 @@
 //! The Workers runtime side, and only that: here a request's raw parts are read, the
 //! settings too, and decisions become responses; KV and the Rate Limiting binding are
-//! in [`bindings`], the calls to the origin in [`origin`], reading a body in [`stream`].
+//! in [`bindings`], the calls to the origin in [`origin`], reading a body in [`stream`],
+//! the revocation log's client in [`log`] and its Durable Object in [`revocation_log`].
 //! A request goes: `dispatch` decides → the I/O here → `flow` or `purge` decides →
 //! `forward` plans → the forward, and the origin's answer passed back.
 
@@ -12,13 +13,15 @@ use worker::{console_warn, event, Context, Date, Env, Headers, Request, Response
 use crate::config::{self, Config};
 use crate::dispatch::Action;
 use crate::errors::EdgeError;
-use crate::flow::Flow;
+use crate::flow::{Bindings, Flow};
 use crate::incoming::Incoming;
 use crate::purge;
 use crate::reply::Reply;
 
 mod bindings;
+mod log;
 mod origin;
+mod revocation_log;
 mod stream;
 
 /// The settings, read once per isolate (see `config::once`).
@@ -38,8 +41,12 @@ fn config(env: &Env) -> Result<&'static Config, EdgeError> {
     })
 }
 
+fn now_ms() -> i64 {
+    i64::try_from(Date::now().as_millis()).unwrap_or(i64::MAX)
+}
+
 fn now() -> i64 {
-    i64::try_from(Date::now().as_millis() / 1000).unwrap_or(i64::MAX)
+    now_ms() / 1000
 }
 
 /// `headers` with each pair set over it; a value the runtime refuses fails the lot.
@@ -81,8 +88,13 @@ async fn handle(
         Action::Purge => {
             let config = config(env)?;
             let read = |cap| stream::read(&req, cap);
-            let kv = || bindings::WorkersKv::bind(env, ctx);
-            purge::call(&config.key, incoming, path_and_query, read, kv, now).await
+            let bind = || {
+                Ok((
+                    log::WorkersLog::new(env, ctx),
+                    bindings::WorkersKv::bind(env, ctx)?,
+                ))
+            };
+            purge::call(&config.key, incoming, path_and_query, read, bind, now).await
         }
         Action::Forward(class) => {
             let config = config(env)?;
@@ -107,7 +119,14 @@ async fn authenticate(
 ) -> Result<Actor, EdgeError> {
     let kv = bindings::WorkersKv::bind(env, ctx)?;
     let (origin, limiter) = (origin::Resolver(config), bindings::WorkersLimiter(env));
-    let flow = Flow::new(&kv, &origin, &limiter, &bindings::NEGATIVES, config);
+    let log = log::WorkersLog::new(env, ctx);
+    let with = Bindings {
+        kv: &kv,
+        origin: &origin,
+        limiter: &limiter,
+        log: &log,
+    };
+    let flow = Flow::new(with, &bindings::MEMORY, config);
     let (offered, client) = (incoming.offered(), incoming.client());
-    flow.authenticate(class, &offered, client, now()).await
+    flow.authenticate(class, &offered, client, now_ms()).await
 }

@@ -20,6 +20,7 @@ pub mod config;
 pub mod deadline;
 pub mod dispatch;
 pub mod errors;
+pub mod flood;
 pub mod flow;
 pub mod forward;
 pub mod incoming;
@@ -27,6 +28,8 @@ pub mod negative;
 pub mod purge;
 pub mod reply;
 pub mod resolve;
+pub mod revocation_log;
+pub mod revocations;
 pub mod route;
 
 #[cfg(test)]

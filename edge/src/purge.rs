@@ -1,6 +1,8 @@
 //! `POST /__tollgate/purge`: the origin tells the edge which cache keys went stale.
-//! Signed by the origin over the body digest; only our own keys may be deleted. Every
-//! answer, whatever its status, is signed back for the call it answers.
+//! Signed by the origin over the body digest; only our own keys may be deleted. The keys
+//! go into the revocation log before KV, so the answer means "refused everywhere within
+//! 2 s". Every answer to a call whose signature verified is signed back for that call;
+//! no other answer is signed (no signing oracle for a made-up `X-Edge-Signature`).
 
 use tollgate_shared::headers::{X_EDGE_SIGNATURE, X_EDGE_TIMESTAMP};
 use tollgate_shared::signing::{SignedAnswer, SignedRequest};
@@ -9,7 +11,7 @@ use tollgate_shared::{AuthError, SigningKey};
 
 use crate::body::Cap;
 use crate::errors::EdgeError;
-use crate::flow::{self, Kv};
+use crate::flow::{self, Kv, Log};
 use crate::incoming::Incoming;
 use crate::reply::Reply;
 
@@ -50,8 +52,9 @@ pub fn verify_and_parse(
     Ok(parsed.keys)
 }
 
-/// The headers that sign this endpoint's answer, whatever its status (docs/ARCHITECTURE.md "Signed
-/// answers"): the origin believes only an answer bound to its own request.
+/// The headers that sign this endpoint's answer, whatever its status (docs/ARCHITECTURE.md
+/// "Signed answers"), for a call whose signature verified (`request_signature`); none
+/// for any other call. The origin believes only an answer bound to its own request.
 pub fn answer_headers(
     key: &SigningKey,
     request_signature: Option<&str>,
@@ -59,8 +62,11 @@ pub fn answer_headers(
     body: &[u8],
     now: i64,
 ) -> Vec<(&'static str, String)> {
+    let Some(request_signature) = request_signature else {
+        return vec![];
+    };
     let answer = SignedAnswer {
-        request_signature: request_signature.unwrap_or(""),
+        request_signature,
         status,
         body,
     };
@@ -75,7 +81,8 @@ pub fn answer_headers(
 }
 
 /// The answer to a purge call: how many keys went, or the refusal, signed for the
-/// call (`request_signature`, its own `X-Edge-Signature`) whatever the outcome.
+/// call whatever the outcome when the call's signature verified (`request_signature`,
+/// its own `X-Edge-Signature`), unsigned when it did not.
 pub fn reply(
     key: &SigningKey,
     request_signature: Option<&str>,
@@ -101,30 +108,36 @@ pub fn reply(
     reply
 }
 
-/// The purge call, from the request to its signed answer, with the I/O handed in: `read`
-/// reads the body as a [`Cap`] counts it, `kv` binds the cache, `now` is the clock. The
-/// method is checked before the body is read, and the cache is bound only for a call
-/// the origin signed.
-pub async fn call<K: Kv>(
+/// The purge call, from the request to its answer, with the I/O handed in: `read`
+/// reads the body as a [`Cap`] counts it, `bind` binds the revocation log and the cache,
+/// `now` is the clock. The method is checked before the body is read, and the bindings
+/// are bound only for a call the origin signed.
+pub async fn call<G: Log, K: Kv>(
     key: &SigningKey,
     incoming: &Incoming,
     path_and_query: &str,
     read: impl AsyncFnOnce(Cap) -> Result<Vec<u8>, EdgeError>,
-    kv: impl FnOnce() -> Result<K, EdgeError>,
+    bind: impl FnOnce() -> Result<(G, K), EdgeError>,
     now: impl Fn() -> i64,
 ) -> Reply {
-    let outcome = async {
+    let signature = incoming.header(X_EDGE_SIGNATURE);
+    let verified = async {
         check_method(&incoming.method)?;
         let body = read(incoming.body_cap(MAX_BODY)?).await?;
-        let (ts, sig) = (
-            incoming.header(X_EDGE_TIMESTAMP),
-            incoming.header(X_EDGE_SIGNATURE),
-        );
-        let keys = verify_and_parse(key, path_and_query, ts, sig, &body, now())?;
-        flow::purge(&kv()?, &keys).await
+        let timestamp = incoming.header(X_EDGE_TIMESTAMP);
+        verify_and_parse(key, path_and_query, timestamp, signature, &body, now())
     };
-    let outcome = outcome.await;
-    reply(key, incoming.header(X_EDGE_SIGNATURE), outcome, now())
+    let (outcome, signed_for) = match verified.await {
+        Ok(keys) => {
+            let purged = async {
+                let (log, kv) = bind()?;
+                flow::purge(&log, &kv, &keys).await
+            };
+            (purged.await, signature)
+        }
+        Err(refused) => (Err(refused), None),
+    };
+    reply(key, signed_for, outcome, now())
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! A real `wrangler dev` running the Worker, in front of a real origin.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -20,6 +20,25 @@ pub struct Edge {
     child: Mutex<Option<Child>>,
     dir: PathBuf,
     vars: Vec<String>,
+    /// Another location's generated configuration (`None`: the repository's).
+    config: Option<PathBuf>,
+    /// wrangler's config folder, which holds the dev registry through which local
+    /// Workers reach each other's Durable Objects: shared by a stack's edges.
+    pub xdg: PathBuf,
+}
+
+/// What a second edge shares with the first: the log's Worker, the settings.
+pub struct Elsewhere<'a> {
+    /// The Worker name of this location (its own KV and cache).
+    pub name: &'a str,
+    /// The Worker whose revocation log it binds (`script_name`); one that is not
+    /// running leaves it without a log.
+    pub log_script: &'a str,
+    pub origin_url: &'a str,
+    pub secret: &'a str,
+    pub jwt_secret: Option<&'a str>,
+    /// The first edge's `xdg`.
+    pub xdg: &'a Path,
 }
 
 impl Edge {
@@ -29,9 +48,73 @@ impl Edge {
     }
 
     pub fn start_on(port: u16, origin_url: &str, secret: &str, jwt_secret: Option<&str>) -> Edge {
-        let dir =
-            std::env::temp_dir().join(format!("tollgate-edge-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = new_dir();
+        let xdg = dir.join("xdg");
+        let edge = Edge::new(port, dir, xdg, None, origin_url, secret, jwt_secret);
+        edge.start_again();
+        edge
+    }
+
+    /// The same Worker as another location (two data centers whose KV has not
+    /// converged): its own KV and Cache API, the built Worker of the first edge (no
+    /// build of its own), and the revocation log of `log_script`.
+    pub fn start_elsewhere(at: &Elsewhere<'_>) -> Edge {
+        let dir = new_dir();
+        let root = repo_root();
+        let main_config = std::fs::read_to_string(root.join("wrangler.toml")).unwrap();
+        let compatibility = main_config
+            .lines()
+            .find(|l| l.starts_with("compatibility_date"))
+            .expect("wrangler.toml has a compatibility_date");
+        let config = format!(
+            r#"name = "{name}"
+main = "{main}"
+{compatibility}
+
+[[kv_namespaces]]
+binding = "AUTH_CACHE"
+id = "{name}-auth-cache"
+
+[[ratelimits]]
+name = "INVALID_TOKEN_LIMITER"
+namespace_id = "1001"
+simple = {{ limit = 50, period = 10 }}
+
+[[durable_objects.bindings]]
+name = "REVOCATION_LOG"
+class_name = "RevocationLog"
+script_name = "{log}"
+"#,
+            name = at.name,
+            main = root.join("build/worker/shim.mjs").display(),
+            log = at.log_script,
+        );
+        let path = dir.join("wrangler.toml");
+        std::fs::write(&path, config).unwrap();
+        let xdg = at.xdg.to_owned();
+        let port = free_port();
+        let edge = Edge::new(
+            port,
+            dir,
+            xdg,
+            Some(path),
+            at.origin_url,
+            at.secret,
+            at.jwt_secret,
+        );
+        edge.start_again();
+        edge
+    }
+
+    fn new(
+        port: u16,
+        dir: PathBuf,
+        xdg: PathBuf,
+        config: Option<PathBuf>,
+        origin_url: &str,
+        secret: &str,
+        jwt_secret: Option<&str>,
+    ) -> Edge {
         let mut vars = vec![
             format!("ORIGIN_URL:{origin_url}"),
             format!("EDGE_ORIGIN_SECRET:{secret}"),
@@ -41,30 +124,96 @@ impl Edge {
         if let Some(jwt) = jwt_secret {
             vars.push(format!("JWT_SECRET:{jwt}"));
         }
-        let edge = Edge {
+        Edge {
             url: format!("http://127.0.0.1:{port}"),
             port,
             child: Mutex::new(None),
             dir,
             vars,
-        };
-        edge.start_again();
-        edge
+            config,
+            xdg,
+        }
+    }
+
+    /// Its KV state, for `wrangler kv` commands.
+    pub fn state_dir(&self) -> PathBuf {
+        self.dir.join("state")
+    }
+
+    /// The value under `key` in this edge's KV, read with `wrangler kv key get`.
+    pub fn kv_get(&self, key: &str) -> Option<String> {
+        let out = self
+            .wrangler()
+            .args([
+                "kv",
+                "key",
+                "get",
+                key,
+                "--binding",
+                "AUTH_CACHE",
+                "--local",
+            ])
+            .arg("--persist-to")
+            .arg(self.state_dir())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        (out.status.success() && !text.is_empty() && text != "Value not found").then_some(text)
+    }
+
+    /// Writes `value` under `key` into this edge's KV (`wrangler kv key put`), as a
+    /// write that lands late would.
+    pub fn kv_put(&self, key: &str, value: &str) {
+        let out = self
+            .wrangler()
+            .args([
+                "kv",
+                "key",
+                "put",
+                key,
+                value,
+                "--binding",
+                "AUTH_CACHE",
+                "--local",
+            ])
+            .args(["--ttl", "600"])
+            .arg("--persist-to")
+            .arg(self.state_dir())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "kv put: {out:?}");
+    }
+
+    /// `node wrangler.js` in the repository, with this edge's configuration.
+    fn wrangler(&self) -> Command {
+        let root = repo_root();
+        let mut command = Command::new("node");
+        command
+            .current_dir(&root)
+            .arg(root.join("node_modules/wrangler/bin/wrangler.js"));
+        if let Some(config) = &self.config {
+            command.arg("--config").arg(config);
+        }
+        command
+            .env("XDG_CONFIG_HOME", &self.xdg)
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("WRANGLER_SEND_ERROR_REPORTS", "false")
+            .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+            .env("WRANGLER_HIDE_BANNER", "true")
+            .stdin(Stdio::null());
+        command
     }
 
     /// Starts wrangler (again) with the same port, settings and KV state.
     pub fn start_again(&self) {
-        let root = repo_root();
         let log = self.dir.join("wrangler.log");
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&log)
             .unwrap();
-        let mut command = Command::new("node");
+        let mut command = self.wrangler();
         command
-            .current_dir(&root)
-            .arg(root.join("node_modules/wrangler/bin/wrangler.js"))
             .args([
                 "dev",
                 "--local",
@@ -87,12 +236,6 @@ impl Edge {
         }
         let child = command
             .env("TOLLGATE_NO_OPT", "1")
-            .env("XDG_CONFIG_HOME", root.join(".xdg"))
-            .env("WRANGLER_SEND_METRICS", "false")
-            .env("WRANGLER_SEND_ERROR_REPORTS", "false")
-            .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
-            .env("WRANGLER_HIDE_BANNER", "true")
-            .stdin(Stdio::null())
             .stdout(file.try_clone().unwrap())
             .stderr(file)
             .spawn()
@@ -122,6 +265,10 @@ impl Edge {
             let built = logs.matches("[custom build] ⚡ Done").count();
             let rebuilt = logs.contains("restarting build");
             let serving = logs.contains("Ready on") && built >= builds && healthz(self.port);
+            if serving && self.config.is_some() {
+                // Another location builds nothing, so no rebuild follows.
+                return;
+            }
             if serving {
                 let since = *serving_since.get_or_insert_with(Instant::now);
                 if rebuilt || since.elapsed() > Duration::from_secs(8) {
@@ -165,6 +312,12 @@ impl Edge {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+}
+
+fn new_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tollgate-edge-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 fn healthz(port: u16) -> bool {

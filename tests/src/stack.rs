@@ -2,7 +2,7 @@
 //! database with two users, the origin binary with edge trust and purges, and
 //! `wrangler dev` in front of it. Dropping it stops both processes.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::http::Method;
@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::api::{Api, TestResponse};
 use crate::db::{connect, fresh_database};
-use crate::edge::Edge;
+use crate::edge::{Edge, Elsewhere};
 use crate::fleet::FakeFleet;
 use crate::origin::{cli_json, free_port, Origin};
 
@@ -33,6 +33,17 @@ pub struct Stack {
     /// The origin's `FLEET_URL`; it verifies every cloud PAT for the stack's user
     /// unless a test says otherwise.
     pub fleet: FakeFleet,
+    /// Two more locations of the edge, started by the first test that asks.
+    locations: OnceLock<Locations>,
+}
+
+/// Other locations of the same Worker, each with its own KV and cache: `second` shares
+/// the first edge's revocation log, `without_log` binds a log nobody serves. The origin
+/// purges only the first edge, as it purges one KV namespace in production, where the
+/// namespace then takes its time to converge.
+pub struct Locations {
+    pub second: Edge,
+    pub without_log: Edge,
 }
 
 /// Someone other than the stack's user.
@@ -67,7 +78,35 @@ impl Stack {
             user,
             minted: Mutex::default(),
             fleet,
+            locations: OnceLock::new(),
         }
+    }
+
+    /// The other locations (started on first use, both at once).
+    pub async fn locations(&self) -> &Locations {
+        if let Some(locations) = self.locations.get() {
+            return locations;
+        }
+        let start = |name: &'static str, log_script: &'static str| {
+            let (origin_url, xdg) = (self.origin_url.clone(), self.edge.xdg.clone());
+            tokio::task::spawn_blocking(move || {
+                Edge::start_elsewhere(&Elsewhere {
+                    name,
+                    log_script,
+                    origin_url: &origin_url,
+                    secret: SECRET,
+                    jwt_secret: Some(JWT_SECRET),
+                    xdg: &xdg,
+                })
+            })
+        };
+        let second = start("tollgate-edge-second", "tollgate-edge");
+        let without_log = start("tollgate-edge-without-log", "tollgate-edge-nowhere");
+        let (second, without_log) = (second.await.unwrap(), without_log.await.unwrap());
+        self.locations.get_or_init(|| Locations {
+            second,
+            without_log,
+        })
     }
 
     /// Starts the origin again on its port after a test stopped it.
@@ -172,7 +211,12 @@ impl Stack {
     }
 
     pub fn logs(&self) -> String {
-        self.origin.lock().unwrap().logs() + &self.edge.logs()
+        let mut logs = self.origin.lock().unwrap().logs() + &self.edge.logs();
+        if let Some(locations) = self.locations.get() {
+            logs += &locations.second.logs();
+            logs += &locations.without_log.logs();
+        }
+        logs
     }
 }
 

@@ -13,8 +13,11 @@ use tollgate_shared::{cache_key, Actor, AuthError, SigningKey, Token};
 
 use crate::config::Config;
 use crate::errors::EdgeError;
+use crate::flood::{self, Blocked};
 use crate::negative::{self, NegativeCache};
 use crate::resolve::OriginAnswer;
+use crate::revocation_log::Page;
+use crate::revocations::{Revocations, Verdict, MAX_PAGES};
 use crate::{cache, resolve};
 
 /// A KV failure. The flow only needs to know that it failed; the implementation logs
@@ -60,6 +63,29 @@ pub trait Limiter {
     async fn allow(&self, client: &str) -> bool;
 }
 
+/// The revocation log could not be read, or refused an append. The implementation logs
+/// why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogError;
+
+/// The revocation log (a Durable Object in production; see `revocation_log`).
+#[allow(async_fn_in_trait)]
+pub trait Log {
+    /// "Everything after sequence `seq`", one page of it.
+    async fn after(&self, seq: u64) -> Result<Page, LogError>;
+    /// Records `keys` as revoked; `Ok` once the log holds them.
+    async fn append(&self, keys: &[String]) -> Result<(), LogError>;
+}
+
+/// What an isolate remembers between requests: refusals, its copy of the revocation
+/// log, and the clients over their invalid-token budget.
+#[derive(Default)]
+pub struct Memory {
+    pub negatives: NegativeCache,
+    pub revocations: Revocations,
+    pub blocked: Blocked,
+}
+
 /// No limit: for an edge configured without the binding.
 pub struct Unlimited;
 
@@ -69,83 +95,96 @@ impl Limiter for Unlimited {
     }
 }
 
-/// One request's view of the edge: its cache, the origin, the limiter, the isolate's
-/// negative cache and the signing key.
-pub struct Flow<'a, K, O, L> {
+/// One request's view of the edge: its cache, the origin, the limiter, the revocation
+/// log, what the isolate remembers, and the signing key.
+pub struct Flow<'a, K, O, L, G> {
     pub kv: &'a K,
     pub origin: &'a O,
     pub limiter: &'a L,
-    pub negatives: &'a NegativeCache,
+    pub log: &'a G,
+    pub memory: &'a Memory,
     pub key: &'a SigningKey,
     /// `JWT_SECRET`; without it no session is valid.
     pub sessions: Option<&'a SessionKey>,
 }
 
-impl<'a, K, O, L> Flow<'a, K, O, L> {
+/// The bindings a flow runs on: KV, the origin, the limiter and the revocation log.
+pub struct Bindings<'a, K, O, L, G> {
+    pub kv: &'a K,
+    pub origin: &'a O,
+    pub limiter: &'a L,
+    pub log: &'a G,
+}
+
+impl<'a, K, O, L, G> Flow<'a, K, O, L, G> {
     /// A request's flow under `config`: its signing key and, when set, its session key.
-    pub fn new(
-        kv: &'a K,
-        origin: &'a O,
-        limiter: &'a L,
-        negatives: &'a NegativeCache,
-        config: &'a Config,
-    ) -> Self {
+    pub fn new(with: Bindings<'a, K, O, L, G>, memory: &'a Memory, config: &'a Config) -> Self {
         Flow {
-            kv,
-            origin,
-            limiter,
-            negatives,
+            kv: with.kv,
+            origin: with.origin,
+            limiter: with.limiter,
+            log: with.log,
+            memory,
             key: &config.key,
             sessions: config.sessions.as_ref(),
         }
     }
 }
 
-impl<K: Kv, O: Origin, L: Limiter> Flow<'_, K, O, L> {
+impl<K: Kv, O: Origin, L: Limiter, G: Log> Flow<'_, K, O, L, G> {
     /// Who is calling a route of `class`: the credential from `Authorization` (checked
-    /// with zero I/O), then the cache, then on a miss the origin's resolver. A client
-    /// (`CF-Connecting-IP`) with too many invalid tokens gets 429 instead of 401.
+    /// with zero I/O), then the cache, then on a miss the origin's resolver. `client` is
+    /// `CF-Connecting-IP`, which the invalid-token limiter counts by; `now_ms` the clock.
     pub async fn authenticate(
         &self,
         class: RouteClass,
         presented: &Offered<'_>,
         client: &str,
-        now: i64,
+        now_ms: i64,
     ) -> Result<Actor, EdgeError> {
-        let result = match access::extract(class, presented) {
-            Ok(Extracted::Token(token)) => self.resolve_token(&token, now).await,
+        match access::extract(class, presented) {
+            Ok(Extracted::Token(token)) => self.resolve_token(&token, client, now_ms).await,
             // Sessions are verified here, with no lookup at all.
             Ok(Extracted::Session(jwt)) => match self.sessions {
-                Some(key) => session::verify(key, jwt, now).map_err(EdgeError::from),
+                Some(key) => session::verify(key, jwt, seconds(now_ms)).map_err(EdgeError::from),
                 None => Err(AuthError::InvalidToken.into()),
             },
             Err(e) => Err(e.into()),
-        };
-        match result {
-            Err(EdgeError::Auth(AuthError::InvalidToken)) if !self.limiter.allow(client).await => {
-                Err(EdgeError::TooManyInvalidTokens)
-            }
-            other => other,
         }
     }
 
-    /// The negative cache and KV first (for kinds that may be cached); on a miss, or an
-    /// entry past its `valid_until`, the origin, whose signed answer is cached: a
-    /// positive in KV, a refusal in the isolate.
-    pub async fn resolve_token(&self, token: &Token<'_>, now: i64) -> Result<Actor, EdgeError> {
+    /// The negative cache and KV first (for kinds that may be cached), a hit believed only
+    /// if the revocation log clears it; on a miss, or an entry past its `valid_until`, the
+    /// origin, whose signed answer is cached: a positive in KV, a refusal in the isolate.
+    /// A client over its invalid-token budget gets 429 before the origin is asked, and
+    /// only the origin's "invalid token" counts against the budget.
+    pub async fn resolve_token(
+        &self,
+        token: &Token<'_>,
+        client: &str,
+        now_ms: i64,
+    ) -> Result<Actor, EdgeError> {
+        let now = seconds(now_ms);
         let key = cache_key(token.kind, &token.hash());
         let cache_key = key.as_str();
         let remember_refusal = negative::applies_to(token.kind);
-        if remember_refusal && self.negatives.refused(cache_key, now) {
+        let memory = self.memory;
+        if remember_refusal && memory.negatives.refused(cache_key, now) {
             return Err(AuthError::InvalidToken.into());
         }
         if is_cacheable(token.kind) {
             // KV trouble is a miss, not an outage: the origin can still answer.
             if let Ok(value) = self.kv.get(cache_key).await {
                 if let Some(actor) = cache::hit(value.as_deref(), now) {
-                    return Ok(actor);
+                    if self.cleared(cache_key, now_ms).await {
+                        return Ok(actor);
+                    }
                 }
             }
+        }
+        let counted_as = flood::client_key(client);
+        if memory.blocked.is_blocked(&counted_as, now) {
+            return Err(EdgeError::TooManyInvalidTokens);
         }
 
         let body = resolve::request_body(token);
@@ -160,7 +199,11 @@ impl<K: Kv, O: Origin, L: Limiter> Flow<'_, K, O, L> {
             Ok(answer) => answer,
             Err(refused @ EdgeError::Auth(AuthError::InvalidToken)) => {
                 if remember_refusal {
-                    self.negatives.remember(cache_key, now);
+                    memory.negatives.remember(cache_key, now);
+                }
+                if !self.limiter.allow(&counted_as).await {
+                    memory.blocked.block(&counted_as, now);
+                    return Err(EdgeError::TooManyInvalidTokens);
                 }
                 return Err(refused);
             }
@@ -173,10 +216,43 @@ impl<K: Kv, O: Origin, L: Limiter> Flow<'_, K, O, L> {
         }
         Ok(answer.identity)
     }
+
+    /// Whether a KV hit under `cache_key` may be believed: the isolate's copy of the
+    /// revocation log brought up to date if it is older than a second, then asked. A log
+    /// that cannot be read leaves the copy to go stale, and a stale copy clears nothing.
+    async fn cleared(&self, cache_key: &str, now_ms: i64) -> bool {
+        let revocations = &self.memory.revocations;
+        for _ in 0..MAX_PAGES {
+            let Some(after) = revocations.next_read(now_ms) else {
+                break;
+            };
+            match self.log.after(after).await {
+                Ok(page) => {
+                    if !revocations.apply(after, page, now_ms) {
+                        break;
+                    }
+                }
+                Err(LogError) => {
+                    revocations.failed(now_ms);
+                    break;
+                }
+            }
+        }
+        revocations.verdict(cache_key, now_ms) == Verdict::Clear
+    }
 }
 
-/// Deletes purged keys. Any failure fails the call, so the origin retries it.
-pub async fn purge(kv: &impl Kv, keys: &[String]) -> Result<usize, EdgeError> {
+fn seconds(now_ms: i64) -> i64 {
+    now_ms.div_euclid(1000)
+}
+
+/// A purge: the keys into the revocation log first — from then on every location
+/// refuses them — then out of this location's KV. Any failure fails the call, so the
+/// origin retries it.
+pub async fn purge(log: &impl Log, kv: &impl Kv, keys: &[String]) -> Result<usize, EdgeError> {
+    log.append(keys)
+        .await
+        .map_err(|_| EdgeError::AuthUnavailable)?;
     for key in keys {
         kv.delete(key)
             .await

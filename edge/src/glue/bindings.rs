@@ -1,5 +1,5 @@
 //! The Workers bindings behind the flow's traits: `AUTH_CACHE` (KV) as [`flow::Kv`], the
-//! Rate Limiting binding as [`flow::Limiter`], and the isolate's negative cache.
+//! Rate Limiting binding as [`flow::Limiter`], and what the isolate remembers.
 
 use std::sync::LazyLock;
 
@@ -7,11 +7,11 @@ use worker::kv::KvStore;
 use worker::{console_warn, Context, Env};
 
 use crate::errors::EdgeError;
+use crate::flow::Memory;
 use crate::flow::{self, KvError};
-use crate::negative::NegativeCache;
 
-/// Refusals this isolate remembers (see `negative`).
-pub static NEGATIVES: LazyLock<NegativeCache> = LazyLock::new(NegativeCache::default);
+/// What this isolate remembers between requests (see `flow::Memory`).
+pub static MEMORY: LazyLock<Memory> = LazyLock::new(Memory::default);
 
 /// `INVALID_TOKEN_LIMITER`: counts invalid-token outcomes per client.
 pub struct WorkersLimiter<'a>(pub &'a Env);

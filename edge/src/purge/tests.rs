@@ -42,8 +42,9 @@ fn answers_are_signed_for_the_request() {
     assert!(key
         .verify_answer(&answer, &headers[0].1, &headers[1].1, 10)
         .is_ok());
-    let unsigned_request = answer_headers(&key, None, 401, b"x", 10);
-    assert_eq!(unsigned_request.len(), 2);
+    // A request whose signature did not verify: nothing is signed for it.
+    let unverified_request = answer_headers(&key, None, 401, b"x", 10);
+    assert!(unverified_request.is_empty());
 }
 
 #[test]
@@ -82,10 +83,12 @@ fn refuses_unsigned_stale_or_foreign() {
 /// The whole call, with its I/O faked.
 mod call {
     use super::*;
-    use crate::flow::KvError;
+    use crate::flow::{KvError, LogError};
+    use crate::revocation_log::Page;
     use std::cell::Cell;
     use std::future::Future;
     use std::pin::pin;
+    use std::rc::Rc;
     use std::task::{Context, Poll, Waker};
 
     const BODY: &str = r#"{"keys":["tollgate:auth:mul:a","tollgate:auth:mdt:b"]}"#;
@@ -93,6 +96,38 @@ mod call {
     /// Deletes that all succeed, or all fail.
     struct FakeKv {
         fails: bool,
+    }
+
+    /// Appends that succeed or fail, counted (also when they fail), and each delete
+    /// checked to come after a successful append.
+    #[derive(Clone)]
+    struct FakeLog {
+        fails: bool,
+        appends: Rc<Cell<usize>>,
+    }
+
+    impl FakeLog {
+        fn new(fails: bool) -> FakeLog {
+            FakeLog {
+                fails,
+                appends: Rc::default(),
+            }
+        }
+    }
+
+    impl Log for FakeLog {
+        async fn after(&self, _: u64) -> Result<Page, LogError> {
+            Err(LogError)
+        }
+        async fn append(&self, keys: &[String]) -> Result<(), LogError> {
+            assert_eq!(keys.len(), 2);
+            self.appends.set(self.appends.get() + 1);
+            if self.fails {
+                Err(LogError)
+            } else {
+                Ok(())
+            }
+        }
     }
 
     impl Kv for FakeKv {
@@ -119,6 +154,15 @@ mod call {
     }
 
     fn purge(method: &str, headers: &[(&str, &str)], kv: Result<FakeKv, EdgeError>) -> Done {
+        purge_with(FakeLog::new(false), method, headers, kv)
+    }
+
+    fn purge_with(
+        log: FakeLog,
+        method: &str,
+        headers: &[(&str, &str)],
+        kv: Result<FakeKv, EdgeError>,
+    ) -> Done {
         let headers = headers
             .iter()
             .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()));
@@ -132,7 +176,7 @@ mod call {
         };
         let bind = || {
             bound.set(true);
-            kv
+            kv.map(|kv| (log, kv))
         };
         let now = || {
             clock.set(clock.get() + 1);
@@ -193,8 +237,11 @@ mod call {
         let headers = signed_call();
         let done = purge("GET", &as_strs(&headers), Ok(FakeKv { fails: false }));
         assert_eq!(done.reply.status, 405);
-        assert_eq!(done.reply.headers[0], ("allow", "POST".to_owned()));
-        assert!(is_signed_for(&done.reply, &headers[1].1));
+        assert_eq!(done.reply.headers, [("allow", "POST".to_owned())]);
+        assert!(
+            !is_signed_for(&done.reply, &headers[1].1),
+            "its signature was never verified: no answer is signed for it"
+        );
         assert_eq!((done.read, done.bound), (None, false));
     }
 
@@ -207,7 +254,8 @@ mod call {
             Ok(FakeKv { fails: false }),
         );
         assert_eq!(done.reply.status, 413);
-        assert!(is_signed_for(&done.reply, ""));
+        assert!(!is_signed_for(&done.reply, ""));
+        assert!(done.reply.headers.is_empty());
         assert_eq!((done.read, done.bound), (None, false));
     }
 
@@ -217,9 +265,41 @@ mod call {
         let done = purge("POST", &forged, Ok(FakeKv { fails: false }));
         assert_eq!(done.reply.status, 401);
         assert_eq!(done.reply.body, r#"{"error":"invalid signature"}"#);
-        assert!(is_signed_for(&done.reply, "00"));
+        // No signing oracle: a made-up signature gets no answer signed over it.
+        assert!(!is_signed_for(&done.reply, "00"));
+        assert!(!done
+            .reply
+            .headers
+            .iter()
+            .any(|(n, _)| n.starts_with("x-edge")));
         assert!(done.read.is_some());
         assert!(!done.bound);
+    }
+
+    #[test]
+    fn the_log_holds_the_keys_before_kv_loses_them() {
+        let headers = signed_call();
+        let log = FakeLog::new(true);
+        // KV would fail too: the call must stop at the log, before any delete.
+        let done = purge_with(
+            log.clone(),
+            "POST",
+            &as_strs(&headers),
+            Ok(FakeKv { fails: true }),
+        );
+        assert_eq!(done.reply.status, 503);
+        assert_eq!(done.reply.body, r#"{"error":"auth backend unavailable"}"#);
+        assert!(is_signed_for(&done.reply, &headers[1].1));
+        assert_eq!(log.appends.get(), 1);
+        let log = FakeLog::new(false);
+        let done = purge_with(
+            log.clone(),
+            "POST",
+            &as_strs(&headers),
+            Ok(FakeKv { fails: false }),
+        );
+        assert_eq!(done.reply.status, 200);
+        assert_eq!(log.appends.get(), 1, "appended once per call");
     }
 
     #[test]
@@ -244,7 +324,7 @@ fn only_post_purges() {
 }
 
 #[test]
-fn every_reply_is_signed_for_the_call() {
+fn every_reply_to_a_verified_call_is_signed_for_it() {
     let key = SigningKey::new("s");
     let verifies = |reply: &Reply, request_signature: &str| {
         let answer = SignedAnswer {
@@ -288,10 +368,10 @@ fn every_reply_is_signed_for_the_call() {
     assert!(verifies(&refused, "req"));
     let wrong_method = reply(&key, None, Err(EdgeError::MethodNotAllowed("POST")), 10);
     assert_eq!(wrong_method.status, 405);
-    assert_eq!(wrong_method.headers[0], ("allow", "POST".to_owned()));
+    assert_eq!(wrong_method.headers, [("allow", "POST".to_owned())]);
     assert!(
-        verifies(&wrong_method, ""),
-        "an unsigned call gets an answer for \"\""
+        !verifies(&wrong_method, ""),
+        "a call whose signature did not verify gets no signed answer"
     );
     // Unsignable (a control character in the call's signature): sent unsigned.
     let unsignable = reply(&key, Some("a\nb"), Ok(0), 10);

@@ -14,6 +14,7 @@ mod auth;
 mod cloud;
 mod daemons;
 mod faults;
+mod locations;
 mod members;
 mod openapi;
 mod outage;
@@ -106,6 +107,9 @@ fn main() -> ExitCode {
         abuse::a_flood_of_invalid_tokens_gets_429_and_valid_tokens_still_pass,
         who_acts::an_admin_enrolls_a_members_daemon_and_removing_the_member_stops_it_alone,
         shared_runtimes::a_task_on_a_shared_runtime_acts_for_the_member_who_queued_it,
+        locations::a_revoked_pat_is_refused_at_another_location_within_2_s,
+        locations::a_removed_members_daemon_is_refused_at_another_location_within_2_s,
+        locations::without_the_log_every_hit_resolves_at_the_origin,
         openapi::schemathesis_finds_nothing_at_the_origin_or_the_edge,
     ];
     // Fault injection restarts the shared cluster and kills origins: only where the

@@ -70,9 +70,9 @@ fn uncacheable_kinds_never_touch_kv() {
     let raw = RawToken::generate(TokenKind::Task).unwrap();
     let token = tollgate_shared::token::parse(raw.expose()).unwrap();
     for _ in 0..2 {
-        let (negatives, key) = (NegativeCache::default(), key());
-        let flow = flow(&kv, &origin, &negatives, &Unlimited, &key);
-        assert_eq!(run(flow.resolve_token(&token, NOW)), Ok(pat()));
+        let (memory, key) = (Memory::default(), key());
+        let flow = flow(&kv, &origin, &memory, &Unlimited, &key);
+        assert_eq!(run(flow.resolve_token(&token, CLIENT, ms(NOW))), Ok(pat()));
     }
     assert_eq!(origin.calls.get(), 2, "asked every time");
     assert_eq!(kv.reads.get(), 0);
@@ -86,11 +86,16 @@ fn purge_deletes_and_fails_loudly() {
     let origin = FakeOrigin::ok(600);
     auth(&kv, &origin, &header, NOW).unwrap();
     let keys = vec![key_of(&raw), "tollgate:auth:mul:absent".to_owned()];
-    assert_eq!(run(purge(&kv, &keys)), Ok(2));
+    let log = MemoryLog::default();
+    assert_eq!(run(purge(&log, &kv, &keys)), Ok(2));
     assert!(kv.entries.borrow().is_empty());
+    assert_eq!(log.entries.borrow().len(), 2, "and in the log");
     let broken = MemoryKv {
         fail_writes: true,
         ..MemoryKv::default()
     };
-    assert_eq!(run(purge(&broken, &keys)), Err(EdgeError::AuthUnavailable));
+    assert_eq!(
+        run(purge(&log, &broken, &keys)),
+        Err(EdgeError::AuthUnavailable)
+    );
 }

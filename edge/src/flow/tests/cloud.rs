@@ -56,14 +56,14 @@ fn cloud_refusals_and_verifier_outages_are_asked_every_time() {
             EdgeError::VerifierUnavailable,
         ),
     ] {
-        let (kv, negatives) = (MemoryKv::default(), NegativeCache::default());
+        let (kv, memory) = (MemoryKv::default(), Memory::default());
         for _ in 0..3 {
             assert_eq!(
-                auth_in(&kv, &origin, &negatives, Some(&header), NOW),
+                auth_in(&kv, &origin, &memory, Some(&header), NOW),
                 Err(expected)
             );
         }
         assert_eq!(origin.calls.get(), 3, "{expected:?}");
-        assert!(kv.entries.borrow().is_empty() && negatives.is_empty());
+        assert!(kv.entries.borrow().is_empty() && memory.negatives.is_empty());
     }
 }

@@ -6,9 +6,9 @@ use super::*;
 #[test]
 fn sessions_are_verified_at_the_edge_with_no_io() {
     let (kv, origin) = (MemoryKv::default(), FakeOrigin::ok(600));
-    let (negatives, key) = (NegativeCache::default(), key());
+    let (memory, key) = (Memory::default(), key());
     let sessions = SessionKey::new("jwt-secret-of-at-least-32-bytes!!");
-    let mut flow = flow(&kv, &origin, &negatives, &Unlimited, &key);
+    let mut flow = flow(&kv, &origin, &memory, &Unlimited, &key);
     flow.sessions = Some(&sessions);
     let jwt = session::mint(
         &sessions,
@@ -35,24 +35,24 @@ fn sessions_are_verified_at_the_edge_with_no_io() {
         with(None, Some(&cookie), "GET", None),
     ] {
         assert_eq!(
-            run(flow.authenticate(RouteClass::User, &p, client, NOW)),
+            run(flow.authenticate(RouteClass::User, &p, client, ms(NOW))),
             Ok(expected.clone())
         );
     }
     let csrf = session::csrf_token(&jwt, [9; 16]);
     let p = with(None, Some(&cookie), "POST", Some(&csrf));
     assert_eq!(
-        run(flow.authenticate(RouteClass::User, &p, client, NOW)),
+        run(flow.authenticate(RouteClass::User, &p, client, ms(NOW))),
         Ok(expected)
     );
     let p = with(None, Some(&cookie), "POST", None);
     assert_eq!(
-        run(flow.authenticate(RouteClass::User, &p, client, NOW)),
+        run(flow.authenticate(RouteClass::User, &p, client, ms(NOW))),
         Err(EdgeError::Auth(AuthError::CsrfFailed))
     );
     let p = with(Some(&bearer), None, "GET", None);
     assert_eq!(
-        run(flow.authenticate(RouteClass::User, &p, client, NOW + 60)),
+        run(flow.authenticate(RouteClass::User, &p, client, ms(NOW + 60))),
         Err(EdgeError::Auth(AuthError::InvalidToken)),
         "expired"
     );
@@ -61,7 +61,7 @@ fn sessions_are_verified_at_the_edge_with_no_io() {
     flow.sessions = None;
     let p = with(Some(&bearer), None, "GET", None);
     assert_eq!(
-        run(flow.authenticate(RouteClass::User, &p, client, NOW)),
+        run(flow.authenticate(RouteClass::User, &p, client, ms(NOW))),
         Err(EdgeError::Auth(AuthError::InvalidToken))
     );
 }
@@ -82,13 +82,7 @@ fn malformed_credentials_cost_no_io() {
         (Some("Bearer xyz_123".to_owned()), AuthError::InvalidToken),
     ];
     for (header, expected) in cases {
-        let result = auth_in(
-            &kv,
-            &origin,
-            &NegativeCache::default(),
-            header.as_deref(),
-            NOW,
-        );
+        let result = auth_in(&kv, &origin, &Memory::default(), header.as_deref(), NOW);
         assert_eq!(result, Err(EdgeError::Auth(expected)), "{header:?}");
     }
     assert_eq!((kv.reads.get(), origin.calls.get()), (0, 0));
@@ -110,22 +104,18 @@ fn kinds_a_route_does_not_take_are_refused_before_any_io() {
 
 #[test]
 fn a_flow_takes_its_keys_from_the_settings() {
-    let (kv, origin, negatives) = (
-        MemoryKv::default(),
-        FakeOrigin::ok(600),
-        NegativeCache::default(),
-    );
+    let (kv, origin, memory) = (MemoryKv::default(), FakeOrigin::ok(600), Memory::default());
     let mut config = crate::config::Config {
         origin: "https://o.example".to_owned(),
         key: key(),
         origin_timeout: std::time::Duration::from_secs(30),
         sessions: None,
     };
-    let flow = Flow::new(&kv, &origin, &Unlimited, &negatives, &config);
+    let flow = Flow::new(bindings(&kv, &origin, &Unlimited), &memory, &config);
     assert!(std::ptr::eq(flow.key, &config.key));
     assert!(flow.sessions.is_none(), "without JWT_SECRET");
     config.sessions = Some(SessionKey::new("jwt-secret-of-at-least-32-bytes!!"));
-    let flow = Flow::new(&kv, &origin, &Unlimited, &negatives, &config);
+    let flow = Flow::new(bindings(&kv, &origin, &Unlimited), &memory, &config);
     assert!(std::ptr::eq(
         flow.sessions.unwrap(),
         config.sessions.as_ref().unwrap()
@@ -136,7 +126,7 @@ fn a_flow_takes_its_keys_from_the_settings() {
             RouteClass::User,
             &bearer_only(Some(&header)),
             "203.0.113.7",
-            NOW
+            ms(NOW)
         )),
         Ok(pat()),
         "and resolves with its signing key"

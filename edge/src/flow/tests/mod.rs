@@ -12,8 +12,15 @@ use tollgate_shared::wire::{ResolveRequest, RESOLVE_PATH};
 use tollgate_shared::{AuthError, CacheEntry, RawToken, TokenKind};
 
 use super::*;
+use crate::revocation_log::{self, Entry};
 
 const NOW: i64 = 1_700_000_000;
+const CLIENT: &str = "203.0.113.7";
+
+/// `secs` in the milliseconds the flow takes.
+fn ms(secs: i64) -> i64 {
+    secs * 1000
+}
 const USER: &str = "7d4f9c2e-0000-4000-8000-000000000001";
 
 /// The fakes never wait, so one poll finishes any flow.
@@ -176,18 +183,86 @@ impl Limiter for CountingLimiter {
     }
 }
 
+/// The revocation log in memory: its entries, whether it fails, how often it was read,
+/// and the clock it answers with (by default far ahead: a log that is always current,
+/// for the tests that are not about it).
+struct MemoryLog {
+    entries: RefCell<Vec<Entry>>,
+    fails: Cell<bool>,
+    reads: Cell<usize>,
+    as_of_ms: Cell<i64>,
+}
+
+impl Default for MemoryLog {
+    fn default() -> MemoryLog {
+        MemoryLog {
+            entries: RefCell::default(),
+            fails: Cell::new(false),
+            reads: Cell::new(0),
+            as_of_ms: Cell::new(i64::MAX / 4),
+        }
+    }
+}
+
+impl Log for MemoryLog {
+    async fn after(&self, seq: u64) -> Result<Page, LogError> {
+        self.reads.set(self.reads.get() + 1);
+        if self.fails.get() {
+            return Err(LogError);
+        }
+        let entries = self.entries.borrow();
+        let rows = entries.iter().filter(|e| e.seq > seq).cloned().collect();
+        Ok(revocation_log::page("e".into(), rows, self.as_of_ms.get()))
+    }
+    async fn append(&self, keys: &[String]) -> Result<(), LogError> {
+        if self.fails.get() {
+            return Err(LogError);
+        }
+        let mut entries = self.entries.borrow_mut();
+        for key in keys {
+            let seq = entries.len() as u64 + 1;
+            let at_ms = self.as_of_ms.get();
+            entries.push(Entry {
+                seq,
+                key: key.clone(),
+                at_ms,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A log nobody else uses, for one flow.
+fn current_log() -> &'static MemoryLog {
+    Box::leak(Box::default())
+}
+
+fn bindings<'a, L>(
+    kv: &'a MemoryKv,
+    origin: &'a FakeOrigin,
+    limiter: &'a L,
+) -> Bindings<'a, MemoryKv, FakeOrigin, L, MemoryLog> {
+    Bindings {
+        kv,
+        origin,
+        limiter,
+        log: current_log(),
+    }
+}
+
 fn flow<'a, L: Limiter>(
     kv: &'a MemoryKv,
     origin: &'a FakeOrigin,
-    negatives: &'a NegativeCache,
+    memory: &'a Memory,
     limiter: &'a L,
     key: &'a SigningKey,
-) -> Flow<'a, MemoryKv, FakeOrigin, L> {
+) -> Flow<'a, MemoryKv, FakeOrigin, L, MemoryLog> {
     Flow {
         kv,
         origin,
         limiter,
-        negatives,
+        log: current_log(),
+        memory,
         key,
         sessions: None,
     }
@@ -204,20 +279,20 @@ fn bearer_only(authorization: Option<&str>) -> Offered<'_> {
 
 /// One request on its own (a fresh isolate: nothing remembered, no limit).
 fn auth(kv: &MemoryKv, origin: &FakeOrigin, header: &str, now: i64) -> Result<Actor, EdgeError> {
-    auth_in(kv, origin, &NegativeCache::default(), Some(header), now)
+    auth_in(kv, origin, &Memory::default(), Some(header), now)
 }
 
-/// A request in an isolate whose negative cache is `negatives`.
+/// A request in an isolate that remembers `memory`, at `now` (seconds).
 fn auth_in(
     kv: &MemoryKv,
     origin: &FakeOrigin,
-    negatives: &NegativeCache,
+    memory: &Memory,
     header: Option<&str>,
     now: i64,
 ) -> Result<Actor, EdgeError> {
     let key = key();
-    let flow = flow(kv, origin, negatives, &Unlimited, &key);
-    run(flow.authenticate(RouteClass::User, &bearer_only(header), "203.0.113.7", now))
+    let flow = flow(kv, origin, memory, &Unlimited, &key);
+    run(flow.authenticate(RouteClass::User, &bearer_only(header), CLIENT, ms(now)))
 }
 
 fn key_of(raw: &RawToken) -> String {
@@ -229,3 +304,4 @@ mod cloud;
 mod credentials;
 mod outages;
 mod refusals;
+mod revocation;

@@ -1,0 +1,89 @@
+//! Floods of well-formed random tokens (CRC32 is no secret, so anyone can make them).
+//! Only the origin's "invalid token" counts against a client (the Rate Limiting
+//! binding counts it); once the binding says a client is over its budget, this isolate
+//! refuses that client's misses with 429 for the binding's period *before* asking the
+//! origin, so a flood costs the origin (and Fleet, for `mcn_`) about the budget, not one
+//! lookup per token. The client's cached tokens keep working (a hit asks nobody).
+//!
+//! Clients are counted by address: IPv4 as it is, IPv6 by its /64 (one customer's
+//! network, which can hold as many addresses as it likes).
+
+use std::net::Ipv6Addr;
+
+use tollgate_shared::expiring::ExpiringMap;
+
+/// The binding's period (`wrangler.toml`: `simple = { limit = 50, period = 10 }`), and
+/// the `Retry-After` of its 429.
+pub const BLOCK_SECS: i64 = 10;
+/// Clients remembered at most; the oldest go first.
+pub const CAPACITY: usize = 10_000;
+
+/// What the limiter counts a client by.
+pub fn client_key(address: &str) -> String {
+    match address.parse::<Ipv6Addr>() {
+        // An IPv4 address written as IPv6 (`::ffff:a.b.c.d`) is that IPv4 address.
+        Ok(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Err(_) => address.to_owned(),
+    }
+}
+
+/// The clients this isolate knows to be over their budget, until when.
+pub struct Blocked {
+    clients: ExpiringMap<()>,
+}
+
+impl Default for Blocked {
+    fn default() -> Blocked {
+        Blocked {
+            clients: ExpiringMap::new(CAPACITY),
+        }
+    }
+}
+
+impl Blocked {
+    pub fn is_blocked(&self, client_key: &str, now: i64) -> bool {
+        self.clients.get(client_key, now).is_some()
+    }
+
+    /// The binding refused `client_key` at `now`: its window ends within the period.
+    pub fn block(&self, client_key: &str, now: i64) {
+        self.clients.insert(client_key, (), now + BLOCK_SECS);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64() {
+        assert_eq!(client_key("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
+        assert_eq!(client_key("2001:db8:1:2:ffff::1"), "2001:db8:1:2::/64");
+        assert_eq!(client_key("2001:DB8:1:2::"), "2001:db8:1:2::/64");
+        assert_ne!(client_key("2001:db8:1:3::1"), client_key("2001:db8:1:2::1"));
+    }
+
+    #[test]
+    fn ipv4_clients_are_counted_by_address() {
+        assert_eq!(client_key("203.0.113.7"), "203.0.113.7");
+        assert_eq!(client_key("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(client_key("unknown"), "unknown");
+    }
+
+    #[test]
+    fn a_block_lasts_the_binding_period() {
+        let blocked = Blocked::default();
+        assert!(!blocked.is_blocked("c", 100));
+        blocked.block("c", 100);
+        assert!(blocked.is_blocked("c", 100));
+        assert!(blocked.is_blocked("c", 100 + BLOCK_SECS - 1));
+        assert!(!blocked.is_blocked("c", 100 + BLOCK_SECS));
+        assert!(!blocked.is_blocked("d", 100));
+    }
+}

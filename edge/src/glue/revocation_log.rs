@@ -1,0 +1,160 @@
+//! The revocation log's Durable Object: one SQLite-backed object (`REVOCATION_LOG`,
+//! named `global`) that every location appends to and reads from. What it keeps and how
+//! long is `revocation_log`'s; this is the storage. Each request's statements run with
+//! no `await` between them, so the object applies them atomically, and its answer is
+//! held back until they are durable (the runtime's output gate).
+
+use std::cell::{Cell, RefCell};
+
+use worker::{
+    durable_object, Date, DurableObject, Env, Method, Request, Response, Result, SqlStorage, State,
+};
+
+use crate::revocation_log::{self as log, AppendAnswer, AppendRefusal, Entry};
+
+#[durable_object]
+pub struct RevocationLog {
+    state: State,
+    /// Catch-up reads served since the object started (for the bench).
+    reads: Cell<u64>,
+    /// Read from storage by the first request (tables created if need be).
+    epoch: RefCell<Option<String>>,
+}
+
+fn now_ms() -> i64 {
+    i64::try_from(Date::now().as_millis()).unwrap_or(i64::MAX)
+}
+
+#[derive(serde::Deserialize)]
+struct Count {
+    n: i64,
+}
+
+#[derive(serde::Deserialize)]
+struct Value {
+    value: String,
+}
+
+impl RevocationLog {
+    fn sql(&self) -> SqlStorage {
+        self.state.storage().sql()
+    }
+
+    /// The tables, and the epoch: the time the storage was first used, so a log that
+    /// starts over (a deleted object) is told apart from the old one by every copy.
+    fn epoch(&self) -> Result<String> {
+        if let Some(epoch) = self.epoch.borrow().as_ref() {
+            return Ok(epoch.clone());
+        }
+        let epoch = self.prepare()?;
+        *self.epoch.borrow_mut() = Some(epoch.clone());
+        Ok(epoch)
+    }
+
+    fn prepare(&self) -> Result<String> {
+        let sql = self.sql();
+        sql.exec(
+            "CREATE TABLE IF NOT EXISTS revoked (seq INTEGER PRIMARY KEY AUTOINCREMENT, \
+             key TEXT NOT NULL UNIQUE, at_ms INTEGER NOT NULL)",
+            None,
+        )?;
+        sql.exec(
+            "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            None,
+        )?;
+        let epoch = now_ms().to_string();
+        sql.exec(
+            "INSERT OR IGNORE INTO meta (name, value) VALUES ('epoch', ?)",
+            vec![epoch.into()],
+        )?;
+        let row: Value = sql
+            .exec("SELECT value FROM meta WHERE name = 'epoch'", None)?
+            .one()?;
+        Ok(row.value)
+    }
+
+    fn count(&self, query: &str) -> Result<u64> {
+        let row: Count = self.sql().exec(query, None)?.one()?;
+        Ok(u64::try_from(row.n).unwrap_or(0))
+    }
+
+    /// Appends `keys` (again: a key appended before gets a new sequence number and
+    /// time), after dropping what is past retention; refused when it would not fit.
+    fn append(&self, keys: &[String], now: i64) -> Result<std::result::Result<u64, AppendRefusal>> {
+        let sql = self.sql();
+        sql.exec(
+            "DELETE FROM revoked WHERE at_ms < ?",
+            vec![log::oldest_kept(now).into()],
+        )?;
+        let retained = self.count("SELECT COUNT(*) AS n FROM revoked")?;
+        if let Err(full) = log::fits(retained, keys.len()) {
+            return Ok(Err(full));
+        }
+        for key in keys {
+            sql.exec(
+                "DELETE FROM revoked WHERE key = ?",
+                vec![key.as_str().into()],
+            )?;
+            sql.exec(
+                "INSERT INTO revoked (key, at_ms) VALUES (?, ?)",
+                vec![key.as_str().into(), now.into()],
+            )?;
+        }
+        Ok(Ok(
+            self.count("SELECT COALESCE(MAX(seq), 0) AS n FROM revoked")?
+        ))
+    }
+
+    fn after(&self, after: u64, now: i64) -> Result<Vec<Entry>> {
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
+        let limit = i64::try_from(log::PAGE + 1).unwrap_or(i64::MAX);
+        self.sql()
+            .exec(
+                "SELECT seq, key, at_ms FROM revoked WHERE seq > ? AND at_ms >= ? \
+                 ORDER BY seq LIMIT ?",
+                vec![after.into(), log::oldest_kept(now).into(), limit.into()],
+            )?
+            .to_array()
+    }
+}
+
+impl DurableObject for RevocationLog {
+    fn new(state: State, _env: Env) -> Self {
+        RevocationLog {
+            state,
+            reads: Cell::new(0),
+            epoch: RefCell::new(None),
+        }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let epoch = self.epoch()?;
+        let now = now_ms();
+        let path = req.path();
+        match (req.method(), path.as_str()) {
+            (Method::Post, log::APPEND_PATH) => {
+                let body = req.bytes().await?;
+                let appended = log::parse_append(&body).map(|keys| self.append(&keys, now));
+                match appended {
+                    Ok(result) => match result? {
+                        Ok(head) => Response::from_json(&AppendAnswer { head }),
+                        Err(_full) => Response::error("revocation log full", 507),
+                    },
+                    Err(_) => Response::error("bad append", 400),
+                }
+            }
+            (Method::Get, log::STATS_PATH) => Response::from_json(&log::Stats {
+                reads: self.reads.get(),
+                retained: self.count("SELECT COUNT(*) AS n FROM revoked")?,
+            }),
+            (Method::Get, path) => match log::parse_after(path) {
+                Some(after) => {
+                    self.reads.set(self.reads.get() + 1);
+                    Response::from_json(&log::page(epoch, self.after(after, now)?, now))
+                }
+                None => Response::error("not found", 404),
+            },
+            _ => Response::error("not found", 404),
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! The isolate's copy of the revocation log (see `revocation_log`), and the rule a cache
+//! hit is judged by: a KV entry is believed only when this copy is at most
+//! [`FRESH_MS`] behind the log and does not hold its key. Otherwise the hit becomes a
+//! miss and the origin decides — slower, never open.
+//!
+//! The bound: the purge appends to the log before it answers the origin, and a catch-up
+//! answer is at most 1 s old (cached through the Cache API for 1 s), so a decision at
+//! time `t` uses a copy of the log as of at least `t - 1 s`: a key revoked before that is
+//! refused. Beyond [`STALE_MS`] (the log unreadable for a while) every hit resolves.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::revocation_log::{oldest_kept, Page};
+
+/// A copy older than this is brought up to date before a hit is believed.
+pub const FRESH_MS: i64 = 1_000;
+/// A copy older than this is not used at all: every hit resolves at the origin.
+pub const STALE_MS: i64 = 3_000;
+/// After a failed read, the log is not asked again for this long (hits resolve).
+pub const RETRY_MS: i64 = 1_000;
+/// Pages read in one catch-up at most; a longer log is read over several requests.
+pub const MAX_PAGES: usize = 10;
+
+/// What the copy says about a cache key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// In the log: the entry is stale, whatever KV says.
+    Revoked,
+    /// Not in a copy at most [`STALE_MS`] old.
+    Clear,
+    /// The copy is too old (or there is none): ask the origin.
+    Unknown,
+}
+
+#[derive(Debug, Default)]
+struct Copy {
+    epoch: Option<String>,
+    /// The newest sequence number applied.
+    after: u64,
+    /// The log's clock at its last complete answer.
+    as_of_ms: Option<i64>,
+    /// A catch-up stopped at a page boundary: read on regardless of freshness.
+    partial: bool,
+    failed_at_ms: Option<i64>,
+    /// Revoked key → when it was appended.
+    keys: HashMap<String, i64>,
+}
+
+/// One per isolate (a `static` in the glue), shared by its concurrent requests.
+#[derive(Debug, Default)]
+pub struct Revocations {
+    copy: Mutex<Copy>,
+}
+
+impl Revocations {
+    fn copy(&self) -> std::sync::MutexGuard<'_, Copy> {
+        // A panic while holding it cannot leave the copy half-applied in a way that
+        // opens anything: at worst it is older than it says, and `as_of_ms` bounds that.
+        self.copy
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The sequence number to read after, when the copy must catch up now; `None` when
+    /// it is fresh, or the log failed a moment ago.
+    pub fn next_read(&self, now_ms: i64) -> Option<u64> {
+        let copy = self.copy();
+        let fresh = copy
+            .as_of_ms
+            .is_some_and(|as_of| now_ms.saturating_sub(as_of) <= FRESH_MS);
+        let backing_off = copy
+            .failed_at_ms
+            .is_some_and(|failed| now_ms.saturating_sub(failed) < RETRY_MS);
+        (copy.partial || !fresh)
+            .then_some(copy.after)
+            .filter(|_| !backing_off)
+    }
+
+    /// Applies an answer to "after `asked`". `false` when the page does not continue
+    /// the copy (another request moved it meanwhile): the caller stops reading.
+    pub fn apply(&self, asked: u64, page: Page, now_ms: i64) -> bool {
+        let mut copy = self.copy();
+        if copy.epoch.as_deref() != Some(page.epoch.as_str()) {
+            // A log that started over: nothing of the old copy's numbering holds, and
+            // a page after anything but 0 skips the new log's first entries, so the
+            // copy starts over and reads again from 0.
+            *copy = Copy {
+                epoch: Some(page.epoch.clone()),
+                partial: asked != 0,
+                ..Copy::default()
+            };
+            if asked != 0 {
+                return true;
+            }
+        } else if copy.after != asked {
+            return false;
+        }
+        for entry in page.entries {
+            if entry.seq > copy.after {
+                copy.after = entry.seq;
+            }
+            copy.keys.insert(entry.key, entry.at_ms);
+        }
+        copy.failed_at_ms = None;
+        copy.partial = page.more;
+        if !page.more {
+            copy.as_of_ms = Some(
+                copy.as_of_ms
+                    .map_or(page.as_of_ms, |a| a.max(page.as_of_ms)),
+            );
+        }
+        let oldest = oldest_kept(now_ms);
+        copy.keys.retain(|_, at| *at >= oldest);
+        true
+    }
+
+    /// The log could not be read (or answered nonsense).
+    pub fn failed(&self, now_ms: i64) {
+        self.copy().failed_at_ms = Some(now_ms);
+    }
+
+    pub fn verdict(&self, key: &str, now_ms: i64) -> Verdict {
+        let copy = self.copy();
+        if copy.keys.contains_key(key) {
+            return Verdict::Revoked;
+        }
+        match copy.as_of_ms {
+            Some(as_of) if now_ms.saturating_sub(as_of) <= STALE_MS => Verdict::Clear,
+            _ => Verdict::Unknown,
+        }
+    }
+
+    /// Keys held, for tests and the bench.
+    pub fn len(&self) -> usize {
+        self.copy().keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::revocation_log::{Entry, RETENTION_MS};
+
+    const T: i64 = 1_700_000_000_000;
+
+    fn entry(seq: u64, key: &str, at_ms: i64) -> Entry {
+        Entry {
+            seq,
+            key: key.to_owned(),
+            at_ms,
+        }
+    }
+
+    fn page(epoch: &str, entries: Vec<Entry>, more: bool, as_of_ms: i64) -> Page {
+        Page {
+            epoch: epoch.to_owned(),
+            entries,
+            more,
+            as_of_ms,
+        }
+    }
+
+    #[test]
+    fn a_new_copy_knows_nothing_and_reads_from_the_start() {
+        let r = Revocations::default();
+        assert_eq!(r.verdict("k", T), Verdict::Unknown);
+        assert_eq!(r.next_read(T), Some(0));
+    }
+
+    #[test]
+    fn a_fresh_copy_clears_what_it_does_not_hold_and_refuses_what_it_does() {
+        let r = Revocations::default();
+        assert!(r.apply(0, page("e", vec![entry(1, "a", T)], false, T), T));
+        assert_eq!(r.verdict("a", T), Verdict::Revoked);
+        assert_eq!(r.verdict("b", T), Verdict::Clear);
+        assert_eq!(r.next_read(T + FRESH_MS), None, "fresh for a second");
+        assert_eq!(
+            r.next_read(T + FRESH_MS + 1),
+            Some(1),
+            "then catch up after 1"
+        );
+        assert_eq!(r.verdict("b", T + STALE_MS), Verdict::Clear);
+        assert_eq!(r.verdict("b", T + STALE_MS + 1), Verdict::Unknown);
+        assert_eq!(r.verdict("a", T + STALE_MS + 1), Verdict::Revoked);
+    }
+
+    #[test]
+    fn freshness_is_the_logs_clock_not_the_time_of_reading() {
+        let r = Revocations::default();
+        // A cached answer the log gave 900 ms ago is fresh for 100 ms more only.
+        assert!(r.apply(0, page("e", vec![], false, T - 900), T));
+        assert_eq!(r.next_read(T + 100), None);
+        assert_eq!(r.next_read(T + 101), Some(0));
+        // An older answer never makes the copy older.
+        assert!(r.apply(0, page("e", vec![], false, T - 5_000), T));
+        assert_eq!(r.next_read(T + 100), None);
+    }
+
+    #[test]
+    fn a_long_log_is_read_page_by_page() {
+        let r = Revocations::default();
+        assert!(r.apply(0, page("e", vec![entry(1, "a", T)], true, T), T));
+        assert_eq!(r.verdict("b", T), Verdict::Unknown, "not complete yet");
+        assert_eq!(r.next_read(T), Some(1));
+        assert!(r.apply(1, page("e", vec![entry(2, "b", T)], false, T), T));
+        assert_eq!(r.verdict("b", T), Verdict::Revoked);
+        assert_eq!(r.verdict("c", T), Verdict::Clear);
+        assert_eq!(r.next_read(T), None);
+    }
+
+    #[test]
+    fn a_page_that_does_not_continue_the_copy_is_not_applied() {
+        let r = Revocations::default();
+        assert!(r.apply(
+            0,
+            page("e", vec![entry(1, "a", T), entry(2, "b", T)], false, T),
+            T
+        ));
+        // A slower request that asked after 0 arrives late.
+        assert!(!r.apply(0, page("e", vec![entry(1, "a", T)], false, T + 10), T));
+        assert_eq!(r.next_read(T + 10 + FRESH_MS + 1), Some(2));
+    }
+
+    #[test]
+    fn a_log_that_started_over_resets_the_copy() {
+        let r = Revocations::default();
+        assert!(r.apply(0, page("old", vec![entry(7, "a", T)], false, T), T));
+        // The new log's entries after 7 are not all it has: read it from the start.
+        let new = || page("new", vec![entry(1, "b", T)], false, T + 10);
+        assert!(r.apply(
+            7,
+            page("new", vec![entry(8, "c", T)], false, T + 10),
+            T + 10
+        ));
+        assert_eq!(r.verdict("a", T + 10), Verdict::Unknown);
+        assert_eq!(r.verdict("c", T + 10), Verdict::Unknown);
+        assert_eq!(r.next_read(T + 10), Some(0));
+        assert!(r.apply(0, new(), T + 10));
+        assert_eq!(r.verdict("a", T + 10), Verdict::Clear);
+        assert_eq!(r.verdict("b", T + 10), Verdict::Revoked);
+        assert_eq!(r.next_read(T + 10 + FRESH_MS + 1), Some(1));
+    }
+
+    #[test]
+    fn failures_back_off_and_let_the_copy_go_stale() {
+        let r = Revocations::default();
+        assert!(r.apply(0, page("e", vec![], false, T), T));
+        r.failed(T + 1_500);
+        assert_eq!(r.next_read(T + 1_600), None, "not asked again at once");
+        assert_eq!(r.next_read(T + 1_500 + RETRY_MS), Some(0));
+        assert_eq!(r.verdict("x", T + STALE_MS + 1), Verdict::Unknown);
+    }
+
+    #[test]
+    fn entries_past_retention_are_forgotten() {
+        let r = Revocations::default();
+        assert!(r.apply(0, page("e", vec![entry(1, "a", T)], false, T), T));
+        let later = T + RETENTION_MS + 1;
+        assert!(r.apply(
+            1,
+            page("e", vec![entry(2, "b", later)], false, later),
+            later
+        ));
+        assert_eq!(r.len(), 1);
+        assert_eq!(r.verdict("b", later), Verdict::Revoked);
+    }
+}
