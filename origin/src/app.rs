@@ -44,7 +44,12 @@ pub fn app(state: AppState) -> Router {
                 .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
                     let id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
                     // The path only: query strings are the client's and may hold secrets.
-                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = id.as_deref().unwrap_or("-"))
+                    tracing::info_span!(
+                        "request",
+                        method = %req.method(),
+                        path = %req.uri().path(),
+                        request_id = id.as_deref().unwrap_or("-")
+                    )
                 }))
                 .layer(middleware::from_fn_with_state(state.clone(), frame))
                 .layer(RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))

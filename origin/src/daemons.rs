@@ -6,17 +6,18 @@
 use chrono::SecondsFormat;
 use serde::Serialize;
 use serde_json::{json, Value};
-use tollgate_shared::wire::{self, ExchangeAnswer};
+use tollgate_shared::wire::ExchangeAnswer;
 use tollgate_shared::{cache_key, AuthError, RawToken, TokenHash, TokenKind};
 use uuid::Uuid;
 
 use crate::db::daemon_tokens::{self, NewDaemonToken};
-use crate::db::install_tokens::{self, InstallTokenView, Refusal};
+use crate::db::install_tokens::{self, InstallTokenView, NotConsumed};
 use crate::db::members as db_members;
 use crate::db::{events, members, runtimes, tasks, GenericClient, StoreResult};
 use crate::domain_error::{DomainError, DomainResult};
 use crate::model::{Role, TaskStatus};
 use crate::outbox::Outbox;
+use crate::refusal::Refusal;
 use crate::workspaces;
 
 /// The one response that carries a new install token.
@@ -42,7 +43,7 @@ pub async fn mint_install_token(
     if for_user != issuer {
         let role = db_members::role_of(db, workspace_id, for_user)
             .await?
-            .ok_or(MEMBER_NOT_FOUND)?;
+            .ok_or(Refusal::MemberNotFound)?;
         if !issuer_role.may_manage(Some(role), None) {
             return Err(AuthError::InsufficientPermissions.into());
         }
@@ -50,13 +51,10 @@ pub async fn mint_install_token(
     let raw = RawToken::generate(TokenKind::Install)?;
     let view = install_tokens::insert(db, &raw.hash(), workspace_id, issuer, for_user)
         .await?
-        .ok_or(MEMBER_NOT_FOUND)?;
+        .ok_or(Refusal::MemberNotFound)?;
     tracing::info!(install_token_id = %view.id, %workspace_id, user_id = %for_user, "install token minted");
     Ok(MintedInstallToken { view, token: raw })
 }
-
-pub const MEMBER_NOT_FOUND: DomainError = DomainError::Missing("member not found");
-pub const DAEMON_ID_TAKEN: DomainError = DomainError::Conflict(wire::DAEMON_ID_TAKEN);
 
 /// Exchanges an install token for a daemon token acting for the token's member, in one
 /// transaction that holds the membership (a removal waits for it, or it sees the
@@ -81,12 +79,12 @@ pub async fn exchange(outbox: &Outbox, raw: &str, daemon_id: &str) -> DomainResu
                 }
                 let Some(consumed) = install_tokens::consume(tx, &hash, daemon_id).await? else {
                     // Only to choose the message: the decision above is final.
-                    let refusal = install_tokens::refusal(tx, &hash).await?;
-                    return Err(DomainError::Auth(match refusal {
-                        Refusal::UnknownOrExpired => AuthError::InvalidInstallToken,
-                        Refusal::AlreadyUsed => AuthError::InstallTokenAlreadyUsed,
-                        Refusal::MemberGone => AuthError::MemberGone,
-                        Refusal::IssuerNotAuthorized => AuthError::IssuerNotAuthorized,
+                    let why = install_tokens::why_not_consumed(tx, &hash).await?;
+                    return Err(DomainError::Auth(match why {
+                        NotConsumed::UnknownOrExpired => AuthError::InvalidInstallToken,
+                        NotConsumed::AlreadyUsed => AuthError::InstallTokenAlreadyUsed,
+                        NotConsumed::MemberGone => AuthError::MemberGone,
+                        NotConsumed::IssuerNotAuthorized => AuthError::IssuerNotAuthorized,
                     }));
                 };
                 let install_tokens::Consumed {
@@ -96,7 +94,9 @@ pub async fn exchange(outbox: &Outbox, raw: &str, daemon_id: &str) -> DomainResu
                 } = consumed;
                 let mut replaced = Vec::new();
                 match daemon_tokens::live_for_daemon(tx, workspace_id, daemon_id).await? {
-                    Some((_, owner)) if owner != user_id => return Err(DAEMON_ID_TAKEN),
+                    Some((_, owner)) if owner != user_id => {
+                        return Err(Refusal::DaemonIdEnrolled.into())
+                    }
                     Some((old, _)) => {
                         replaced.extend(daemon_tokens::revoke(tx, old, workspace_id).await?)
                     }
@@ -119,7 +119,7 @@ pub async fn exchange(outbox: &Outbox, raw: &str, daemon_id: &str) -> DomainResu
                 .map_err(|e| {
                     // Another exchange for this daemon id committed first.
                     if e.is_unique_violation() {
-                        DAEMON_ID_TAKEN
+                        Refusal::DaemonIdEnrolled.into()
                     } else {
                         DomainError::from(e)
                     }

@@ -1,11 +1,13 @@
 //! What the domain modules (`pats`, `daemons`, `members`, `workspaces`, `resolver`,
-//! `validate`) refuse or fail with, in their own words. They know nothing of HTTP: the
-//! HTTP layer gives each its status in one place (`http::error`), the admin CLI its
-//! sentence in another (`cli`).
+//! `validate`) refuse or fail with, in their own words. A refusal carries its status as
+//! a number, like the edge's `AuthError` (both are contracts of the API); the domain
+//! knows nothing else of HTTP. The HTTP layer answers each in one place (`http::error`),
+//! the admin CLI says its sentence in another (`cli`).
 
 use tollgate_shared::AuthError;
 
 use crate::db::StoreError;
+use crate::refusal::Refusal;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DomainError {
@@ -13,15 +15,10 @@ pub enum DomainError {
     /// edge shares (status, message and challenge are the `AuthError`'s).
     #[error("{0}")]
     Auth(AuthError),
-    /// What was asked breaks a rule (a bad name, an unknown role): the client's to fix.
+    /// What was asked cannot be done (a bad name, a member that does not exist, a daemon
+    /// id another member holds): its status and message are the `Refusal`'s.
     #[error("{0}")]
-    Invalid(&'static str),
-    /// A named thing that does not exist, or not for this caller (`member not found`).
-    #[error("{0}")]
-    Missing(&'static str),
-    /// The state does not allow it (`already a member`, `daemon id already enrolled`).
-    #[error("{0}")]
-    Conflict(&'static str),
+    Refused(Refusal),
     /// Fleet could not say whether a cloud PAT is valid: fail closed, retry later.
     #[error("cloud pat verifier unavailable")]
     VerifierUnavailable,
@@ -38,6 +35,12 @@ pub type DomainResult<T> = Result<T, DomainError>;
 impl From<AuthError> for DomainError {
     fn from(e: AuthError) -> DomainError {
         DomainError::Auth(e)
+    }
+}
+
+impl From<Refusal> for DomainError {
+    fn from(r: Refusal) -> DomainError {
+        DomainError::Refused(r)
     }
 }
 

@@ -22,6 +22,7 @@ pub mod model;
 pub mod openapi;
 pub mod outbox;
 pub mod pats;
+pub mod refusal;
 pub mod resolver;
 pub mod routes;
 pub mod serve;

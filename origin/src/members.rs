@@ -17,11 +17,7 @@ use crate::db::{
 use crate::domain_error::{DomainError, DomainResult};
 use crate::model::{Role, TaskStatus};
 use crate::outbox::Outbox;
-
-pub const MEMBER_NOT_FOUND: DomainError = DomainError::Missing("member not found");
-pub const USER_NOT_FOUND: DomainError = DomainError::Missing("user not found");
-pub const ALREADY_A_MEMBER: DomainError = DomainError::Conflict("already a member");
-pub const LAST_OWNER: DomainError = DomainError::Invalid("workspace must have at least one owner");
+use crate::refusal::Refusal;
 
 /// A member's role, as added or changed.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -50,9 +46,9 @@ pub async fn add(
         Box::pin(async move {
             let user = users::find_by_email(db, &email)
                 .await?
-                .ok_or(USER_NOT_FOUND)?;
+                .ok_or(Refusal::UserNotFound)?;
             if !members::add(db, workspace_id, user.id, role).await? {
-                return Err(ALREADY_A_MEMBER);
+                return Err(Refusal::AlreadyAMember.into());
             }
             Ok(Membership {
                 workspace_id,
@@ -79,12 +75,12 @@ pub async fn change_role(
             members::lock(tx, workspace_id, user_id).await?;
             let current = removal::member_role(tx, workspace_id, user_id)
                 .await?
-                .ok_or(MEMBER_NOT_FOUND)?;
+                .ok_or(Refusal::MemberNotFound)?;
             if !by.may_manage(Some(current), Some(role)) {
                 return Err(AuthError::InsufficientPermissions.into());
             }
             if !members::set_role(tx, workspace_id, user_id, role).await? {
-                return Err(LAST_OWNER);
+                return Err(Refusal::LastOwner.into());
             }
             Ok(Membership {
                 workspace_id,
@@ -130,9 +126,10 @@ pub async fn remove(
                 let Some(role) = removal::member_role(tx, workspace_id, user_id).await? else {
                     // Leaving a workspace one is not in, or removing someone already gone.
                     return Err(match by_role {
-                        None => crate::workspaces::NOT_FOUND,
-                        Some(_) => MEMBER_NOT_FOUND,
-                    });
+                        None => Refusal::WorkspaceNotFound,
+                        Some(_) => Refusal::MemberNotFound,
+                    }
+                    .into());
                 };
                 if by_role.is_some_and(|by| !by.may_manage(Some(role), None)) {
                     return Err(AuthError::InsufficientPermissions.into());
@@ -140,7 +137,7 @@ pub async fn remove(
                 if role == Role::Owner
                     && removal::other_owners(tx, workspace_id, user_id).await? == 0
                 {
-                    return Err(LAST_OWNER);
+                    return Err(Refusal::LastOwner.into());
                 }
                 let revoked = daemon_tokens::revoke_for_member(tx, workspace_id, user_id).await?;
                 let owned = runtimes::of_member(tx, workspace_id, user_id).await?;

@@ -9,6 +9,7 @@ use crate::db::pats::{self as store, PatView};
 use crate::db::GenericClient;
 use crate::domain_error::{DomainError, DomainResult};
 use crate::outbox::Outbox;
+use crate::refusal::Refusal;
 use crate::validate;
 
 pub const MAX_EXPIRES_IN_DAYS: i64 = 3650;
@@ -33,9 +34,7 @@ pub fn validate(
     let days = match expires_in_days {
         None => None,
         Some(d) if d <= 0 => None,
-        Some(d) if d > MAX_EXPIRES_IN_DAYS => {
-            return Err(DomainError::Invalid("expires_in_days must be at most 3650"))
-        }
+        Some(d) if d > MAX_EXPIRES_IN_DAYS => return Err(Refusal::ExpiryTooLong.into()),
         // At most 3650 here, so it fits.
         Some(d) => i32::try_from(d).ok(),
     };

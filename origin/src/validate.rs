@@ -4,7 +4,8 @@
 
 use serde_json::Value;
 
-use crate::domain_error::{DomainError, DomainResult};
+use crate::domain_error::DomainResult;
+use crate::refusal::Refusal;
 
 pub const MAX_NAME_CHARS: usize = 100;
 pub const MAX_DAEMON_ID_BYTES: usize = 128;
@@ -14,15 +15,13 @@ pub const MAX_DAEMON_ID_BYTES: usize = 128;
 pub fn name(value: Option<&str>) -> DomainResult<String> {
     let name = value.map(str::trim).unwrap_or_default();
     if name.is_empty() {
-        return Err(DomainError::Invalid("name is required"));
+        return Err(Refusal::NameRequired.into());
     }
     if name.chars().count() > MAX_NAME_CHARS {
-        return Err(DomainError::Invalid("name is too long"));
+        return Err(Refusal::NameTooLong.into());
     }
     if name.chars().any(char::is_control) {
-        return Err(DomainError::Invalid(
-            "name must not contain control characters",
-        ));
+        return Err(Refusal::NameHasControl.into());
     }
     Ok(name.to_owned())
 }
@@ -39,12 +38,10 @@ pub fn email(email: &str) -> Option<String> {
 /// `daemon_id` from a request body: present, non-empty, at most 128 bytes of
 /// `[A-Za-z0-9._-]` (it ends up in headers and log lines).
 pub fn daemon_id(value: Option<&Value>) -> DomainResult<String> {
-    let invalid = DomainError::Invalid("invalid daemon_id");
+    let invalid = Refusal::InvalidDaemonId.into();
     match value {
-        None | Some(Value::Null) => Err(DomainError::Invalid("daemon_id is required")),
-        Some(Value::String(s)) if s.is_empty() => {
-            Err(DomainError::Invalid("daemon_id is required"))
-        }
+        None | Some(Value::Null) => Err(Refusal::DaemonIdRequired.into()),
+        Some(Value::String(s)) if s.is_empty() => Err(Refusal::DaemonIdRequired.into()),
         Some(Value::String(s)) => {
             let ok = s.len() <= MAX_DAEMON_ID_BYTES
                 && s.bytes()

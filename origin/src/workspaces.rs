@@ -7,12 +7,11 @@ use uuid::Uuid;
 
 use crate::db::workspaces::{self as db_workspaces, WorkspaceRole};
 use crate::db::{in_transaction, members};
-use crate::domain_error::{DomainError, DomainResult};
+use crate::domain_error::DomainResult;
 use crate::model::Role;
+use crate::refusal::Refusal;
 use crate::validate;
 use deadpool_postgres::Pool;
-
-pub const NOT_FOUND: DomainError = DomainError::Missing("workspace not found");
 
 /// Creates a workspace named `name` (the one rule for names) owned by `owner`, in one
 /// transaction: the API, the admin CLI and the tests' fixtures all create them here.
@@ -34,7 +33,7 @@ pub async fn create(pool: &Pool, name: Option<&str>, owner: Uuid) -> DomainResul
 
 /// The workspace id of a path: one that is not even a UUID does not exist either.
 pub fn parse_id(raw: &str) -> DomainResult<Uuid> {
-    Uuid::parse_str(raw).map_err(|_| NOT_FOUND)
+    Uuid::parse_str(raw).map_err(|_| Refusal::WorkspaceNotFound.into())
 }
 
 /// The caller's role; a workspace that does not exist and one the caller is not a
@@ -46,7 +45,7 @@ pub async fn role(
 ) -> DomainResult<Role> {
     members::role_of(db, workspace_id, user_id)
         .await?
-        .ok_or(NOT_FOUND)
+        .ok_or(Refusal::WorkspaceNotFound.into())
 }
 
 /// Owners and admins only; other members get 403.

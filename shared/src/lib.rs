@@ -13,6 +13,9 @@
 //! - [`expiring`]: a bounded in-memory map whose entries expire (the in-process caches).
 //! - [`settings`]: the rules both sides apply to their secrets and URLs at start-up.
 //! - [`headers`], [`bearer`], [`request_id`]: the small print of HTTP.
+//!
+//! With the `utoipa` feature (the origin's, never the Worker's) the wire types also
+//! describe themselves for the OpenAPI document (`schema.rs` for the hand-written ones).
 
 pub mod access;
 pub mod actor;
@@ -24,6 +27,8 @@ pub mod headers;
 mod hex;
 pub mod request_id;
 pub mod routes;
+#[cfg(feature = "utoipa")]
+mod schema;
 pub mod session;
 pub mod settings;
 pub mod signing;

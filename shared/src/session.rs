@@ -198,8 +198,16 @@ mod tests {
     const SECRET: &str = "jwt-secret-of-at-least-32-bytes!!";
     const USER: &str = "7d4f9c2e-0000-4000-8000-000000000001";
     // Computed independently with Python (hmac, base64, json).
-    const FIXED_JWT: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI3ZDRmOWMyZS0wMDAwLTQwMDAtODAwMC0wMDAwMDAwMDAwMDEiLCJlbWFpbCI6ImFkYUBleGFtcGxlLmNvbSIsImlhdCI6MTcwMDAwMDAwMCwiZXhwIjoxNzAwMDAzNjAwfQ.pFcWQbTJZuJh8CrMU1UM66JsjWoZWRVUAPzKQkOYzqY";
-    const FIXED_CSRF: &str = "00112233445566778899aabbccddeeff.19bccce893dcb62a4b4d9fa3785b844fed354e7369767d9d6ec3e250dd85856c";
+    const FIXED_JWT: &str = concat!(
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9",
+        ".eyJzdWIiOiI3ZDRmOWMyZS0wMDAwLTQwMDAtODAwMC0wMDAwMDAwMDAwMDEiLCJlbWFpbCI6ImFkYUBleGFt",
+        "cGxlLmNvbSIsImlhdCI6MTcwMDAwMDAwMCwiZXhwIjoxNzAwMDAzNjAwfQ",
+        ".pFcWQbTJZuJh8CrMU1UM66JsjWoZWRVUAPzKQkOYzqY",
+    );
+    const FIXED_CSRF: &str = concat!(
+        "00112233445566778899aabbccddeeff",
+        ".19bccce893dcb62a4b4d9fa3785b844fed354e7369767d9d6ec3e250dd85856c",
+    );
 
     fn key() -> SessionKey {
         SessionKey::new(SECRET)

@@ -172,14 +172,19 @@ impl TryFrom<ResolveFields<TokenHash, RawToken>> for ResolveRequest {
 
 /// The resolver's 200: who the token belongs to and how long the edge may cache that.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ResolveAnswer {
     pub identity: Actor,
+    /// How long the edge may cache this answer.
     pub ttl_secs: u64,
 }
 
 /// `POST /api/install-tokens/exchange`: what an installer sends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ExchangeRequest {
+    /// The install token, `mit_…`.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String))]
     pub token: RawToken,
     pub daemon_id: String,
 }
@@ -187,9 +192,12 @@ pub struct ExchangeRequest {
 /// The exchange's 409: the daemon id is another member's (their live token holds it).
 pub const DAEMON_ID_TAKEN: &str = "daemon id already enrolled";
 
-/// Its 200: the daemon token, shown this once, and where it belongs.
+/// The exchange's 200: the daemon token, shown this once, and where it belongs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ExchangeAnswer {
+    /// The daemon token, `mdt_…`, shown this once.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String))]
     pub token: RawToken,
     pub workspace_id: uuid::Uuid,
     pub daemon_id: String,
@@ -344,7 +352,11 @@ mod tests {
 
     #[test]
     fn answer_shape() {
-        let json = r#"{"identity":{"actor_source":"pat","user_id":"7d4f9c2e-0000-4000-8000-000000000001","user_email":null,"workspace_id":null,"daemon_id":null,"agent_id":null,"task_id":null},"ttl_secs":600}"#;
+        let json = concat!(
+            r#"{"identity":{"actor_source":"pat","user_id":"7d4f9c2e-0000-4000-8000-000000000001","#,
+            r#""user_email":null,"workspace_id":null,"daemon_id":null,"agent_id":null,"task_id":null},"#,
+            r#""ttl_secs":600}"#
+        );
         let answer: ResolveAnswer = serde_json::from_str(json).unwrap();
         assert_eq!(answer.ttl_secs, 600);
         assert_eq!(serde_json::to_string(&answer).unwrap(), json);

@@ -120,7 +120,7 @@ pub async fn consume(
 
 /// Why a token could not be consumed, in the order the API reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
+pub enum NotConsumed {
     UnknownOrExpired,
     AlreadyUsed,
     MemberGone,
@@ -128,7 +128,10 @@ pub enum Refusal {
 }
 
 /// Reads why [`consume`] refused: only to choose the message, never to decide.
-pub async fn refusal(db: &impl GenericClient, hash: &TokenHash) -> StoreResult<Refusal> {
+pub async fn why_not_consumed(
+    db: &impl GenericClient,
+    hash: &TokenHash,
+) -> StoreResult<NotConsumed> {
     let stmt = db
         .prepare_cached(
             "SELECT t.expires_at <= now(), t.used_at IS NOT NULL,
@@ -138,10 +141,10 @@ pub async fn refusal(db: &impl GenericClient, hash: &TokenHash) -> StoreResult<R
         )
         .await?;
     Ok(match db.query_opt(&stmt, &[&hash.as_str()]).await? {
-        None => Refusal::UnknownOrExpired,
-        Some(row) if row.get::<_, bool>(0) => Refusal::UnknownOrExpired,
-        Some(row) if row.get::<_, bool>(1) => Refusal::AlreadyUsed,
-        Some(row) if row.get::<_, bool>(2) => Refusal::MemberGone,
-        Some(_) => Refusal::IssuerNotAuthorized,
+        None => NotConsumed::UnknownOrExpired,
+        Some(row) if row.get::<_, bool>(0) => NotConsumed::UnknownOrExpired,
+        Some(row) if row.get::<_, bool>(1) => NotConsumed::AlreadyUsed,
+        Some(row) if row.get::<_, bool>(2) => NotConsumed::MemberGone,
+        Some(_) => NotConsumed::IssuerNotAuthorized,
     })
 }

@@ -23,19 +23,35 @@ pub async fn insert(db: &impl GenericClient, keys: &[String]) -> StoreResult<Vec
 }
 
 /// Queues a second purge of `keys`, due in `delay_secs`; the dispatcher delivers it.
+/// `now()` is the transaction's start: [`retime_echo`] moves them to the commit.
 pub async fn insert_echo(
     db: &impl GenericClient,
     keys: &[String],
     delay_secs: i32,
-) -> StoreResult<()> {
+) -> StoreResult<Vec<i64>> {
     let stmt = db
         .prepare_cached(
             "INSERT INTO cache_invalidations (cache_key, attempts, next_attempt_at)
-             SELECT k, 0, now() + make_interval(secs => $2::int) FROM unnest($1::text[]) AS k",
+             SELECT k, 0, now() + make_interval(secs => $2::int) FROM unnest($1::text[]) AS k
+             RETURNING id",
         )
         .await?;
-    db.execute(&stmt, &[&keys, &delay_secs]).await?;
-    Ok(())
+    let rows = db.query(&stmt, &[&keys, &delay_secs]).await?;
+    Ok(rows.into_iter().map(|r| r.get(0)).collect())
+}
+
+/// Right after the commit that queued them: second purges due `delay_secs` from now. A
+/// revocation that waited on locks would otherwise have its second purge due too soon
+/// after the commit to catch a stale write landing after the first. Only rows still
+/// waiting for their first attempt move.
+pub async fn retime_echo(db: &impl GenericClient, ids: &[i64], delay_secs: i32) -> StoreResult<u64> {
+    let stmt = db
+        .prepare_cached(
+            "UPDATE cache_invalidations SET next_attempt_at = now() + make_interval(secs => $2::int)
+             WHERE id = ANY($1) AND attempts = 0",
+        )
+        .await?;
+    Ok(db.execute(&stmt, &[&ids, &delay_secs]).await?)
 }
 
 pub async fn delete(db: &impl GenericClient, ids: &[i64]) -> StoreResult<u64> {

@@ -1,8 +1,8 @@
 //! Who may call a route, said by the route's signature: a handler takes a
 //! [`HumanCaller`], a [`UserCaller`], a [`CloudRuntimeCaller`] or a [`DaemonCaller`] —
 //! and on `/api/workspaces/{id}/…` an [`InWorkspace`] of one of them — and the
-//! extractor answers the exact 401, 403 or 404 (docs/ARCHITECTURE.md "Caller extractors") before the handler runs. There
-//! is no check to forget.
+//! extractor answers the exact 401, 403 or 404 (docs/ARCHITECTURE.md "Caller
+//! extractors") before the handler runs. There is no check to forget.
 //!
 //! Each extractor starts from [`EdgeVerified`] (an identity the edge stamped and signed)
 //! or, for a request that came straight to the origin, the bearer token resolved here,
@@ -21,6 +21,7 @@ use super::edge_trust::EdgeVerified;
 use super::error::AppError;
 use crate::db::with_client;
 use crate::model::Role;
+use crate::refusal::Refusal;
 use crate::state::AppState;
 use crate::workspaces;
 
@@ -237,7 +238,7 @@ impl<C: Caller> FromRequestParts<AppState> for InWorkspace<C> {
         let caller = C::from_request_parts(parts, state).await?;
         let params = RawPathParams::from_request_parts(parts, state)
             .await
-            .map_err(|_| workspaces::NOT_FOUND)?;
+            .map_err(|_| Refusal::WorkspaceNotFound)?;
         let raw = params
             .iter()
             .find_map(|(name, value)| (name == "id").then_some(value))

@@ -1,7 +1,7 @@
 //! One error type for every handler. Each variant knows its status; 5xx bodies are
 //! opaque and their details go to the log.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
@@ -10,24 +10,22 @@ use tollgate_shared::AuthError;
 
 use crate::db::StoreError;
 use crate::domain_error::DomainError;
+use crate::refusal::Refusal;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
+    /// What was asked cannot be done: status and message are the `Refusal`'s.
     #[error("{0}")]
-    BadRequest(&'static str),
+    Refused(Refusal),
     /// Who is calling could not be established, or may not call this: the same
     /// statuses, messages and challenges as the edge's.
     #[error("{0}")]
     Auth(AuthError),
+    /// No route here (the router's fallback).
     #[error("not found")]
     NotFound,
-    /// 404 for a named thing (`workspace not found`, `runtime not found`).
-    #[error("{0}")]
-    Missing(&'static str),
     #[error("method not allowed")]
     MethodNotAllowed,
-    #[error("{0}")]
-    Conflict(&'static str),
     #[error("request body too large")]
     PayloadTooLarge,
     #[error("request timeout")]
@@ -59,13 +57,14 @@ pub type AppResult<T> = Result<T, AppError>;
 impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
-            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Refused(r) => {
+                StatusCode::from_u16(r.status()).unwrap_or(StatusCode::BAD_REQUEST)
+            }
             AppError::Auth(e) => {
                 StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNAUTHORIZED)
             }
-            AppError::NotFound | AppError::Missing(_) => StatusCode::NOT_FOUND,
+            AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             AppError::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
@@ -78,60 +77,62 @@ impl AppError {
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
+
+    /// The `error` text of the answer: a 500's is opaque (its detail goes to the log).
+    pub fn message(&self) -> String {
+        match self {
+            AppError::Internal(_) => "internal error".to_owned(),
+            other => other.to_string(),
+        }
+    }
+
+    /// The header the answer carries besides its body, if any: a 401's challenge, and
+    /// when to retry on every 503 (a Fleet that is not configured yet too).
+    pub fn header(&self) -> Option<(HeaderName, &'static str)> {
+        match self {
+            AppError::Auth(e) => e.challenge().map(|c| (header::WWW_AUTHENTICATE, c)),
+            AppError::DatabaseUnavailable
+            | AppError::VerifierUnavailable
+            | AppError::CloudRuntimeNotConfigured => Some((header::RETRY_AFTER, RETRY_AFTER_SECS)),
+            _ => None,
+        }
+    }
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let status = self.status();
-        let message = match &self {
-            AppError::Internal(detail) => {
-                tracing::error!(error = %detail, "internal error");
-                "internal error".to_owned()
-            }
-            AppError::DatabaseUnavailable => {
-                tracing::warn!("database unavailable");
-                self.to_string()
-            }
-            other => other.to_string(),
-        };
-        let mut response = (status, Json(json!({ "error": message }))).into_response();
-        let headers = response.headers_mut();
-        match self {
-            AppError::Auth(e) => {
-                if let Some(challenge) = e.challenge() {
-                    headers.insert(
-                        header::WWW_AUTHENTICATE,
-                        HeaderValue::from_static(challenge),
-                    );
-                }
-            }
-            // Every 503 says when to retry (a Fleet that is not configured yet too).
-            AppError::DatabaseUnavailable
-            | AppError::VerifierUnavailable
-            | AppError::CloudRuntimeNotConfigured => {
-                headers.insert(
-                    header::RETRY_AFTER,
-                    HeaderValue::from_static(RETRY_AFTER_SECS),
-                );
-            }
+        match &self {
+            AppError::Internal(detail) => tracing::error!(error = %detail, "internal error"),
+            AppError::DatabaseUnavailable => tracing::warn!("database unavailable"),
             _ => {}
+        }
+        let body = Json(json!({ "error": self.message() }));
+        let mut response = (self.status(), body).into_response();
+        if let Some((name, value)) = self.header() {
+            response
+                .headers_mut()
+                .insert(name, HeaderValue::from_static(value));
         }
         response
     }
 }
 
-/// The one place the domain's refusals get their HTTP status.
+/// The one place the domain's errors become answers.
 impl From<DomainError> for AppError {
     fn from(e: DomainError) -> AppError {
         match e {
             DomainError::Auth(e) => AppError::Auth(e),
-            DomainError::Invalid(m) => AppError::BadRequest(m),
-            DomainError::Missing(m) => AppError::Missing(m),
-            DomainError::Conflict(m) => AppError::Conflict(m),
+            DomainError::Refused(r) => AppError::Refused(r),
             DomainError::VerifierUnavailable => AppError::VerifierUnavailable,
             DomainError::Store(e) => AppError::from(e),
             DomainError::Internal(detail) => AppError::Internal(detail),
         }
+    }
+}
+
+impl From<Refusal> for AppError {
+    fn from(r: Refusal) -> AppError {
+        AppError::Refused(r)
     }
 }
 

@@ -17,6 +17,7 @@ use tollgate_shared::{AuthError, SigningKey};
 use super::edge_trust::verify_edge_signature;
 use super::error::AppError;
 use super::json::{as_json_error, read_body};
+use crate::refusal::Refusal;
 use crate::state::AppState;
 
 /// The largest answer an internal route gives (a resolve answer is well under 1 KiB).
@@ -102,6 +103,6 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for EdgeSigned<T> {
         };
         serde_json::from_slice(bytes)
             .map(EdgeSigned)
-            .map_err(|_| AppError::BadRequest("invalid request body"))
+            .map_err(|_| AppError::Refused(Refusal::InvalidRequestBody))
     }
 }

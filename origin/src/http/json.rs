@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::error::AppError;
+use crate::refusal::Refusal;
 
 pub use tollgate_shared::wire::MAX_BODY_BYTES;
 
@@ -30,7 +31,7 @@ where
         let bytes = read_body(req, state).await?;
         serde_json::from_slice(&bytes)
             .map(JsonBody)
-            .map_err(|_| AppError::BadRequest("invalid request body"))
+            .map_err(|_| AppError::Refused(Refusal::InvalidRequestBody))
     }
 }
 
@@ -46,7 +47,7 @@ pub async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes,
         } else if timed_out(&rejection) {
             AppError::RequestTimeout
         } else {
-            AppError::BadRequest("invalid request body")
+            AppError::Refused(Refusal::InvalidRequestBody)
         }
     })
 }

@@ -8,14 +8,19 @@
 //! `/openapi.json` describes the API clients call (through the edge or straight to the
 //! origin); `/openapi.internal.json` the edge's signed calls to the origin.
 
+pub mod responses;
 pub mod schemas;
+
+pub(crate) use responses::refusals;
 
 use serde_json::{json, Value};
 use tollgate_shared::access::RouteClass;
 use tollgate_shared::routes::{self, PathClass};
-use tollgate_shared::wire::VERIFIER_UNAVAILABLE;
 use tollgate_shared::AuthError;
 use utoipa::OpenApi;
+
+use crate::http::AppError;
+use crate::refusal::Refusal;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -77,7 +82,8 @@ fn security_schemes(internal: bool) -> Value {
         return json!({
             security::EDGE_SIGNATURE: {
                 "type": "apiKey", "in": "header", "name": "X-Edge-Signature",
-                "description": "Lowercase hex HMAC-SHA256 (`EDGE_ORIGIN_SECRET`) over `tollgate-v1`, method, path and query, timestamp and the body's sha256."
+                "description": "Lowercase hex HMAC-SHA256 (`EDGE_ORIGIN_SECRET`) over \
+                                `tollgate-v1`, method, path and query, timestamp and the body's sha256."
             },
             security::EDGE_TIMESTAMP: {
                 "type": "apiKey", "in": "header", "name": "X-Edge-Timestamp",
@@ -93,11 +99,13 @@ fn security_schemes(internal: bool) -> Value {
         },
         security::SESSION_COOKIE: {
             "type": "apiKey", "in": "cookie", "name": "tollgate_session",
-            "description": "A session JWT in the `tollgate_session` cookie; unsafe methods also need `X-CSRF-Token`."
+            "description": "A session JWT in the `tollgate_session` cookie; unsafe methods also \
+                            need `X-CSRF-Token`."
         },
         security::CSRF: {
             "type": "apiKey", "in": "header", "name": "X-CSRF-Token",
-            "description": "The CSRF token minted with the session; required with the cookie on POST, PUT, PATCH and DELETE."
+            "description": "The CSRF token minted with the session; required with the cookie on \
+                            POST, PUT, PATCH and DELETE."
         },
         security::TASK_TOKEN: bearer("mat_", "An agent's task token, valid while its task runs"),
         security::CLOUD_PAT: bearer("mcn_", "A cloud node's PAT, verified by Fleet"),
@@ -142,8 +150,8 @@ fn header(description: &str) -> Value {
 }
 
 /// Adds `messages` under `status`: a new response whose body is exactly one of them,
-/// or, where the operation documents the status already, its description extended (and
-/// its exact messages, if it lists them).
+/// or, where the operation documents the status already, the ones it does not list yet
+/// added to its messages and its description.
 fn add(operation: &mut Value, status: u16, messages: &[&str], headers: &[(&str, &str)]) {
     if !operation["responses"].is_object() {
         operation["responses"] = json!({});
@@ -159,44 +167,61 @@ fn add(operation: &mut Value, status: u16, messages: &[&str], headers: &[(&str, 
             }}}
         });
     }
-    let quoted: Vec<String> = messages.iter().map(|m| format!("`{m}`")).collect();
-    let description = response["description"].as_str().unwrap_or_default();
-    response["description"] = Value::String(if description.is_empty() {
-        quoted.join(", ")
-    } else {
-        format!("{description}; also {}", quoted.join(", "))
-    });
-    if let Some(listed) = response
+    let mut listed = response
         .pointer_mut("/content/application~1json/schema/properties/error/enum")
-        .and_then(Value::as_array_mut)
-    {
-        for m in messages {
-            if !listed.iter().any(|l| l == m) {
+        .and_then(Value::as_array_mut);
+    let mut added = Vec::new();
+    for m in messages {
+        // A response that lists no exact messages takes any: only its description grows.
+        let new = match listed.as_deref_mut() {
+            Some(listed) if listed.iter().any(|l| l == m) => false,
+            Some(listed) => {
                 listed.push(json!(m));
+                true
             }
+            None => true,
+        };
+        if new {
+            added.push(format!("`{m}`"));
         }
+    }
+    let description = response["description"].as_str().unwrap_or_default();
+    if !added.is_empty() {
+        response["description"] = Value::String(if description.is_empty() {
+            added.join(", ")
+        } else {
+            format!("{description}; also {}", added.join(", "))
+        });
     }
     for (name, description) in headers {
         response["headers"][*name] = header(description);
     }
 }
 
+/// Headers every answer of a status carries, whoever gives it (the origin's
+/// `AppError::header`, the edge's answers alike): a 401's challenge, a 503's retry.
+const CHALLENGE: (&str, &str) = (
+    "WWW-Authenticate",
+    "`Bearer` when no usable credential came, `Bearer error=\"invalid_token\"` when one \
+     was refused (RFC 6750).",
+);
 const RETRY_AFTER: (&str, &str) = ("Retry-After", "Seconds to wait before retrying.");
 
 /// What every route of `class` answers besides its own outcomes.
 fn complete_operation(operation: &mut Value, class: Class) {
     let auth = |e: AuthError| e.message();
-    let challenge = (
-        "WWW-Authenticate",
-        "`Bearer` when no usable credential came, `Bearer error=\"invalid_token\"` when one was refused (RFC 6750).",
-    );
     if operation.get("requestBody").is_some() {
-        add(operation, 400, &["invalid request body"], &[]);
-        add(operation, 408, &["request timeout"], &[]);
-        add(operation, 413, &["request body too large"], &[]);
+        add(
+            operation,
+            400,
+            &[Refusal::InvalidRequestBody.message()],
+            &[],
+        );
+        add(operation, 408, &[&AppError::RequestTimeout.message()], &[]);
+        add(operation, 413, &[&AppError::PayloadTooLarge.message()], &[]);
     }
-    add(operation, 414, &["uri too long"], &[]);
-    add(operation, 431, &["request header fields too large"], &[]);
+    add(operation, 414, &[&AppError::UriTooLong.message()], &[]);
+    add(operation, 431, &[&AppError::HeadersTooLarge.message()], &[]);
     match class {
         Class::Public | Class::Internal => {}
         Class::User { machines } => {
@@ -208,7 +233,7 @@ fn complete_operation(operation: &mut Value, class: Class) {
                 auth(AuthError::InvalidClaims),
                 auth(AuthError::EdgeRequired),
             ];
-            add(operation, 401, &unauthorized, &[challenge]);
+            add(operation, 401, &unauthorized, &[]);
             let mut forbidden = vec![auth(AuthError::CsrfFailed), auth(AuthError::WrongWorkspace)];
             if !machines {
                 forbidden.push(auth(AuthError::HumanOnly));
@@ -226,7 +251,7 @@ fn complete_operation(operation: &mut Value, class: Class) {
                     auth(AuthError::InvalidSignature),
                     auth(AuthError::EdgeRequired),
                 ],
-                &[challenge],
+                &[],
             );
         }
     }
@@ -244,11 +269,11 @@ fn complete_operation(operation: &mut Value, class: Class) {
             operation,
             503,
             &[
-                "database unavailable",
+                &AppError::DatabaseUnavailable.message(),
                 "auth backend unavailable",
-                VERIFIER_UNAVAILABLE,
+                &AppError::VerifierUnavailable.message(),
             ],
-            &[RETRY_AFTER],
+            &[],
         );
     }
     if class != Class::Internal {
@@ -268,44 +293,22 @@ fn complete_operation(operation: &mut Value, class: Class) {
         ),
     ];
     if let Some(responses) = operation["responses"].as_object_mut() {
-        for response in responses.values_mut() {
+        for (status, response) in responses.iter_mut() {
             response["headers"]["X-Request-ID"] = header(request_id.1);
+            let carried = match status.as_str() {
+                "401" => Some(CHALLENGE),
+                "503" => Some(RETRY_AFTER),
+                _ => None,
+            };
+            if let Some((name, description)) = carried {
+                response["headers"][name] = header(description);
+            }
             if class == Class::Internal {
                 for (name, description) in signed {
                     response["headers"][name] = header(description);
                 }
             }
         }
-    }
-}
-
-/// An error response documented as `ErrorBody` lists its messages in backticks in its
-/// description; its body is then exactly one of them.
-fn exact_messages(operation: &mut Value) {
-    let Some(responses) = operation["responses"].as_object_mut() else {
-        return;
-    };
-    for (status, response) in responses.iter_mut() {
-        let schema = response.pointer("/content/application~1json/schema/$ref");
-        let is_error = schema.and_then(Value::as_str) == Some("#/components/schemas/ErrorBody");
-        if !is_error || !(status.starts_with('4') || status.starts_with('5')) {
-            continue;
-        }
-        let description = response["description"].as_str().unwrap_or_default();
-        let messages: Vec<Value> = description
-            .split('`')
-            .skip(1)
-            .step_by(2)
-            .map(Value::from)
-            .collect();
-        if messages.is_empty() {
-            continue;
-        }
-        response["content"]["application/json"]["schema"] = json!({
-            "type": "object",
-            "required": ["error"],
-            "properties": { "error": { "type": "string", "enum": messages } }
-        });
     }
 }
 
@@ -319,7 +322,6 @@ pub fn finish(api: utoipa::openapi::OpenApi, internal: bool) -> Value {
             for method in methods {
                 if let Some(operation) = item.get_mut(method) {
                     let class = class_of(method, path, operation);
-                    exact_messages(operation);
                     complete_operation(operation, class);
                 }
             }

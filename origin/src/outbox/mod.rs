@@ -10,7 +10,10 @@
 //! Each revocation also queues a second, delayed purge of the same keys: a cache miss
 //! resolved just before the revocation committed can write its (now stale) answer to
 //! KV after the first purge landed; the edge waits at most 5 s for a resolve, so by
-//! the time the second purge is due any such write is done and it is removed.
+//! the time the second purge is due any such write is done and it is removed. Its delay
+//! counts from the commit (the rows are queued in the transaction, then re-timed right
+//! after it commits), not from the transaction's start. With the edge's revocation log
+//! the second purge is KV hygiene: the log refuses such an entry anyway.
 
 mod dispatcher;
 pub mod purger;
@@ -60,6 +63,8 @@ pub struct Outbox {
 pub struct Queued {
     ids: Vec<i64>,
     keys: Vec<String>,
+    /// The second purges, to re-time from the commit.
+    echoes: Vec<i64>,
 }
 
 impl Outbox {
@@ -89,11 +94,16 @@ impl Outbox {
             return Ok(Queued::default());
         }
         let ids = outbox::insert(tx, &keys).await?;
-        if self.delivers() {
-            let delay = i32::try_from(self.settings.echo_delay.as_secs()).unwrap_or(i32::MAX);
-            outbox::insert_echo(tx, &keys, delay).await?;
-        }
-        Ok(Queued { ids, keys })
+        let echoes = if self.delivers() {
+            outbox::insert_echo(tx, &keys, self.echo_delay_secs()).await?
+        } else {
+            vec![]
+        };
+        Ok(Queued { ids, keys, echoes })
+    }
+
+    fn echo_delay_secs(&self) -> i32 {
+        i32::try_from(self.settings.echo_delay.as_secs()).unwrap_or(i32::MAX)
     }
 
     /// The one way to revoke: runs `work` in one transaction (bounded like every
@@ -126,9 +136,19 @@ impl Outbox {
     /// drops it when there is no edge to tell. Failures are left to the dispatcher; the
     /// revocation itself stands.
     pub async fn flush(&self, queued: Queued) {
-        let Queued { ids, keys } = queued;
+        let Queued { ids, keys, echoes } = queued;
         if ids.is_empty() {
             return;
+        }
+        if !echoes.is_empty() {
+            let delay = self.echo_delay_secs();
+            let retimed = with_client(&self.pool, move |db| {
+                Box::pin(async move { outbox::retime_echo(db, &echoes, delay).await })
+            });
+            if let Err(e) = retimed.await {
+                // They stay due from the transaction's start: earlier, never lost.
+                tracing::warn!(error = %e, "could not re-time the second purges");
+            }
         }
         let delivered = match &self.purger {
             None => true,

@@ -15,8 +15,19 @@ use crate::fleet::proxy::{Call, FleetAnswer, ProxyError};
 use crate::http::json::{read_body, Passthrough};
 use crate::http::request_id::{fresh_id, RequestId};
 use crate::http::{AppError, AppResult, CloudRuntimeCaller};
+use crate::openapi::refusals;
 use crate::openapi::schemas::ErrorBody;
 use crate::state::AppState;
+
+refusals! {
+    /// Fleet unreachable (or answering with more than we pass on), not configured, or
+    /// not answering within `CLOUD_RUNTIME_TIMEOUT_SECS`.
+    ProxyRefusals = [
+        AppError::CloudRuntimeUnavailable,
+        AppError::CloudRuntimeNotConfigured,
+        AppError::CloudRuntimeTimeout => "35 s",
+    ]
+}
 
 /// One annotated handler per route, each passing the call to the same path below
 /// Fleet's `/api/v1`: an operation of its own in the OpenAPI document.
@@ -30,12 +41,21 @@ macro_rules! proxied {
                 tag = "cloud-runtime",
                 summary = $summary,
                 responses(
-                    (status = "default", description = "Fleet's answer: its status, its JSON as it is, an empty body empty, anything else as `{\"error\": \"<body>\"}`; its `X-Request-ID`", body = serde_json::Value),
-                    (status = 502, description = "`cloud runtime unavailable`", body = crate::openapi::schemas::ErrorBody),
-                    (status = 503, description = "`cloud runtime is not configured`", body = crate::openapi::schemas::ErrorBody, headers(("Retry-After" = String, description = "Seconds to wait"))),
-                    (status = 504, description = "`cloud runtime timeout` (35 s)", body = crate::openapi::schemas::ErrorBody),
+                    (
+                        status = "default",
+                        description = "Fleet's answer: its status, its JSON as it is, an empty \
+                                       body empty, anything else as `{\"error\": \"<body>\"}`; \
+                                       its `X-Request-ID`",
+                        body = serde_json::Value
+                    ),
+                    ProxyRefusals,
                 ),
-                security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []), ("cloud_pat" = []))
+                security(
+                    ("pat" = []),
+                    ("session" = []),
+                    ("session_cookie" = [], "csrf" = []),
+                    ("cloud_pat" = [])
+                )
             )]
             pub async fn $name(
                 state: State<AppState>,

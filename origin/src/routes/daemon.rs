@@ -16,6 +16,8 @@ use crate::db::runtimes::{self, Acting, Runtime};
 use crate::db::{daemon_tokens, in_transaction, members, GenericClient};
 use crate::http::json::JsonBody;
 use crate::http::{AppError, AppResult, DaemonCaller};
+use crate::openapi::refusals;
+use crate::refusal::Refusal;
 use crate::state::AppState;
 use crate::validate;
 use crate::workspaces;
@@ -78,7 +80,7 @@ async fn acting(
             // A daemon token is bound to its workspace: another one does not exist for it.
             if workspace_id.is_some_and(|w| workspaces::parse_id(w).ok() != Some(own.workspace_id))
             {
-                return Err(workspaces::NOT_FOUND.into());
+                return Err(Refusal::WorkspaceNotFound.into());
             }
             own
         }
@@ -96,7 +98,7 @@ async fn acting(
         return Err(if acting.by_token {
             AuthError::InvalidToken.into()
         } else {
-            workspaces::NOT_FOUND.into()
+            Refusal::WorkspaceNotFound.into()
         });
     }
     if acting.by_token {
@@ -125,13 +127,28 @@ pub struct RegisterRuntime {
     daemon_id: Option<Value>,
 }
 
+refusals! {
+    RegisterRuntimeRefusals = [
+        Refusal::NameRequired,
+        Refusal::NameTooLong,
+        Refusal::NameHasControl,
+        Refusal::DaemonIdRequired,
+        Refusal::InvalidDaemonId,
+        AuthError::DaemonIdTaken,
+        Refusal::WorkspaceNotFound,
+    ]
+}
+
 #[utoipa::path(
     post,
     path = "/api/daemon/runtimes",
     tag = "daemons",
     operation_id = "register_runtime",
     request_body = RegisterRuntime,
-    responses((status = 200, description = "The runtime, online", body = crate::db::runtimes::Runtime), (status = 400, description = "`name is required`, `name is too long`, `name must not contain control characters`, `daemon_id is required`, `invalid daemon_id`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`daemon id belongs to another member`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`", body = crate::openapi::schemas::ErrorBody)),
+    responses(
+        (status = 200, description = "The runtime, online", body = crate::db::runtimes::Runtime),
+        RegisterRuntimeRefusals
+    ),
     security(("daemon_token" = []), ("pat" = []), ("cloud_pat" = []))
 )]
 pub async fn register_runtime(
@@ -165,6 +182,15 @@ pub struct Heartbeat {
     daemon_id: Option<Value>,
 }
 
+refusals! {
+    HeartbeatRefusals = [
+        Refusal::InvalidRequestBody,
+        AuthError::DaemonIdTaken,
+        Refusal::RuntimeNotFound,
+        Refusal::WorkspaceNotFound,
+    ]
+}
+
 /// All or nothing: if any runtime is not this daemon's, none is touched.
 #[utoipa::path(
     post,
@@ -172,7 +198,10 @@ pub struct Heartbeat {
     tag = "daemons",
     operation_id = "heartbeat",
     request_body = Heartbeat,
-    responses((status = 200, description = "All or nothing", body = HeartbeatAnswer), (status = 400, description = "`invalid request body`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`daemon id belongs to another member`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`runtime not found`, `workspace not found`", body = crate::openapi::schemas::ErrorBody)),
+    responses(
+        (status = 200, description = "All or nothing", body = HeartbeatAnswer),
+        HeartbeatRefusals
+    ),
     security(("daemon_token" = []), ("pat" = []), ("cloud_pat" = []))
 )]
 pub async fn heartbeat(
@@ -199,7 +228,7 @@ pub async fn heartbeat(
             let updated = runtimes::heartbeat(tx, &acting, &ids).await?;
             if updated != ids.len() as u64 {
                 // All or nothing: the transaction is rolled back.
-                return Err(AppError::Missing("runtime not found"));
+                return Err(AppError::Refused(Refusal::RuntimeNotFound));
             }
             Ok(updated)
         })

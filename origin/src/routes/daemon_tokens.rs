@@ -4,13 +4,20 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use tollgate_shared::AuthError;
 use uuid::Uuid;
 
 use crate::daemons;
 use crate::db::daemon_tokens::{self, DaemonTokenView};
 use crate::db::with_client;
 use crate::http::{AppError, AppResult, HumanCaller, InWorkspace};
+use crate::openapi::refusals;
+use crate::refusal::Refusal;
 use crate::state::AppState;
+
+refusals! {
+    ListDaemonTokensRefusals = [AuthError::InsufficientPermissions, Refusal::WorkspaceNotFound]
+}
 
 #[utoipa::path(
     get,
@@ -18,7 +25,14 @@ use crate::state::AppState;
     tag = "daemons",
     operation_id = "list_daemon_tokens",
     params(("id" = Uuid, Path, description = "Workspace id")),
-    responses((status = 200, description = "The workspace's daemon tokens, no secrets", body = Vec<crate::db::daemon_tokens::DaemonTokenView>), (status = 403, description = "`insufficient permissions`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`", body = crate::openapi::schemas::ErrorBody)),
+    responses(
+        (
+            status = 200,
+            description = "The workspace's daemon tokens, no secrets",
+            body = Vec<crate::db::daemon_tokens::DaemonTokenView>
+        ),
+        ListDaemonTokensRefusals
+    ),
     security(("pat" = []), ("session" = []), ("session_cookie" = []))
 )]
 pub async fn list(
@@ -35,13 +49,31 @@ pub async fn list(
     Ok(Json(list))
 }
 
+refusals! {
+    RevokeDaemonTokenRefusals = [
+        Refusal::InvalidTokenId,
+        AuthError::InsufficientPermissions,
+        Refusal::WorkspaceNotFound,
+    ]
+}
+
 #[utoipa::path(
     delete,
     path = "/api/workspaces/{id}/daemon-tokens/{token_id}",
     tag = "daemons",
     operation_id = "revoke_daemon_token",
-    params(("id" = Uuid, Path, description = "Workspace id"), ("token_id" = Uuid, Path, description = "Daemon token id")),
-    responses((status = 204, description = "Revoked (idempotent); the tasks it claimed cancelled, its runtimes offline, purged at the edge"), (status = 400, description = "`invalid token id`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`insufficient permissions`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`", body = crate::openapi::schemas::ErrorBody)),
+    params(
+        ("id" = Uuid, Path, description = "Workspace id"),
+        ("token_id" = Uuid, Path, description = "Daemon token id")
+    ),
+    responses(
+        (
+            status = 204,
+            description = "Revoked (idempotent); the tasks it claimed cancelled, its runtimes \
+                           offline, purged at the edge"
+        ),
+        RevokeDaemonTokenRefusals
+    ),
     security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []))
 )]
 pub async fn revoke(
@@ -50,7 +82,7 @@ pub async fn revoke(
     Path((_workspace, token)): Path<(String, String)>,
 ) -> AppResult<StatusCode> {
     ws.require_admin()?;
-    let token_id = Uuid::parse_str(&token).map_err(|_| AppError::BadRequest("invalid token id"))?;
+    let token_id = Uuid::parse_str(&token).map_err(|_| Refusal::InvalidTokenId)?;
     daemons::revoke_daemon_token(&state.outbox, ws.id, token_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

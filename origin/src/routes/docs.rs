@@ -33,7 +33,11 @@ pub async fn public(Extension(docs): Extension<Documents>) -> impl IntoResponse 
     path = "/openapi.internal.json",
     tag = "health",
     operation_id = "openapi_internal",
-    responses((status = 200, description = "The description of the edge's signed calls to the origin (not served at the edge)", body = Object))
+    responses((
+        status = 200,
+        description = "The description of the edge's signed calls to the origin (not served at the edge)",
+        body = Object
+    ))
 )]
 pub async fn internal(Extension(docs): Extension<Documents>) -> impl IntoResponse {
     json(&docs.internal)

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::db;
 use crate::http::{AppError, AppResult};
+use crate::openapi::refusals;
 use crate::state::AppState;
 
 #[utoipa::path(
@@ -52,12 +53,19 @@ pub async fn ping() -> Json<Pong> {
     })
 }
 
+refusals! {
+    ReadyzRefusals = [AppError::DatabaseUnavailable]
+}
+
 #[utoipa::path(
     get,
     path = "/readyz",
     tag = "health",
     operation_id = "readyz",
-    responses((status = 200, description = "Postgres answers", body = Health), (status = 503, description = "`database unavailable`", body = crate::openapi::schemas::ErrorBody, headers(("Retry-After" = String, description = "Seconds to wait"))))
+    responses(
+        (status = 200, description = "Postgres answers", body = Health),
+        ReadyzRefusals
+    )
 )]
 pub async fn readyz(State(state): State<AppState>) -> AppResult<Json<Health>> {
     db::with_client(&state.pool, |db| Box::pin(db::ping(db)))
@@ -71,7 +79,12 @@ pub async fn readyz(State(state): State<AppState>) -> AppResult<Json<Health>> {
     path = "/metrics",
     tag = "health",
     operation_id = "metrics",
-    responses((status = 200, description = "Prometheus text (here unless `METRICS_LISTEN_ADDR` moves it)", content_type = "text/plain", body = String))
+    responses((
+        status = 200,
+        description = "Prometheus text (here unless `METRICS_LISTEN_ADDR` moves it)",
+        content_type = "text/plain",
+        body = String
+    ))
 )]
 pub async fn metrics(State(state): State<AppState>) -> AppResult<impl IntoResponse> {
     state.metrics.set_pool(state.pool.status());

@@ -8,12 +8,15 @@ use axum::Json;
 use serde_json::Value;
 use uuid::Uuid;
 
-use tollgate_shared::wire::ExchangeAnswer;
+use tollgate_shared::wire::{ExchangeAnswer, ExchangeRequest};
+use tollgate_shared::AuthError;
 
 use crate::daemons::{self, MintedInstallToken};
 use crate::db::with_client;
 use crate::http::json::read_body;
 use crate::http::{AppError, AppResult, HumanCaller, InWorkspace};
+use crate::openapi::refusals;
+use crate::refusal::Refusal;
 use crate::state::AppState;
 use crate::validate;
 
@@ -30,15 +33,34 @@ fn minted_for(body: &[u8], caller: Uuid) -> AppResult<Uuid> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(caller);
     }
-    let body: MintFor =
-        serde_json::from_slice(body).map_err(|_| AppError::BadRequest("invalid request body"))?;
+    let body: MintFor = serde_json::from_slice(body).map_err(|_| Refusal::InvalidRequestBody)?;
     match body.user_id {
         None | Some(Value::Null) => Ok(caller),
-        Some(Value::String(s)) => {
-            Uuid::parse_str(&s).map_err(|_| AppError::BadRequest("invalid user_id"))
-        }
-        Some(_) => Err(AppError::BadRequest("invalid user_id")),
+        Some(Value::String(s)) => Uuid::parse_str(&s).map_err(|_| Refusal::InvalidUserId.into()),
+        Some(_) => Err(Refusal::InvalidUserId.into()),
     }
+}
+
+refusals! {
+    MintRefusals = [
+        Refusal::InvalidUserId,
+        Refusal::InvalidRequestBody,
+        AuthError::InsufficientPermissions => "a plain member; an admin minting for an owner",
+        Refusal::WorkspaceNotFound,
+        Refusal::MemberNotFound,
+    ]
+    ExchangeRefusals = [
+        Refusal::NotAnInstallToken => "not an install token at all",
+        Refusal::DaemonIdRequired,
+        Refusal::InvalidDaemonId,
+        Refusal::InvalidRequestBody,
+        AuthError::InvalidInstallToken,
+        AuthError::InstallTokenAlreadyUsed,
+        AuthError::MemberGone,
+        AuthError::IssuerNotAuthorized,
+        Refusal::DaemonIdEnrolled => "another member's daemon holds it",
+        AppError::DatabaseUnavailable,
+    ]
 }
 
 #[utoipa::path(
@@ -47,8 +69,18 @@ fn minted_for(body: &[u8], caller: Uuid) -> AppResult<Uuid> {
     tag = "daemons",
     operation_id = "mint_install_token",
     params(("id" = Uuid, Path, description = "Workspace id")),
-    request_body(content = MintFor, description = "Optional: the member the daemon will act for (default: the caller)"),
-    responses((status = 201, description = "A single-use install token (15 min) for the member, shown this once", body = crate::daemons::MintedInstallToken), (status = 400, description = "`invalid user_id`, `invalid request body`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`insufficient permissions` (a plain member; an admin minting for an owner)", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`, `member not found`", body = crate::openapi::schemas::ErrorBody)),
+    request_body(
+        content = MintFor,
+        description = "Optional: the member the daemon will act for (default: the caller)"
+    ),
+    responses(
+        (
+            status = 201,
+            description = "A single-use install token (15 min) for the member, shown this once",
+            body = MintedInstallToken
+        ),
+        MintRefusals
+    ),
     security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []))
 )]
 pub async fn mint(
@@ -74,21 +106,28 @@ pub async fn mint(
     path = "/api/install-tokens/exchange",
     tag = "daemons",
     operation_id = "exchange_install_token",
-    request_body = crate::openapi::schemas::ExchangeRequest,
-    responses((status = 200, description = "The daemon token, exactly once per install token", body = crate::openapi::schemas::ExchangeAnswer), (status = 400, description = "`invalid_install_token` (not an install token at all), `daemon_id is required`, `invalid daemon_id`, `invalid request body`", body = crate::openapi::schemas::ErrorBody), (status = 401, description = "`invalid_install_token`, `install_token_already_used`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`member no longer in workspace`, `issuer no longer authorized`", body = crate::openapi::schemas::ErrorBody), (status = 409, description = "`daemon id already enrolled` (another member's daemon holds it)", body = crate::openapi::schemas::ErrorBody), (status = 503, description = "`database unavailable`", body = crate::openapi::schemas::ErrorBody, headers(("Retry-After" = String, description = "Seconds to wait"))))
+    request_body = ExchangeRequest,
+    responses(
+        (
+            status = 200,
+            description = "The daemon token, exactly once per install token",
+            body = ExchangeAnswer
+        ),
+        ExchangeRefusals
+    )
 )]
 pub async fn exchange(
     State(state): State<AppState>,
     req: Request,
 ) -> AppResult<Json<ExchangeAnswer>> {
     let bytes = read_body(req, &state).await?;
-    let invalid = AppError::BadRequest("invalid_install_token");
+    let invalid = Refusal::NotAnInstallToken;
     let body: Value = serde_json::from_slice(&bytes).map_err(|_| invalid)?;
     let token = body
         .get("token")
         .and_then(Value::as_str)
         .filter(|t| t.starts_with("mit_"))
-        .ok_or(AppError::BadRequest("invalid_install_token"))?;
+        .ok_or(invalid)?;
     let daemon_id = validate::daemon_id(body.get("daemon_id"))?;
     Ok(Json(
         daemons::exchange(&state.outbox, token, &daemon_id).await?,

@@ -7,16 +7,36 @@ use tollgate_shared::wire::{ResolveAnswer, ResolveRequest};
 use tollgate_shared::{token, AuthError, TokenKind};
 
 use crate::http::internal::EdgeSigned;
-use crate::http::AppResult;
+use crate::http::{AppError, AppResult};
+use crate::openapi::refusals;
+use crate::refusal::Refusal;
 use crate::state::AppState;
+
+refusals! {
+    ResolveRefusals = [
+        Refusal::InvalidRequestBody,
+        AuthError::InvalidToken,
+        AuthError::InvalidSignature,
+        AppError::NotFound => "the origin has no EDGE_ORIGIN_SECRET",
+        AppError::DatabaseUnavailable,
+        AppError::VerifierUnavailable,
+    ]
+}
 
 #[utoipa::path(
     post,
     path = "/internal/auth/resolve",
     tag = "internal",
     operation_id = "resolve",
-    request_body = crate::openapi::schemas::ResolveRequest,
-    responses((status = 200, description = "Who the token belongs to and how long the edge may cache that", body = crate::openapi::schemas::ResolveAnswer), (status = 400, description = "`invalid request body`", body = crate::openapi::schemas::ErrorBody), (status = 401, description = "`invalid token`, `invalid signature`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`not found` (the origin has no EDGE_ORIGIN_SECRET)", body = crate::openapi::schemas::ErrorBody), (status = 503, description = "`database unavailable`, `cloud pat verifier unavailable`", body = crate::openapi::schemas::ErrorBody)),
+    request_body = ResolveRequest,
+    responses(
+        (
+            status = 200,
+            description = "Who the token belongs to and how long the edge may cache that",
+            body = ResolveAnswer
+        ),
+        ResolveRefusals
+    ),
     security(("edge_signature" = [], "edge_timestamp" = []))
 )]
 pub async fn resolve(

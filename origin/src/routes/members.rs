@@ -5,6 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
+use tollgate_shared::AuthError;
 use uuid::Uuid;
 
 use crate::db::events::{self, Events};
@@ -12,10 +13,16 @@ use crate::db::members::{self as store, MemberView};
 use crate::db::with_client;
 use crate::http::json::JsonBody;
 use crate::http::{AppError, AppResult, HumanCaller, InWorkspace, UserCaller};
-use crate::members::{self, Membership, MEMBER_NOT_FOUND};
+use crate::members::{self, Membership};
 use crate::model::Role;
+use crate::openapi::refusals;
+use crate::refusal::Refusal;
 use crate::state::AppState;
 use crate::validate;
+
+refusals! {
+    ListMembersRefusals = [AuthError::InsufficientPermissions, Refusal::WorkspaceNotFound]
+}
 
 #[utoipa::path(
     get,
@@ -23,7 +30,14 @@ use crate::validate;
     tag = "workspaces",
     operation_id = "list_members",
     params(("id" = Uuid, Path, description = "Workspace id")),
-    responses((status = 200, description = "Members with roles", body = Vec<crate::db::members::MemberView>), (status = 403, description = "`insufficient permissions`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`", body = crate::openapi::schemas::ErrorBody)),
+    responses(
+        (
+            status = 200,
+            description = "Members with roles",
+            body = Vec<crate::db::members::MemberView>
+        ),
+        ListMembersRefusals
+    ),
     security(("pat" = []), ("session" = []), ("session_cookie" = []))
 )]
 pub async fn list(
@@ -49,7 +63,18 @@ pub struct AddMember {
 fn role(value: Option<&str>) -> AppResult<Role> {
     value
         .and_then(Role::parse)
-        .ok_or(AppError::BadRequest("role must be owner, admin or member"))
+        .ok_or(Refusal::InvalidRole.into())
+}
+
+refusals! {
+    AddMemberRefusals = [
+        Refusal::InvalidEmail,
+        Refusal::InvalidRole,
+        AuthError::InsufficientPermissions,
+        Refusal::WorkspaceNotFound,
+        Refusal::UserNotFound,
+        Refusal::AlreadyAMember,
+    ]
 }
 
 #[utoipa::path(
@@ -59,7 +84,10 @@ fn role(value: Option<&str>) -> AppResult<Role> {
     operation_id = "add_member",
     params(("id" = Uuid, Path, description = "Workspace id")),
     request_body = AddMember,
-    responses((status = 201, description = "Added", body = crate::members::Membership), (status = 400, description = "`invalid email`, `role must be owner, admin or member`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`insufficient permissions`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`, `user not found`", body = crate::openapi::schemas::ErrorBody), (status = 409, description = "`already a member`", body = crate::openapi::schemas::ErrorBody)),
+    responses(
+        (status = 201, description = "Added", body = crate::members::Membership),
+        AddMemberRefusals
+    ),
     security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []))
 )]
 pub async fn add(
@@ -72,7 +100,7 @@ pub async fn add(
         .email
         .as_deref()
         .and_then(validate::email)
-        .ok_or(AppError::BadRequest("invalid email"))?;
+        .ok_or(Refusal::InvalidEmail)?;
     let added = members::add(&state.pool, ws.id, ws.role, &email, role).await?;
     Ok((StatusCode::CREATED, Json(added)))
 }
@@ -82,6 +110,16 @@ pub struct ChangeRole {
     role: Option<String>,
 }
 
+refusals! {
+    ChangeMemberRoleRefusals = [
+        Refusal::InvalidRole,
+        Refusal::LastOwner,
+        AuthError::InsufficientPermissions,
+        Refusal::WorkspaceNotFound,
+        Refusal::MemberNotFound,
+    ]
+}
+
 #[utoipa::path(
     patch,
     path = "/api/workspaces/{id}/members/{user_id}",
@@ -89,7 +127,10 @@ pub struct ChangeRole {
     operation_id = "change_member_role",
     params(("id" = Uuid, Path, description = "Workspace id"), ("user_id" = Uuid, Path, description = "The member")),
     request_body = ChangeRole,
-    responses((status = 200, description = "Changed", body = crate::members::Membership), (status = 400, description = "`role must be owner, admin or member`, `workspace must have at least one owner`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`insufficient permissions`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`, `member not found`", body = crate::openapi::schemas::ErrorBody)),
+    responses(
+        (status = 200, description = "Changed", body = crate::members::Membership),
+        ChangeMemberRoleRefusals
+    ),
     security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []))
 )]
 pub async fn change_role(
@@ -98,11 +139,20 @@ pub async fn change_role(
     Path((_workspace, user)): Path<(String, String)>,
     JsonBody(body): JsonBody<ChangeRole>,
 ) -> AppResult<Json<Membership>> {
-    let user_id = Uuid::parse_str(&user).map_err(|_| MEMBER_NOT_FOUND)?;
+    let user_id = Uuid::parse_str(&user).map_err(|_| Refusal::MemberNotFound)?;
     let role = role(body.role.as_deref())?;
     Ok(Json(
         members::change_role(&state.pool, ws.id, ws.role, user_id, role).await?,
     ))
+}
+
+refusals! {
+    RemoveMemberRefusals = [
+        Refusal::LastOwner,
+        AuthError::InsufficientPermissions,
+        Refusal::WorkspaceNotFound,
+        Refusal::MemberNotFound,
+    ]
 }
 
 #[utoipa::path(
@@ -111,7 +161,13 @@ pub async fn change_role(
     tag = "workspaces",
     operation_id = "remove_member",
     params(("id" = Uuid, Path, description = "Workspace id"), ("user_id" = Uuid, Path, description = "The member")),
-    responses((status = 204, description = "Removed; their agents, tasks, task tokens, runtimes and daemon tokens stopped"), (status = 400, description = "`workspace must have at least one owner`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`insufficient permissions`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`, `member not found`", body = crate::openapi::schemas::ErrorBody)),
+    responses(
+        (
+            status = 204,
+            description = "Removed; their agents, tasks, task tokens, runtimes and daemon tokens stopped"
+        ),
+        RemoveMemberRefusals
+    ),
     security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []))
 )]
 pub async fn remove(
@@ -119,10 +175,18 @@ pub async fn remove(
     ws: InWorkspace<HumanCaller>,
     Path((_workspace, user)): Path<(String, String)>,
 ) -> AppResult<StatusCode> {
-    let user_id = Uuid::parse_str(&user).map_err(|_| MEMBER_NOT_FOUND)?;
+    let user_id = Uuid::parse_str(&user).map_err(|_| Refusal::MemberNotFound)?;
     ws.require_admin()?;
     members::remove(&state.outbox, ws.id, user_id, ws.user_id(), Some(ws.role)).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+refusals! {
+    LeaveWorkspaceRefusals = [
+        Refusal::LastOwner,
+        Refusal::WorkspaceNotFound,
+        Refusal::MemberNotFound,
+    ]
 }
 
 #[utoipa::path(
@@ -131,7 +195,10 @@ pub async fn remove(
     tag = "workspaces",
     operation_id = "leave_workspace",
     params(("id" = Uuid, Path, description = "Workspace id")),
-    responses((status = 204, description = "Left, with the same clean-up as a removal"), (status = 400, description = "`workspace must have at least one owner`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`, `member not found`", body = crate::openapi::schemas::ErrorBody)),
+    responses(
+        (status = 204, description = "Left, with the same clean-up as a removal"),
+        LeaveWorkspaceRefusals
+    ),
     security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []))
 )]
 pub async fn leave(
@@ -147,13 +214,27 @@ pub struct After {
     after: Option<i64>,
 }
 
+refusals! {
+    ListEventsRefusals = [Refusal::InvalidRequestBody => "a bad after", Refusal::WorkspaceNotFound]
+}
+
 #[utoipa::path(
     get,
     path = "/api/workspaces/{id}/events",
     tag = "workspaces",
     operation_id = "list_events",
-    params(("id" = Uuid, Path, description = "Workspace id"), ("after" = Option<i64>, Query, description = "Only events after this id")),
-    responses((status = 200, description = "At most 100 events, in id order", body = crate::db::events::Events), (status = 400, description = "`invalid request body` (a bad after)", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`", body = crate::openapi::schemas::ErrorBody)),
+    params(
+        ("id" = Uuid, Path, description = "Workspace id"),
+        ("after" = Option<i64>, Query, description = "Only events after this id")
+    ),
+    responses(
+        (
+            status = 200,
+            description = "At most 100 events, in id order",
+            body = crate::db::events::Events
+        ),
+        ListEventsRefusals
+    ),
     security(("pat" = []), ("session" = []), ("session_cookie" = []), ("task_token" = []), ("cloud_pat" = []))
 )]
 pub async fn events(

@@ -6,14 +6,17 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::Deserialize;
 use tollgate_shared::bearer::bearer;
+use tollgate_shared::AuthError;
 use tollgate_shared::{token, ActorSource, TokenKind};
 use uuid::Uuid;
 
 use crate::db::pats::{self as store, PatView};
 use crate::db::with_client;
 use crate::http::json::JsonBody;
-use crate::http::{AppError, AppResult, HumanCaller};
+use crate::http::{AppResult, HumanCaller};
+use crate::openapi::refusals;
 use crate::pats::{self, CreatedPat, Renewal};
+use crate::refusal::Refusal;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -22,13 +25,29 @@ pub struct CreateToken {
     expires_in_days: Option<i64>,
 }
 
+refusals! {
+    CreatePatRefusals = [
+        Refusal::NameRequired,
+        Refusal::NameTooLong,
+        Refusal::NameHasControl,
+        Refusal::ExpiryTooLong,
+    ]
+}
+
 #[utoipa::path(
     post,
     path = "/api/tokens",
     tag = "tokens",
     operation_id = "create_pat",
     request_body = CreateToken,
-    responses((status = 201, description = "The new PAT; `token` is shown this once", body = crate::pats::CreatedPat), (status = 400, description = "`name is required`, `name is too long`, `name must not contain control characters`, `expires_in_days must be at most 3650`", body = crate::openapi::schemas::ErrorBody)),
+    responses(
+        (
+            status = 201,
+            description = "The new PAT; `token` is shown this once",
+            body = crate::pats::CreatedPat
+        ),
+        CreatePatRefusals
+    ),
     security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []))
 )]
 pub async fn create(
@@ -49,7 +68,7 @@ pub async fn create(
     path = "/api/tokens",
     tag = "tokens",
     operation_id = "list_pats",
-    responses((status = 200, description = "The caller's unrevoked PATs, no secrets", body = Vec<crate::db::pats::PatView>)),
+    responses((status = 200, description = "The caller's unrevoked PATs, no secrets", body = Vec<PatView>)),
     security(("pat" = []), ("session" = []), ("session_cookie" = []))
 )]
 pub async fn list(
@@ -63,13 +82,23 @@ pub async fn list(
     Ok(Json(list))
 }
 
+refusals! {
+    RevokePatRefusals = [Refusal::InvalidTokenId]
+}
+
 #[utoipa::path(
     delete,
     path = "/api/tokens/{id}",
     tag = "tokens",
     operation_id = "revoke_pat",
     params(("id" = Uuid, Path, description = "PAT id")),
-    responses((status = 204, description = "Revoked, or not the caller's to revoke (idempotent); purged at the edge before this answer"), (status = 400, description = "`invalid token id`", body = crate::openapi::schemas::ErrorBody)),
+    responses(
+        (
+            status = 204,
+            description = "Revoked, or not the caller's to revoke (idempotent); purged at the edge before this answer"
+        ),
+        RevokePatRefusals
+    ),
     security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []))
 )]
 pub async fn revoke(
@@ -77,9 +106,17 @@ pub async fn revoke(
     caller: HumanCaller,
     Path(id): Path<String>,
 ) -> AppResult<StatusCode> {
-    let id = Uuid::parse_str(&id).map_err(|_| AppError::BadRequest("invalid token id"))?;
+    let id = Uuid::parse_str(&id).map_err(|_| Refusal::InvalidTokenId)?;
     pats::revoke(&state.outbox, caller.user_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+refusals! {
+    RenewCurrentPatRefusals = [
+        Refusal::PatsOnly,
+        AuthError::TokenNoLongerValid,
+        AuthError::TokenNotCallers,
+    ]
 }
 
 /// `POST /api/tokens/current/renew`: renews the very PAT in `Authorization`.
@@ -88,7 +125,14 @@ pub async fn revoke(
     path = "/api/tokens/current/renew",
     tag = "tokens",
     operation_id = "renew_current_pat",
-    responses((status = 200, description = "`renewed` is true for exactly one of parallel renewals", body = crate::pats::Renewal), (status = 400, description = "`only personal access tokens can be renewed`", body = crate::openapi::schemas::ErrorBody), (status = 401, description = "`token is no longer valid`, `token does not belong to caller`", body = crate::openapi::schemas::ErrorBody)),
+    responses(
+        (
+            status = 200,
+            description = "`renewed` is true for exactly one of parallel renewals",
+            body = crate::pats::Renewal
+        ),
+        RenewCurrentPatRefusals
+    ),
     security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []))
 )]
 pub async fn renew_current(
@@ -96,19 +140,17 @@ pub async fn renew_current(
     caller: HumanCaller,
     headers: HeaderMap,
 ) -> AppResult<Json<Renewal>> {
-    let only_pats = AppError::BadRequest("only personal access tokens can be renewed");
+    let only_pats = Refusal::PatsOnly;
     // A session (cookie or bearer JWT) authenticated this request, not a PAT: there is
     // nothing of ours to extend.
     if caller.actor.source() != ActorSource::Pat {
-        return Err(only_pats);
+        return Err(only_pats.into());
     }
     let raw = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(bearer)
-        .ok_or(AppError::BadRequest(
-            "only personal access tokens can be renewed",
-        ))?;
+        .ok_or(only_pats)?;
     let token = token::parse(raw)
         .ok()
         .filter(|t| t.kind == TokenKind::Pat)

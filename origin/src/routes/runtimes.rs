@@ -12,9 +12,13 @@ use crate::db::with_client;
 use crate::http::json::JsonBody;
 use crate::http::{AppError, AppResult, HumanCaller, InWorkspace, UserCaller};
 use crate::model::Visibility;
+use crate::openapi::refusals;
+use crate::refusal::Refusal;
 use crate::state::AppState;
 
-const RUNTIME_NOT_FOUND: AppError = AppError::Missing("runtime not found");
+refusals! {
+    ListRuntimesRefusals = [Refusal::WorkspaceNotFound]
+}
 
 #[utoipa::path(
     get,
@@ -22,7 +26,14 @@ const RUNTIME_NOT_FOUND: AppError = AppError::Missing("runtime not found");
     tag = "daemons",
     operation_id = "list_runtimes",
     params(("id" = Uuid, Path, description = "Workspace id")),
-    responses((status = 200, description = "The workspace's runtimes, with owner, status and visibility", body = Runtimes), (status = 404, description = "`workspace not found`", body = crate::openapi::schemas::ErrorBody)),
+    responses(
+        (
+            status = 200,
+            description = "The workspace's runtimes, with owner, status and visibility",
+            body = Runtimes
+        ),
+        ListRuntimesRefusals
+    ),
     security(("pat" = []), ("session" = []), ("session_cookie" = []), ("task_token" = []), ("cloud_pat" = []))
 )]
 pub async fn list(
@@ -49,6 +60,15 @@ pub struct ChangeVisibility {
     visibility: Option<String>,
 }
 
+refusals! {
+    ChangeRuntimeVisibilityRefusals = [
+        Refusal::InvalidVisibility,
+        AuthError::RuntimeNotYours,
+        Refusal::WorkspaceNotFound,
+        Refusal::RuntimeNotFound,
+    ]
+}
+
 #[utoipa::path(
     patch,
     path = "/api/workspaces/{id}/runtimes/{runtime_id}",
@@ -56,7 +76,14 @@ pub struct ChangeVisibility {
     operation_id = "change_runtime_visibility",
     params(("id" = Uuid, Path, description = "Workspace id"), ("runtime_id" = Uuid, Path, description = "The runtime")),
     request_body = ChangeVisibility,
-    responses((status = 200, description = "The runtime with its new visibility", body = crate::db::runtimes::RuntimeView), (status = 400, description = "`invalid visibility`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`runtime belongs to another member`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`, `runtime not found`", body = crate::openapi::schemas::ErrorBody)),
+    responses(
+        (
+            status = 200,
+            description = "The runtime with its new visibility",
+            body = crate::db::runtimes::RuntimeView
+        ),
+        ChangeRuntimeVisibilityRefusals
+    ),
     security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []))
 )]
 pub async fn change_visibility(
@@ -65,12 +92,12 @@ pub async fn change_visibility(
     Path((_workspace, runtime)): Path<(String, String)>,
     JsonBody(body): JsonBody<ChangeVisibility>,
 ) -> AppResult<Json<RuntimeView>> {
-    let runtime_id = Uuid::parse_str(&runtime).map_err(|_| RUNTIME_NOT_FOUND)?;
+    let runtime_id = Uuid::parse_str(&runtime).map_err(|_| Refusal::RuntimeNotFound)?;
     let visibility = body
         .visibility
         .as_deref()
         .and_then(Visibility::parse)
-        .ok_or(AppError::BadRequest("invalid visibility"))?;
+        .ok_or(Refusal::InvalidVisibility)?;
     let changed = with_client(&state.pool, move |db| {
         Box::pin(async move {
             let Some(changed) =
@@ -79,7 +106,7 @@ pub async fn change_visibility(
                 // Only to choose the message: the statement decided.
                 return Err(match runtimes::find(db, ws.id, runtime_id).await? {
                     Some(_) => AuthError::RuntimeNotYours.into(),
-                    None => RUNTIME_NOT_FOUND,
+                    None => Refusal::RuntimeNotFound.into(),
                 });
             };
             Ok::<_, AppError>(changed)

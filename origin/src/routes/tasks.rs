@@ -18,16 +18,27 @@ use crate::db::{daemon_tokens, in_transaction, members as db_members, with_clien
 use crate::http::json::JsonBody;
 use crate::http::{AppError, AppResult, DaemonCaller, HumanCaller, InWorkspace, UserCaller};
 use crate::model::{TaskStatus, Visibility};
+use crate::openapi::refusals;
+use crate::refusal::Refusal;
 use crate::state::AppState;
 use crate::validate;
-use crate::workspaces;
-
-const TASK_NOT_FOUND: AppError = AppError::Missing("task not found");
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreateAgent {
     name: Option<String>,
     runtime_id: Option<Uuid>,
+}
+
+refusals! {
+    CreateAgentRefusals = [
+        Refusal::RuntimeIdRequired,
+        Refusal::NameRequired,
+        Refusal::NameTooLong,
+        Refusal::NameHasControl,
+        AuthError::RuntimeNotYours => "a private runtime of someone else's",
+        Refusal::WorkspaceNotFound,
+        Refusal::RuntimeNotFound,
+    ]
 }
 
 #[utoipa::path(
@@ -37,7 +48,10 @@ pub struct CreateAgent {
     operation_id = "create_agent",
     params(("id" = Uuid, Path, description = "Workspace id")),
     request_body = CreateAgent,
-    responses((status = 201, description = "The agent", body = crate::db::agents::Agent), (status = 400, description = "`runtime_id is required`, `name is required`, `name is too long`, `name must not contain control characters`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`runtime belongs to another member` (a private runtime of someone else's)", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`, `runtime not found`", body = crate::openapi::schemas::ErrorBody)),
+    responses(
+        (status = 201, description = "The agent", body = crate::db::agents::Agent),
+        CreateAgentRefusals
+    ),
     security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []))
 )]
 pub async fn create_agent(
@@ -46,15 +60,13 @@ pub async fn create_agent(
     JsonBody(body): JsonBody<CreateAgent>,
 ) -> AppResult<(StatusCode, Json<Agent>)> {
     let name = validate::name(body.name.as_deref())?;
-    let runtime_id = body
-        .runtime_id
-        .ok_or(AppError::BadRequest("runtime_id is required"))?;
+    let runtime_id = body.runtime_id.ok_or(Refusal::RuntimeIdRequired)?;
     let caller = ws.user_id();
     let agent = in_transaction(&state.pool, move |tx| {
         Box::pin(async move {
             let runtime = runtimes::find(tx, ws.id, runtime_id)
                 .await?
-                .ok_or(RUNTIME_NOT_FOUND)?;
+                .ok_or(Refusal::RuntimeNotFound)?;
             usable(caller, runtime.owner_id, runtime.visibility)?;
             hold(tx, ws.id, caller, runtime.owner_id, None).await?;
             let agent = agents::insert(tx, ws.id, runtime_id, &name, caller)
@@ -66,9 +78,6 @@ pub async fn create_agent(
     .await?;
     Ok((StatusCode::CREATED, Json(agent)))
 }
-
-const RUNTIME_NOT_FOUND: AppError = AppError::Missing("runtime not found");
-const AGENT_NOT_FOUND: AppError = AppError::Missing("agent not found");
 
 /// A member may put work only on their own runtimes and those shared with the
 /// workspace — owners and admins included: a member's machine is theirs.
@@ -95,13 +104,13 @@ async fn hold(
     let held = db_members::hold(tx, workspace_id, &users).await?;
     let member = |user: Uuid| held.iter().any(|(u, _)| *u == user);
     if !member(caller) {
-        return Err(workspaces::NOT_FOUND.into());
+        return Err(Refusal::WorkspaceNotFound.into());
     }
     if !member(owner) {
-        return Err(RUNTIME_NOT_FOUND);
+        return Err(Refusal::RuntimeNotFound.into());
     }
     if creator.is_some_and(|c| !member(c)) {
-        return Err(AGENT_NOT_FOUND);
+        return Err(Refusal::AgentNotFound.into());
     }
     Ok(())
 }
@@ -112,6 +121,16 @@ pub struct CreateTask {
     prompt: Option<String>,
 }
 
+refusals! {
+    CreateTaskRefusals = [
+        Refusal::AgentIdRequired,
+        Refusal::PromptHasNul,
+        AuthError::RuntimeNotYours => "the agent runs on someone else's private runtime",
+        Refusal::WorkspaceNotFound,
+        Refusal::AgentNotFound,
+    ]
+}
+
 #[utoipa::path(
     post,
     path = "/api/workspaces/{id}/tasks",
@@ -119,7 +138,10 @@ pub struct CreateTask {
     operation_id = "create_task",
     params(("id" = Uuid, Path, description = "Workspace id")),
     request_body = CreateTask,
-    responses((status = 201, description = "The task, queued", body = crate::db::tasks::Task), (status = 400, description = "`agent_id is required`, `prompt must not contain NUL`", body = crate::openapi::schemas::ErrorBody), (status = 403, description = "`runtime belongs to another member` (the agent runs on someone else's private runtime)", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`workspace not found`, `agent not found`", body = crate::openapi::schemas::ErrorBody)),
+    responses(
+        (status = 201, description = "The task, queued", body = crate::db::tasks::Task),
+        CreateTaskRefusals
+    ),
     security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []))
 )]
 pub async fn create_task(
@@ -127,19 +149,17 @@ pub async fn create_task(
     ws: InWorkspace<HumanCaller>,
     JsonBody(body): JsonBody<CreateTask>,
 ) -> AppResult<(StatusCode, Json<Task>)> {
-    let agent_id = body
-        .agent_id
-        .ok_or(AppError::BadRequest("agent_id is required"))?;
+    let agent_id = body.agent_id.ok_or(Refusal::AgentIdRequired)?;
     let prompt = body.prompt.unwrap_or_default();
     if prompt.contains('\0') {
-        return Err(AppError::BadRequest("prompt must not contain NUL"));
+        return Err(Refusal::PromptHasNul.into());
     }
     let caller = ws.user_id();
     let task = in_transaction(&state.pool, move |tx| {
         Box::pin(async move {
             let runtime = agents::runtime(tx, ws.id, agent_id)
                 .await?
-                .ok_or(AGENT_NOT_FOUND)?;
+                .ok_or(Refusal::AgentNotFound)?;
             usable(caller, runtime.owner_id, runtime.visibility)?;
             hold(tx, ws.id, caller, runtime.owner_id, runtime.created_by).await?;
             let task = tasks::insert_task(tx, ws.id, agent_id, &prompt, caller)
@@ -152,6 +172,10 @@ pub async fn create_task(
     Ok((StatusCode::CREATED, Json(task)))
 }
 
+refusals! {
+    GetTaskRefusals = [Refusal::WorkspaceNotFound, Refusal::TaskNotFound]
+}
+
 /// A member reads any task of the workspace; an agent's task token reads its own task.
 #[utoipa::path(
     get,
@@ -159,7 +183,10 @@ pub async fn create_task(
     tag = "tasks",
     operation_id = "get_task",
     params(("id" = Uuid, Path, description = "Workspace id"), ("task_id" = Uuid, Path, description = "The task")),
-    responses((status = 200, description = "The task", body = crate::db::tasks::Task), (status = 404, description = "`workspace not found`, `task not found`", body = crate::openapi::schemas::ErrorBody)),
+    responses(
+        (status = 200, description = "The task", body = crate::db::tasks::Task),
+        GetTaskRefusals
+    ),
     security(("pat" = []), ("session" = []), ("session_cookie" = []), ("task_token" = []), ("cloud_pat" = []))
 )]
 pub async fn get_task(
@@ -167,18 +194,18 @@ pub async fn get_task(
     ws: InWorkspace<UserCaller>,
     Path((_workspace, task)): Path<(String, String)>,
 ) -> AppResult<Json<Task>> {
-    let task_id = Uuid::parse_str(&task).map_err(|_| TASK_NOT_FOUND)?;
+    let task_id = Uuid::parse_str(&task).map_err(|_| Refusal::TaskNotFound)?;
     // An agent reads its own task only.
     if let Actor::TaskToken { task_id: own, .. } = ws.caller.actor {
         if own != task_id {
-            return Err(TASK_NOT_FOUND);
+            return Err(Refusal::TaskNotFound.into());
         }
     }
     let task = with_client(&state.pool, move |db| {
         Box::pin(async move {
             tasks::find_task(db, ws.id, task_id)
                 .await?
-                .ok_or(TASK_NOT_FOUND)
+                .ok_or(AppError::Refused(Refusal::TaskNotFound))
         })
     })
     .await?;
@@ -216,6 +243,10 @@ pub struct Claim {
     runtime_id: Option<Uuid>,
 }
 
+refusals! {
+    ClaimTaskRefusals = [Refusal::RuntimeIdRequired, Refusal::RuntimeNotFound]
+}
+
 /// The oldest queued task of the runtime, with a task token for its agent: 200, or 204
 /// when nothing is queued. Two daemons never claim the same task.
 #[utoipa::path(
@@ -224,7 +255,11 @@ pub struct Claim {
     tag = "tasks",
     operation_id = "claim_task",
     request_body = Claim,
-    responses((status = 200, description = "The oldest queued task and its task token", body = Claimed), (status = 204, description = "Nothing is queued"), (status = 400, description = "`runtime_id is required`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`runtime not found`", body = crate::openapi::schemas::ErrorBody)),
+    responses(
+        (status = 200, description = "The oldest queued task and its task token", body = Claimed),
+        (status = 204, description = "Nothing is queued"),
+        ClaimTaskRefusals
+    ),
     security(("daemon_token" = []))
 )]
 pub async fn claim(
@@ -233,9 +268,7 @@ pub async fn claim(
     JsonBody(body): JsonBody<Claim>,
 ) -> AppResult<Response> {
     let acting = daemon(&caller)?;
-    let runtime_id = body
-        .runtime_id
-        .ok_or(AppError::BadRequest("runtime_id is required"))?;
+    let runtime_id = body.runtime_id.ok_or(Refusal::RuntimeIdRequired)?;
     let claimed = in_transaction(&state.pool, move |tx| {
         Box::pin(async move {
             // A removal of the daemon's member waits for this claim, or has happened; so
@@ -248,7 +281,7 @@ pub async fn claim(
                 return Err(AuthError::InvalidToken.into());
             }
             if !tasks::runtime_is_daemons(tx, runtime_id, &acting).await? {
-                return Err(RUNTIME_NOT_FOUND);
+                return Err(Refusal::RuntimeNotFound.into());
             }
             let Some(task) = tasks::claim(tx, &acting, runtime_id).await? else {
                 return Ok(None);
@@ -271,13 +304,20 @@ pub async fn claim(
     })
 }
 
+refusals! {
+    StartTaskRefusals = [Refusal::TaskNotFound => "also a task not in the state the call needs"]
+}
+
 #[utoipa::path(
     post,
     path = "/api/daemon/tasks/{id}/start",
     tag = "tasks",
     operation_id = "start_task",
     params(("id" = Uuid, Path, description = "The task")),
-    responses((status = 200, description = "Dispatched → running", body = crate::db::tasks::Task), (status = 404, description = "`task not found` (also a task not in the state the call needs)", body = crate::openapi::schemas::ErrorBody)),
+    responses(
+        (status = 200, description = "Dispatched → running", body = crate::db::tasks::Task),
+        StartTaskRefusals
+    ),
     security(("daemon_token" = []))
 )]
 pub async fn start(
@@ -286,7 +326,7 @@ pub async fn start(
     Path(task): Path<String>,
 ) -> AppResult<Json<Task>> {
     let acting = daemon(&caller)?;
-    let task_id = Uuid::parse_str(&task).map_err(|_| TASK_NOT_FOUND)?;
+    let task_id = Uuid::parse_str(&task).map_err(|_| Refusal::TaskNotFound)?;
     let task = with_client(&state.pool, move |db| {
         Box::pin(async move {
             match tasks::transition(
@@ -299,7 +339,7 @@ pub async fn start(
             .await?
             {
                 Some(task) => Ok(task),
-                None => Err(unless_revoked(db, &acting, TASK_NOT_FOUND).await),
+                None => Err(unless_revoked(db, &acting, Refusal::TaskNotFound.into()).await),
             }
         })
     })
@@ -312,6 +352,13 @@ pub struct Complete {
     status: Option<String>,
 }
 
+refusals! {
+    CompleteTaskRefusals = [
+        Refusal::InvalidOutcome,
+        Refusal::TaskNotFound => "also a task not in the state the call needs",
+    ]
+}
+
 /// Ends a task; its task tokens are deleted in the same transaction, so the agent's
 /// very next request fails.
 #[utoipa::path(
@@ -321,7 +368,14 @@ pub struct Complete {
     operation_id = "complete_task",
     params(("id" = Uuid, Path, description = "The task")),
     request_body = Complete,
-    responses((status = 200, description = "Finished; its task tokens die with it", body = crate::db::tasks::Task), (status = 400, description = "`status must be completed or failed`", body = crate::openapi::schemas::ErrorBody), (status = 404, description = "`task not found` (also a task not in the state the call needs)", body = crate::openapi::schemas::ErrorBody)),
+    responses(
+        (
+            status = 200,
+            description = "Finished; its task tokens die with it",
+            body = crate::db::tasks::Task
+        ),
+        CompleteTaskRefusals
+    ),
     security(("daemon_token" = []))
 )]
 pub async fn complete(
@@ -331,19 +385,19 @@ pub async fn complete(
     JsonBody(body): JsonBody<Complete>,
 ) -> AppResult<Json<Task>> {
     let acting = daemon(&caller)?;
-    let task_id = Uuid::parse_str(&task).map_err(|_| TASK_NOT_FOUND)?;
+    let task_id = Uuid::parse_str(&task).map_err(|_| Refusal::TaskNotFound)?;
     let status = body
         .status
         .as_deref()
         .and_then(TaskStatus::parse)
         .filter(|s| TaskStatus::OUTCOMES.contains(s))
-        .ok_or(AppError::BadRequest("status must be completed or failed"))?;
+        .ok_or(Refusal::InvalidOutcome)?;
     let task = in_transaction(&state.pool, move |tx| {
         Box::pin(async move {
             let Some(task) =
                 tasks::transition(tx, &acting, task_id, &TaskStatus::CLAIMED, status).await?
             else {
-                return Err(unless_revoked(tx, &acting, TASK_NOT_FOUND).await);
+                return Err(unless_revoked(tx, &acting, Refusal::TaskNotFound.into()).await);
             };
             tasks::delete_tokens(tx, &[task.id]).await?;
             Ok::<_, AppError>(task)

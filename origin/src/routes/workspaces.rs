@@ -9,6 +9,8 @@ use crate::db::with_client;
 use crate::db::workspaces::{self as db_workspaces, WorkspaceRole};
 use crate::http::json::JsonBody;
 use crate::http::{AppError, AppResult, HumanCaller};
+use crate::openapi::refusals;
+use crate::refusal::Refusal;
 use crate::state::AppState;
 use crate::workspaces;
 
@@ -17,13 +19,24 @@ pub struct CreateWorkspace {
     name: Option<String>,
 }
 
+refusals! {
+    CreateWorkspaceRefusals = [Refusal::NameRequired, Refusal::NameTooLong, Refusal::NameHasControl]
+}
+
 #[utoipa::path(
     post,
     path = "/api/workspaces",
     tag = "workspaces",
     operation_id = "create_workspace",
     request_body = CreateWorkspace,
-    responses((status = 201, description = "The workspace; the caller is its owner", body = crate::db::workspaces::WorkspaceRole), (status = 400, description = "`name is required`, `name is too long`, `name must not contain control characters`", body = crate::openapi::schemas::ErrorBody)),
+    responses(
+        (
+            status = 201,
+            description = "The workspace; the caller is its owner",
+            body = crate::db::workspaces::WorkspaceRole
+        ),
+        CreateWorkspaceRefusals
+    ),
     security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []))
 )]
 pub async fn create(
@@ -40,7 +53,7 @@ pub async fn create(
     path = "/api/workspaces",
     tag = "workspaces",
     operation_id = "list_workspaces",
-    responses((status = 200, description = "The caller's workspaces with roles", body = Vec<crate::db::workspaces::WorkspaceRole>)),
+    responses((status = 200, description = "The caller's workspaces with roles", body = Vec<WorkspaceRole>)),
     security(("pat" = []), ("session" = []), ("session_cookie" = []))
 )]
 pub async fn list(

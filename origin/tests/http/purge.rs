@@ -264,3 +264,42 @@ async fn a_redirect_is_not_followed() {
         1.0
     );
 }
+
+#[tokio::test]
+async fn the_second_purge_is_due_from_the_commit_not_the_transactions_start() {
+    let edge = purge_receiver().await;
+    let app = TestApp::with(Options {
+        secret: Some(SECRET),
+        purge_url: Some(edge.url.clone()),
+        echo_delay: Some(Duration::from_secs(4)),
+        ..Options::default()
+    })
+    .await;
+    let user = app.create_user("slow@example.com").await;
+    let (id, token) = app.mint(user, None).await;
+    // Another transaction holds the outbox: the revocation's transaction begins, revokes,
+    // then waits 2 s to queue its keys.
+    let mut holder = app.pool.get().await.unwrap();
+    let held = holder.transaction().await.unwrap();
+    held.batch_execute("LOCK TABLE cache_invalidations IN EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let release = async {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        held.commit().await.unwrap();
+    };
+    let path = format!("/api/tokens/{id}");
+    let revoke = app.call(Method::DELETE, &path, Some(&token), None);
+    let (revoked, ()) = tokio::join!(revoke, release);
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT);
+    let rows = app
+        .sql(
+            "SELECT extract(epoch FROM next_attempt_at - now())::float8
+             FROM cache_invalidations WHERE attempts = 0",
+        )
+        .await;
+    assert_eq!(rows.len(), 1);
+    let due_in: f64 = rows[0].get(0);
+    // From the transaction's start it would be due in about 2 s.
+    assert!((3.0..=4.0).contains(&due_in), "due in {due_in} s");
+}

@@ -197,14 +197,25 @@ pub fn stamped_headers(values: [String; 7]) -> Vec<(&'static str, String)> {
 
 /// The flat record both encodings share: the resolve answer's `identity` object
 /// (absent fields are `null`) and the stamped headers (absent fields are not sent).
+/// In the OpenAPI document it is `Identity`, the schema of an [`Actor`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Fields {
+#[cfg_attr(
+    feature = "utoipa",
+    derive(utoipa::ToSchema),
+    schema(as = Identity, description = "Who a token belongs to; absent fields are `null`.")
+)]
+pub(crate) struct Fields {
+    #[cfg_attr(feature = "utoipa", schema(value_type = String))]
     actor_source: ActorSource,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<uuid::Uuid>))]
     user_id: Option<String>,
     user_email: Option<String>,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<uuid::Uuid>))]
     workspace_id: Option<String>,
     daemon_id: Option<String>,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<uuid::Uuid>))]
     agent_id: Option<String>,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<uuid::Uuid>))]
     task_id: Option<String>,
 }
 

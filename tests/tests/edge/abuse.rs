@@ -1,5 +1,7 @@
 //! Well-formed random tokens (CRC32 is no secret): a repeated one costs the origin one
-//! resolve, and a client that sends many gets 429 — while valid tokens keep working.
+//! resolve, and a client that sends many gets 429 — and is refused before the origin is
+//! asked, so the flood costs the origin about the limiter's budget — while its cached
+//! valid tokens keep working.
 
 use std::time::Duration;
 
@@ -24,6 +26,10 @@ pub async fn a_refused_token_is_refused_again_without_a_resolve(stack: &Stack) {
 
 pub async fn a_flood_of_invalid_tokens_gets_429_and_valid_tokens_still_pass(stack: &Stack) {
     let (_, valid) = stack.pat();
+    // Cached before the flood: a hit asks nobody, the limiter included.
+    assert_eq!(stack.me(&valid).await.status(), StatusCode::OK);
+    stack.let_cache_writes_land().await;
+    let before = stack.resolves().await;
     let mut limited = None;
     // The limiter counts in fixed 10 s windows (wrangler's simulation, as Cloudflare's):
     // a flood that straddles a window's end can spread 100 tokens over two windows
@@ -43,21 +49,33 @@ pub async fn a_flood_of_invalid_tokens_gets_429_and_valid_tokens_still_pass(stac
         r.json::<Value>().await.unwrap()["error"],
         "too many invalid tokens"
     );
-    // The same client's valid token: a miss, then a hit, never refused.
+    // Once over, the client's misses are refused at the edge: 100 more cost nothing.
+    let resolved = stack.resolves().await - before;
+    for _ in 0..100 {
+        let garbage = RawToken::generate(TokenKind::Pat).unwrap();
+        let r = stack.me(garbage.expose()).await;
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+    assert_eq!(stack.resolves().await - before, resolved, "no resolve once over");
+    assert!(resolved <= 101.0, "{resolved} resolves for the flood");
+    // The same client's cached valid token: a hit, never refused.
     for _ in 0..2 {
         assert_eq!(stack.me(&valid).await.status(), StatusCode::OK);
     }
-    // The limit lifts with its period, so later tests see plain 401s again.
-    // Its last checksum digit changed: a bad token with no I/O (never the valid one).
-    let last = if valid.ends_with('0') { '1' } else { '0' };
-    let broken = format!("{}{last}", &valid[..valid.len() - 1]);
+    // The block lifts with the limiter's period, so later tests are not refused: a new
+    // valid token (a miss, which counts for nothing) passes again within it.
+    let (_, fresh) = stack.pat();
     let mut status = StatusCode::TOO_MANY_REQUESTS;
     for _ in 0..30 {
-        status = stack.me(&broken).await.status();
-        if status == StatusCode::UNAUTHORIZED {
+        status = stack.me(&fresh).await.status();
+        if status != StatusCode::TOO_MANY_REQUESTS {
             break;
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(status, StatusCode::OK);
+    // A token with a broken checksum costs no I/O and counts for nothing: a plain 401.
+    let last = if valid.ends_with('0') { '1' } else { '0' };
+    let broken = format!("{}{last}", &valid[..valid.len() - 1]);
+    assert_eq!(stack.me(&broken).await.status(), StatusCode::UNAUTHORIZED);
 }
