@@ -8,6 +8,8 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use tollgate_edge::revocation_log::{Entry, Page};
+use tollgate_edge::revocations::{Revocations, Verdict};
 use tollgate_edge::{cache, forward};
 use tollgate_shared::access::{self, Extracted, Offered, RouteClass};
 use tollgate_shared::{cache_key, Actor, CacheEntry, RawToken, SigningKey, TokenKind};
@@ -21,6 +23,44 @@ fn hit(c: &mut Criterion) {
     let now = 1_700_000_000;
     let entry = serde_json::to_string(&CacheEntry::new(actor, now, 600)).unwrap();
     let key = SigningKey::new("0123456789abcdef0123456789abcdef");
+
+    // The same, plus the check a hit now passes: a fresh copy of the revocation log
+    // holding 1,000 revoked keys, asked for this key.
+    let now_ms = now * 1000;
+    let revocations = Revocations::default();
+    let entries = (1..=1_000u64)
+        .map(|seq| Entry {
+            seq,
+            key: format!("tollgate:auth:mul:{seq:064x}"),
+            at_ms: now_ms,
+        })
+        .collect();
+    let page = Page {
+        epoch: "e".to_owned(),
+        entries,
+        more: false,
+        as_of_ms: now_ms,
+    };
+    assert!(revocations.apply(0, page, now_ms));
+    c.bench_function("edge_hit_cpu_with_log", |b| {
+        b.iter(|| {
+            let presented = Offered {
+                authorization: Some(black_box(&authorization)),
+                cookie: None,
+                method: "GET",
+                csrf: None,
+            };
+            let Extracted::Token(token) = access::extract(RouteClass::User, &presented).unwrap()
+            else {
+                unreachable!("a PAT")
+            };
+            let cache_key = cache_key(token.kind, &token.hash());
+            let actor = cache::hit(Some(black_box(&entry)), now).unwrap();
+            let verdict = revocations.verdict(black_box(cache_key.as_str()), now_ms);
+            assert_eq!(verdict, Verdict::Clear);
+            forward::stamp(&key, "GET", "/api/me", Some(&actor), "req-1", now).unwrap()
+        })
+    });
 
     c.bench_function("edge_hit_cpu", |b| {
         b.iter(|| {

@@ -17,6 +17,8 @@ pub enum Action {
     Answer(Reply),
     /// The origin's purge call (`/__tollgate/purge`); see [`crate::purge`].
     Purge,
+    /// The revocation log's counts; see [`crate::log_status`].
+    LogStatus,
     /// Forward it to the origin: once the caller authenticated for this class, or, for
     /// a public route, as it came.
     Forward(Option<RouteClass>),
@@ -53,6 +55,7 @@ pub fn dispatch<'a>(
         },
         // Its method is the purge's to check, once the configuration is read.
         Route::Purge => Action::Purge,
+        Route::LogStatus => Action::LogStatus,
         Route::Public => Action::Forward(None),
         Route::Authenticated(class) => Action::Forward(Some(class)),
     };
@@ -84,6 +87,8 @@ mod tests {
         );
         for method in ["POST", "GET", "DELETE"] {
             assert_eq!(action(method, "/__tollgate/purge"), Ok(Action::Purge));
+            let status = action(method, "/__tollgate/revocation-log");
+            assert_eq!(status, Ok(Action::LogStatus));
         }
         assert_eq!(action("GET", "/api/ping"), Ok(Action::Forward(None)));
         assert_eq!(

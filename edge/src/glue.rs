@@ -15,8 +15,8 @@ use crate::dispatch::Action;
 use crate::errors::EdgeError;
 use crate::flow::{Bindings, Flow};
 use crate::incoming::Incoming;
-use crate::purge;
 use crate::reply::Reply;
+use crate::{log_status, purge};
 
 mod bindings;
 mod log;
@@ -95,6 +95,12 @@ async fn handle(
                 ))
             };
             purge::call(&config.key, incoming, path_and_query, read, bind, now).await
+        }
+        Action::LogStatus => {
+            let config = config(env)?;
+            let log = log::WorkersLog::new(env, ctx);
+            let stats = async || log.stats().await.map_err(|_| EdgeError::AuthUnavailable);
+            log_status::call(&config.key, incoming, path_and_query, stats, now).await
         }
         Action::Forward(class) => {
             let config = config(env)?;

@@ -24,6 +24,7 @@ pub mod flood;
 pub mod flow;
 pub mod forward;
 pub mod incoming;
+pub mod log_status;
 pub mod negative;
 pub mod purge;
 pub mod reply;

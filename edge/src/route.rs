@@ -10,6 +10,8 @@ pub enum Route {
     Health,
     /// `/__tollgate/purge`: the origin's signed purge call.
     Purge,
+    /// `/__tollgate/revocation-log`: the log's counts, for a signed call.
+    LogStatus,
     /// Forwarded without authentication.
     Public,
     /// Forwarded once the caller authenticated for this class: `/api/daemon/*` daemon
@@ -57,6 +59,9 @@ pub fn classify(method: &str, path: &str) -> Route {
     if path == "/__tollgate/purge" {
         return Route::Purge;
     }
+    if path == crate::log_status::PATH {
+        return Route::LogStatus;
+    }
     match routes::classify(method, path) {
         PathClass::Public => Route::Public,
         PathClass::Authenticated(class) => Route::Authenticated(class),
@@ -103,6 +108,10 @@ mod tests {
         assert_eq!(classify("GET", "/healthz"), Route::Health);
         assert_eq!(classify("POST", "/healthz"), Route::Health);
         assert_eq!(classify("POST", "/__tollgate/purge"), Route::Purge);
+        assert_eq!(
+            classify("GET", "/__tollgate/revocation-log"),
+            Route::LogStatus
+        );
         assert_eq!(classify("GET", "/openapi.json"), Route::Public);
         assert_eq!(classify("HEAD", "/openapi.json"), Route::Public);
         assert_eq!(classify("GET", "/openapi.internal.json"), Route::NotFound);

@@ -10,7 +10,7 @@ use worker::{Response, Stub};
 
 use crate::deadline;
 use crate::flow::{self, LogError};
-use crate::revocation_log::{self as log, AppendRequest, Page};
+use crate::revocation_log::{self as log, AppendRequest, Page, Stats};
 
 /// A log that does not answer within this is unreadable: hits resolve at the origin.
 const READ_LIMIT: Duration = Duration::from_millis(1_000);
@@ -73,6 +73,16 @@ impl<'a> WorkersLog<'a> {
             }
         };
         self.ctx.wait_until(put);
+    }
+}
+
+impl WorkersLog<'_> {
+    /// The object's counts (`GET /stats`).
+    pub async fn stats(&self) -> Result<Stats, LogError> {
+        let url = format!("{BASE}{}", log::STATS_PATH);
+        let request = Request::new(&url, Method::Get).map_err(failed("request"))?;
+        let body = self.call(request, READ_LIMIT).await?;
+        serde_json::from_str(&body).map_err(failed("answer"))
     }
 }
 

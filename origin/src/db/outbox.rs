@@ -44,7 +44,11 @@ pub async fn insert_echo(
 /// revocation that waited on locks would otherwise have its second purge due too soon
 /// after the commit to catch a stale write landing after the first. Only rows still
 /// waiting for their first attempt move.
-pub async fn retime_echo(db: &impl GenericClient, ids: &[i64], delay_secs: i32) -> StoreResult<u64> {
+pub async fn retime_echo(
+    db: &impl GenericClient,
+    ids: &[i64],
+    delay_secs: i32,
+) -> StoreResult<u64> {
     let stmt = db
         .prepare_cached(
             "UPDATE cache_invalidations SET next_attempt_at = now() + make_interval(secs => $2::int)

@@ -1,8 +1,8 @@
 //! `/internal/*`: calls from the edge, signed over the body digest. Every route of the
 //! internal router sits behind [`verify_internal`], so a new internal route cannot skip
-//! the signature; handlers read the verified body with [`EdgeSigned`]. Every answer,
-//! whatever its status, is signed back for the request it answers, so the edge believes
-//! only the origin.
+//! the signature; handlers read the verified body with [`EdgeSigned`]. Every answer to a
+//! request whose signature verified, whatever its status, is signed back for the request
+//! it answers, so the edge believes only the origin; no other answer is signed.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, OriginalUri, Request, State};
@@ -40,28 +40,38 @@ pub async fn verify_internal(State(state): State<AppState>, req: Request, next: 
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    let response = verified(&state, &key, req, next).await;
-    sign_answer(&key, &request_signature, response).await
+    match verified(&state, &key, req, next).await {
+        Ok(response) => sign_answer(&key, &request_signature, response).await,
+        // Never signed: an answer signed over a signature that did not verify would make
+        // this a signing oracle for whatever `X-Edge-Signature` a client makes up.
+        Err(refusal) => as_json_error(refusal),
+    }
 }
 
-async fn verified(state: &AppState, key: &SigningKey, req: Request, next: Next) -> Response {
+/// The handler's answer to a request whose signature verified, or the refusal of one
+/// whose body could not be read or whose signature did not verify.
+async fn verified(
+    state: &AppState,
+    key: &SigningKey,
+    req: Request,
+    next: Next,
+) -> Result<Response, Response> {
     // Nested routers see the path without their prefix; the signature covers all of it.
     let uri = req
         .extensions()
         .get::<OriginalUri>()
         .map_or_else(|| req.uri().clone(), |o| o.0.clone());
     let (mut parts, body) = req.into_parts();
-    let bytes = match read_body(Request::from_parts(parts.clone(), body), state).await {
-        Ok(bytes) => bytes,
-        Err(e) => return e.into_response(),
-    };
-    let digest = signing::Body::Digest(&bytes);
-    if let Err(e) = verify_edge_signature(key, &parts.method, &uri, &parts.headers, digest) {
-        return AppError::Auth(e).into_response();
-    }
-    parts.extensions.insert(VerifiedBody(bytes.clone()));
-    next.run(Request::from_parts(parts, Body::from(bytes)))
+    let bytes = read_body(Request::from_parts(parts.clone(), body), state)
         .await
+        .map_err(IntoResponse::into_response)?;
+    let digest = signing::Body::Digest(&bytes);
+    verify_edge_signature(key, &parts.method, &uri, &parts.headers, digest)
+        .map_err(|e| AppError::Auth(e).into_response())?;
+    parts.extensions.insert(VerifiedBody(bytes.clone()));
+    Ok(next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await)
 }
 
 /// Adds `X-Edge-Timestamp`/`X-Edge-Signature` over the request's signature, the status

@@ -164,7 +164,7 @@ async fn send_expecting_signed_answer(
 }
 
 #[tokio::test]
-async fn every_answer_is_signed_for_its_request() {
+async fn every_answer_to_a_verified_request_is_signed_for_it_and_no_other() {
     let app = edge_app().await;
     let (_, token) = app.user_with_token("s@example.com").await;
     let ok = resolve_request(&resolve_body(&token), SECRET, now());
@@ -182,11 +182,23 @@ async fn every_answer_is_signed_for_its_request() {
         send_expecting_signed_answer(&app, garbage).await.status,
         StatusCode::BAD_REQUEST
     );
+    // A request whose signature does not verify gets no signed answer at all: the
+    // origin signs nothing over a signature it did not make (no signing oracle).
     let stale = resolve_request(&resolve_body(&token), SECRET, now() - 61);
-    assert_eq!(
-        send_expecting_signed_answer(&app, stale).await.status,
-        StatusCode::UNAUTHORIZED
+    let forged = resolve_request(
+        &resolve_body(&token),
+        "not-the-secret-but-32-bytes-long!",
+        now(),
     );
+    for unverified in [stale, forged] {
+        let r = app.send(unverified).await;
+        assert_eq!(
+            (r.status, r.error()),
+            (StatusCode::UNAUTHORIZED, "invalid signature")
+        );
+        assert_eq!(r.header("x-edge-signature"), None);
+        assert_eq!(r.header("x-edge-timestamp"), None);
+    }
     let get = internal_request(Method::GET, "/internal/auth/resolve", "", SECRET, now());
     assert_eq!(
         send_expecting_signed_answer(&app, get).await.status,

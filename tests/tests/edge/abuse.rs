@@ -56,7 +56,11 @@ pub async fn a_flood_of_invalid_tokens_gets_429_and_valid_tokens_still_pass(stac
         let r = stack.me(garbage.expose()).await;
         assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     }
-    assert_eq!(stack.resolves().await - before, resolved, "no resolve once over");
+    assert_eq!(
+        stack.resolves().await - before,
+        resolved,
+        "no resolve once over"
+    );
     assert!(resolved <= 101.0, "{resolved} resolves for the flood");
     // The same client's cached valid token: a hit, never refused.
     for _ in 0..2 {
