@@ -3,10 +3,13 @@
 //! [`FRESH_MS`] behind the log and does not hold its key. Otherwise the hit becomes a
 //! miss and the origin decides — slower, never open.
 //!
-//! The bound: the purge appends to the log before it answers the origin, and a catch-up
-//! answer is at most 1 s old (cached through the Cache API for 1 s), so a decision at
-//! time `t` uses a copy of the log as of at least `t - 1 s`: a key revoked before that is
-//! refused. Beyond [`STALE_MS`] (the log unreadable for a while) every hit resolves.
+//! The bound: the purge appends to the log before it answers the origin, and a decision
+//! at time `t` believes a copy only if it is the log as of at least `t - 1.5 s`
+//! ([`USABLE_MS`]): the log's clock at its answer, however the answer travelled (a
+//! cached one is at most 1 s old). A key revoked before that is refused. One request at
+//! a time catches up; while it reads, the others use the copy for up to
+//! [`USABLE_MS`], so a burst of requests makes one read, not one each. A copy past that
+//! — the log unreadable or slow — clears nothing: every hit resolves.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -16,9 +19,11 @@ use crate::revocation_log::{oldest_kept, Page};
 /// A copy older than this is brought up to date before a hit is believed.
 pub const FRESH_MS: i64 = 1_000;
 /// A copy older than this is not used at all: every hit resolves at the origin.
-pub const STALE_MS: i64 = 3_000;
+pub const USABLE_MS: i64 = 1_500;
 /// After a failed read, the log is not asked again for this long (hits resolve).
 pub const RETRY_MS: i64 = 1_000;
+/// A read this old is no longer waited for (its request may have gone away).
+pub const READ_MS: i64 = 1_000;
 /// Pages read in one catch-up at most; a longer log is read over several requests.
 pub const MAX_PAGES: usize = 10;
 
@@ -43,6 +48,8 @@ struct Copy {
     /// A catch-up stopped at a page boundary: read on regardless of freshness.
     partial: bool,
     failed_at_ms: Option<i64>,
+    /// When the read now under way began.
+    reading_since_ms: Option<i64>,
     /// Revoked key → when it was appended.
     keys: HashMap<String, i64>,
 }
@@ -62,25 +69,32 @@ impl Revocations {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The sequence number to read after, when the copy must catch up now; `None` when
-    /// it is fresh, or the log failed a moment ago.
+    /// The sequence number to read after, when this request must catch the copy up now
+    /// (it then counts as reading until it applies an answer or fails); `None` when the
+    /// copy is fresh, another request is reading, or the log failed a moment ago.
     pub fn next_read(&self, now_ms: i64) -> Option<u64> {
-        let copy = self.copy();
+        let mut copy = self.copy();
+        let within = |since: Option<i64>, limit: i64| {
+            since.is_some_and(|at| now_ms.saturating_sub(at) < limit)
+        };
         let fresh = copy
             .as_of_ms
             .is_some_and(|as_of| now_ms.saturating_sub(as_of) <= FRESH_MS);
-        let backing_off = copy
-            .failed_at_ms
-            .is_some_and(|failed| now_ms.saturating_sub(failed) < RETRY_MS);
-        (copy.partial || !fresh)
-            .then_some(copy.after)
-            .filter(|_| !backing_off)
+        if (fresh && !copy.partial)
+            || within(copy.failed_at_ms, RETRY_MS)
+            || within(copy.reading_since_ms, READ_MS)
+        {
+            return None;
+        }
+        copy.reading_since_ms = Some(now_ms);
+        Some(copy.after)
     }
 
     /// Applies an answer to "after `asked`". `false` when the page does not continue
     /// the copy (another request moved it meanwhile): the caller stops reading.
     pub fn apply(&self, asked: u64, page: Page, now_ms: i64) -> bool {
         let mut copy = self.copy();
+        copy.reading_since_ms = None;
         if copy.epoch.as_deref() != Some(page.epoch.as_str()) {
             // A log that started over: nothing of the old copy's numbering holds, and
             // a page after anything but 0 skips the new log's first entries, so the
@@ -117,7 +131,9 @@ impl Revocations {
 
     /// The log could not be read (or answered nonsense).
     pub fn failed(&self, now_ms: i64) {
-        self.copy().failed_at_ms = Some(now_ms);
+        let mut copy = self.copy();
+        copy.failed_at_ms = Some(now_ms);
+        copy.reading_since_ms = None;
     }
 
     pub fn verdict(&self, key: &str, now_ms: i64) -> Verdict {
@@ -126,7 +142,9 @@ impl Revocations {
             return Verdict::Revoked;
         }
         match copy.as_of_ms {
-            Some(as_of) if now_ms.saturating_sub(as_of) <= STALE_MS => Verdict::Clear,
+            Some(as_of) if !copy.partial && now_ms.saturating_sub(as_of) <= USABLE_MS => {
+                Verdict::Clear
+            }
             _ => Verdict::Unknown,
         }
     }
@@ -184,9 +202,9 @@ mod tests {
             Some(1),
             "then catch up after 1"
         );
-        assert_eq!(r.verdict("b", T + STALE_MS), Verdict::Clear);
-        assert_eq!(r.verdict("b", T + STALE_MS + 1), Verdict::Unknown);
-        assert_eq!(r.verdict("a", T + STALE_MS + 1), Verdict::Revoked);
+        assert_eq!(r.verdict("b", T + USABLE_MS), Verdict::Clear);
+        assert_eq!(r.verdict("b", T + USABLE_MS + 1), Verdict::Unknown);
+        assert_eq!(r.verdict("a", T + USABLE_MS + 1), Verdict::Revoked);
     }
 
     #[test]
@@ -199,6 +217,29 @@ mod tests {
         // An older answer never makes the copy older.
         assert!(r.apply(0, page("e", vec![], false, T - 5_000), T));
         assert_eq!(r.next_read(T + 100), None);
+    }
+
+    #[test]
+    fn one_request_reads_while_the_others_use_the_copy_a_little_longer() {
+        let r = Revocations::default();
+        assert!(r.apply(0, page("e", vec![], false, T), T));
+        let late = T + FRESH_MS + 100;
+        assert_eq!(r.next_read(late), Some(0), "the first to find it old reads");
+        assert_eq!(r.next_read(late + 1), None, "the others do not");
+        assert_eq!(
+            r.verdict("x", late + 1),
+            Verdict::Clear,
+            "and use the copy meanwhile"
+        );
+        assert_eq!(
+            r.verdict("x", T + USABLE_MS + 1),
+            Verdict::Unknown,
+            "not beyond 1.5 s"
+        );
+        // A read whose request went away is not waited for forever.
+        assert_eq!(r.next_read(late + READ_MS), Some(0));
+        assert!(r.apply(0, page("e", vec![], false, late + READ_MS), late + READ_MS));
+        assert_eq!(r.next_read(late + READ_MS + 1), None, "fresh again");
     }
 
     #[test]
@@ -250,10 +291,16 @@ mod tests {
     fn failures_back_off_and_let_the_copy_go_stale() {
         let r = Revocations::default();
         assert!(r.apply(0, page("e", vec![], false, T), T));
-        r.failed(T + 1_500);
-        assert_eq!(r.next_read(T + 1_600), None, "not asked again at once");
-        assert_eq!(r.next_read(T + 1_500 + RETRY_MS), Some(0));
-        assert_eq!(r.verdict("x", T + STALE_MS + 1), Verdict::Unknown);
+        assert_eq!(r.next_read(T + 1_200), Some(0));
+        r.failed(T + 1_300);
+        assert_eq!(r.next_read(T + 1_400), None, "not asked again at once");
+        assert_eq!(r.verdict("x", T + 1_400), Verdict::Clear, "still usable");
+        assert_eq!(
+            r.verdict("x", T + USABLE_MS + 1),
+            Verdict::Unknown,
+            "then not"
+        );
+        assert_eq!(r.next_read(T + 1_300 + RETRY_MS), Some(0));
     }
 
     #[test]

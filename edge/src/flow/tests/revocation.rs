@@ -132,7 +132,7 @@ fn a_copy_older_than_the_stale_limit_clears_nothing() {
     let calls = origin.calls.get();
     // The log now answers, but only with an old view (a cache stuck on old answers).
     isolate.log.as_of_ms.set(ms(NOW) + 100);
-    let late = ms(NOW) + crate::revocations::STALE_MS + 101;
+    let late = ms(NOW) + crate::revocations::USABLE_MS + 101;
     assert_eq!(isolate.auth(&origin, &header, late), Ok(pat()));
     assert_eq!(origin.calls.get(), calls + 1, "resolved, not believed");
 }
