@@ -158,6 +158,23 @@ impl Stack {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 
+    /// Waits until this client's misses are resolved again: a test that sent many
+    /// unknown tokens leaves the client over its invalid-token budget, and the edge then
+    /// refuses its misses (429) for the limiter's period. A new valid token (a miss,
+    /// which counts for nothing) tells when that is over.
+    pub async fn wait_until_misses_resolve(&self) {
+        let (_, fresh) = self.pat();
+        let mut status = reqwest::StatusCode::TOO_MANY_REQUESTS;
+        for _ in 0..30 {
+            status = self.me(&fresh).await.status();
+            if status != reqwest::StatusCode::TOO_MANY_REQUESTS {
+                break;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        assert_eq!(status, reqwest::StatusCode::OK, "misses resolve again");
+    }
+
     /// A new PAT of the stack's user: `(id, token)`.
     pub fn pat(&self) -> (String, String) {
         let pat = cli_json(

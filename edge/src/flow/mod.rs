@@ -172,6 +172,9 @@ impl<K: Kv, O: Origin, L: Limiter, G: Log> Flow<'_, K, O, L, G> {
         if remember_refusal && memory.negatives.refused(cache_key, now) {
             return Err(AuthError::InvalidToken.into());
         }
+        // A hit the log could not clear still shows the token was valid a moment ago:
+        // it is resolved whatever the client's budget says.
+        let mut unconfirmed_hit = false;
         if is_cacheable(token.kind) {
             // KV trouble is a miss, not an outage: the origin can still answer.
             if let Ok(value) = self.kv.get(cache_key).await {
@@ -179,11 +182,12 @@ impl<K: Kv, O: Origin, L: Limiter, G: Log> Flow<'_, K, O, L, G> {
                     if self.cleared(cache_key, now_ms).await {
                         return Ok(actor);
                     }
+                    unconfirmed_hit = true;
                 }
             }
         }
         let counted_as = flood::client_key(client);
-        if memory.blocked.is_blocked(&counted_as, now) {
+        if !unconfirmed_hit && memory.blocked.is_blocked(&counted_as, now) {
             return Err(EdgeError::TooManyInvalidTokens);
         }
 

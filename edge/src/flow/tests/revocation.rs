@@ -242,3 +242,33 @@ impl Limiter for AnyClientLimiter {
         left > 0
     }
 }
+
+#[test]
+fn a_blocked_clients_cached_token_resolves_when_the_log_cannot_clear_it() {
+    let isolate = Isolate::new();
+    let (_, cached_header) = cached(&isolate);
+    // The client goes over its budget.
+    let refusing = FakeOrigin::answering(Ok((401, r#"{"error":"invalid token"}"#.into())));
+    let limiter = CountingLimiter::with_budget(0);
+    let (_, header) = bearer(TokenKind::Pat);
+    let over = isolate.auth_at(&refusing, &limiter, CLIENT, &header, ms(NOW));
+    assert_eq!(over, Err(EdgeError::TooManyInvalidTokens));
+    // The log fails (and the isolate's copy is gone: only the block is remembered):
+    // its cached token is not believed from KV, but resolved, not refused 429.
+    isolate.log.fails.set(true);
+    let Isolate { kv, log, memory } = isolate;
+    let memory = Memory {
+        blocked: memory.blocked,
+        ..Memory::default()
+    };
+    let isolate = Isolate { kv, log, memory };
+    let accepting = FakeOrigin::ok(600);
+    let hit = isolate.auth_at(&accepting, &limiter, CLIENT, &cached_header, ms(NOW));
+    assert_eq!(hit, Ok(pat()));
+    assert_eq!(accepting.calls.get(), 1);
+    // A token it never had is still refused before the origin is asked.
+    let (_, fresh) = bearer(TokenKind::Pat);
+    let miss = isolate.auth_at(&accepting, &limiter, CLIENT, &fresh, ms(NOW));
+    assert_eq!(miss, Err(EdgeError::TooManyInvalidTokens));
+    assert_eq!(accepting.calls.get(), 1);
+}
