@@ -25,7 +25,7 @@ use crate::openapi;
 use crate::routes::docs::{self, Documents};
 use crate::routes::{
     cloud_runtime, daemon, daemon_tokens, health, install_tokens, internal, me, members, pats,
-    runtimes, tasks, workspaces,
+    runtimes, task_runs, tasks, workspaces,
 };
 use crate::state::AppState;
 use tollgate_shared::wire::CLOUD_RUNTIME_MAX_BODY_BYTES;
@@ -125,9 +125,9 @@ fn public_api(metrics: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(tasks::create_agent))
         .routes(routes!(tasks::create_task))
         .routes(routes!(tasks::get_task))
-        .routes(routes!(tasks::claim))
-        .routes(routes!(tasks::start))
-        .routes(routes!(tasks::complete))
+        .routes(routes!(task_runs::claim))
+        .routes(routes!(task_runs::start))
+        .routes(routes!(task_runs::complete))
         .routes(routes!(daemon::whoami))
         .routes(routes!(daemon::register_runtime))
         .routes(routes!(daemon::heartbeat))

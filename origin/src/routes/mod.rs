@@ -12,5 +12,6 @@ pub mod me;
 pub mod members;
 pub mod pats;
 pub mod runtimes;
+pub mod task_runs;
 pub mod tasks;
 pub mod workspaces;

@@ -100,8 +100,9 @@ async fn purge_receiver() -> PurgeReceiver {
     PurgeReceiver { url, keys, mode }
 }
 
-/// An app that purges to `url` (second purges due after `echo_delay`), with one user whose token it has just revoked through
-/// the API: returns the app, the revoked token and the DELETE's status.
+/// An app that purges to `url` (second purges due after `echo_delay`), with one user
+/// whose token it has just revoked through the API: returns the app, the revoked token
+/// and the DELETE's status.
 async fn revoke_with_purge_to(url: &str, echo_delay: Duration) -> (TestApp, String, StatusCode) {
     let app = TestApp::with(Options {
         secret: Some(SECRET),
