@@ -158,6 +158,18 @@ impl Stack {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 
+    /// Revokes the PAT `id` with itself through the edge; it must work (204).
+    pub async fn revoke_pat(&self, id: &str, token: &str) {
+        let r = self
+            .http()
+            .delete(format!("{}/api/tokens/{id}", self.edge.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::NO_CONTENT);
+    }
+
     /// Waits until this client's misses are resolved again: a test that sent many
     /// unknown tokens leaves the client over its invalid-token budget, and the edge then
     /// refuses its misses (429) for the limiter's period. A new valid token (a miss,

@@ -7,7 +7,8 @@
 use std::cell::{Cell, RefCell};
 
 use worker::{
-    durable_object, Date, DurableObject, Env, Method, Request, Response, Result, SqlStorage, State,
+    durable_object, Date, DurableObject, Env, Method, Request, Response, Result, SqlStorage,
+    SqlStorageValue, State,
 };
 
 use crate::revocation_log::{self as log, AppendAnswer, AppendRefusal, Entry};
@@ -25,14 +26,27 @@ fn now_ms() -> i64 {
     i64::try_from(Date::now().as_millis()).unwrap_or(i64::MAX)
 }
 
-#[derive(serde::Deserialize)]
-struct Count {
-    n: i64,
+/// The rows of `query`, as the runtime gives them (no serde between: smaller Worker).
+fn rows(
+    sql: &SqlStorage,
+    query: &str,
+    bindings: Vec<SqlStorageValue>,
+) -> Result<Vec<Vec<SqlStorageValue>>> {
+    sql.exec(query, bindings)?.raw().collect()
 }
 
-#[derive(serde::Deserialize)]
-struct Value {
-    value: String,
+fn integer(value: Option<&SqlStorageValue>) -> Result<i64> {
+    match value {
+        Some(SqlStorageValue::Integer(n)) => Ok(*n),
+        _ => Err("revocation log: not an integer".into()),
+    }
+}
+
+fn text(value: Option<&SqlStorageValue>) -> Result<String> {
+    match value {
+        Some(SqlStorageValue::String(s)) => Ok(s.clone()),
+        _ => Err("revocation log: not text".into()),
+    }
 }
 
 impl RevocationLog {
@@ -67,15 +81,14 @@ impl RevocationLog {
             "INSERT OR IGNORE INTO meta (name, value) VALUES ('epoch', ?)",
             vec![epoch.into()],
         )?;
-        let row: Value = sql
-            .exec("SELECT value FROM meta WHERE name = 'epoch'", None)?
-            .one()?;
-        Ok(row.value)
+        let found = rows(&sql, "SELECT value FROM meta WHERE name = 'epoch'", vec![])?;
+        text(found.first().and_then(|row| row.first()))
     }
 
     fn count(&self, query: &str) -> Result<u64> {
-        let row: Count = self.sql().exec(query, None)?.one()?;
-        Ok(u64::try_from(row.n).unwrap_or(0))
+        let found = rows(&self.sql(), query, vec![])?;
+        let n = integer(found.first().and_then(|row| row.first()))?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     /// Appends `keys` (again: a key appended before gets a new sequence number and
@@ -108,13 +121,21 @@ impl RevocationLog {
     fn after(&self, after: u64, now: i64) -> Result<Vec<Entry>> {
         let after = i64::try_from(after).unwrap_or(i64::MAX);
         let limit = i64::try_from(log::PAGE + 1).unwrap_or(i64::MAX);
-        self.sql()
-            .exec(
-                "SELECT seq, key, at_ms FROM revoked WHERE seq > ? AND at_ms >= ? \
-                 ORDER BY seq LIMIT ?",
-                vec![after.into(), log::oldest_kept(now).into(), limit.into()],
-            )?
-            .to_array()
+        let found = rows(
+            &self.sql(),
+            "SELECT seq, key, at_ms FROM revoked WHERE seq > ? AND at_ms >= ? ORDER BY seq LIMIT ?",
+            vec![after.into(), log::oldest_kept(now).into(), limit.into()],
+        )?;
+        found
+            .iter()
+            .map(|row| {
+                Ok(Entry {
+                    seq: u64::try_from(integer(row.first())?).unwrap_or(0),
+                    key: text(row.get(1))?,
+                    at_ms: integer(row.get(2))?,
+                })
+            })
+            .collect()
     }
 }
 

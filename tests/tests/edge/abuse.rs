@@ -3,7 +3,6 @@
 //! asked, so the flood costs the origin about the limiter's budget — while its cached
 //! valid tokens keep working.
 
-
 use reqwest::StatusCode;
 use serde_json::Value;
 use tollgate_shared::{AuthError, RawToken, TokenKind};

@@ -163,14 +163,7 @@ pub async fn the_daemon_loop_warns_once_its_pat_is_refused_and_goes_on(stack: &S
     let home = temp_home();
     let mut run = client(stack, &home, &token, &ws);
     // Revoked after login: every call is refused from now on.
-    let r = stack
-        .http()
-        .delete(format!("{}/api/tokens/{id}", stack.edge.url))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    stack.revoke_pat(&id, &token).await;
     let log = home.join("run.log");
     let file = std::fs::File::create(&log).unwrap();
     let mut child = Killed(run.stdout(Stdio::null()).stderr(file).spawn().unwrap());

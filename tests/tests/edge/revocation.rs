@@ -16,14 +16,7 @@ pub async fn revoke_reaches_the_edge_before_the_next_request(stack: &Stack) {
     );
     let delivered = r#"tollgate_purge_total{outcome="ok"}"#;
     let before = stack.metric(delivered).await;
-    let r = stack
-        .http()
-        .delete(format!("{}/api/tokens/{id}", stack.edge.url))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    stack.revoke_pat(&id, &token).await;
     let r = stack.me(&token).await;
     assert_refused(r, AuthError::InvalidToken).await;
     // The origin counts a purge as delivered only when the edge signed its answer.
