@@ -40,6 +40,7 @@ fn hit(c: &mut Criterion) {
         entries,
         more: false,
         as_of_ms: now_ms,
+        overflow_until_ms: 0,
     };
     assert!(revocations.apply(0, page, now_ms));
     // One hit; `check` is what the key must pass before the entry is believed.

@@ -131,6 +131,7 @@ async fn authenticate(
         origin: &origin,
         limiter: &limiter,
         log: &log,
+        clock: &now_ms,
     };
     let flow = Flow::new(with, &bindings::MEMORY, config);
     let (offered, client) = (incoming.offered(), incoming.client());

@@ -14,10 +14,10 @@ use crate::errors::EdgeError;
 use crate::flow::{self, Kv, Log};
 use crate::incoming::Incoming;
 use crate::reply::Reply;
+use crate::revocation_log;
 
 /// Keys per call: each is one KV operation, and Workers bound those per invocation.
 pub const MAX_KEYS: usize = 500;
-const KEY_PREFIX: &str = "tollgate:auth:";
 /// The largest purge body read.
 pub const MAX_BODY: usize = MAX_BODY_BYTES;
 
@@ -46,7 +46,10 @@ pub fn verify_and_parse(
     key.verify(&request, timestamp, signature, now)
         .map_err(|_| EdgeError::Auth(AuthError::InvalidSignature))?;
     let parsed: PurgeRequest = serde_json::from_slice(body).map_err(|_| EdgeError::BadRequest)?;
-    if parsed.keys.len() > MAX_KEYS || !parsed.keys.iter().all(|k| k.starts_with(KEY_PREFIX)) {
+    // The log's own rule: a key it would refuse would fail this call, and its retries,
+    // for ever.
+    if parsed.keys.len() > MAX_KEYS || !parsed.keys.iter().all(|k| revocation_log::is_valid_key(k))
+    {
         return Err(EdgeError::BadRequest);
     }
     Ok(parsed.keys)

@@ -25,9 +25,11 @@ pub const RETENTION_MS: i64 = {
     (longest as i64 + 60 + 60) * 1000
 };
 
-/// At most this many keys are retained. An append that would go past it is refused
-/// (the purge fails and the origin's outbox retries once older entries have aged out):
-/// the log never drops an entry that still protects something.
+/// At most this many keys are retained. An append that would go past it drops the
+/// oldest rows to make room and marks the log as overflowed for [`RETENTION_MS`]: while
+/// that lasts no copy clears any hit (every hit resolves at the origin), because a dropped
+/// row may still have protected something. Refusing the append instead would let anyone
+/// who can revoke fast enough leave later revocations to KV's own pace.
 pub const MAX_ENTRIES: u64 = 100_000;
 
 /// Keys per append: one purge call's worth.
@@ -48,6 +50,11 @@ pub const STATS_PATH: &str = "/stats";
 /// What the log keeps: our own cache keys, and session ids to come.
 const KEY_PREFIXES: [&str; 1] = ["tollgate:auth:"];
 const MAX_KEY_LEN: usize = 200;
+
+/// A key the log (and so the purge) takes: ours, and of a sane length.
+pub fn is_valid_key(key: &str) -> bool {
+    key.len() <= MAX_KEY_LEN && KEY_PREFIXES.iter().any(|p| key.starts_with(p))
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppendRequest {
@@ -79,6 +86,10 @@ pub struct Page {
     pub more: bool,
     /// The object's clock when it answered: the copy is as fresh as this.
     pub as_of_ms: i64,
+    /// Until when rows dropped to make room may still have protected something (0: none
+    /// ever were): until then no copy clears a hit.
+    #[serde(default)]
+    pub overflow_until_ms: i64,
 }
 
 /// How much the object has served and holds (the bench reads it).
@@ -93,17 +104,13 @@ pub struct Stats {
 pub enum AppendRefusal {
     /// Not JSON of the right shape, too many keys, or a key that is not ours.
     BadRequest,
-    /// The log holds [`MAX_ENTRIES`] that are all still needed.
-    Full,
 }
 
 /// The keys of an append body, deduplicated, or why it is refused.
 pub fn parse_append(body: &[u8]) -> Result<Vec<String>, AppendRefusal> {
     let request: AppendRequest =
         serde_json::from_slice(body).map_err(|_| AppendRefusal::BadRequest)?;
-    let valid =
-        |key: &String| key.len() <= MAX_KEY_LEN && KEY_PREFIXES.iter().any(|p| key.starts_with(p));
-    if request.keys.len() > MAX_APPEND || !request.keys.iter().all(valid) {
+    if request.keys.len() > MAX_APPEND || !request.keys.iter().all(|k| is_valid_key(k)) {
         return Err(AppendRefusal::BadRequest);
     }
     let mut keys = request.keys;
@@ -112,12 +119,12 @@ pub fn parse_append(body: &[u8]) -> Result<Vec<String>, AppendRefusal> {
     Ok(keys)
 }
 
-/// Whether `adding` new keys fit beside `retained` (counted after expired ones went).
-pub fn fits(retained: u64, adding: usize) -> Result<(), AppendRefusal> {
-    match retained.checked_add(adding as u64) {
-        Some(total) if total <= MAX_ENTRIES => Ok(()),
-        _ => Err(AppendRefusal::Full),
-    }
+/// How many of the oldest rows must go so that `adding` new keys fit beside `retained`
+/// (counted after expired ones went); more than zero means the log overflowed.
+pub fn to_drop(retained: u64, adding: usize) -> u64 {
+    retained
+        .saturating_add(adding as u64)
+        .saturating_sub(MAX_ENTRIES)
 }
 
 /// Entries appended before this are dropped, from the log and from every copy.
@@ -136,7 +143,7 @@ pub fn parse_after(path: &str) -> Option<u64> {
 
 /// A page from the rows read with `LIMIT PAGE + 1` (the extra row only says there is
 /// more).
-pub fn page(epoch: String, mut rows: Vec<Entry>, as_of_ms: i64) -> Page {
+pub fn page(epoch: String, mut rows: Vec<Entry>, as_of_ms: i64, overflow_until_ms: i64) -> Page {
     let more = rows.len() as u64 > PAGE;
     rows.truncate(PAGE as usize);
     Page {
@@ -144,6 +151,7 @@ pub fn page(epoch: String, mut rows: Vec<Entry>, as_of_ms: i64) -> Page {
         entries: rows,
         more,
         as_of_ms,
+        overflow_until_ms,
     }
 }
 
@@ -186,9 +194,11 @@ mod tests {
         let keys: Vec<String> = (0..=MAX_APPEND as u32).map(key).collect();
         let body = serde_json::to_vec(&AppendRequest { keys }).unwrap();
         assert_eq!(parse_append(&body), Err(AppendRefusal::BadRequest));
-        assert_eq!(fits(MAX_ENTRIES - 2, 2), Ok(()));
-        assert_eq!(fits(MAX_ENTRIES - 2, 3), Err(AppendRefusal::Full));
-        assert_eq!(fits(u64::MAX, 1), Err(AppendRefusal::Full));
+        assert_eq!(to_drop(MAX_ENTRIES - 2, 2), 0);
+        assert_eq!(to_drop(MAX_ENTRIES - 2, 3), 1, "the oldest goes");
+        assert_eq!(to_drop(u64::MAX, 1), u64::MAX - MAX_ENTRIES);
+        assert!(is_valid_key("tollgate:auth:mul:abc"));
+        assert!(!is_valid_key(&format!("tollgate:auth:{}", "a".repeat(200))));
     }
 
     #[test]
@@ -213,11 +223,11 @@ mod tests {
                 })
                 .collect()
         };
-        let full = page("e".into(), rows(PAGE + 1), 9);
+        let full = page("e".into(), rows(PAGE + 1), 9, 0);
         assert!(full.more);
         assert_eq!(full.entries.len() as u64, PAGE);
         assert_eq!(full.as_of_ms, 9);
-        let last = page("e".into(), rows(3), 9);
+        let last = page("e".into(), rows(3), 9, 0);
         assert!(!last.more);
         assert_eq!(last.entries.len(), 3);
     }

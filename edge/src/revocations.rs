@@ -26,7 +26,7 @@ pub const RETRY_MS: i64 = 1_000;
 /// A read this old is no longer waited for (its request may have gone away).
 pub const READ_MS: i64 = 1_000;
 /// Pages read in one catch-up at most; a longer log is read over several requests.
-pub const MAX_PAGES: usize = 10;
+pub const MAX_PAGES: usize = 4;
 
 /// What the copy says about a cache key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +77,8 @@ struct Copy {
     failed_at_ms: Option<i64>,
     /// When the read now under way began.
     reading_since_ms: Option<i64>,
+    /// The log overflowed: until then nothing is cleared.
+    overflow_until_ms: i64,
     /// Revoked key → when it was appended.
     keys: Keys,
 }
@@ -123,20 +125,21 @@ impl Revocations {
         let mut copy = self.copy();
         copy.reading_since_ms = None;
         if copy.epoch.as_deref() != Some(page.epoch.as_str()) {
-            // A log that started over: nothing of the old copy's numbering holds, and
-            // a page after anything but 0 skips the new log's first entries, so the
-            // copy starts over and reads again from 0.
-            *copy = Copy {
-                epoch: Some(page.epoch.clone()),
-                partial: asked != 0,
-                ..Copy::default()
-            };
+            // A log that started over: its numbering is new, so the copy reads it again
+            // from 0 (a page after anything else skips its first entries). The keys it
+            // holds stay until their own time is up: the new log may not have them, and
+            // KV may still.
+            copy.epoch = Some(page.epoch.clone());
+            copy.after = 0;
+            copy.as_of_ms = None;
+            copy.partial = asked != 0;
             if asked != 0 {
                 return true;
             }
         } else if copy.after != asked {
             return false;
         }
+        copy.overflow_until_ms = copy.overflow_until_ms.max(page.overflow_until_ms);
         for entry in page.entries {
             if entry.seq > copy.after {
                 copy.after = entry.seq;
@@ -146,10 +149,10 @@ impl Revocations {
         copy.failed_at_ms = None;
         copy.partial = page.more;
         if !page.more {
-            copy.as_of_ms = Some(
-                copy.as_of_ms
-                    .map_or(page.as_of_ms, |a| a.max(page.as_of_ms)),
-            );
+            // Never fresher than this isolate's own clock: a log clock ahead of it (skew,
+            // or an answer from the future) must not stop the copy reading.
+            let as_of = page.as_of_ms.min(now_ms);
+            copy.as_of_ms = Some(copy.as_of_ms.map_or(as_of, |a| a.max(as_of)));
         }
         let oldest = oldest_kept(now_ms);
         copy.keys.retain(|_, at| *at >= oldest);
@@ -167,6 +170,9 @@ impl Revocations {
         let copy = self.copy();
         if copy.keys.contains_key(key) {
             return Verdict::Revoked;
+        }
+        if now_ms < copy.overflow_until_ms {
+            return Verdict::Unknown;
         }
         match copy.as_of_ms {
             Some(as_of) if !copy.partial && now_ms.saturating_sub(as_of) <= USABLE_MS => {
@@ -207,6 +213,7 @@ mod tests {
             entries,
             more,
             as_of_ms,
+            overflow_until_ms: 0,
         }
     }
 
@@ -295,23 +302,55 @@ mod tests {
     }
 
     #[test]
-    fn a_log_that_started_over_resets_the_copy() {
+    fn a_log_that_started_over_is_read_again_and_its_old_keys_kept() {
         let r = Revocations::default();
-        assert!(r.apply(0, page("old", vec![entry(7, "a", T)], false, T), T));
+        assert!(r.apply(0, page("old", vec![entry(7, "a", T)], false, T), T + 10));
         // The new log's entries after 7 are not all it has: read it from the start.
-        let new = || page("new", vec![entry(1, "b", T)], false, T + 10);
         assert!(r.apply(
             7,
             page("new", vec![entry(8, "c", T)], false, T + 10),
             T + 10
         ));
-        assert_eq!(r.verdict("a", T + 10), Verdict::Unknown);
-        assert_eq!(r.verdict("c", T + 10), Verdict::Unknown);
+        assert_eq!(
+            r.verdict("c", T + 10),
+            Verdict::Unknown,
+            "not applied, copy incomplete"
+        );
+        assert_eq!(r.verdict("x", T + 10), Verdict::Unknown);
         assert_eq!(r.next_read(T + 10), Some(0));
-        assert!(r.apply(0, new(), T + 10));
-        assert_eq!(r.verdict("a", T + 10), Verdict::Clear);
+        let new = page("new", vec![entry(1, "b", T)], false, T + 10);
+        assert!(r.apply(0, new, T + 10));
+        // What the old log revoked stays revoked: KV may still hold it.
+        assert_eq!(r.verdict("a", T + 10), Verdict::Revoked);
         assert_eq!(r.verdict("b", T + 10), Verdict::Revoked);
+        assert_eq!(r.verdict("x", T + 10), Verdict::Clear);
         assert_eq!(r.next_read(T + 10 + FRESH_MS + 1), Some(1));
+    }
+
+    #[test]
+    fn a_log_clock_ahead_of_ours_does_not_make_the_copy_fresher() {
+        let r = Revocations::default();
+        assert!(r.apply(0, page("e", vec![], false, T + 60_000), T));
+        assert_eq!(
+            r.next_read(T + FRESH_MS + 1),
+            Some(0),
+            "fresh from T, not T + 60 s"
+        );
+        assert_eq!(r.verdict("x", T + USABLE_MS + 1), Verdict::Unknown);
+    }
+
+    #[test]
+    fn an_overflowed_log_clears_nothing_until_its_dropped_rows_would_have_expired() {
+        let r = Revocations::default();
+        let mut overflowed = page("e", vec![], false, T);
+        overflowed.overflow_until_ms = T + 5_000;
+        assert!(r.apply(0, overflowed, T));
+        assert_eq!(r.verdict("x", T), Verdict::Unknown);
+        // Later pages without the mark do not lift it early.
+        assert!(r.apply(0, page("e", vec![], false, T + 4_000), T + 4_000));
+        assert_eq!(r.verdict("x", T + 4_000), Verdict::Unknown);
+        assert!(r.apply(0, page("e", vec![], false, T + 5_000), T + 5_000));
+        assert_eq!(r.verdict("x", T + 5_000), Verdict::Clear);
     }
 
     #[test]

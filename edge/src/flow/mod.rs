@@ -106,6 +106,9 @@ pub struct Flow<'a, K, O, L, G> {
     pub key: &'a SigningKey,
     /// `JWT_SECRET`; without it no session is valid.
     pub sessions: Option<&'a SessionKey>,
+    /// The clock in milliseconds, read again after I/O: how old the isolate's copy of
+    /// the log is must be judged when the hit is believed, not when the request came.
+    pub clock: &'a dyn Fn() -> i64,
 }
 
 /// The bindings a flow runs on: KV, the origin, the limiter and the revocation log.
@@ -114,6 +117,7 @@ pub struct Bindings<'a, K, O, L, G> {
     pub origin: &'a O,
     pub limiter: &'a L,
     pub log: &'a G,
+    pub clock: &'a dyn Fn() -> i64,
 }
 
 impl<'a, K, O, L, G> Flow<'a, K, O, L, G> {
@@ -124,6 +128,7 @@ impl<'a, K, O, L, G> Flow<'a, K, O, L, G> {
             origin: with.origin,
             limiter: with.limiter,
             log: with.log,
+            clock: with.clock,
             memory,
             key: &config.key,
             sessions: config.sessions.as_ref(),
@@ -224,25 +229,27 @@ impl<K: Kv, O: Origin, L: Limiter, G: Log> Flow<'_, K, O, L, G> {
     /// Whether a KV hit under `cache_key` may be believed: the isolate's copy of the
     /// revocation log brought up to date if it is older than a second, then asked. A log
     /// that cannot be read leaves the copy to go stale, and a stale copy clears nothing.
-    async fn cleared(&self, cache_key: &str, now_ms: i64) -> bool {
+    async fn cleared(&self, cache_key: &str, started_ms: i64) -> bool {
         let revocations = &self.memory.revocations;
+        // Never earlier than the request's start (a clock read before it came).
+        let now = || (self.clock)().max(started_ms);
         for _ in 0..MAX_PAGES {
-            let Some(after) = revocations.next_read(now_ms) else {
+            let Some(after) = revocations.next_read(now()) else {
                 break;
             };
             match self.log.after(after).await {
                 Ok(page) => {
-                    if !revocations.apply(after, page, now_ms) {
+                    if !revocations.apply(after, page, now()) {
                         break;
                     }
                 }
                 Err(LogError) => {
-                    revocations.failed(now_ms);
+                    revocations.failed(now());
                     break;
                 }
             }
         }
-        revocations.verdict(cache_key, now_ms) == Verdict::Clear
+        revocations.verdict(cache_key, now()) == Verdict::Clear
     }
 }
 
@@ -254,14 +261,15 @@ fn seconds(now_ms: i64) -> i64 {
 /// refuses them — then out of this location's KV. Any failure fails the call, so the
 /// origin retries it.
 pub async fn purge(log: &impl Log, kv: &impl Kv, keys: &[String]) -> Result<usize, EdgeError> {
-    log.append(keys)
-        .await
-        .map_err(|_| EdgeError::AuthUnavailable)?;
+    let logged = log.append(keys).await;
+    // Deleted here even when the log failed: this location at least stops serving them
+    // (the call still fails, so the origin retries until the log has them).
     for key in keys {
         kv.delete(key)
             .await
             .map_err(|_| EdgeError::AuthUnavailable)?;
     }
+    logged.map_err(|_| EdgeError::AuthUnavailable)?;
     Ok(keys.len())
 }
 

@@ -7,11 +7,11 @@
 use std::cell::{Cell, RefCell};
 
 use worker::{
-    durable_object, Date, DurableObject, Env, Method, Request, Response, Result, SqlStorage,
-    SqlStorageValue, State,
+    console_warn, durable_object, Date, DurableObject, Env, Method, Request, Response, Result,
+    SqlStorage, SqlStorageValue, State,
 };
 
-use crate::revocation_log::{self as log, AppendAnswer, AppendRefusal, Entry};
+use crate::revocation_log::{self as log, AppendAnswer, Entry};
 
 #[durable_object]
 pub struct RevocationLog {
@@ -92,30 +92,46 @@ impl RevocationLog {
     }
 
     /// Appends `keys` (again: a key appended before gets a new sequence number and
-    /// time), after dropping what is past retention; refused when it would not fit.
-    fn append(&self, keys: &[String], now: i64) -> Result<std::result::Result<u64, AppendRefusal>> {
+    /// time, in one statement), after dropping what is past retention. When they would
+    /// not fit, the oldest rows go and the log is marked overflowed (see `MAX_ENTRIES`).
+    fn append(&self, keys: &[String], now: i64) -> Result<u64> {
         let sql = self.sql();
         sql.exec(
             "DELETE FROM revoked WHERE at_ms < ?",
             vec![log::oldest_kept(now).into()],
         )?;
         let retained = self.count("SELECT COUNT(*) AS n FROM revoked")?;
-        if let Err(full) = log::fits(retained, keys.len()) {
-            return Ok(Err(full));
+        let drop = log::to_drop(retained, keys.len());
+        if drop > 0 {
+            let drop = i64::try_from(drop).unwrap_or(i64::MAX);
+            sql.exec(
+                "DELETE FROM revoked WHERE seq IN (SELECT seq FROM revoked ORDER BY seq LIMIT ?)",
+                vec![drop.into()],
+            )?;
+            let until = now.saturating_add(log::RETENTION_MS).to_string();
+            sql.exec(
+                "INSERT OR REPLACE INTO meta (name, value) VALUES ('overflow_until', ?)",
+                vec![until.into()],
+            )?;
+            console_warn!("revocation log overflowed: every hit resolves for a while");
         }
         for key in keys {
             sql.exec(
-                "DELETE FROM revoked WHERE key = ?",
-                vec![key.as_str().into()],
-            )?;
-            sql.exec(
-                "INSERT INTO revoked (key, at_ms) VALUES (?, ?)",
+                "INSERT OR REPLACE INTO revoked (key, at_ms) VALUES (?, ?)",
                 vec![key.as_str().into(), now.into()],
             )?;
         }
-        Ok(Ok(
-            self.count("SELECT COALESCE(MAX(seq), 0) AS n FROM revoked")?
-        ))
+        self.count("SELECT COALESCE(MAX(seq), 0) AS n FROM revoked")
+    }
+
+    /// Until when the log counts as overflowed (0: never was).
+    fn overflow_until(&self) -> Result<i64> {
+        let query = "SELECT value FROM meta WHERE name = 'overflow_until'";
+        let found = rows(&self.sql(), query, vec![])?;
+        match found.first() {
+            Some(row) => Ok(text(row.first())?.parse().unwrap_or(i64::MAX)),
+            None => Ok(0),
+        }
     }
 
     fn after(&self, after: u64, now: i64) -> Result<Vec<Entry>> {
@@ -155,12 +171,10 @@ impl DurableObject for RevocationLog {
         match (req.method(), path.as_str()) {
             (Method::Post, log::APPEND_PATH) => {
                 let body = req.bytes().await?;
-                let appended = log::parse_append(&body).map(|keys| self.append(&keys, now));
-                match appended {
-                    Ok(result) => match result? {
-                        Ok(head) => Response::from_json(&AppendAnswer { head }),
-                        Err(_full) => Response::error("revocation log full", 507),
-                    },
+                match log::parse_append(&body) {
+                    Ok(keys) => Response::from_json(&AppendAnswer {
+                        head: self.append(&keys, now)?,
+                    }),
                     Err(_) => Response::error("bad append", 400),
                 }
             }
@@ -171,7 +185,9 @@ impl DurableObject for RevocationLog {
             (Method::Get, path) => match log::parse_after(path) {
                 Some(after) => {
                     self.reads.set(self.reads.get() + 1);
-                    Response::from_json(&log::page(epoch, self.after(after, now)?, now))
+                    let overflow_until = self.overflow_until()?;
+                    let entries = self.after(after, now)?;
+                    Response::from_json(&log::page(epoch, entries, now, overflow_until))
                 }
                 None => Response::error("not found", 404),
             },

@@ -90,6 +90,15 @@ fn purge_deletes_and_fails_loudly() {
     assert_eq!(run(purge(&log, &kv, &keys)), Ok(2));
     assert!(kv.entries.borrow().is_empty());
     assert_eq!(log.entries.borrow().len(), 2, "and in the log");
+    // A log that fails fails the call, but this location's KV loses the keys anyway.
+    auth(&kv, &origin, &header, NOW).unwrap();
+    assert!(!kv.entries.borrow().is_empty());
+    log.fails.set(true);
+    assert_eq!(
+        run(purge(&log, &kv, &keys)),
+        Err(EdgeError::AuthUnavailable)
+    );
+    assert!(kv.entries.borrow().is_empty());
     let broken = MemoryKv {
         fail_writes: true,
         ..MemoryKv::default()

@@ -212,7 +212,12 @@ impl Log for MemoryLog {
         }
         let entries = self.entries.borrow();
         let rows = entries.iter().filter(|e| e.seq > seq).cloned().collect();
-        Ok(revocation_log::page("e".into(), rows, self.as_of_ms.get()))
+        Ok(revocation_log::page(
+            "e".into(),
+            rows,
+            self.as_of_ms.get(),
+            0,
+        ))
     }
     async fn append(&self, keys: &[String]) -> Result<(), LogError> {
         if self.fails.get() {
@@ -247,7 +252,13 @@ fn bindings<'a, L>(
         origin,
         limiter,
         log: current_log(),
+        clock: &no_time_passes,
     }
+}
+
+/// The fakes take no time: the flow's clock stays at the request's start.
+fn no_time_passes() -> i64 {
+    i64::MIN
 }
 
 fn flow<'a, L: Limiter>(
@@ -265,6 +276,7 @@ fn flow<'a, L: Limiter>(
         memory,
         key,
         sessions: None,
+        clock: &no_time_passes,
     }
 }
 

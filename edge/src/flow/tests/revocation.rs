@@ -27,6 +27,18 @@ impl Isolate {
         header: &str,
         now_ms: i64,
     ) -> Result<Actor, EdgeError> {
+        self.auth_with_clock(origin, limiter, client, header, now_ms, &no_time_passes)
+    }
+
+    fn auth_with_clock<L: Limiter>(
+        &self,
+        origin: &FakeOrigin,
+        limiter: &L,
+        client: &str,
+        header: &str,
+        now_ms: i64,
+        clock: &dyn Fn() -> i64,
+    ) -> Result<Actor, EdgeError> {
         let key = key();
         let flow = Flow {
             kv: &self.kv,
@@ -36,6 +48,7 @@ impl Isolate {
             memory: &self.memory,
             key: &key,
             sessions: None,
+            clock,
         };
         let offered = bearer_only(Some(header));
         run(flow.authenticate(RouteClass::User, &offered, client, now_ms))
@@ -120,6 +133,34 @@ fn without_the_log_every_hit_resolves_and_the_log_is_asked_once_a_second() {
     );
     assert_eq!(isolate.auth(&origin, &header, ms(NOW) + 1_000), Ok(pat()));
     assert_eq!(isolate.log.reads.get(), reads + 2);
+}
+
+#[test]
+fn the_copys_age_is_judged_after_the_slow_read_not_before_it() {
+    let isolate = Isolate::new();
+    let (_, header) = cached(&isolate);
+    let origin = FakeOrigin::ok(600);
+    isolate.log.as_of_ms.set(ms(NOW));
+    assert_eq!(isolate.auth(&origin, &header, ms(NOW)), Ok(pat()));
+    let calls = origin.calls.get();
+    // 1.2 s later the copy is read again; the read fails after a second.
+    isolate.log.fails.set(true);
+    let started = ms(NOW) + 1_200;
+    let after_the_read = move || started + 1_000;
+    let hit = isolate.auth_with_clock(
+        &origin,
+        &Unlimited,
+        CLIENT,
+        &header,
+        started,
+        &after_the_read,
+    );
+    assert_eq!(hit, Ok(pat()));
+    assert_eq!(
+        origin.calls.get(),
+        calls + 1,
+        "a 2.2 s old copy clears nothing"
+    );
 }
 
 #[test]
