@@ -94,6 +94,11 @@ impl FakeOrigin {
         }
     }
 
+    /// The origin's answer to a token it does not know.
+    fn refusing() -> FakeOrigin {
+        FakeOrigin::answering(Ok((401, r#"{"error":"invalid token"}"#.into())))
+    }
+
     fn ok(ttl_secs: u64) -> FakeOrigin {
         let body = format!(
             concat!(

@@ -42,7 +42,7 @@ fn answers_not_signed_for_this_request_are_503_and_not_cached() {
     // Nor is a forged refusal believed: an unsigned 401 is no answer either.
     let origin = FakeOrigin {
         signs: Signs::Not,
-        ..FakeOrigin::answering(Ok((401, r#"{"error":"invalid token"}"#.into())))
+        ..FakeOrigin::refusing()
     };
     let (_, header) = bearer(TokenKind::Pat);
     assert_eq!(

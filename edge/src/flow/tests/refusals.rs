@@ -6,7 +6,7 @@ use super::*;
 #[test]
 fn a_refused_token_is_401_remembered_in_the_isolate_and_never_in_kv() {
     let kv = MemoryKv::default();
-    let origin = FakeOrigin::answering(Ok((401, r#"{"error":"invalid token"}"#.into())));
+    let origin = FakeOrigin::refusing();
     let memory = Memory::default();
     let (_, header) = bearer(TokenKind::Pat);
     for now in [NOW, NOW + 1, NOW + 29] {
@@ -34,7 +34,7 @@ fn only_refusals_are_remembered() {
     }
     assert!(memory.negatives.is_empty(), "an outage is not a refusal");
     // Task tokens are the origin's to judge every time.
-    let origin = FakeOrigin::answering(Ok((401, r#"{"error":"invalid token"}"#.into())));
+    let origin = FakeOrigin::refusing();
     let raw = RawToken::generate(TokenKind::Task).unwrap();
     let token = tollgate_shared::token::parse(raw.expose()).unwrap();
     let key = key();
@@ -81,7 +81,7 @@ fn too_many_invalid_tokens_from_one_client_is_429_but_valid_ones_pass() {
     let memory = Memory::default();
     let limiter = CountingLimiter::with_budget(2);
     let key = key();
-    let refusing = FakeOrigin::answering(Ok((401, r#"{"error":"invalid token"}"#.into())));
+    let refusing = FakeOrigin::refusing();
     let refused = flow(&kv, &refusing, &memory, &limiter, &key);
     let mut answers = Vec::new();
     for _ in 0..4 {

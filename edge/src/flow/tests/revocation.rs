@@ -75,7 +75,7 @@ fn a_hit_whose_key_is_in_the_log_is_resolved_and_refused() {
     // Revoked elsewhere: the log has it, this location's KV still does too.
     run(isolate.log.append(&[key_of(&raw)])).unwrap();
     isolate.log.as_of_ms.set(ms(NOW) + 1_500);
-    let refusing = FakeOrigin::answering(Ok((401, r#"{"error":"invalid token"}"#.into())));
+    let refusing = FakeOrigin::refusing();
     let later = ms(NOW) + 1_500;
     assert_eq!(
         isolate.auth(&refusing, &header, later),
@@ -182,7 +182,7 @@ fn a_copy_older_than_the_stale_limit_clears_nothing() {
 fn a_flood_costs_the_origin_its_budget_and_then_nothing() {
     let isolate = Isolate::new();
     let (_, cached_header) = cached(&isolate);
-    let refusing = FakeOrigin::answering(Ok((401, r#"{"error":"invalid token"}"#.into())));
+    let refusing = FakeOrigin::refusing();
     let limiter = CountingLimiter::with_budget(3);
     let mut statuses = Vec::new();
     for _ in 0..50 {
@@ -215,7 +215,7 @@ fn a_flood_costs_the_origin_its_budget_and_then_nothing() {
 fn malformed_tokens_and_remembered_refusals_are_not_counted() {
     let isolate = Isolate::new();
     let limiter = CountingLimiter::with_budget(0);
-    let refusing = FakeOrigin::answering(Ok((401, r#"{"error":"invalid token"}"#.into())));
+    let refusing = FakeOrigin::refusing();
     let (raw, header) = bearer(TokenKind::Pat);
     let broken = format!("{}x", &header[..header.len() - 1]);
     for _ in 0..5 {
@@ -236,7 +236,7 @@ fn malformed_tokens_and_remembered_refusals_are_not_counted() {
 #[test]
 fn one_ipv6_network_is_one_client() {
     let isolate = Isolate::new();
-    let refusing = FakeOrigin::answering(Ok((401, r#"{"error":"invalid token"}"#.into())));
+    let refusing = FakeOrigin::refusing();
     let limiter = AnyClientLimiter::with_budget(1);
     let mut outcomes = Vec::new();
     for address in ["2001:db8:0:1::1", "2001:db8:0:1::2", "2001:db8:0:1:ffff::9"] {
@@ -289,7 +289,7 @@ fn a_blocked_clients_cached_token_resolves_when_the_log_cannot_clear_it() {
     let isolate = Isolate::new();
     let (_, cached_header) = cached(&isolate);
     // The client goes over its budget.
-    let refusing = FakeOrigin::answering(Ok((401, r#"{"error":"invalid token"}"#.into())));
+    let refusing = FakeOrigin::refusing();
     let limiter = CountingLimiter::with_budget(0);
     let (_, header) = bearer(TokenKind::Pat);
     let over = isolate.auth_at(&refusing, &limiter, CLIENT, &header, ms(NOW));
