@@ -463,26 +463,44 @@ def nginx_peer(hit):
             "p99_tollgate_over_nginx": hit["p99_ms"] / r["p99_ms"]}
 
 
+def cached_pat(name, edges):
+    """A new PAT of the bench user, cached at each of `edges`: its id and its headers."""
+    status, data = get(EDGE, "/api/tokens", {"Authorization": f"Bearer {TOKEN}"}, "POST", json.dumps({"name": name}))
+    assert status == 201, data
+    created = json.loads(data)
+    h = {"Authorization": f"Bearer {created['token']}"}
+    for edge in edges:
+        assert get(edge, "/api/me", h)[0] == 200
+    time.sleep(0.3)  # the misses' KV writes land after their answers
+    for edge in edges:
+        assert get(edge, "/api/me", h)[0] == 200  # now a cache hit
+    return created["id"], h
+
+
+def ms_until_refused(edge, token_id, h, what, pause=0.0):
+    """Revokes the PAT `token_id` (headers `h`) through the first edge; milliseconds
+    until `edge` answers it 401."""
+    status, _ = get(EDGE, f"/api/tokens/{token_id}", h, "DELETE")
+    assert status == 204
+    t0 = time.monotonic()
+    while get(edge, "/api/me", h)[0] != 401:
+        if time.monotonic() > t0 + 660:
+            raise SystemExit(f"revoked token still accepted {what}")
+        time.sleep(pause)
+    return (time.monotonic() - t0) * 1000
+
+
+def spread(times):
+    return {"ms_min": min(times), "ms_median": statistics.median(times), "ms_max": max(times), "n": len(times)}
+
+
 def revocation(count=REVOCATIONS):
     log(f"revocation latency over {count} tokens")
     times = []
     for _ in range(count):
-        status, data = get(EDGE, "/api/tokens", {"Authorization": f"Bearer {TOKEN}"}, "POST", json.dumps({"name": "bench-revoke"}))
-        assert status == 201, data
-        created = json.loads(data)
-        h = {"Authorization": f"Bearer {created['token']}"}
-        assert get(EDGE, "/api/me", h)[0] == 200
-        time.sleep(0.3)  # the miss's KV write lands after its answer
-        assert get(EDGE, "/api/me", h)[0] == 200  # now a cache hit
-        status, _ = get(EDGE, f"/api/tokens/{created['id']}", h, "DELETE")
-        assert status == 204
-        t0 = time.monotonic()
-        deadline = t0 + 660
-        while get(EDGE, "/api/me", h)[0] != 401:
-            if time.monotonic() > deadline:
-                raise SystemExit("revoked token still accepted after the cache TTL")
-        times.append((time.monotonic() - t0) * 1000)
-    return {"ms_min": min(times), "ms_median": statistics.median(times), "ms_max": max(times), "n": len(times)}
+        token_id, h = cached_pat("bench-revoke", [EDGE])
+        times.append(ms_until_refused(EDGE, token_id, h, "after the cache TTL"))
+    return spread(times)
 
 
 def revocation_elsewhere(count=REVOCATIONS):
@@ -490,25 +508,11 @@ def revocation_elsewhere(count=REVOCATIONS):
     log(f"revocation at the second location over {count} tokens")
     times = []
     for _ in range(count):
-        status, data = get(EDGE, "/api/tokens", {"Authorization": f"Bearer {TOKEN}"}, "POST", json.dumps({"name": "bench-elsewhere"}))
-        assert status == 201, data
-        created = json.loads(data)
-        h = {"Authorization": f"Bearer {created['token']}"}
-        for edge in (EDGE, EDGE_B):
-            assert get(edge, "/api/me", h)[0] == 200
-        time.sleep(0.3)  # the misses' KV writes land after their answers
-        assert get(EDGE_B, "/api/me", h)[0] == 200  # a hit there
-        status, _ = get(EDGE, f"/api/tokens/{created['id']}", h, "DELETE")
-        assert status == 204
-        t0 = time.monotonic()
-        while get(EDGE_B, "/api/me", h)[0] != 401:
-            if time.monotonic() > t0 + 660:
-                raise SystemExit("revoked token still accepted at the second location")
-            time.sleep(0.01)
-        times.append((time.monotonic() - t0) * 1000)
+        token_id, h = cached_pat("bench-elsewhere", [EDGE, EDGE_B])
+        times.append(ms_until_refused(EDGE_B, token_id, h, "at the second location", pause=0.01))
         # Spread over the log's 1 s rhythm rather than in step with it.
         time.sleep(random.random())
-    return {"ms_min": min(times), "ms_median": statistics.median(times), "ms_max": max(times), "n": len(times)}
+    return spread(times)
 
 
 def random_token():

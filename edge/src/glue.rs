@@ -41,6 +41,7 @@ fn config(env: &Env) -> Result<&'static Config, EdgeError> {
     })
 }
 
+/// The runtime's clock, in milliseconds (the glue's one reader of it).
 fn now_ms() -> i64 {
     i64::try_from(Date::now().as_millis()).unwrap_or(i64::MAX)
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use worker::{console_warn, Cache, Context, Delay, Env, Headers, Method, Request, RequestInit};
 use worker::{Response, Stub};
 
+use super::now_ms;
 use crate::deadline;
 use crate::flow::{self, LogError};
 use crate::revocation_log::{self as log, AppendRequest, Page, Stats};
@@ -105,10 +106,6 @@ async fn cached(url: &str) -> Result<Page, String> {
     let mut response = found.map_err(|e| e.to_string())?.ok_or("not cached")?;
     let body = response.text().await.map_err(|e| e.to_string())?;
     serde_json::from_str(&body).map_err(|e| e.to_string())
-}
-
-fn now_ms() -> i64 {
-    i64::try_from(worker::Date::now().as_millis()).unwrap_or(i64::MAX)
 }
 
 impl flow::Log for WorkersLog<'_> {

@@ -7,10 +7,11 @@
 use std::cell::{Cell, RefCell};
 
 use worker::{
-    console_warn, durable_object, Date, DurableObject, Env, Method, Request, Response, Result,
+    console_warn, durable_object, DurableObject, Env, Method, Request, Response, Result,
     SqlStorage, SqlStorageValue, State,
 };
 
+use super::now_ms;
 use crate::revocation_log::{self as log, AppendAnswer, Entry};
 
 #[durable_object]
@@ -20,10 +21,6 @@ pub struct RevocationLog {
     reads: Cell<u64>,
     /// Read from storage by the first request (tables created if need be).
     epoch: RefCell<Option<String>>,
-}
-
-fn now_ms() -> i64 {
-    i64::try_from(Date::now().as_millis()).unwrap_or(i64::MAX)
 }
 
 /// The rows of `query`, as the runtime gives them (no serde between: smaller Worker).
