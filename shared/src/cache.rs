@@ -161,6 +161,7 @@ mod tests {
     fn entries_expire_by_valid_until_not_kv() {
         let id = Actor::Pat {
             user_id: uuid::Uuid::from_bytes([1; 16]),
+            scope: crate::Scope::UNSCOPED,
         };
         let entry = CacheEntry::new(id, 1000, 30);
         assert_eq!(CacheEntry::kv_expiration_ttl(30), 60);

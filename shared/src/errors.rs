@@ -70,10 +70,20 @@ pub enum AuthError {
     /// Someone else's private runtime: a member's machine is theirs.
     #[error("runtime belongs to another member")]
     RuntimeNotYours,
+    /// A PAT bound to one workspace, on a route of another (or of none).
+    #[error("token is bound to a different workspace")]
+    BoundElsewhere,
+    /// A read-only PAT on anything but `GET` and `HEAD` (and its own renewal).
+    #[error("token is read-only")]
+    ReadOnly,
+    /// A scoped PAT minting a wider token, or doing what only unscoped tokens and
+    /// sessions do (install tokens, membership, revoking daemon tokens).
+    #[error("token cannot grant more than it has")]
+    CannotGrant,
 }
 
 impl AuthError {
-    pub const ALL: [AuthError; 19] = [
+    pub const ALL: [AuthError; 22] = [
         AuthError::MissingAuthorization,
         AuthError::MissingAuthorizationHeader,
         AuthError::InvalidAuthorizationFormat,
@@ -93,6 +103,9 @@ impl AuthError {
         AuthError::MemberGone,
         AuthError::DaemonIdTaken,
         AuthError::RuntimeNotYours,
+        AuthError::BoundElsewhere,
+        AuthError::ReadOnly,
+        AuthError::CannotGrant,
     ];
 
     pub fn status(self) -> u16 {
@@ -104,7 +117,10 @@ impl AuthError {
             | AuthError::WrongWorkspace
             | AuthError::MemberGone
             | AuthError::DaemonIdTaken
-            | AuthError::RuntimeNotYours => 403,
+            | AuthError::RuntimeNotYours
+            | AuthError::BoundElsewhere
+            | AuthError::ReadOnly
+            | AuthError::CannotGrant => 403,
             _ => 401,
         }
     }
@@ -136,6 +152,9 @@ impl AuthError {
             AuthError::MemberGone => "member no longer in workspace",
             AuthError::DaemonIdTaken => "daemon id belongs to another member",
             AuthError::RuntimeNotYours => "runtime belongs to another member",
+            AuthError::BoundElsewhere => "token is bound to a different workspace",
+            AuthError::ReadOnly => "token is read-only",
+            AuthError::CannotGrant => "token cannot grant more than it has",
         }
     }
 
@@ -162,7 +181,10 @@ impl AuthError {
             | AuthError::WrongWorkspace
             | AuthError::MemberGone
             | AuthError::DaemonIdTaken
-            | AuthError::RuntimeNotYours => None,
+            | AuthError::RuntimeNotYours
+            | AuthError::BoundElsewhere
+            | AuthError::ReadOnly
+            | AuthError::CannotGrant => None,
         }
     }
 }

@@ -8,12 +8,17 @@ pub const X_WORKSPACE_ID: &str = "x-workspace-id";
 pub const X_AGENT_ID: &str = "x-agent-id";
 pub const X_TASK_ID: &str = "x-task-id";
 pub const X_DAEMON_ID: &str = "x-daemon-id";
+/// A PAT's access, `read` or `write` (its bound workspace is `X-Workspace-ID`).
+pub const X_TOKEN_ACCESS: &str = "x-token-access";
 pub const X_EDGE_TIMESTAMP: &str = "x-edge-timestamp";
 pub const X_EDGE_SIGNATURE: &str = "x-edge-signature";
 pub const X_REQUEST_ID: &str = "x-request-id";
 
+/// How many identity values a signature covers.
+pub const IDENTITY_FIELDS: usize = 8;
+
 /// The identity headers in the order the signature covers them.
-pub const SIGNED_IDENTITY_HEADERS: [&str; 7] = [
+pub const SIGNED_IDENTITY_HEADERS: [&str; IDENTITY_FIELDS] = [
     X_USER_ID,
     X_USER_EMAIL,
     X_ACTOR_SOURCE,
@@ -21,18 +26,19 @@ pub const SIGNED_IDENTITY_HEADERS: [&str; 7] = [
     X_AGENT_ID,
     X_TASK_ID,
     X_DAEMON_ID,
+    X_TOKEN_ACCESS,
 ];
 
 /// Every header a client must never be able to set: removed on every route. The
 /// identity headers plus the two that would make them look edge-signed.
-pub const STRIPPED_HEADERS: [&str; 9] = {
-    let mut out = [X_EDGE_TIMESTAMP; 9];
+pub const STRIPPED_HEADERS: [&str; IDENTITY_FIELDS + 2] = {
+    let mut out = [X_EDGE_TIMESTAMP; IDENTITY_FIELDS + 2];
     let mut i = 0;
     while i < SIGNED_IDENTITY_HEADERS.len() {
         out[i] = SIGNED_IDENTITY_HEADERS[i];
         i += 1;
     }
-    out[8] = X_EDGE_SIGNATURE;
+    out[IDENTITY_FIELDS + 1] = X_EDGE_SIGNATURE;
     out
 };
 
@@ -47,6 +53,6 @@ mod tests {
         }
         assert!(STRIPPED_HEADERS.contains(&X_EDGE_TIMESTAMP));
         assert!(STRIPPED_HEADERS.contains(&X_EDGE_SIGNATURE));
-        assert_eq!(STRIPPED_HEADERS.len(), 9);
+        assert_eq!(STRIPPED_HEADERS.len(), 10);
     }
 }

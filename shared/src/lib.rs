@@ -5,6 +5,7 @@
 //! - [`actor`]: who is calling, one enum variant per kind of caller, and its encodings.
 //! - [`routes`]: which class a (method, path) is: public, user, daemon, internal, not served.
 //! - [`access`]: which credentials each route class accepts, and bearer extraction.
+//! - [`scope`]: how far a PAT reaches (one workspace or all, read or write), and its ceiling.
 //! - [`errors`]: the authentication failures, with their messages and challenges.
 //! - [`session`]: session JWTs (HS256) and CSRF tokens.
 //! - [`wire`]: the bodies of the calls between the edge and the origin.
@@ -27,6 +28,7 @@ pub mod headers;
 mod hex;
 pub mod request_id;
 pub mod routes;
+pub mod scope;
 #[cfg(feature = "utoipa")]
 mod schema;
 pub mod session;
@@ -42,5 +44,6 @@ pub use access::{Credential, RouteClass};
 pub use actor::{Actor, ActorSource};
 pub use cache::{cache_key, ttl_for_expiry, CacheEntry};
 pub use errors::AuthError;
+pub use scope::{Access, Scope};
 pub use signing::{SignatureError, SigningKey};
 pub use token::{RawToken, Token, TokenError, TokenHash, TokenKind};

@@ -18,7 +18,22 @@ use crate::{token, RawToken, TokenKind};
 fn any_actor() -> impl Strategy<Value = Actor> {
     let id = any::<[u8; 16]>().prop_map(uuid::Uuid::from_bytes);
     prop_oneof![
-        id.clone().prop_map(|user_id| Actor::Pat { user_id }),
+        (
+            id.clone(),
+            proptest::option::of(id.clone()),
+            any::<bool>()
+        )
+            .prop_map(|(user_id, workspace, read)| Actor::Pat {
+                user_id,
+                scope: crate::Scope {
+                    workspace,
+                    access: if read {
+                        crate::Access::Read
+                    } else {
+                        crate::Access::Write
+                    },
+                },
+            }),
         (
             id.clone(),
             proptest::option::of("[a-z]{1,8}@[a-z]{1,8}\\.[a-z]{2,3}")
@@ -102,7 +117,10 @@ proptest! {
 
     #[test]
     fn prop_actor_from_any_headers_never_panics(
-        values in prop::collection::vec(proptest::option::of("\\PC{0,40}"), 7),
+        values in prop::collection::vec(
+            proptest::option::of("\\PC{0,40}|read|write"),
+            crate::headers::IDENTITY_FIELDS,
+        ),
         source in prop::sample::select(vec!["pat", "session", "daemon", "task_token", "cloud_pat", "root", ""]),
     ) {
         let get = |name: &str| {

@@ -354,7 +354,8 @@ mod tests {
     fn answer_shape() {
         let json = concat!(
             r#"{"identity":{"actor_source":"pat","user_id":"7d4f9c2e-0000-4000-8000-000000000001","#,
-            r#""user_email":null,"workspace_id":null,"daemon_id":null,"agent_id":null,"task_id":null},"#,
+            r#""user_email":null,"workspace_id":null,"daemon_id":null,"agent_id":null,"task_id":null,"#,
+            r#""access":"write"},"#,
             r#""ttl_secs":600}"#
         );
         let answer: ResolveAnswer = serde_json::from_str(json).unwrap();

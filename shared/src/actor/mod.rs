@@ -2,7 +2,7 @@
 //! exactly its fields. The edge stamps an actor into signed headers; the origin trusts
 //! it when (and only when) the signature verifies, and the resolver sends it as JSON.
 //!
-//! Both encodings are the same flat record of seven optional fields ([`Fields`]), so
+//! Both encodings are the same flat record of eight optional fields ([`Fields`]), so
 //! an actor converts to and from headers and JSON through one checked conversion: a
 //! record that does not describe exactly one kind of actor is refused, never guessed.
 
@@ -12,9 +12,10 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::headers::{
-    SIGNED_IDENTITY_HEADERS, X_ACTOR_SOURCE, X_AGENT_ID, X_DAEMON_ID, X_TASK_ID, X_USER_EMAIL,
-    X_USER_ID, X_WORKSPACE_ID,
+    IDENTITY_FIELDS, SIGNED_IDENTITY_HEADERS, X_ACTOR_SOURCE, X_AGENT_ID, X_DAEMON_ID, X_TASK_ID,
+    X_TOKEN_ACCESS, X_USER_EMAIL, X_USER_ID, X_WORKSPACE_ID,
 };
+use crate::scope::{Access, Scope};
 use crate::token::TokenKind;
 
 /// What a caller authenticated with.
@@ -86,8 +87,8 @@ impl fmt::Display for ActorSource {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(into = "Fields", try_from = "Fields")]
 pub enum Actor {
-    /// A personal access token (`mul_`).
-    Pat { user_id: Uuid },
+    /// A personal access token (`mul_`), as far as its scope reaches.
+    Pat { user_id: Uuid, scope: Scope },
     /// A session JWT, from a cookie or a bearer header.
     Session {
         user_id: Uuid,
@@ -123,6 +124,8 @@ pub enum IdentityError {
     Unexpected(ActorSource, &'static str),
     #[error("{0} is not a UUID")]
     NotUuid(&'static str),
+    #[error("unknown token access")]
+    UnknownAccess,
 }
 
 impl Actor {
@@ -139,7 +142,7 @@ impl Actor {
     /// The one person the actor acts for: every credential acts for exactly one.
     pub fn user_id(&self) -> Uuid {
         match self {
-            Actor::Pat { user_id }
+            Actor::Pat { user_id, .. }
             | Actor::Session { user_id, .. }
             | Actor::Daemon { user_id, .. }
             | Actor::TaskToken { user_id, .. }
@@ -151,8 +154,18 @@ impl Actor {
         self.source().is_human()
     }
 
-    /// The seven signed header values, in signature order; absent ones are empty.
-    pub fn signing_values(&self) -> [String; 7] {
+    /// How far the actor reaches by its credential's own scope: a PAT's, or unscoped.
+    /// (A task token's workspace and a daemon's are bindings of their own, held by the
+    /// origin's extractors.)
+    pub fn scope(&self) -> Scope {
+        match self {
+            Actor::Pat { scope, .. } => *scope,
+            _ => Scope::UNSCOPED,
+        }
+    }
+
+    /// The signed header values, in signature order; absent ones are empty.
+    pub fn signing_values(&self) -> [String; IDENTITY_FIELDS] {
         Fields::from(self.clone()).values()
     }
 
@@ -172,6 +185,10 @@ impl Actor {
         let actor_source =
             ActorSource::from_name(source).ok_or(IdentityError::UnknownActorSource)?;
         let field = |name: &str| get(name).filter(|s| !s.is_empty()).map(str::to_owned);
+        let access = match field(X_TOKEN_ACCESS) {
+            Some(name) => Some(Access::from_name(&name).ok_or(IdentityError::UnknownAccess)?),
+            None => None,
+        };
         Actor::try_from(Fields {
             actor_source,
             user_id: field(X_USER_ID),
@@ -180,6 +197,7 @@ impl Actor {
             daemon_id: field(X_DAEMON_ID),
             agent_id: field(X_AGENT_ID),
             task_id: field(X_TASK_ID),
+            access,
         })
         .map(Some)
     }
@@ -187,7 +205,7 @@ impl Actor {
 
 /// The headers for signing values already computed (see [`Actor::signing_values`]):
 /// name and value of each present one, so a signer need not format them twice.
-pub fn stamped_headers(values: [String; 7]) -> Vec<(&'static str, String)> {
+pub fn stamped_headers(values: [String; IDENTITY_FIELDS]) -> Vec<(&'static str, String)> {
     SIGNED_IDENTITY_HEADERS
         .into_iter()
         .zip(values)
@@ -217,6 +235,9 @@ pub(crate) struct Fields {
     agent_id: Option<String>,
     #[cfg_attr(feature = "utoipa", schema(value_type = Option<uuid::Uuid>))]
     task_id: Option<String>,
+    /// A PAT's access (`read` or `write`); its bound workspace, if any, is `workspace_id`.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>))]
+    access: Option<Access>,
 }
 
 impl Fields {
@@ -229,11 +250,12 @@ impl Fields {
             daemon_id: None,
             agent_id: None,
             task_id: None,
+            access: None,
         }
     }
 
     /// In [`SIGNED_IDENTITY_HEADERS`] order.
-    fn values(self) -> [String; 7] {
+    fn values(self) -> [String; IDENTITY_FIELDS] {
         [
             self.user_id.unwrap_or_default(),
             self.user_email.unwrap_or_default(),
@@ -242,6 +264,7 @@ impl Fields {
             self.agent_id.unwrap_or_default(),
             self.task_id.unwrap_or_default(),
             self.daemon_id.unwrap_or_default(),
+            self.access.map(|a| a.as_str().to_owned()).unwrap_or_default(),
         ]
     }
 }
@@ -251,7 +274,12 @@ impl From<Actor> for Fields {
         let mut f = Fields::empty(actor.source());
         let id = |u: Uuid| Some(u.to_string());
         match actor {
-            Actor::Pat { user_id } | Actor::CloudPat { user_id } => f.user_id = id(user_id),
+            Actor::Pat { user_id, scope } => {
+                f.user_id = id(user_id);
+                f.workspace_id = scope.workspace.map(|w| w.to_string());
+                f.access = Some(scope.access);
+            }
+            Actor::CloudPat { user_id } => f.user_id = id(user_id),
             Actor::Session { user_id, email } => {
                 f.user_id = id(user_id);
                 f.user_email = email;
@@ -294,6 +322,14 @@ impl TryFrom<Fields> for Actor {
         let actor = match source {
             ActorSource::Pat => Actor::Pat {
                 user_id: uuid(f.user_id.take(), "user_id")?,
+                scope: Scope {
+                    workspace: match f.workspace_id.take() {
+                        Some(w) => Some(uuid(Some(w), "workspace_id")?),
+                        None => None,
+                    },
+                    // Required: an identity cached before scopes existed is a miss.
+                    access: f.access.take().ok_or(IdentityError::Missing(source, "access"))?,
+                },
             },
             ActorSource::CloudPat => Actor::CloudPat {
                 user_id: uuid(f.user_id.take(), "user_id")?,
@@ -316,14 +352,15 @@ impl TryFrom<Fields> for Actor {
         };
         // Whatever the variant did not take is a field this actor must not carry.
         let leftovers = [
-            ("user_id", &f.user_id),
-            ("user_email", &f.user_email),
-            ("workspace_id", &f.workspace_id),
-            ("daemon_id", &f.daemon_id),
-            ("agent_id", &f.agent_id),
-            ("task_id", &f.task_id),
+            ("user_id", f.user_id.is_some()),
+            ("user_email", f.user_email.is_some()),
+            ("workspace_id", f.workspace_id.is_some()),
+            ("daemon_id", f.daemon_id.is_some()),
+            ("agent_id", f.agent_id.is_some()),
+            ("task_id", f.task_id.is_some()),
+            ("access", f.access.is_some()),
         ];
-        match leftovers.into_iter().find(|(_, v)| v.is_some()) {
+        match leftovers.into_iter().find(|(_, present)| *present) {
             Some((name, _)) => Err(IdentityError::Unexpected(source, name)),
             None => Ok(actor),
         }

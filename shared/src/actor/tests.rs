@@ -5,9 +5,16 @@ fn uuid(n: u8) -> Uuid {
     Uuid::from_bytes([n; 16])
 }
 
+fn pat(workspace: Option<Uuid>, access: Access) -> Actor {
+    Actor::Pat {
+        user_id: uuid(1),
+        scope: Scope { workspace, access },
+    }
+}
+
 fn every_kind() -> Vec<Actor> {
     vec![
-        Actor::Pat { user_id: uuid(1) },
+        pat(None, Access::Write),
         Actor::Session {
             user_id: uuid(1),
             email: Some("ada@example.com".into()),
@@ -28,6 +35,9 @@ fn every_kind() -> Vec<Actor> {
             task_id: uuid(4),
         },
         Actor::CloudPat { user_id: uuid(1) },
+        pat(Some(uuid(2)), Access::Write),
+        pat(None, Access::Read),
+        pat(Some(uuid(2)), Access::Read),
     ]
 }
 
@@ -45,7 +55,7 @@ fn headers_round_trip_for_every_kind() {
 fn json_round_trip_for_every_kind() {
     for actor in every_kind() {
         let json = serde_json::to_value(&actor).unwrap();
-        assert_eq!(json.as_object().unwrap().len(), 7, "{json}");
+        assert_eq!(json.as_object().unwrap().len(), 8, "{json}");
         assert_eq!(serde_json::from_value::<Actor>(json).unwrap(), actor);
     }
 }
@@ -86,6 +96,7 @@ fn incomplete_or_overfull_records_are_refused() {
         read(&[(X_ACTOR_SOURCE, "pat")]).unwrap_err(),
         IdentityError::Missing(ActorSource::Pat, "user_id")
     );
+    // A PAT's access is part of it: one stamped or cached before scopes is no identity.
     assert_eq!(
         read(&[
             (X_ACTOR_SOURCE, "pat"),
@@ -93,11 +104,36 @@ fn incomplete_or_overfull_records_are_refused() {
             (X_WORKSPACE_ID, user)
         ])
         .unwrap_err(),
-        IdentityError::Unexpected(ActorSource::Pat, "workspace_id")
+        IdentityError::Missing(ActorSource::Pat, "access")
+    );
+    assert_eq!(
+        read(&[(X_ACTOR_SOURCE, "pat"), (X_USER_ID, user), (X_TOKEN_ACCESS, "admin")])
+            .unwrap_err(),
+        IdentityError::UnknownAccess
+    );
+    assert_eq!(
+        read(&[
+            (X_ACTOR_SOURCE, "pat"),
+            (X_USER_ID, user),
+            (X_WORKSPACE_ID, "nope"),
+            (X_TOKEN_ACCESS, "read")
+        ])
+        .unwrap_err(),
+        IdentityError::NotUuid("workspace_id")
     );
     assert_eq!(
         read(&[(X_ACTOR_SOURCE, "pat"), (X_USER_ID, "not-a-uuid")]).unwrap_err(),
         IdentityError::NotUuid("user_id")
+    );
+    // Only a PAT has an access.
+    assert_eq!(
+        read(&[
+            (X_ACTOR_SOURCE, "cloud_pat"),
+            (X_USER_ID, user),
+            (X_TOKEN_ACCESS, "write")
+        ])
+        .unwrap_err(),
+        IdentityError::Unexpected(ActorSource::CloudPat, "access")
     );
     assert_eq!(
         read(&[
@@ -133,19 +169,28 @@ fn incomplete_or_overfull_records_are_refused() {
 
 #[test]
 fn json_shape_matches_the_resolve_contract() {
-    let json = serde_json::to_value(Actor::Pat { user_id: uuid(1) }).unwrap();
+    let json = serde_json::to_value(pat(None, Access::Write)).unwrap();
     assert_eq!(
         json,
         serde_json::json!({"actor_source":"pat","user_id":uuid(1).to_string(),
             "user_email":null,"workspace_id":null,"daemon_id":null,"agent_id":null,
-            "task_id":null})
+            "task_id":null,"access":"write"})
     );
+    let bound = serde_json::to_value(pat(Some(uuid(2)), Access::Read)).unwrap();
+    assert_eq!(bound["workspace_id"], uuid(2).to_string());
+    assert_eq!(bound["access"], "read");
+    let mut old = json;
+    old.as_object_mut().unwrap().remove("access");
+    assert!(serde_json::from_value::<Actor>(old).is_err());
 }
 
 #[test]
 fn humans_and_users() {
     let kinds = every_kind();
     let humans: Vec<bool> = kinds.iter().map(Actor::is_human).collect();
-    assert_eq!(humans, [true, true, true, false, false, false]);
+    assert_eq!(
+        humans,
+        [true, true, true, false, false, false, true, true, true]
+    );
     assert!(kinds.iter().all(|a| a.user_id() == uuid(1)));
 }

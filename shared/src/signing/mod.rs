@@ -1,8 +1,8 @@
-//! Edge↔origin request signing, `tollgate-v1`, byte for byte as docs/ARCHITECTURE.md "Request signature".
+//! Edge↔origin request signing, `tollgate-v2`, byte for byte as docs/ARCHITECTURE.md "Request signature".
 //!
 //! `X-Edge-Signature` = hex(HMAC-SHA256(EDGE_ORIGIN_SECRET, message)), where the message
 //! is these lines joined by `\n`: `tollgate-v1`, the method in upper case, the path and
-//! query as sent, the timestamp as in `X-Edge-Timestamp`, the body digest, then the seven
+//! query as sent, the timestamp as in `X-Edge-Timestamp`, the body digest, then the eight
 //! identity header values in [`SIGNED_IDENTITY_HEADERS`] order (empty when absent).
 
 use std::fmt;
@@ -12,9 +12,12 @@ use sha2::{Digest, Sha256};
 
 #[cfg(doc)]
 use crate::headers::SIGNED_IDENTITY_HEADERS;
+use crate::headers::IDENTITY_FIELDS;
 use crate::hex;
 
-pub const VERSION: &str = "tollgate-v1";
+/// `v2` since the identity has eight values (a PAT's access); a `v1` message (seven)
+/// never verifies, so an edge and an origin of different versions refuse each other.
+pub const VERSION: &str = "tollgate-v2";
 /// The first line of a signed answer's message.
 pub const ANSWER_VERSION: &str = "tollgate-v1-answer";
 /// Signatures older or newer than this (seconds, against the receiver's clock) are refused.
@@ -47,8 +50,8 @@ pub struct SignedRequest<'a> {
     pub method: &'a str,
     pub path_and_query: &'a str,
     pub body: Body<'a>,
-    /// The seven identity header values in signature order; `[""; 7]` for none.
-    pub identity: [&'a str; 7],
+    /// The identity header values in signature order; all empty for none.
+    pub identity: [&'a str; IDENTITY_FIELDS],
 }
 
 impl<'a> SignedRequest<'a> {
@@ -59,7 +62,7 @@ impl<'a> SignedRequest<'a> {
             method,
             path_and_query,
             body: Body::Digest(body),
-            identity: [""; 7],
+            identity: [""; IDENTITY_FIELDS],
         }
     }
 }

@@ -1,12 +1,20 @@
 use super::*;
 use crate::actor::Actor;
+use crate::headers::IDENTITY_FIELDS;
+use crate::scope::{Access, Scope};
 use proptest::prelude::*;
 
 const NOW: i64 = 1_700_000_000;
 
-fn pat_identity() -> [String; 7] {
+/// A bound, read-only PAT: every value a PAT has is set.
+fn pat_identity() -> [String; IDENTITY_FIELDS] {
     let user_id = "7d4f9c2e-0000-4000-8000-000000000001".parse().unwrap();
-    Actor::Pat { user_id }.signing_values()
+    let workspace = "7d4f9c2e-0000-4000-8000-0000000000aa".parse().unwrap();
+    let scope = Scope {
+        workspace: Some(workspace),
+        access: Access::Read,
+    };
+    Actor::Pat { user_id, scope }.signing_values()
 }
 
 #[test]
@@ -22,8 +30,9 @@ fn fixed_vector() {
     let key = SigningKey::new("test-secret");
     assert_eq!(
         canonical_message(&req, "1700000000").unwrap(),
-        "tollgate-v1\nGET\n/api/me?x=1\n1700000000\nUNSIGNED-PAYLOAD\n\
-         7d4f9c2e-0000-4000-8000-000000000001\n\npat\n\n\n\n"
+        "tollgate-v2\nGET\n/api/me?x=1\n1700000000\nUNSIGNED-PAYLOAD\n\
+         7d4f9c2e-0000-4000-8000-000000000001\n\npat\n\
+         7d4f9c2e-0000-4000-8000-0000000000aa\n\n\n\nread"
     );
     let (ts, sig) = key.sign(&req, NOW).unwrap();
     assert_eq!(ts, "1700000000");
@@ -230,10 +239,10 @@ proptest! {
     }
 }
 
-const FIXED_SIGNATURE: &str = "eb5d4bf4ecc3876274598a14e53d64aeacd5abe634e961bba1fc8a4564021ab3";
+const FIXED_SIGNATURE: &str = "5d1726de88151a1f8dca4e42cbbe3e83f291a442a52bf006a1d6e28dcd58af6f";
 const FIXED_ANSWER_SIGNATURE: &str =
-    "a1694518b9cd11a6c03ddbe188c427feb4b6dc2ccc0d6814b22a46b70d2e5907";
+    "d0d99a9d6f50a6339cb92a48c641b8efeb3df1a7454e89440dad81907b951249";
 const FIXED_EMPTY_ANSWER_SIGNATURE: &str =
     "85215d46bf612775814538c706f03812de9ca4caa97e35ecef50885799a88d89";
 const FIXED_BODY_SIGNATURE: &str =
-    "f56f0e2257a6c33118c96000e77117bc4e1e99e357acc18d2cea440a632cd071";
+    "5a3d08e8c7d6dfb9e7ba438ac7389067401300d277634d97f3ae829befec1b2e";
