@@ -35,6 +35,7 @@ mod tests {
     fn id() -> Actor {
         Actor::Pat {
             user_id: "7d4f9c2e-0000-4000-8000-000000000001".parse().unwrap(),
+            scope: tollgate_shared::Scope::UNSCOPED,
         }
     }
 
@@ -95,5 +96,24 @@ mod tests {
         };
         let (value, _) = entry_to_store(TokenKind::Daemon, &daemon, 600, 0).unwrap();
         assert_eq!(hit(Some(&value), 0), Some(daemon));
+    }
+
+    #[test]
+    fn a_pat_entry_cached_before_scopes_is_a_miss() {
+        let old = concat!(
+            r#"{"identity":{"actor_source":"pat","user_id":"7d4f9c2e-0000-4000-8000-000000000001","#,
+            r#""user_email":null,"workspace_id":null,"daemon_id":null,"agent_id":null,"#,
+            r#""task_id":null},"valid_until":99}"#
+        );
+        assert_eq!(hit(Some(old), 0), None, "resolved again, with its scope");
+        let bound = Actor::Pat {
+            user_id: "7d4f9c2e-0000-4000-8000-000000000001".parse().unwrap(),
+            scope: tollgate_shared::Scope {
+                workspace: Some("7d4f9c2e-0000-4000-8000-000000000002".parse().unwrap()),
+                access: tollgate_shared::Access::Read,
+            },
+        };
+        let (value, _) = entry_to_store(TokenKind::Pat, &bound, 600, 0).unwrap();
+        assert_eq!(hit(Some(&value), 0), Some(bound));
     }
 }

@@ -128,8 +128,9 @@ pub struct Outgoing {
 }
 
 /// The forward of a `method` request to `path_and_query` with its `Content-Length`
-/// (`content_length`), for `actor` (none on a public route): 400 for an identity that
-/// cannot be signed, then 413 for a body over the path's limit.
+/// (`content_length`), for `actor` (none on a public route): 403 for a scoped PAT outside
+/// its scope, 400 for an identity that cannot be signed, then 413 for a body over the
+/// path's limit.
 pub fn plan(
     config: &Config,
     method: &str,
@@ -139,8 +140,13 @@ pub fn plan(
     request_id: &str,
     now: i64,
 ) -> Result<Outgoing, EdgeError> {
-    let stamped = stamp(&config.key, method, path_and_query, actor, request_id, now)?;
     let path = route::path(path_and_query);
+    // A scoped PAT outside its scope is refused here, from the cached identity: the
+    // request is never signed, never sent, and costs the origin nothing.
+    if let Some(actor) = actor {
+        actor.scope().permits(method, path)?;
+    }
+    let stamped = stamp(&config.key, method, path_and_query, actor, request_id, now)?;
     let body = body::forwarded(method, path, body::declared_length(content_length))?;
     Ok(Outgoing {
         url: origin_url(&config.origin, path_and_query),
@@ -231,6 +237,7 @@ mod tests {
         let user_id = "7d4f9c2e-0000-4000-8000-000000000001";
         let id = Actor::Pat {
             user_id: user_id.parse().unwrap(),
+            scope: tollgate_shared::Scope::UNSCOPED,
         };
         let headers: HashMap<&str, String> =
             stamp(&key, "GET", "/api/me?x=1", Some(&id), "rid", 500)
@@ -286,10 +293,49 @@ mod tests {
     }
 
     #[test]
+    fn a_scoped_pat_outside_its_scope_is_refused_before_anything_is_signed() {
+        use tollgate_shared::{Access, AuthError, Scope};
+        let config = config();
+        let (mine, theirs) = (
+            "7d4f9c2e-0000-4000-8000-00000000000a",
+            "7d4f9c2e-0000-4000-8000-00000000000b",
+        );
+        let pat = |workspace: Option<&str>, access| Actor::Pat {
+            user_id: "7d4f9c2e-0000-4000-8000-000000000001".parse().unwrap(),
+            scope: Scope {
+                workspace: workspace.map(|w| w.parse().unwrap()),
+                access,
+            },
+        };
+        let plan_for = |actor: &Actor, method, path: &str| {
+            super::plan(&config, method, path, None, Some(actor), "rid", 500).map(|_| ())
+        };
+        let bound = pat(Some(mine), Access::Write);
+        let read = pat(None, Access::Read);
+        let runtimes = |w: &str| format!("/api/workspaces/{w}/runtimes?x=1");
+        assert_eq!(plan_for(&bound, "GET", &runtimes(mine)), Ok(()));
+        assert_eq!(
+            plan_for(&bound, "GET", &runtimes(theirs)),
+            Err(EdgeError::Auth(AuthError::BoundElsewhere))
+        );
+        assert_eq!(
+            plan_for(&read, "POST", &runtimes(mine)),
+            Err(EdgeError::Auth(AuthError::ReadOnly))
+        );
+        assert_eq!(
+            plan_for(&read, "POST", "/api/tokens"),
+            Err(EdgeError::Auth(AuthError::CannotGrant))
+        );
+        let unscoped = pat(None, Access::Write);
+        assert_eq!(plan_for(&unscoped, "POST", &runtimes(theirs)), Ok(()));
+    }
+
+    #[test]
     fn a_plan_signs_then_bounds_the_body() {
         let config = config();
         let id = Actor::Pat {
             user_id: "7d4f9c2e-0000-4000-8000-000000000001".parse().unwrap(),
+            scope: tollgate_shared::Scope::UNSCOPED,
         };
         let plan = plan(
             &config,

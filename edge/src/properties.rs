@@ -24,7 +24,7 @@ proptest! {
         ttl in 1u64..=600,
         now in 0i64..4_000_000_000,
     ) {
-        let actor = Actor::Pat { user_id: uuid_from(bytes) };
+        let actor = Actor::Pat { user_id: uuid_from(bytes), scope: tollgate_shared::Scope::UNSCOPED };
         let (value, kv_ttl) = cache::entry_to_store(TokenKind::Pat, &actor, ttl, now).unwrap();
         prop_assert!((60..=600).contains(&kv_ttl));
         prop_assert_eq!(cache::hit(Some(&value), now), Some(actor.clone()));

@@ -220,7 +220,7 @@ mod tests {
         let ok = concat!(
             r#"{"identity":{"actor_source":"pat","user_id":"7d4f9c2e-0000-4000-8000-000000000001","#,
             r#""user_email":null,"workspace_id":null,"daemon_id":null,"agent_id":null,"#,
-            r#""task_id":null},"ttl_secs":600}"#
+            r#""task_id":null,"access":"write"},"ttl_secs":600}"#
         );
         let answer = interpret(200, ok.as_bytes()).unwrap();
         assert_eq!(answer.identity.source(), ActorSource::Pat);

@@ -103,7 +103,8 @@ impl FakeOrigin {
         let body = format!(
             concat!(
                 r#"{{"identity":{{"actor_source":"pat","user_id":"{user}","user_email":null,"#,
-                r#""workspace_id":null,"daemon_id":null,"agent_id":null,"task_id":null}},"#,
+                r#""workspace_id":null,"daemon_id":null,"agent_id":null,"task_id":null,"#,
+                r#""access":"write"}},"#,
                 r#""ttl_secs":{ttl_secs}}}"#
             ),
             user = USER,
@@ -154,6 +155,7 @@ fn key() -> SigningKey {
 fn pat() -> Actor {
     Actor::Pat {
         user_id: USER.parse().unwrap(),
+        scope: tollgate_shared::Scope::UNSCOPED,
     }
 }
 
