@@ -4,14 +4,14 @@
 
 use deadpool_postgres::Pool;
 use serde_json::json;
-use tollgate_shared::AuthError;
+use tollgate_shared::{cache_key, AuthError, TokenKind};
 use uuid::Uuid;
 
 use serde::Serialize;
 
 use crate::daemons;
 use crate::db::{
-    agents, daemon_tokens, events, in_transaction, members, removal, runtimes, tasks, users,
+    agents, daemon_tokens, events, in_transaction, members, pats, removal, runtimes, tasks, users,
     with_client,
 };
 use crate::domain_error::{DomainError, DomainResult};
@@ -96,6 +96,8 @@ pub async fn change_role(
 #[derive(Debug, Default)]
 pub struct Stopped {
     pub daemon_tokens: usize,
+    /// Their personal access tokens bound to the workspace.
+    pub bound_tokens: usize,
     pub runtimes: usize,
     pub agents: usize,
     pub tasks: usize,
@@ -107,7 +109,8 @@ pub struct Stopped {
 /// Under the membership's exclusive lock (everything that creates a credential or work
 /// for the member holds it shared, so it either finished before, and is stopped here,
 /// or starts after, and sees the member gone), in one transaction: the daemon tokens
-/// acting for them (whoever minted their install tokens) are revoked; their runtimes go
+/// acting for them (whoever minted their install tokens) and their PATs bound to the
+/// workspace are revoked; their runtimes go
 /// offline; the agents on those runtimes and the agents they created are archived;
 /// every live task on those runtimes, of those agents, or queued by them anywhere in
 /// the workspace is cancelled and its task token deleted; the membership is deleted;
@@ -140,6 +143,7 @@ pub async fn remove(
                     return Err(Refusal::LastOwner.into());
                 }
                 let revoked = daemon_tokens::revoke_for_member(tx, workspace_id, user_id).await?;
+                let bound = pats::revoke_bound(tx, workspace_id, user_id).await?;
                 let owned = runtimes::of_member(tx, workspace_id, user_id).await?;
                 let agents = agents::archive(tx, workspace_id, &owned, user_id, by).await?;
                 let cancelled = tasks::cancel(
@@ -174,12 +178,19 @@ pub async fn remove(
 
                 let stopped = Stopped {
                     daemon_tokens: revoked.len(),
+                    bound_tokens: bound.len(),
                     runtimes: owned.len(),
                     agents: agents.len(),
                     tasks: cancelled.len(),
                 };
                 tracing::info!(%workspace_id, %user_id, ?stopped, "member removed");
-                Ok::<_, DomainError>((stopped, daemons::purge_keys(&revoked)))
+                let mut keys = daemons::purge_keys(&revoked);
+                keys.extend(
+                    bound
+                        .iter()
+                        .map(|hash| cache_key(TokenKind::Pat, hash).to_string()),
+                );
+                Ok::<_, DomainError>((stopped, keys))
             })
         })
         .await

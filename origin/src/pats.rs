@@ -1,16 +1,17 @@
 //! Minting and revoking personal access tokens: the rules shared by the HTTP API and
 //! the admin CLI.
 
+use deadpool_postgres::Pool;
 use serde::Serialize;
-use tollgate_shared::{cache_key, AuthError, RawToken, TokenHash, TokenKind};
+use tollgate_shared::{cache_key, Access, AuthError, RawToken, Scope, TokenHash, TokenKind};
 use uuid::Uuid;
 
 use crate::db::pats::{self as store, PatView};
-use crate::db::GenericClient;
+use crate::db::{in_transaction, members};
 use crate::domain_error::{DomainError, DomainResult};
 use crate::outbox::Outbox;
 use crate::refusal::Refusal;
-use crate::validate;
+use crate::{validate, workspaces};
 
 pub const MAX_EXPIRES_IN_DAYS: i64 = 3650;
 
@@ -41,45 +42,79 @@ pub fn validate(
     Ok((name, days))
 }
 
+/// The scope a token is asked for: `workspace_id` parsed as a path's id is (not a
+/// UUID: no such workspace), `access` one of its two names (absent: `write`).
+pub fn requested_scope(workspace_id: Option<&str>, access: Option<&str>) -> DomainResult<Scope> {
+    let workspace = workspace_id.map(workspaces::parse_id).transpose()?;
+    let access = match access {
+        None => Access::Write,
+        Some(name) => Access::from_name(name).ok_or(Refusal::InvalidAccess)?,
+    };
+    Ok(Scope { workspace, access })
+}
+
+/// Mints a PAT of `scope` for `user_id`, whose own credential has scope `by` (an admin
+/// at the command line, a session: unscoped): never wider than `by`
+/// (`403 token cannot grant more than it has`), and bound only to a workspace the user
+/// is a member of, checked under the membership's lock (a removal waits for the
+/// insert, then revokes the token; or it came first, and the workspace is not found).
 pub async fn mint(
-    db: &impl GenericClient,
+    pool: &Pool,
     user_id: Uuid,
+    by: Scope,
     name: &str,
     expires_in_days: Option<i32>,
+    scope: Scope,
 ) -> DomainResult<CreatedPat> {
+    if !by.may_grant(scope) {
+        return Err(AuthError::CannotGrant.into());
+    }
     let raw = RawToken::generate(TokenKind::Pat)?;
-    let view = store::insert(
-        db,
-        &store::NewPat {
-            user_id,
-            name,
-            hash: &raw.hash(),
-            prefix: raw.display_prefix(),
-            expires_in_days,
-        },
-    )
-    .await
-    .map_err(|e| {
-        if e.is_foreign_key_violation() {
-            // The caller's user is gone (an identity still cached at the edge, or
-            // stamped just before the row was deleted): no identity, not a 500.
-            DomainError::Auth(AuthError::InvalidToken)
-        } else {
-            DomainError::from(e)
-        }
-    })?;
-    tracing::info!(token_id = %view.id, prefix = %view.token_prefix, "personal access token created");
+    let name = name.to_owned();
+    let (hash, prefix) = (raw.hash(), raw.display_prefix().to_owned());
+    let view = in_transaction(pool, move |tx| {
+        Box::pin(async move {
+            if let Some(workspace_id) = scope.workspace {
+                if members::hold(tx, workspace_id, &[user_id])
+                    .await?
+                    .is_empty()
+                {
+                    return Err(Refusal::WorkspaceNotFound.into());
+                }
+            }
+            let pat = store::NewPat {
+                user_id,
+                name: &name,
+                hash: &hash,
+                prefix: &prefix,
+                expires_in_days,
+                scope,
+            };
+            store::insert(tx, &pat).await.map_err(|e| {
+                if e.is_foreign_key_violation() {
+                    // The caller's user is gone (an identity still cached at the edge,
+                    // or stamped just before the row was deleted): no identity, not a 500.
+                    DomainError::Auth(AuthError::InvalidToken)
+                } else {
+                    DomainError::from(e)
+                }
+            })
+        })
+    })
+    .await?;
+    tracing::info!(token_id = %view.id, prefix = %view.token_prefix, bound = view.workspace_id.is_some(), access = view.access.as_str(), "personal access token created");
     Ok(CreatedPat { view, token: raw })
 }
 
 /// Revokes the caller's token and, in the same transaction, queues its cache key for
 /// purging; then tries the purge once before returning. Idempotent: a token that is
-/// already revoked, someone else's or unknown changes nothing.
-pub async fn revoke(outbox: &Outbox, user_id: Uuid, token_id: Uuid) -> DomainResult<()> {
+/// already revoked, someone else's, unknown, or out of a bound caller's reach (`by`:
+/// only tokens bound to its own workspace) changes nothing.
+pub async fn revoke(outbox: &Outbox, user_id: Uuid, by: Scope, token_id: Uuid) -> DomainResult<()> {
     outbox
         .revoking(move |tx| {
             Box::pin(async move {
-                let Some(hash) = store::revoke(tx, token_id, user_id).await? else {
+                let Some(hash) = store::revoke(tx, token_id, user_id, by.workspace).await? else {
                     return Ok(((), Vec::new()));
                 };
                 tracing::info!(%token_id, "personal access token revoked");
@@ -188,6 +223,8 @@ mod tests {
                 expires_at: None,
                 last_used_at: None,
                 created_at: chrono::Utc::now(),
+                workspace_id: None,
+                access: Access::Write,
             },
             token: raw.clone(),
         };

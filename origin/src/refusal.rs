@@ -44,6 +44,7 @@ refusal_table! {
     NameHasControl = 400, "name must not contain control characters";
     ExpiryTooLong = 400, "expires_in_days must be at most 3650";
     InvalidTokenId = 400, "invalid token id";
+    InvalidAccess = 400, "access must be read or write";
     /// A renewal authenticated by anything but a PAT.
     PatsOnly = 400, "only personal access tokens can be renewed";
     InvalidEmail = 400, "invalid email";

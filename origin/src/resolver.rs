@@ -220,6 +220,7 @@ impl Resolver {
         Ok(Some(Resolved {
             actor: Actor::Pat {
                 user_id: pat.user_id,
+                scope: pat.scope,
             },
             ttl_secs,
         }))

@@ -28,9 +28,9 @@ pub mod headers;
 mod hex;
 pub mod request_id;
 pub mod routes;
-pub mod scope;
 #[cfg(feature = "utoipa")]
 mod schema;
+pub mod scope;
 pub mod session;
 pub mod settings;
 pub mod signing;

@@ -18,12 +18,8 @@ use crate::{token, RawToken, TokenKind};
 fn any_actor() -> impl Strategy<Value = Actor> {
     let id = any::<[u8; 16]>().prop_map(uuid::Uuid::from_bytes);
     prop_oneof![
-        (
-            id.clone(),
-            proptest::option::of(id.clone()),
-            any::<bool>()
-        )
-            .prop_map(|(user_id, workspace, read)| Actor::Pat {
+        (id.clone(), proptest::option::of(id.clone()), any::<bool>()).prop_map(
+            |(user_id, workspace, read)| Actor::Pat {
                 user_id,
                 scope: crate::Scope {
                     workspace,
@@ -33,7 +29,8 @@ fn any_actor() -> impl Strategy<Value = Actor> {
                         crate::Access::Write
                     },
                 },
-            }),
+            }
+        ),
         (
             id.clone(),
             proptest::option::of("[a-z]{1,8}@[a-z]{1,8}\\.[a-z]{2,3}")

@@ -4,7 +4,8 @@
 //! (`origin/tests/http`, the router in process) and the end-to-end tests here (the real
 //! binaries, `wrangler dev`): the throwaway Postgres cluster that `scripts/test` starts
 //! ([`cluster`]) and a fresh database per test in it ([`db`]), the API as tests call it
-//! ([`api`]) and the fixtures made through it ([`fixtures`]), requests signed as the edge
+//! ([`api`]) and the fixtures made through it ([`fixtures`]), the scoped-PAT matrix both
+//! sides answer ([`scopes`]), requests signed as the edge
 //! signs them ([`signing`]), the metrics scraper ([`metrics`]), a Postgres that stalls
 //! ([`proxy`]), a fake Fleet ([`fleet`]), and the processes: the origin binary
 //! ([`origin`]), `wrangler dev` ([`edge`]) and the whole stack ([`stack`]).
@@ -23,5 +24,6 @@ pub mod fleet;
 pub mod metrics;
 pub mod origin;
 pub mod proxy;
+pub mod scopes;
 pub mod signing;
 pub mod stack;

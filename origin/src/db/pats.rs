@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio_postgres::Row;
-use tollgate_shared::TokenHash;
+use tollgate_shared::{Access, Scope, TokenHash};
 use uuid::Uuid;
 
 use super::{GenericClient, StoreResult};
@@ -17,9 +17,28 @@ pub struct PatView {
     pub expires_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// The one workspace the token works in; `null`: every workspace of its user.
+    pub workspace_id: Option<Uuid>,
+    /// `write` (anything its user may) or `read` (`GET` and `HEAD` only).
+    pub access: Access,
 }
 
-const VIEW_COLUMNS: &str = "id, name, token_prefix, expires_at, last_used_at, created_at";
+const VIEW_COLUMNS: &str =
+    "id, name, token_prefix, expires_at, last_used_at, created_at, workspace_id, access";
+
+/// A stored access, which the table's CHECK keeps to the two names.
+fn access(row: &Row) -> Access {
+    Access::from_name(row.get("access")).unwrap_or(Access::Read)
+}
+
+impl PatView {
+    pub fn scope(&self) -> Scope {
+        Scope {
+            workspace: self.workspace_id,
+            access: self.access,
+        }
+    }
+}
 
 impl From<Row> for PatView {
     fn from(row: Row) -> PatView {
@@ -30,6 +49,8 @@ impl From<Row> for PatView {
             expires_at: row.get("expires_at"),
             last_used_at: row.get("last_used_at"),
             created_at: row.get("created_at"),
+            workspace_id: row.get("workspace_id"),
+            access: access(&row),
         }
     }
 }
@@ -41,14 +62,15 @@ pub struct NewPat<'a> {
     pub prefix: &'a str,
     /// `None`: never expires.
     pub expires_in_days: Option<i32>,
+    pub scope: Scope,
 }
 
 pub async fn insert(db: &impl GenericClient, pat: &NewPat<'_>) -> StoreResult<PatView> {
     let stmt = db
         .prepare_cached(&format!(
             "INSERT INTO personal_access_tokens
-                 (user_id, name, token_hash, token_prefix, expires_at)
-             VALUES ($1, $2, $3, $4, now() + make_interval(days => $5::int))
+                 (user_id, name, token_hash, token_prefix, expires_at, workspace_id, access)
+             VALUES ($1, $2, $3, $4, now() + make_interval(days => $5::int), $6, $7)
              RETURNING {VIEW_COLUMNS}"
         ))
         .await?;
@@ -61,6 +83,8 @@ pub async fn insert(db: &impl GenericClient, pat: &NewPat<'_>) -> StoreResult<Pa
                 &pat.hash.as_str(),
                 &pat.prefix,
                 &pat.expires_in_days,
+                &pat.scope.workspace,
+                &pat.scope.access.as_str(),
             ],
         )
         .await?;
@@ -68,16 +92,21 @@ pub async fn insert(db: &impl GenericClient, pat: &NewPat<'_>) -> StoreResult<Pa
 }
 
 /// The caller's tokens that are not revoked, expired ones included (so people see what
-/// to replace), newest first.
-pub async fn list_for_user(db: &impl GenericClient, user_id: Uuid) -> StoreResult<Vec<PatView>> {
+/// to replace), newest first; with `bound_to`, only those bound to that workspace.
+pub async fn list_for_user(
+    db: &impl GenericClient,
+    user_id: Uuid,
+    bound_to: Option<Uuid>,
+) -> StoreResult<Vec<PatView>> {
     let stmt = db
         .prepare_cached(&format!(
             "SELECT {VIEW_COLUMNS} FROM personal_access_tokens
              WHERE user_id = $1 AND NOT revoked
+               AND ($2::uuid IS NULL OR workspace_id = $2)
              ORDER BY created_at DESC, id DESC"
         ))
         .await?;
-    let rows = db.query(&stmt, &[&user_id]).await?;
+    let rows = db.query(&stmt, &[&user_id, &bound_to]).await?;
     Ok(rows.into_iter().map(PatView::from).collect())
 }
 
@@ -86,23 +115,30 @@ pub async fn list_for_user(db: &impl GenericClient, user_id: Uuid) -> StoreResul
 pub struct ActivePat {
     pub id: Uuid,
     pub user_id: Uuid,
+    pub scope: Scope,
     pub expires_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
     /// The database's clock, so expiry is judged by one clock.
     pub now: DateTime<Utc>,
 }
 
-/// A token that is neither revoked nor expired, by hash.
+/// A token that is neither revoked nor expired, by hash. A token bound to a workspace
+/// also needs its user to be a member there: its removal revokes it, and this holds even
+/// for one minted in a race with the removal.
 pub async fn find_active_by_hash(
     db: &impl GenericClient,
     hash: &TokenHash,
 ) -> StoreResult<Option<ActivePat>> {
     let stmt = db
         .prepare_cached(
-            "SELECT id, user_id, expires_at, last_used_at, now() AS now
-             FROM personal_access_tokens
-             WHERE token_hash = $1 AND NOT revoked
-               AND (expires_at IS NULL OR expires_at > now())",
+            "SELECT p.id, p.user_id, p.workspace_id, p.access, p.expires_at, p.last_used_at,
+                    now() AS now
+             FROM personal_access_tokens p
+             WHERE p.token_hash = $1 AND NOT p.revoked
+               AND (p.expires_at IS NULL OR p.expires_at > now())
+               AND (p.workspace_id IS NULL OR EXISTS (
+                   SELECT 1 FROM members m
+                   WHERE m.workspace_id = p.workspace_id AND m.user_id = p.user_id))",
         )
         .await?;
     Ok(db
@@ -111,6 +147,10 @@ pub async fn find_active_by_hash(
         .map(|row| ActivePat {
             id: row.get("id"),
             user_id: row.get("user_id"),
+            scope: Scope {
+                workspace: row.get("workspace_id"),
+                access: access(&row),
+            },
             expires_at: row.get("expires_at"),
             last_used_at: row.get("last_used_at"),
             now: row.get("now"),
@@ -131,24 +171,48 @@ pub async fn touch_last_used(db: &impl GenericClient, id: Uuid) -> StoreResult<(
     Ok(())
 }
 
-/// Revokes the caller's own token. Returns its hash when this call revoked it; `None`
-/// when it was already revoked, belongs to someone else or does not exist.
+/// Revokes the caller's own token (with `bound_to`, only one bound to that workspace).
+/// Returns its hash when this call revoked it; `None` when it was already revoked,
+/// belongs to someone else, is out of reach or does not exist.
 pub async fn revoke(
     db: &impl GenericClient,
     id: Uuid,
     user_id: Uuid,
+    bound_to: Option<Uuid>,
 ) -> StoreResult<Option<TokenHash>> {
     let stmt = db
         .prepare_cached(
             "UPDATE personal_access_tokens SET revoked = true
              WHERE id = $1 AND user_id = $2 AND NOT revoked
+               AND ($3::uuid IS NULL OR workspace_id = $3)
              RETURNING token_hash",
         )
         .await?;
     Ok(db
-        .query_opt(&stmt, &[&id, &user_id])
+        .query_opt(&stmt, &[&id, &user_id, &bound_to])
         .await?
         .and_then(|row| TokenHash::from_hex(row.get("token_hash"))))
+}
+
+/// Revokes `user_id`'s tokens bound to `workspace_id` (their removal from it: such
+/// tokens have no other use). Returns the hashes this call revoked, for purging.
+pub async fn revoke_bound(
+    db: &impl GenericClient,
+    workspace_id: Uuid,
+    user_id: Uuid,
+) -> StoreResult<Vec<TokenHash>> {
+    let stmt = db
+        .prepare_cached(
+            "UPDATE personal_access_tokens SET revoked = true
+             WHERE workspace_id = $1 AND user_id = $2 AND NOT revoked
+             RETURNING token_hash",
+        )
+        .await?;
+    let rows = db.query(&stmt, &[&workspace_id, &user_id]).await?;
+    Ok(rows
+        .iter()
+        .filter_map(|row| TokenHash::from_hex(row.get("token_hash")))
+        .collect())
 }
 
 /// A token's standing, whatever its state, for a renewal to judge.

@@ -25,12 +25,24 @@ use crate::refusal::Refusal;
 use crate::state::AppState;
 use crate::workspaces;
 
-/// The caller of a request of `class`, before any rule about who may call it.
+/// The caller of a request of `class`, held to its own scope (a scoped PAT: the shared
+/// rule the edge applied before forwarding, applied again to what the edge stamped and
+/// to direct requests), before any rule about who may call the route.
 async fn authenticate(
     parts: &Parts,
     state: &AppState,
     class: RouteClass,
 ) -> Result<Actor, AppError> {
+    let actor = identify(parts, state, class).await?;
+    actor
+        .scope()
+        .permits(parts.method.as_str(), parts.uri.path())?;
+    Ok(actor)
+}
+
+/// Who presented the request's credential: the identity the edge stamped, or the
+/// credential resolved here.
+async fn identify(parts: &Parts, state: &AppState, class: RouteClass) -> Result<Actor, AppError> {
     // The class is the path's, decided once where the edge decides it: an extractor of
     // another class on this path is a bug in the router, never the caller's doing.
     let path_class = routes::classify(parts.method.as_str(), parts.uri.path()).route_class();
@@ -248,6 +260,16 @@ impl<C: Caller> FromRequestParts<AppState> for InWorkspace<C> {
             if *workspace_id != id {
                 return Err(AuthError::WrongWorkspace.into());
             }
+        }
+        // The shared path rule held it to its workspace already; this holds it to the
+        // very id the handler uses, however the path spelled it.
+        if caller
+            .actor()
+            .scope()
+            .workspace
+            .is_some_and(|own| own != id)
+        {
+            return Err(AuthError::BoundElsewhere.into());
         }
         let user = caller.user_id();
         let role = with_client(&state.pool, move |db| {

@@ -16,8 +16,9 @@ pub(crate) use responses::refusals;
 use serde_json::{json, Value};
 use tollgate_shared::access::RouteClass;
 use tollgate_shared::routes::{self, PathClass};
-use tollgate_shared::AuthError;
+use tollgate_shared::{Access, AuthError, Scope};
 use utoipa::OpenApi;
+use uuid::Uuid;
 
 use crate::http::AppError;
 use crate::refusal::Refusal;
@@ -113,6 +114,42 @@ fn security_schemes(internal: bool) -> Value {
     })
 }
 
+/// The names of the security schemes an operation takes.
+fn scheme_names(operation: &Value) -> Vec<&str> {
+    operation["security"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
+        .flat_map(|requirement| requirement.keys().map(String::as_str))
+        .collect()
+}
+
+/// The 403s a scoped PAT can get on `method path` (a route template), asked of the
+/// shared rule itself: every scoped kind, on its own workspace and on another.
+fn scope_refusals(method: &str, path: &str) -> Vec<&'static str> {
+    let (own, other) = (Uuid::from_u128(1), Uuid::from_u128(2));
+    let method = method.to_ascii_uppercase();
+    let scopes = [
+        (Some(own), Access::Write),
+        (None, Access::Read),
+        (Some(own), Access::Read),
+    ]
+    .map(|(workspace, access)| Scope { workspace, access });
+    let mut refusals = Vec::new();
+    for scope in scopes {
+        for workspace in [own, other] {
+            let concrete = path.replace("{id}", &workspace.to_string());
+            if let Err(e) = scope.permits(&method, &concrete) {
+                if !refusals.contains(&e.message()) {
+                    refusals.push(e.message());
+                }
+            }
+        }
+    }
+    refusals
+}
+
 /// Which callers an operation takes, read off its security requirements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Class {
@@ -128,13 +165,7 @@ enum Class {
 /// The path's class, decided where the edge decides it (`shared::routes::classify`);
 /// whether machines may call a user route, read off the operation's security.
 fn class_of(method: &str, path: &str, operation: &Value) -> Class {
-    let names: Vec<&str> = operation["security"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_object)
-        .flat_map(|requirement| requirement.keys().map(String::as_str))
-        .collect();
+    let names = scheme_names(operation);
     match routes::classify(method, path) {
         PathClass::Internal => Class::Internal,
         PathClass::Authenticated(RouteClass::Daemon) => Class::Daemon,
@@ -322,6 +353,9 @@ pub fn finish(api: utoipa::openapi::OpenApi, internal: bool) -> Value {
             for method in methods {
                 if let Some(operation) = item.get_mut(method) {
                     let class = class_of(method, path, operation);
+                    if scheme_names(operation).contains(&security::PAT) {
+                        add(operation, 403, &scope_refusals(method, path), &[]);
+                    }
                     complete_operation(operation, class);
                 }
             }

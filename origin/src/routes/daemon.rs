@@ -37,7 +37,8 @@ pub async fn whoami(caller: DaemonCaller) -> Json<Whoami> {
             daemon_id,
             ..
         } => (Some(*workspace_id), Some(daemon_id.clone())),
-        _ => (None, None),
+        // A PAT bound to a workspace acts there only.
+        other => (other.scope().workspace, None),
     };
     Json(Whoami {
         actor_source: caller.actor.source(),
@@ -84,12 +85,24 @@ async fn acting(
             }
             own
         }
-        None => Acting {
-            workspace_id: workspaces::parse_id(workspace_id.unwrap_or_default())?,
-            daemon_id: validate::daemon_id(daemon_id)?,
-            user_id: caller.actor.user_id(),
-            by_token: false,
-        },
+        None => {
+            let workspace_id = workspaces::parse_id(workspace_id.unwrap_or_default())?;
+            // A PAT bound to a workspace runs daemons there and nowhere else.
+            if caller
+                .actor
+                .scope()
+                .workspace
+                .is_some_and(|own| own != workspace_id)
+            {
+                return Err(AuthError::BoundElsewhere.into());
+            }
+            Acting {
+                workspace_id,
+                daemon_id: validate::daemon_id(daemon_id)?,
+                user_id: caller.actor.user_id(),
+                by_token: false,
+            }
+        }
     };
     let (ws, daemon, user) = (acting.workspace_id, &*acting.daemon_id, acting.user_id);
     let held = members::hold(db, ws, &[user]).await?;
@@ -135,6 +148,7 @@ refusals! {
         Refusal::DaemonIdRequired,
         Refusal::InvalidDaemonId,
         AuthError::DaemonIdTaken,
+        AuthError::BoundElsewhere,
         Refusal::WorkspaceNotFound,
     ]
 }
@@ -186,6 +200,7 @@ refusals! {
     HeartbeatRefusals = [
         Refusal::InvalidRequestBody,
         AuthError::DaemonIdTaken,
+        AuthError::BoundElsewhere,
         Refusal::RuntimeNotFound,
         Refusal::WorkspaceNotFound,
     ]

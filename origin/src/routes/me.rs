@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
-use tollgate_shared::{Actor, ActorSource, AuthError};
+use tollgate_shared::{Access, Actor, ActorSource, AuthError};
 use uuid::Uuid;
 
 use crate::db::{users, with_client};
@@ -33,9 +33,14 @@ pub async fn me(State(state): State<AppState>, caller: UserCaller) -> AppResult<
         name: user.name,
         actor_source: caller.actor.source(),
         workspace_id: None,
+        access: None,
         agent_id: None,
         task_id: None,
     };
+    if let Actor::Pat { scope, .. } = caller.actor {
+        me.workspace_id = scope.workspace;
+        me.access = Some(scope.access);
+    }
     // An agent acts for the member who queued its task, for that task only.
     if let Actor::TaskToken {
         workspace_id,
@@ -60,10 +65,14 @@ pub struct Me {
     /// `pat`, `session`, `task_token` or `cloud_pat`.
     #[schema(value_type = String)]
     pub actor_source: ActorSource,
-    /// A task token's workspace, agent and task.
+    /// A task token's workspace, agent and task; a PAT's bound workspace.
     #[schema(required = false)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workspace_id: Option<Uuid>,
+    /// A PAT's access: `write` or `read`.
+    #[schema(required = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access: Option<Access>,
     #[schema(required = false)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<Uuid>,

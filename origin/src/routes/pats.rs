@@ -23,6 +23,14 @@ use crate::state::AppState;
 pub struct CreateToken {
     name: Option<String>,
     expires_in_days: Option<i64>,
+    /// Binds the token to this workspace, which the caller must be a member of: it then
+    /// works only on that workspace's routes, its daemon routes, `/api/me` and its own
+    /// renewal.
+    #[schema(value_type = Option<Uuid>)]
+    workspace_id: Option<String>,
+    /// `write` (the default) or `read`: `GET` and `HEAD` only (and its own renewal).
+    #[schema(value_type = Option<tollgate_shared::Access>)]
+    access: Option<String>,
 }
 
 refusals! {
@@ -31,6 +39,9 @@ refusals! {
         Refusal::NameTooLong,
         Refusal::NameHasControl,
         Refusal::ExpiryTooLong,
+        Refusal::InvalidAccess,
+        AuthError::CannotGrant,
+        Refusal::WorkspaceNotFound,
     ]
 }
 
@@ -56,10 +67,9 @@ pub async fn create(
     JsonBody(body): JsonBody<CreateToken>,
 ) -> AppResult<(StatusCode, Json<CreatedPat>)> {
     let (name, days) = pats::validate(body.name.as_deref(), body.expires_in_days)?;
-    let created = with_client(&state.pool, move |db| {
-        Box::pin(async move { pats::mint(db, caller.user_id, &name, days).await })
-    })
-    .await?;
+    let scope = pats::requested_scope(body.workspace_id.as_deref(), body.access.as_deref())?;
+    let by = caller.actor.scope();
+    let created = pats::mint(&state.pool, caller.user_id, by, &name, days, scope).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -68,15 +78,16 @@ pub async fn create(
     path = "/api/tokens",
     tag = "tokens",
     operation_id = "list_pats",
-    responses((status = 200, description = "The caller's unrevoked PATs, no secrets", body = Vec<PatView>)),
+    responses((status = 200, description = "The caller's unrevoked PATs, no secrets (for a token bound to a workspace: those bound to it)", body = Vec<PatView>)),
     security(("pat" = []), ("session" = []), ("session_cookie" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,
     caller: HumanCaller,
 ) -> AppResult<Json<Vec<PatView>>> {
+    let bound_to = caller.actor.scope().workspace;
     let list = with_client(&state.pool, move |db| {
-        Box::pin(async move { store::list_for_user(db, caller.user_id).await })
+        Box::pin(async move { store::list_for_user(db, caller.user_id, bound_to).await })
     })
     .await?;
     Ok(Json(list))
@@ -95,7 +106,7 @@ refusals! {
     responses(
         (
             status = 204,
-            description = "Revoked, or not the caller's to revoke (idempotent); purged at the edge before this answer"
+            description = "Revoked, or not the caller's to revoke (idempotent; a token bound to a workspace reaches only tokens bound to it); purged at the edge before this answer"
         ),
         RevokePatRefusals
     ),
@@ -107,7 +118,7 @@ pub async fn revoke(
     Path(id): Path<String>,
 ) -> AppResult<StatusCode> {
     let id = Uuid::parse_str(&id).map_err(|_| Refusal::InvalidTokenId)?;
-    pats::revoke(&state.outbox, caller.user_id, id).await?;
+    pats::revoke(&state.outbox, caller.user_id, caller.actor.scope(), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -29,6 +29,7 @@ mod renewal;
 mod resolve;
 mod revocation;
 mod runtimes;
+mod scopes;
 mod sessions;
 mod signatures;
 mod tasks;

@@ -1,7 +1,7 @@
 //! `/api/tokens`: creating, listing and revoking personal access tokens.
 
 use axum::http::{Method, StatusCode};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::harness::TestApp;
 
@@ -134,7 +134,11 @@ async fn list_shows_own_live_tokens_newest_first_without_secrets() {
     assert_eq!(ids, vec![expired.to_string(), first.to_string()]);
     for t in list {
         let keys: Vec<&String> = t.as_object().unwrap().keys().collect();
-        assert_eq!(keys.len(), 6, "{keys:?}");
+        assert_eq!(keys.len(), 8, "{keys:?}");
+        assert_eq!(
+            (&t["workspace_id"], &t["access"]),
+            (&json!(null), &json!("write"))
+        );
         assert!(t.get("token").is_none() && t.get("token_hash").is_none());
     }
     assert!(!r.text.contains(&token));

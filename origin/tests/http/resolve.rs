@@ -23,6 +23,7 @@ async fn resolve_answers_the_edge() {
     assert_eq!(
         r.body,
         json!({"identity": {"actor_source": "pat", "user_id": user.to_string(), "user_email": null,
+            "access": "write",
             "workspace_id": null, "daemon_id": null, "agent_id": null, "task_id": null}, "ttl_secs": 600})
     );
     assert_eq!(

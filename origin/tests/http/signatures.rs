@@ -198,8 +198,9 @@ async fn stamped_actors_follow_the_route_class_table() {
     assert_eq!(r.status, StatusCode::OK);
     let req = Request::get("/api/me")
         .header("x-actor-source", "pat")
-        .header("x-user-id", "not-a-uuid");
-    let values = ["not-a-uuid", "", "pat", "", "", "", ""];
+        .header("x-user-id", "not-a-uuid")
+        .header("x-token-access", "write");
+    let values = ["not-a-uuid", "", "pat", "", "", "", "", "write"];
     let (ts, sig) = tollgate_shared::SigningKey::new(SECRET)
         .sign(
             &tollgate_shared::signing::SignedRequest {
@@ -275,6 +276,7 @@ async fn a_stamped_user_that_no_longer_exists_is_no_identity() {
     let app = edge_app().await;
     let gone = Actor::Pat {
         user_id: uuid::Uuid::new_v4(),
+        scope: tollgate_shared::Scope::UNSCOPED,
     };
     let req = stamped(Method::POST, "/api/tokens", Some(&gone), SECRET, now())
         .body(Body::from(r#"{"name":"x"}"#))

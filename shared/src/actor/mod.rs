@@ -264,7 +264,9 @@ impl Fields {
             self.agent_id.unwrap_or_default(),
             self.task_id.unwrap_or_default(),
             self.daemon_id.unwrap_or_default(),
-            self.access.map(|a| a.as_str().to_owned()).unwrap_or_default(),
+            self.access
+                .map(|a| a.as_str().to_owned())
+                .unwrap_or_default(),
         ]
     }
 }
@@ -328,7 +330,10 @@ impl TryFrom<Fields> for Actor {
                         None => None,
                     },
                     // Required: an identity cached before scopes existed is a miss.
-                    access: f.access.take().ok_or(IdentityError::Missing(source, "access"))?,
+                    access: f
+                        .access
+                        .take()
+                        .ok_or(IdentityError::Missing(source, "access"))?,
                 },
             },
             ActorSource::CloudPat => Actor::CloudPat {

@@ -107,8 +107,12 @@ fn incomplete_or_overfull_records_are_refused() {
         IdentityError::Missing(ActorSource::Pat, "access")
     );
     assert_eq!(
-        read(&[(X_ACTOR_SOURCE, "pat"), (X_USER_ID, user), (X_TOKEN_ACCESS, "admin")])
-            .unwrap_err(),
+        read(&[
+            (X_ACTOR_SOURCE, "pat"),
+            (X_USER_ID, user),
+            (X_TOKEN_ACCESS, "admin")
+        ])
+        .unwrap_err(),
         IdentityError::UnknownAccess
     );
     assert_eq!(

@@ -67,7 +67,11 @@ fn the_matrix() {
                 "{method} {path} with {scope:?}"
             );
         }
-        assert_eq!(Scope::UNSCOPED.permits(method, &path), Ok(()), "{method} {path}");
+        assert_eq!(
+            Scope::UNSCOPED.permits(method, &path),
+            Ok(()),
+            "{method} {path}"
+        );
     }
 }
 

@@ -10,9 +10,9 @@ use std::fmt;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
+use crate::headers::IDENTITY_FIELDS;
 #[cfg(doc)]
 use crate::headers::SIGNED_IDENTITY_HEADERS;
-use crate::headers::IDENTITY_FIELDS;
 use crate::hex;
 
 /// `v2` since the identity has eight values (a PAT's access); a `v1` message (seven)

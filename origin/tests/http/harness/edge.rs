@@ -54,7 +54,10 @@ pub fn stale(actor: &Actor, path: &str, body: Value) -> Request<Body> {
 }
 
 pub fn pat_actor(user_id: uuid::Uuid) -> Actor {
-    Actor::Pat { user_id }
+    Actor::Pat {
+        user_id,
+        scope: tollgate_shared::Scope::UNSCOPED,
+    }
 }
 
 /// A call from the edge to `path`, signed over the body digest.

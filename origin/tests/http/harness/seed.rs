@@ -5,6 +5,7 @@
 use tollgate_origin::db;
 use tollgate_origin::model::Role;
 use tollgate_origin::{pats, workspaces};
+use tollgate_shared::Scope;
 use tollgate_tests::fixtures::add_member;
 use uuid::Uuid;
 
@@ -21,8 +22,15 @@ impl TestApp {
 
     /// A PAT for `user`, straight through the same code the API uses.
     pub async fn mint(&self, user: Uuid, days: Option<i32>) -> (Uuid, String) {
-        let db = self.pool.get().await.unwrap();
-        let created = pats::mint(&db, user, "test", days).await.unwrap();
+        self.mint_scoped(user, days, Scope::UNSCOPED).await
+    }
+
+    /// A PAT of `scope` for `user` (who must be a member of a bound scope's workspace).
+    pub async fn mint_scoped(&self, user: Uuid, days: Option<i32>, scope: Scope) -> (Uuid, String) {
+        let by = Scope::UNSCOPED;
+        let created = pats::mint(&self.pool, user, by, "test", days, scope)
+            .await
+            .unwrap();
         (created.view.id, created.token.expose().to_owned())
     }
 

@@ -113,9 +113,9 @@ async fn v5_fills_who_acts_for_whom_and_keeps_one_live_token_per_daemon() {
     let revoked_before = revoked_at(&db).await;
     let started: DateTime<Utc> = db.query_one("SELECT now()", &[]).await.unwrap().get(0);
 
-    assert_eq!(migrate::run(&old.url).await.unwrap(), vec![5]);
+    assert_eq!(migrate::run_to(&old.url, 5).await.unwrap(), vec![5]);
     assert_eq!(
-        migrate::run(&old.url).await.unwrap(),
+        migrate::run_to(&old.url, 5).await.unwrap(),
         Vec::<u32>::new(),
         "up to date"
     );
@@ -313,4 +313,27 @@ async fn v5_fills_who_acts_for_whom_and_keeps_one_live_token_per_daemon() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), Some(&SqlState::CHECK_VIOLATION));
+}
+
+#[tokio::test]
+async fn v6_keeps_every_existing_pat_an_unscoped_writer() {
+    let old = old_database().await;
+    let db = connect(&old.url).await;
+    assert_eq!(migrate::run(&old.url).await.unwrap(), vec![5, 6]);
+    let rows = db
+        .query(
+            "SELECT workspace_id IS NULL, access FROM personal_access_tokens",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(!rows.is_empty());
+    for row in rows {
+        assert!(row.get::<_, bool>(0), "unbound");
+        assert_eq!(row.get::<_, String>(1), "write");
+    }
+    let bad = db
+        .execute("UPDATE personal_access_tokens SET access = 'admin'", &[])
+        .await;
+    assert!(bad.is_err(), "only read or write");
 }
