@@ -74,6 +74,31 @@ pub struct Renewal {
     pub renewed: bool,
 }
 
+/// A PAT to create: its name, lifetime and scope.
+#[derive(Debug, Clone)]
+pub struct NewPat {
+    pub name: String,
+    /// `None`: never expires.
+    pub expires_in_days: Option<i64>,
+    /// Bound to this workspace; `None`: every workspace of the user.
+    pub workspace: Option<Uuid>,
+    /// `GET` and `HEAD` only.
+    pub read_only: bool,
+}
+
+/// A PAT's scope as a person reads it, from an API answer's `workspace_id` and `access`.
+pub fn describe_scope(pat: &Value) -> String {
+    let workspace = match pat["workspace_id"].as_str() {
+        Some(id) => format!("workspace {id} only"),
+        None => "every workspace".to_owned(),
+    };
+    let access = match pat["access"].as_str() {
+        Some("read") => "read-only",
+        _ => "read-write",
+    };
+    format!("{workspace}, {access}")
+}
+
 /// Calls the API as the saved credentials.
 pub struct Client {
     credentials: Credentials,
@@ -123,6 +148,24 @@ impl Client {
     /// `GET /api/me`: does this PAT work?
     pub async fn me(&self) -> Result<Value, ClientError> {
         self.call(reqwest::Method::GET, "/api/me", None).await
+    }
+
+    /// `POST /api/tokens`: a new PAT of the saved one's user, at most as wide as the
+    /// saved one; the answer holds the token, shown this once.
+    pub async fn create_pat(&self, new: &NewPat) -> Result<Value, ClientError> {
+        let body = json!({
+            "name": new.name,
+            "expires_in_days": new.expires_in_days,
+            "workspace_id": new.workspace,
+            "access": if new.read_only { "read" } else { "write" },
+        });
+        self.call(reqwest::Method::POST, "/api/tokens", Some(body))
+            .await
+    }
+
+    /// `GET /api/tokens`: the user's live PATs (a bound token sees its workspace's).
+    pub async fn list_pats(&self) -> Result<Vec<Value>, ClientError> {
+        self.call(reqwest::Method::GET, "/api/tokens", None).await
     }
 
     /// `POST /api/tokens/current/renew`: extends the PAT if it has under 7 days left.

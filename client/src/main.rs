@@ -5,7 +5,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use tollgate_client::daemon::{self, Intervals};
-use tollgate_client::{credentials, default_daemon_id, enroll, Client, ClientError, Credentials};
+use tollgate_client::{
+    credentials, default_daemon_id, describe_scope, enroll, Client, ClientError, Credentials,
+    NewPat,
+};
 use tollgate_shared::token::{self};
 use tollgate_shared::{RawToken, TokenKind};
 use uuid::Uuid;
@@ -56,6 +59,32 @@ enum Command {
     },
     /// Show who the saved credentials authenticate as.
     Whoami,
+    /// Personal access tokens of the saved PAT's user.
+    Pat {
+        #[command(subcommand)]
+        command: PatCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PatCommand {
+    /// Create a PAT (shown once), at most as wide as the saved one: for a CI job that
+    /// only reads, `--read-only`; for a script that manages one workspace, `--workspace`.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Days until it expires; without it, it never expires.
+        #[arg(long)]
+        expires_in_days: Option<i64>,
+        /// Bind it to this workspace: it then works there only.
+        #[arg(long)]
+        workspace: Option<Uuid>,
+        /// `GET` and `HEAD` only (and its own renewal).
+        #[arg(long)]
+        read_only: bool,
+    },
+    /// List the live PATs with their scopes (never the tokens).
+    List,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -114,12 +143,22 @@ async fn run(command: Command) -> Result<(), ClientError> {
                 token: RawToken::from_presented(&token),
             };
             // Only a token that works is saved.
-            let client = Client::new(creds.clone())?;
-            let me = client.me().await?;
+            let mut creds = creds;
+            let me = Client::new(creds.clone())?.me().await?;
+            // A token bound to a workspace runs its daemon there, and nowhere else.
+            if let Some(bound) = me["workspace_id"].as_str().and_then(|w| w.parse().ok()) {
+                if creds.workspace_id.is_some_and(|w| w != bound) {
+                    return Err(ClientError::Setup(format!(
+                        "this token is bound to workspace {bound}: --workspace must be that one"
+                    )));
+                }
+                creds.workspace_id = Some(bound);
+            }
             let path = credentials::save(&home, &creds)?;
             println!(
-                "logged in as {} (credentials: {})",
+                "logged in as {} ({}; credentials: {})",
                 me["email"].as_str().unwrap_or("?"),
+                describe_scope(&me),
                 path.display()
             );
         }
@@ -139,6 +178,49 @@ async fn run(command: Command) -> Result<(), ClientError> {
         Command::Whoami => {
             let client = Client::new(credentials::load(&home)?)?;
             println!("{}", client.whoami().await?);
+        }
+        Command::Pat { command } => {
+            let client = Client::new(credentials::load(&home)?)?;
+            pat(&client, command).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn pat(client: &Client, command: PatCommand) -> Result<(), ClientError> {
+    match command {
+        PatCommand::Create {
+            name,
+            expires_in_days,
+            workspace,
+            read_only,
+        } => {
+            let new = NewPat {
+                name,
+                expires_in_days,
+                workspace,
+                read_only,
+            };
+            let created = client.create_pat(&new).await?;
+            println!("{}", created["token"].as_str().unwrap_or_default());
+            eprintln!(
+                "created {} ({}): store it now, it is not shown again",
+                created["token_prefix"].as_str().unwrap_or_default(),
+                describe_scope(&created),
+            );
+        }
+        PatCommand::List => {
+            for pat in client.list_pats().await? {
+                let at = |field: &str| pat[field].as_str().unwrap_or("never").to_owned();
+                println!(
+                    "{}…  {}  {}  expires {}  last used {}",
+                    pat["token_prefix"].as_str().unwrap_or_default(),
+                    pat["name"].as_str().unwrap_or_default(),
+                    describe_scope(&pat),
+                    at("expires_at"),
+                    at("last_used_at"),
+                );
+            }
         }
     }
     Ok(())

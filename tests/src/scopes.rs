@@ -8,7 +8,7 @@
 
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
-use tollgate_shared::AuthError;
+use tollgate_shared::{Access, AuthError, Scope};
 
 use crate::api::{Api, TestResponse};
 
@@ -35,6 +35,18 @@ impl Tokens {
     pub fn all(&self) -> [&str; 4] {
         [&self.unscoped, &self.bound, &self.read, &self.bound_read]
     }
+}
+
+/// The scopes of the four columns, as the shared rule knows them.
+pub fn column_scopes(s: &Subject<'_>) -> [Scope; 4] {
+    let ws = s.ws.parse().ok();
+    [
+        (None, Access::Write),
+        (ws, Access::Write),
+        (None, Access::Read),
+        (ws, Access::Read),
+    ]
+    .map(|(workspace, access)| Scope { workspace, access })
 }
 
 /// `POST /api/tokens` by `pat` with `scope` (the body's `workspace_id` and `access`).

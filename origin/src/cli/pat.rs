@@ -1,5 +1,5 @@
 //! `tollgate-origin pat create --email E --name N [--expires-in-days D]
-//! [--workspace-id W] [--read-only]`.
+//! [--workspace W] [--read-only]`.
 
 use clap::Subcommand;
 
@@ -18,8 +18,8 @@ pub enum PatCommand {
         name: String,
         #[arg(long, allow_negative_numbers = true)]
         expires_in_days: Option<i64>,
-        /// Bind the token to this workspace (the user must be a member).
-        #[arg(long)]
+        /// Bind the token to this workspace id (the user must be a member).
+        #[arg(long = "workspace")]
         workspace_id: Option<String>,
         /// Only `GET` and `HEAD` (and its own renewal).
         #[arg(long)]

@@ -21,6 +21,7 @@ mod outage;
 mod renewal;
 mod revocation;
 mod routing;
+mod scopes;
 mod sessions;
 mod shared_runtimes;
 mod tasks;
@@ -96,6 +97,9 @@ fn main() -> ExitCode {
         daemons::enroll_call_and_revoke_through_the_edge,
         tasks::a_task_token_works_while_its_task_runs_and_not_a_moment_longer,
         members::a_removed_member_is_refused_at_the_edge_at_once,
+        scopes::every_route_answers_every_scope_and_refusals_never_leave_the_edge,
+        scopes::a_removed_members_bound_token_is_refused_at_the_edge_at_once,
+        scopes::the_client_creates_and_lists_scoped_tokens,
         daemons::the_client_enrolls_and_keeps_its_token_private,
         renewal::parallel_renewals_through_the_edge_extend_once_and_the_token_keeps_working,
         renewal::the_daemon_loop_renews_before_its_first_heartbeat,
