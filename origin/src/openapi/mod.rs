@@ -14,9 +14,9 @@ pub mod schemas;
 pub(crate) use responses::refusals;
 
 use serde_json::{json, Value};
-use tollgate_shared::access::RouteClass;
+use tollgate_shared::access::{self, Credential, RouteClass};
 use tollgate_shared::routes::{self, PathClass};
-use tollgate_shared::{Access, AuthError, Scope};
+use tollgate_shared::{Access, AuthError, Scope, TokenKind};
 use utoipa::OpenApi;
 use uuid::Uuid;
 
@@ -353,7 +353,15 @@ pub fn finish(api: utoipa::openapi::OpenApi, internal: bool) -> Value {
             for method in methods {
                 if let Some(operation) = item.get_mut(method) {
                     let class = class_of(method, path, operation);
-                    if scheme_names(operation).contains(&security::PAT) {
+                    // Wherever the route-class table lets a PAT in — even where the
+                    // handler then refuses it — a scoped one can be refused for its scope.
+                    let pats_reach =
+                        routes::classify(method, path)
+                            .route_class()
+                            .is_some_and(|c| {
+                                access::admit(c, Credential::Token(TokenKind::Pat)).is_ok()
+                            });
+                    if pats_reach {
                         add(operation, 403, &scope_refusals(method, path), &[]);
                     }
                     complete_operation(operation, class);

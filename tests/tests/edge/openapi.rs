@@ -5,6 +5,7 @@
 //! examples per operation, so the run takes a minute or two; README says how to run it
 //! for longer.
 
+use serde_json::json;
 use std::process::Command;
 use std::time::Instant;
 
@@ -105,6 +106,13 @@ pub async fn schemathesis_finds_nothing_at_the_origin_or_the_edge(stack: &Stack)
     let cloud_pat = format!("mcn_{}", uuid::Uuid::new_v4().simple());
     stack.minted.lock().unwrap().push(cloud_pat.clone());
 
+    // A bound, read-only PAT: its 403s are in the document too.
+    let scoped_ws = stack.workspace("Scoped schema");
+    let scope = json!({ "workspace_id": scoped_ws, "access": "read" });
+    let scoped = tollgate_tests::scopes::create(stack, &task.pat, scope).await;
+    assert_eq!(scoped.status.as_u16(), 201, "{}", scoped.text);
+    let scoped = scoped.body["token"].as_str().unwrap().to_owned();
+
     let origin = stack.origin_url.as_str();
     let runs = [
         Run {
@@ -149,6 +157,14 @@ pub async fn schemathesis_finds_nothing_at_the_origin_or_the_edge(stack: &Stack)
             include_path_regex: Some("^/api/(me|cloud-runtime/|daemon/whoami)"),
             exclude_path_regex: None,
             max_examples: 5,
+        },
+        Run {
+            name: "edge, PAT bound to a workspace and read-only",
+            base: &stack.edge.url,
+            headers: vec![bearer(&scoped)],
+            include_path_regex: Some("^/api/"),
+            exclude_path_regex: None,
+            max_examples: 4,
         },
         Run {
             name: "edge, PAT",
