@@ -19,6 +19,7 @@ fn hit(c: &mut Criterion) {
     let authorization = format!("Bearer {}", raw.expose());
     let actor = Actor::Pat {
         user_id: "7d4f9c2e-0000-4000-8000-000000000001".parse().unwrap(),
+        scope: tollgate_shared::Scope::UNSCOPED,
     };
     let now = 1_700_000_000;
     let entry = serde_json::to_string(&CacheEntry::new(actor, now, 600)).unwrap();

@@ -97,6 +97,7 @@ mod tests {
         identity.sort();
         let actor = Actor::Pat {
             user_id: uuid::Uuid::nil(),
+            scope: crate::Scope::UNSCOPED,
         };
         assert_eq!(identity, keys(&actor));
         assert_eq!(Actor::name(), "Identity");

@@ -57,6 +57,7 @@ pub fn sample_entry() -> String {
         user_id: "7d4f9c2e-0000-4000-8000-000000000001"
             .parse()
             .unwrap_or_default(),
+        scope: tollgate_shared::Scope::UNSCOPED,
     };
     serde_json::to_string(&CacheEntry::new(actor, 1_700_000_000, 600)).unwrap_or_default()
 }
