@@ -53,27 +53,55 @@ pub fn requested_scope(workspace_id: Option<&str>, access: Option<&str>) -> Doma
     Ok(Scope { workspace, access })
 }
 
-/// Mints a PAT of `scope` for `user_id`, whose own credential has scope `by` (an admin
-/// at the command line, a session: unscoped): never wider than `by`
-/// (`403 token cannot grant more than it has`), and bound only to a workspace the user
-/// is a member of, checked under the membership's lock (a removal waits for the
-/// insert, then revokes the token; or it came first, and the workspace is not found).
+/// Who grants a new PAT: the scope of their own credential, and, when that is a scoped
+/// PAT, the PAT itself, which what it mints must not outlive.
+#[derive(Debug, Clone, Copy)]
+pub struct Granter {
+    pub scope: Scope,
+    pub token: Option<TokenHash>,
+}
+
+impl Granter {
+    /// An operator at the command line, a session, an unscoped PAT.
+    pub const UNSCOPED: Granter = Granter {
+        scope: Scope::UNSCOPED,
+        token: None,
+    };
+}
+
+/// Mints a PAT of `scope` for `user_id`, never wider than what `by` has
+/// (`403 token cannot grant more than it has`): not a wider scope, and, from a scoped
+/// PAT with an expiry, not a token that outlives it. Bound only to a workspace the user
+/// is a member of, checked under the membership's lock (a removal waits for the insert,
+/// then revokes the token; or it came first, and the workspace is not found).
 pub async fn mint(
     pool: &Pool,
     user_id: Uuid,
-    by: Scope,
+    by: Granter,
     name: &str,
     expires_in_days: Option<i32>,
     scope: Scope,
 ) -> DomainResult<CreatedPat> {
-    if !by.may_grant(scope) {
+    if !by.scope.may_grant(scope) {
         return Err(AuthError::CannotGrant.into());
     }
+    let outlived = by.token.filter(|_| !by.scope.is_unscoped());
     let raw = RawToken::generate(TokenKind::Pat)?;
     let name = name.to_owned();
     let (hash, prefix) = (raw.hash(), raw.display_prefix().to_owned());
     let view = in_transaction(pool, move |tx| {
         Box::pin(async move {
+            if let Some(own) = outlived {
+                let own = store::standing(tx, &own)
+                    .await?
+                    .filter(|s| !s.dead)
+                    .ok_or(AuthError::InvalidToken)?;
+                if let Some(limit) = own.expires_at {
+                    if !store::expires_by(tx, expires_in_days, limit).await? {
+                        return Err(AuthError::CannotGrant.into());
+                    }
+                }
+            }
             if let Some(workspace_id) = scope.workspace {
                 if members::hold(tx, workspace_id, &[user_id])
                     .await?

@@ -4,8 +4,6 @@
 use clap::Subcommand;
 
 use super::{connect, user_by_email, CliError, CliResult};
-use tollgate_shared::Scope;
-
 use crate::pats;
 
 #[derive(Debug, Subcommand)]
@@ -40,6 +38,6 @@ pub async fn run(database_url: &str, command: PatCommand) -> CliResult {
     let user = user_by_email(&pool.get().await?, &email).await?;
     let scope = pats::requested_scope(workspace_id.as_deref(), read_only.then_some("read"))?;
     // An operator at the command line may mint any scope for the user.
-    let created = pats::mint(&pool, user.id, Scope::UNSCOPED, &name, days, scope).await?;
+    let created = pats::mint(&pool, user.id, pats::Granter::UNSCOPED, &name, days, scope).await?;
     serde_json::to_value(created).map_err(|e| CliError(e.to_string()))
 }

@@ -277,6 +277,24 @@ pub async fn renew(db: &impl GenericClient, id: Uuid) -> StoreResult<Option<Date
         .map(|row| row.get(0)))
 }
 
+/// Whether a token minted now for `expires_in_days` (`None`: never expires) would expire
+/// by `limit`, by the database's clock.
+pub async fn expires_by(
+    db: &impl GenericClient,
+    expires_in_days: Option<i32>,
+    limit: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let stmt = db
+        .prepare_cached(
+            "SELECT $1::int IS NOT NULL AND now() + make_interval(days => $1::int) <= $2",
+        )
+        .await?;
+    Ok(db
+        .query_one(&stmt, &[&expires_in_days, &limit])
+        .await?
+        .get(0))
+}
+
 pub async fn expires_at(db: &impl GenericClient, id: Uuid) -> StoreResult<Option<DateTime<Utc>>> {
     let stmt = db
         .prepare_cached("SELECT expires_at FROM personal_access_tokens WHERE id = $1")

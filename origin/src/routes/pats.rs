@@ -7,7 +7,7 @@ use axum::Json;
 use serde::Deserialize;
 use tollgate_shared::bearer::bearer;
 use tollgate_shared::AuthError;
-use tollgate_shared::{token, ActorSource, TokenKind};
+use tollgate_shared::{token, ActorSource, Token, TokenKind};
 use uuid::Uuid;
 
 use crate::db::pats::{self as store, PatView};
@@ -15,7 +15,7 @@ use crate::db::with_client;
 use crate::http::json::JsonBody;
 use crate::http::{AppResult, HumanCaller};
 use crate::openapi::refusals;
-use crate::pats::{self, CreatedPat, Renewal};
+use crate::pats::{self, CreatedPat, Granter, Renewal};
 use crate::refusal::Refusal;
 use crate::state::AppState;
 
@@ -64,11 +64,15 @@ refusals! {
 pub async fn create(
     State(state): State<AppState>,
     caller: HumanCaller,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<CreateToken>,
 ) -> AppResult<(StatusCode, Json<CreatedPat>)> {
     let (name, days) = pats::validate(body.name.as_deref(), body.expires_in_days)?;
     let scope = pats::requested_scope(body.workspace_id.as_deref(), body.access.as_deref())?;
-    let by = caller.actor.scope();
+    let by = Granter {
+        scope: caller.actor.scope(),
+        token: presented_pat(&caller, &headers).map(|t| t.hash()),
+    };
     let created = pats::mint(&state.pool, caller.user_id, by, &name, days, scope).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
@@ -151,21 +155,21 @@ pub async fn renew_current(
     caller: HumanCaller,
     headers: HeaderMap,
 ) -> AppResult<Json<Renewal>> {
-    let only_pats = Refusal::PatsOnly;
     // A session (cookie or bearer JWT) authenticated this request, not a PAT: there is
     // nothing of ours to extend.
+    let token = presented_pat(&caller, &headers).ok_or(Refusal::PatsOnly)?;
+    let renewal = pats::renew(&state.outbox, caller.user_id, &token.hash()).await?;
+    Ok(Json(renewal))
+}
+
+/// The PAT in `Authorization` that authenticated `caller`, when a PAT did.
+fn presented_pat<'h>(caller: &HumanCaller, headers: &'h HeaderMap) -> Option<Token<'h>> {
     if caller.actor.source() != ActorSource::Pat {
-        return Err(only_pats.into());
+        return None;
     }
     let raw = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(bearer)
-        .ok_or(only_pats)?;
-    let token = token::parse(raw)
-        .ok()
-        .filter(|t| t.kind == TokenKind::Pat)
-        .ok_or(only_pats)?;
-    let renewal = pats::renew(&state.outbox, caller.user_id, &token.hash()).await?;
-    Ok(Json(renewal))
+        .and_then(bearer)?;
+    token::parse(raw).ok().filter(|t| t.kind == TokenKind::Pat)
 }

@@ -268,3 +268,29 @@ async fn a_removal_racing_the_minting_of_a_bound_token_leaves_none_live() {
     }
     assert_eq!(minted_first + removed_first, ROUNDS);
 }
+
+#[tokio::test]
+async fn what_a_scoped_token_mints_never_outlives_it() {
+    let app = TestApp::new().await;
+    let (admin, ws, _, _) = subject(&app).await;
+    let bound = Scope {
+        workspace: Some(ws),
+        access: Access::Write,
+    };
+    let (_, scoped) = app.mint_scoped(admin, Some(30), bound).await;
+    let child = |days: Option<i64>| json!({ "workspace_id": ws, "expires_in_days": days });
+    for days in [None, Some(0), Some(30), Some(3650)] {
+        let r = create(&app, &scoped, child(days)).await;
+        refused(&r, StatusCode::FORBIDDEN, AuthError::CannotGrant.message());
+    }
+    let r = create(&app, &scoped, child(Some(29))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    // A scoped token that never expires mints any lifetime; an unscoped one with an
+    // expiry keeps its powers.
+    let (_, forever) = app.mint_scoped(admin, None, bound).await;
+    let r = create(&app, &forever, child(None)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let (_, expiring) = app.mint(admin, Some(1)).await;
+    let r = create(&app, &expiring, json!({ "expires_in_days": null })).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+}

@@ -27,7 +27,7 @@ impl TestApp {
 
     /// A PAT of `scope` for `user` (who must be a member of a bound scope's workspace).
     pub async fn mint_scoped(&self, user: Uuid, days: Option<i32>, scope: Scope) -> (Uuid, String) {
-        let by = Scope::UNSCOPED;
+        let by = pats::Granter::UNSCOPED;
         let created = pats::mint(&self.pool, user, by, "test", days, scope)
             .await
             .unwrap();
