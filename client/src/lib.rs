@@ -94,7 +94,8 @@ pub fn describe_scope(pat: &Value) -> String {
     };
     let access = match pat["access"].as_str() {
         Some("read") => "read-only",
-        _ => "read-write",
+        Some("write") => "read-write",
+        _ => "access unknown",
     };
     format!("{workspace}, {access}")
 }

@@ -85,18 +85,25 @@ pub async fn mint(
     if !by.scope.may_grant(scope) {
         return Err(AuthError::CannotGrant.into());
     }
-    let outlived = by.token.filter(|_| !by.scope.is_unscoped());
+    // A scoped PAT is always presented in `Authorization`; without it there is no
+    // expiry to stay under, so nothing is minted.
+    let outlived = match (by.scope.is_unscoped(), by.token) {
+        (true, _) => None,
+        (false, Some(own)) => Some(own),
+        (false, None) => return Err(AuthError::CannotGrant.into()),
+    };
     let raw = RawToken::generate(TokenKind::Pat)?;
     let name = name.to_owned();
     let (hash, prefix) = (raw.hash(), raw.display_prefix().to_owned());
     let view = in_transaction(pool, move |tx| {
         Box::pin(async move {
             if let Some(own) = outlived {
-                let own = store::standing(tx, &own)
+                // Held until the commit: a revocation of the granting token either
+                // came first (nothing is minted) or waits for this one.
+                let limit = store::hold_live(tx, &own)
                     .await?
-                    .filter(|s| !s.dead)
                     .ok_or(AuthError::InvalidToken)?;
-                if let Some(limit) = own.expires_at {
+                if let Some(limit) = limit {
                     if !store::expires_by(tx, expires_in_days, limit).await? {
                         return Err(AuthError::CannotGrant.into());
                     }

@@ -10,7 +10,7 @@
 //! - [`session`]: session JWTs (HS256) and CSRF tokens.
 //! - [`wire`]: the bodies of the calls between the edge and the origin.
 //! - [`cache`]: KV cache keys, entries and TTL rules.
-//! - [`signing`]: the edge↔origin HMAC request signature (`tollgate-v1`) and signed answers.
+//! - [`signing`]: the edge↔origin HMAC request signature (`tollgate-v2`) and signed answers.
 //! - [`expiring`]: a bounded in-memory map whose entries expire (the in-process caches).
 //! - [`settings`]: the rules both sides apply to their secrets and URLs at start-up.
 //! - [`headers`], [`bearer`], [`request_id`]: the small print of HTTP.

@@ -270,6 +270,12 @@ pub fn cases(s: &Subject<'_>) -> Vec<Case> {
         row(Method::GET, "/api/daemon/whoami".into(), None, ok),
         row(
             Method::POST,
+            "/api/daemon/runtimes".into(),
+            Some(json!({"name": "r", "workspace_id": ws2, "daemon_id": "scoped-box"})),
+            [Status(200), elsewhere, read_only, read_only],
+        ),
+        row(
+            Method::POST,
             "/api/daemon/heartbeat".into(),
             Some(json!({"workspace_id": ws, "daemon_id": "scoped-box", "runtime_ids": []})),
             [Status(200), Status(200), read_only, read_only],

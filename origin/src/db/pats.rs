@@ -277,6 +277,26 @@ pub async fn renew(db: &impl GenericClient, id: Uuid) -> StoreResult<Option<Date
         .map(|row| row.get(0)))
 }
 
+/// A live token's expiry (`Some(None)`: it never expires), its row held `FOR SHARE`
+/// until the transaction ends; `None` when it is revoked, expired or unknown.
+pub async fn hold_live(
+    db: &impl GenericClient,
+    hash: &TokenHash,
+) -> StoreResult<Option<Option<DateTime<Utc>>>> {
+    let stmt = db
+        .prepare_cached(
+            "SELECT expires_at FROM personal_access_tokens
+             WHERE token_hash = $1 AND NOT revoked
+               AND (expires_at IS NULL OR expires_at > now())
+             FOR SHARE",
+        )
+        .await?;
+    Ok(db
+        .query_opt(&stmt, &[&hash.as_str()])
+        .await?
+        .map(|row| row.get(0)))
+}
+
 /// Whether a token minted now for `expires_in_days` (`None`: never expires) would expire
 /// by `limit`, by the database's clock.
 pub async fn expires_by(

@@ -29,7 +29,7 @@ pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a s
 }
 
 /// Verifies `X-Edge-Timestamp`/`X-Edge-Signature` over `body`; the signature covers the
-/// method, the path and query exactly as received, and the seven identity headers.
+/// method, the path and query exactly as received, and the eight identity headers.
 pub fn verify_edge_signature(
     key: &SigningKey,
     method: &Method,

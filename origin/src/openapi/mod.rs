@@ -49,7 +49,7 @@ pub struct PublicApi;
     info(
         title = "Tollgate internal",
         description = "The edge's calls to the origin. Every request and every answer is \
-                       signed (`tollgate-v1`, the repository's docs/ARCHITECTURE.md \"Signing\"); without \
+                       signed (`tollgate-v2`, the repository's docs/ARCHITECTURE.md \"Signing\"); without \
                        `EDGE_ORIGIN_SECRET` every path is 404. Not served at the edge."
     ),
     components(schemas(schemas::ErrorBody))
@@ -84,7 +84,7 @@ fn security_schemes(internal: bool) -> Value {
             security::EDGE_SIGNATURE: {
                 "type": "apiKey", "in": "header", "name": "X-Edge-Signature",
                 "description": "Lowercase hex HMAC-SHA256 (`EDGE_ORIGIN_SECRET`) over \
-                                `tollgate-v1`, method, path and query, timestamp and the body's sha256."
+                                `tollgate-v2`, method, path and query, timestamp and the body's sha256."
             },
             security::EDGE_TIMESTAMP: {
                 "type": "apiKey", "in": "header", "name": "X-Edge-Timestamp",

@@ -84,7 +84,7 @@ async fn every_operation_for_a_member_waits_for_their_removal_and_then_refuses()
         Arc<TestApp>,
         Setup,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = TestResponse> + Send>>;
-    let ops: [(&str, Op, StatusCode, &str); 6] = [
+    let ops: [(&str, Op, StatusCode, &str); 7] = [
         (
             "exchange",
             |app, s| Box::pin(async move { exchange(&app, &s.mit, "fresh").await }),
@@ -106,6 +106,17 @@ async fn every_operation_for_a_member_waits_for_their_removal_and_then_refuses()
         (
             "agent",
             |app, s| Box::pin(async move { agent(&app, s.ws, &s.pat, &s.runtime).await }),
+            StatusCode::NOT_FOUND,
+            "workspace not found",
+        ),
+        (
+            "bound PAT",
+            |app, s| {
+                Box::pin(async move {
+                    let scope = json!({ "workspace_id": s.ws });
+                    tollgate_tests::scopes::create(&app, &s.pat, scope).await
+                })
+            },
             StatusCode::NOT_FOUND,
             "workspace not found",
         ),

@@ -84,7 +84,7 @@ fn the_workspace_is_read_as_the_router_reads_it() {
         let path = format!("/api/workspaces/{spelling}/runtimes");
         assert_eq!(BOUND.permits("GET", &path), Ok(()), "{path}");
     }
-    for bad in ["%zz", "%4", "%ff%fe", ""] {
+    for bad in ["%zz", "%4", "%ff%fe", "%+7", ""] {
         let path = format!("/api/workspaces/{bad}/runtimes");
         assert_eq!(
             BOUND.permits("GET", &path),

@@ -1,7 +1,7 @@
 //! Edge↔origin request signing, `tollgate-v2`, byte for byte as docs/ARCHITECTURE.md "Request signature".
 //!
 //! `X-Edge-Signature` = hex(HMAC-SHA256(EDGE_ORIGIN_SECRET, message)), where the message
-//! is these lines joined by `\n`: `tollgate-v1`, the method in upper case, the path and
+//! is these lines joined by `\n`: `tollgate-v2`, the method in upper case, the path and
 //! query as sent, the timestamp as in `X-Edge-Timestamp`, the body digest, then the eight
 //! identity header values in [`SIGNED_IDENTITY_HEADERS`] order (empty when absent).
 

@@ -74,8 +74,8 @@ pub async fn every_route_answers_every_scope_and_refusals_never_leave_the_edge(s
         })
         .count();
     assert_eq!(
-        from_bodies, 3,
-        "minting unbound or elsewhere, and a heartbeat elsewhere"
+        from_bodies, 4,
+        "minting unbound or elsewhere, a heartbeat and a registration elsewhere"
     );
     assert_eq!(
         forwarded, from_bodies as f64,
