@@ -9,7 +9,7 @@ async fn admin_commands_then_serve_then_a_pat_works() {
     let db = fresh_database().await;
     assert_eq!(
         cli_json(&db, &["migrate"])["applied"],
-        serde_json::json!([1, 2, 3, 4, 5])
+        serde_json::json!([1, 2, 3, 4, 5, 6])
     );
     assert_eq!(
         cli_json(&db, &["migrate"])["applied"],
@@ -134,6 +134,41 @@ async fn admin_commands_then_serve_then_a_pat_works() {
         String::from_utf8_lossy(&too_long.stderr).contains("expires_in_days must be at most 3650")
     );
 
+    // A scoped one: bound to a workspace the user is in, read-only.
+    let scoped = cli_json(
+        &db,
+        &[
+            "pat",
+            "create",
+            "--email",
+            "dev@example.com",
+            "--name",
+            "ci",
+            "--workspace",
+            ws_id,
+            "--read-only",
+        ],
+    );
+    assert_eq!(
+        (&scoped["workspace_id"], &scoped["access"]),
+        (&ws["id"], &serde_json::json!("read"))
+    );
+    let scoped_token = scoped["token"].as_str().unwrap().to_owned();
+    let elsewhere = cli(
+        Some(&db),
+        &[
+            "pat",
+            "create",
+            "--email",
+            "ops@example.com",
+            "--name",
+            "x",
+            "--workspace",
+            &uuid::Uuid::new_v4().to_string(),
+        ],
+    );
+    assert!(String::from_utf8_lossy(&elsewhere.stderr).contains("workspace not found"));
+
     let mut origin = Origin::start(&db, &[]);
     let client = reqwest::Client::new();
     let me: Value = client
@@ -147,6 +182,16 @@ async fn admin_commands_then_serve_then_a_pat_works() {
         .unwrap();
     assert_eq!(me["email"], "ops@example.com");
     assert_eq!(me["user_id"], user["id"]);
+    let refused = client
+        .post(format!("{}/api/workspaces/{ws_id}/tasks", origin.url))
+        .bearer_auth(&scoped_token)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    let refused: Value = refused.json().await.unwrap();
+    assert_eq!(refused["error"], "token is read-only");
     let ready = client
         .get(format!("{}/readyz", origin.url))
         .send()
