@@ -30,7 +30,9 @@ pub struct Membership {
 }
 
 /// Adds the user with `email` to the workspace as `role`, if the caller's role `by` may
-/// give it (owners anything, admins admin and member).
+/// give it (owners anything, admins admin and member). An address with no account gets
+/// one (the person can then sign in): the answer never tells a stranger which addresses
+/// have accounts.
 pub async fn add(
     pool: &Pool,
     workspace_id: Uuid,
@@ -44,9 +46,7 @@ pub async fn add(
     let email = email.to_owned();
     with_client(pool, move |db| {
         Box::pin(async move {
-            let user = users::find_by_email(db, &email)
-                .await?
-                .ok_or(Refusal::UserNotFound)?;
+            let user = users::find_or_create(db, &email).await?;
             if !members::add(db, workspace_id, user.id, role).await? {
                 return Err(Refusal::AlreadyAMember.into());
             }

@@ -64,7 +64,6 @@ refusal_table! {
     // 404: a named thing that does not exist, or not for this caller.
     WorkspaceNotFound = 404, "workspace not found";
     MemberNotFound = 404, "member not found";
-    UserNotFound = 404, "user not found";
     RuntimeNotFound = 404, "runtime not found";
     AgentNotFound = 404, "agent not found";
     /// Also a task that is not in the state the call needs.

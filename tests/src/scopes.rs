@@ -214,8 +214,10 @@ pub fn cases(s: &Subject<'_>) -> Vec<Case> {
         row(
             Method::POST,
             format!("/api/workspaces/{ws}/members"),
-            Some(json!({"email": "nobody@example.com", "role": "member"})),
-            [Status(404), grant, grant, grant],
+            Some(
+                json!({"email": format!("{}@example.com", uuid::Uuid::new_v4()), "role": "member"}),
+            ),
+            [Status(201), grant, grant, grant],
         ),
         row(
             Method::PATCH,

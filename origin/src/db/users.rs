@@ -42,6 +42,26 @@ pub async fn find_by_id(db: &impl GenericClient, id: Uuid) -> StoreResult<Option
     Ok(db.query_opt(&stmt, &[&id]).await?.map(User::from))
 }
 
+/// The user with `email` (normalized already), created with no name if there is none.
+/// Concurrent calls for one new address create it once (the unique email: the loser's
+/// insert does nothing, and its next statement sees the winner's row).
+pub async fn find_or_create(db: &impl GenericClient, email: &str) -> StoreResult<User> {
+    let insert = db
+        .prepare_cached(
+            "INSERT INTO users (email) VALUES ($1) ON CONFLICT (email) DO NOTHING
+             RETURNING id, email, name, created_at",
+        )
+        .await?;
+    if let Some(row) = db.query_opt(&insert, &[&email]).await? {
+        tracing::info!(user_id = %row.get::<_, Uuid>("id"), "user created by an invitation");
+        return Ok(row.into());
+    }
+    // Deleted again between the two statements: worth a retry (503), not a 500.
+    find_by_email(db, email).await?.ok_or_else(|| {
+        super::StoreError::Unavailable("the user was deleted while being added".to_owned())
+    })
+}
+
 pub async fn find_by_email(db: &impl GenericClient, email: &str) -> StoreResult<Option<User>> {
     let stmt = db
         .prepare_cached("SELECT id, email, name, created_at FROM users WHERE email = $1")

@@ -72,7 +72,6 @@ refusals! {
         Refusal::InvalidRole,
         AuthError::InsufficientPermissions,
         Refusal::WorkspaceNotFound,
-        Refusal::UserNotFound,
         Refusal::AlreadyAMember,
     ]
 }

@@ -26,7 +26,8 @@ async fn the_membership_life_cycle_and_its_refusals() {
         (r.status, r.error()),
         (StatusCode::FORBIDDEN, "insufficient permissions")
     );
-    let body = json!({"email": "nobody@example.com", "role": "member"}).to_string();
+    // An address with no account gets one, and the answer is the same as for any other.
+    let body = json!({"email": "Nobody@Example.com", "role": "member"}).to_string();
     let r = app
         .call(
             Method::POST,
@@ -35,10 +36,16 @@ async fn the_membership_life_cycle_and_its_refusals() {
             Some(&body),
         )
         .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let created = app
+        .sql("SELECT id FROM users WHERE email = 'nobody@example.com'")
+        .await;
+    assert_eq!(created.len(), 1);
     assert_eq!(
-        (r.status, r.error()),
-        (StatusCode::NOT_FOUND, "user not found")
+        r.body["user_id"],
+        created[0].get::<_, uuid::Uuid>(0).to_string()
     );
+    assert_eq!(r.body["role"], "member");
 
     // An admin may not touch an owner, nor make one.
     let r = app
@@ -149,4 +156,31 @@ async fn the_membership_life_cycle_and_its_refusals() {
         )
         .await;
     assert_eq!(r.body["events"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_invitations_of_a_new_address_create_one_account() {
+    let app = std::sync::Arc::new(TestApp::new().await);
+    let (owner, pat) = app.user_with_token("inviter@example.com").await;
+    let mut handles = Vec::new();
+    for _ in 0..8 {
+        let ws = app.workspace(owner).await;
+        let (app, pat) = (app.clone(), pat.clone());
+        handles.push(tokio::spawn(async move {
+            let body = json!({"email": "new@example.com", "role": "member"}).to_string();
+            let path = format!("/api/workspaces/{ws}/members");
+            app.call(Method::POST, &path, Some(&pat), Some(&body)).await
+        }));
+    }
+    let mut users = std::collections::HashSet::new();
+    for handle in handles {
+        let r = handle.await.unwrap();
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        users.insert(r.body["user_id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(users.len(), 1, "one person, in eight workspaces");
+    let rows = app
+        .sql("SELECT count(*) FROM users WHERE email = 'new@example.com'")
+        .await;
+    assert_eq!(rows[0].get::<_, i64>(0), 1);
 }
