@@ -28,6 +28,8 @@ pub struct Config {
     pub metrics_listen_addr: Option<SocketAddr>,
     /// `JWT_SECRET`: verifies (and the CLI mints) session JWTs; unset = no sessions.
     pub session_key: Option<SessionKey>,
+    /// `SESSION_TTL_DAYS` (1 to 90, default 30): no session outlives it.
+    pub session_ttl_days: u32,
     /// `FLEET_URL` without its trailing slash: verifies cloud PATs and serves the
     /// cloud-runtime proxy. Unset = no cloud PAT is valid.
     pub fleet_url: Option<String>,
@@ -78,6 +80,29 @@ pub fn session_key(
         .transpose()
 }
 
+/// The longest a session may live, and its default.
+pub const MAX_SESSION_TTL_DAYS: u32 = 90;
+pub const DEFAULT_SESSION_TTL_DAYS: u32 = 30;
+
+/// The one reader of `SESSION_TTL_DAYS`: how long sign-in sessions live, and the cap of
+/// `session mint`.
+pub fn session_ttl_days(get: impl Fn(&str) -> Option<String>) -> Result<u32, ConfigError> {
+    match get("SESSION_TTL_DAYS").filter(|v| !v.trim().is_empty()) {
+        None => Ok(DEFAULT_SESSION_TTL_DAYS),
+        Some(v) => v
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|d| (1..=MAX_SESSION_TTL_DAYS).contains(d))
+            .ok_or_else(|| {
+                ConfigError::Rule(
+                    "SESSION_TTL_DAYS",
+                    format!("must be a whole number of days from 1 to {MAX_SESSION_TTL_DAYS}"),
+                )
+            }),
+    }
+}
+
 impl Config {
     /// Reads the process environment; `database_url` wins over `DATABASE_URL` when given.
     pub fn from_env(database_url: Option<String>) -> Result<Config, ConfigError> {
@@ -90,6 +115,7 @@ impl Config {
     ) -> Result<Config, ConfigError> {
         let database_url = self::database_url(database_url, &get)?;
         let session_key = self::session_key(&get)?;
+        let session_ttl_days = self::session_ttl_days(&get)?;
         let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
         let listen_addr = get("LISTEN_ADDR")
             .unwrap_or_else(|| DEFAULT_LISTEN_ADDR.to_owned())
@@ -176,6 +202,7 @@ impl Config {
             require_edge,
             metrics_listen_addr,
             session_key,
+            session_ttl_days,
             fleet_url,
             log_format,
         })

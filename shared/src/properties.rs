@@ -199,10 +199,12 @@ proptest! {
     ) {
         let key = crate::session::SessionKey::new("0123456789abcdef0123456789abcdef");
         let user_id = uuid::Uuid::from_bytes(user);
-        let jwt = crate::session::mint(&key, user_id, None, iat, iat + ttl);
+        let session_id = uuid::Uuid::from_bytes(nonce);
+        let minted = crate::session::Minted { user_id, email: None, session_id, iat, exp: iat + ttl };
+        let jwt = crate::session::mint(&key, &minted);
         prop_assert_eq!(
             crate::session::verify(&key, &jwt, iat),
-            Ok(Actor::Session { user_id, email: None })
+            Ok(crate::session::Session { actor: Actor::Session { user_id, email: None }, id: session_id })
         );
         prop_assert!(crate::session::verify(&key, &jwt, iat + ttl).is_err());
         let csrf = crate::session::csrf_token(&jwt, nonce);

@@ -58,6 +58,9 @@ struct Claims {
     sub: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     email: Option<String>,
+    /// The session's record (`sessions.id`): what signing out and revoking end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
     exp: i64,
     #[serde(default)]
     iat: Option<i64>,
@@ -70,9 +73,18 @@ pub fn looks_like_jwt(value: &str) -> bool {
     value.bytes().filter(|&b| b == b'.').count() == 2
 }
 
+/// A verified session JWT: who it is, and the record it stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub actor: Actor,
+    /// `sid`: the `sessions` row, which can be revoked before `exp`.
+    pub id: Uuid,
+}
+
 /// The session a JWT stands for at `now`: signature (constant time), `alg` HS256,
-/// `exp` (and `nbf`) first — `invalid token` — then `sub` a UUID — `invalid claims`.
-pub fn verify(key: &SessionKey, jwt: &str, now: i64) -> Result<Actor, AuthError> {
+/// `exp` (and `nbf`) first — `invalid token` — then `sub` a UUID — `invalid claims` —
+/// then `sid` a UUID (a JWT from before sessions were records has none: `invalid token`).
+pub fn verify(key: &SessionKey, jwt: &str, now: i64) -> Result<Session, AuthError> {
     let invalid = AuthError::InvalidToken;
     let mut parts = jwt.split('.');
     let (Some(header), Some(payload), Some(signature), None) =
@@ -114,17 +126,37 @@ pub fn verify(key: &SessionKey, jwt: &str, now: i64) -> Result<Actor, AuthError>
         Some(e) if e.chars().any(char::is_control) => return Err(AuthError::InvalidClaims),
         other => other.filter(|e| !e.is_empty()),
     };
-    Ok(Actor::Session { user_id, email })
+    let id = claims
+        .sid
+        .as_deref()
+        .and_then(|s| Uuid::try_parse(s).ok())
+        .ok_or(invalid)?;
+    Ok(Session {
+        actor: Actor::Session { user_id, email },
+        id,
+    })
 }
 
-/// A session JWT for `user_id`, valid from `iat` until `exp` (unix seconds).
-pub fn mint(key: &SessionKey, user_id: Uuid, email: Option<&str>, iat: i64, exp: i64) -> String {
+/// What a session JWT says: whose, which record, valid from `iat` until `exp` (unix
+/// seconds).
+#[derive(Debug, Clone, Copy)]
+pub struct Minted<'a> {
+    pub user_id: Uuid,
+    pub email: Option<&'a str>,
+    pub session_id: Uuid,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+/// A session JWT for `m`.
+pub fn mint(key: &SessionKey, m: &Minted<'_>) -> String {
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
     let claims = Claims {
-        sub: Some(user_id.to_string()),
-        email: email.map(str::to_owned),
-        exp,
-        iat: Some(iat),
+        sub: Some(m.user_id.to_string()),
+        email: m.email.map(str::to_owned),
+        sid: Some(m.session_id.to_string()),
+        exp: m.exp,
+        iat: Some(m.iat),
         nbf: None,
     };
     let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap_or_default());

@@ -198,6 +198,27 @@ impl Stack {
         (pat["id"].as_str().unwrap().to_owned(), token)
     }
 
+    /// A session of the stack's user for `ttl_secs`, minted with its record by the admin
+    /// CLI: the JWT.
+    pub fn session(&self, ttl_secs: u32) -> String {
+        let out = std::process::Command::new(crate::origin::origin_bin())
+            .args(["session", "mint", "--email", EMAIL, "--ttl-secs"])
+            .arg(ttl_secs.to_string())
+            .env("DATABASE_URL", &self.db)
+            .env("JWT_SECRET", JWT_SECRET)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "session mint: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let minted: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let jwt = minted["token"].as_str().unwrap().to_owned();
+        self.minted.lock().unwrap().push(jwt.clone());
+        jwt
+    }
+
     /// A new workspace called `name`, owned by the stack's user (made with the admin
     /// CLI): its id.
     pub fn workspace(&self, name: &str) -> String {

@@ -151,7 +151,9 @@ impl<K: Kv, O: Origin, L: Limiter, G: Log> Flow<'_, K, O, L, G> {
             Ok(Extracted::Token(token)) => self.resolve_token(&token, client, now_ms).await,
             // Sessions are verified here, with no lookup at all.
             Ok(Extracted::Session(jwt)) => match self.sessions {
-                Some(key) => session::verify(key, jwt, seconds(now_ms)).map_err(EdgeError::from),
+                Some(key) => session::verify(key, jwt, seconds(now_ms))
+                    .map(|s| s.actor)
+                    .map_err(EdgeError::from),
                 None => Err(AuthError::InvalidToken.into()),
             },
             Err(e) => Err(e.into()),

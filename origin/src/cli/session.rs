@@ -6,6 +6,7 @@ use serde_json::json;
 use tollgate_shared::session;
 
 use crate::config;
+use crate::db::sessions;
 
 use super::{connect, user_by_email, CliError, CliResult};
 
@@ -15,7 +16,7 @@ pub enum SessionCommand {
     Mint {
         #[arg(long)]
         email: String,
-        /// Lifetime in seconds (default one hour).
+        /// Lifetime in seconds (default one hour; at most SESSION_TTL_DAYS).
         #[arg(long, default_value_t = 3600)]
         ttl_secs: u32,
     },
@@ -26,17 +27,33 @@ pub async fn run(database_url: &str, command: SessionCommand) -> CliResult {
     let key = config::session_key(config::env)
         .map_err(|e| CliError(e.to_string()))?
         .ok_or_else(|| CliError("JWT_SECRET is not set".to_owned()))?;
-    if ttl_secs == 0 {
-        return Err(CliError("--ttl-secs must be positive".to_owned()));
+    let cap_days = config::session_ttl_days(config::env).map_err(|e| CliError(e.to_string()))?;
+    let cap_secs = u64::from(cap_days) * 86_400;
+    if ttl_secs == 0 || u64::from(ttl_secs) > cap_secs {
+        return Err(CliError(format!(
+            "--ttl-secs must be from 1 to {cap_secs} (SESSION_TTL_DAYS is {cap_days})"
+        )));
     }
     let pool = connect(database_url)?;
     let client = pool.get().await?;
     let user = user_by_email(&client, &email).await?;
-    let now = chrono::Utc::now().timestamp();
-    let exp = now + i64::from(ttl_secs);
-    let token = session::mint(&key, user.id, Some(&user.email), now, exp);
-    let expires_at = chrono::DateTime::from_timestamp(exp, 0)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default();
-    Ok(json!({ "token": token, "expires_at": expires_at }))
+    let new = sessions::NewSession {
+        user_id: user.id,
+        ttl_secs: i64::from(ttl_secs),
+        user_agent: Some("tollgate-origin session mint"),
+        ip: None,
+    };
+    let created = sessions::insert(&client, &new).await?;
+    let minted = session::Minted {
+        user_id: user.id,
+        email: Some(&user.email),
+        session_id: created.id,
+        iat: created.created_at.timestamp(),
+        exp: created.expires_at.timestamp(),
+    };
+    let token = session::mint(&key, &minted);
+    let expires_at = created
+        .expires_at
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    Ok(json!({ "token": token, "expires_at": expires_at, "session_id": created.id }))
 }

@@ -13,6 +13,7 @@ pub mod outbox;
 pub mod pats;
 pub mod removal;
 pub mod runtimes;
+pub mod sessions;
 pub mod tasks;
 pub mod tls;
 pub mod users;

@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::edge_trust::EdgeVerified;
 use super::error::AppError;
-use crate::db::with_client;
+use crate::db::{sessions, with_client};
 use crate::model::Role;
 use crate::refusal::Refusal;
 use crate::state::AppState;
@@ -41,7 +41,8 @@ async fn authenticate(
 }
 
 /// Who presented the request's credential: the identity the edge stamped, or the
-/// credential resolved here.
+/// credential resolved here. A session is also held to its record on every request,
+/// stamped or not: one signed out or revoked is refused at once.
 async fn identify(parts: &Parts, state: &AppState, class: RouteClass) -> Result<Actor, AppError> {
     // The class is the path's, decided once where the edge decides it: an extractor of
     // another class on this path is a bug in the router, never the caller's doing.
@@ -50,9 +51,6 @@ async fn identify(parts: &Parts, state: &AppState, class: RouteClass) -> Result<
         return Err(AppError::Internal(format!(
             "{class:?} extractor on a {path_class:?} path"
         )));
-    }
-    if let Some(EdgeVerified(actor)) = parts.extensions.get::<EdgeVerified>() {
-        return actor.clone().ok_or(class.missing().into());
     }
     // Read as the edge reads them: repeated headers joined, non-UTF-8 bytes replaced,
     // so the shared rule gives both sides the same answer.
@@ -74,19 +72,46 @@ async fn identify(parts: &Parts, state: &AppState, class: RouteClass) -> Result<
         method: parts.method.as_str(),
         csrf: csrf.as_deref(),
     };
+    if let Some(EdgeVerified(stamped)) = parts.extensions.get::<EdgeVerified>() {
+        let actor = stamped.clone().ok_or(class.missing())?;
+        if let Actor::Session { .. } = actor {
+            // The edge verified the JWT it forwarded; its record is checked here.
+            let Extracted::Session(jwt) = access::extract(class, &presented)? else {
+                return Err(AuthError::InvalidToken.into());
+            };
+            let session = live_session(state, jwt).await?;
+            if session.actor != actor {
+                return Err(AuthError::InvalidToken.into());
+            }
+        }
+        return Ok(actor);
+    }
     match access::extract(class, &presented)? {
         Extracted::Token(token) => {
             let resolved = state.resolver.resolve_token(&token).await?;
             Ok(resolved.ok_or(AuthError::InvalidToken)?.actor)
         }
-        Extracted::Session(jwt) => {
-            let key = state
-                .session_key
-                .as_deref()
-                .ok_or(AuthError::InvalidToken)?;
-            Ok(session::verify(key, jwt, chrono::Utc::now().timestamp())?)
-        }
+        Extracted::Session(jwt) => Ok(live_session(state, jwt).await?.actor),
     }
+}
+
+/// The session `jwt` stands for, if its signature holds (`JWT_SECRET`) and its record
+/// is live; the record is marked seen.
+async fn live_session(state: &AppState, jwt: &str) -> Result<session::Session, AppError> {
+    let key = state
+        .session_key
+        .as_deref()
+        .ok_or(AuthError::InvalidToken)?;
+    let verified = session::verify(key, jwt, chrono::Utc::now().timestamp())?;
+    let (id, user) = (verified.id, verified.actor.user_id());
+    let live = with_client(&state.pool, move |db| {
+        Box::pin(async move { sessions::seen_if_live(db, id, user).await })
+    })
+    .await?;
+    if !live {
+        return Err(AuthError::InvalidToken.into());
+    }
+    Ok(verified)
 }
 
 /// Which actors a user route serves beyond the shared table: the "may call" column of

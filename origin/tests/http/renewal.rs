@@ -183,8 +183,8 @@ async fn what_cannot_be_renewed() {
         user_id: me,
         email: None,
     };
-    let jwt_like = "eyJhbGciOiJIUzI1NiJ9.e30.sig".to_owned();
-    let r = app.send(renew_as(session, jwt_like)).await;
+    let jwt = app.session(me, 600).await;
+    let r = app.send(renew_as(session, jwt)).await;
     assert_eq!(
         (r.status, r.error()),
         (

@@ -9,22 +9,24 @@ use tollgate_shared::session::{self, SessionKey};
 
 use crate::harness::{TestApp, JWT_SECRET};
 
-fn jwt_for(user: uuid::Uuid, ttl: i64) -> String {
+/// A JWT signed with `key` for `user` and session `sid`, valid for an hour.
+fn signed(key: &SessionKey, user: uuid::Uuid, sid: uuid::Uuid) -> String {
     let now = chrono::Utc::now().timestamp();
-    session::mint(
-        &SessionKey::new(JWT_SECRET),
-        user,
-        Some("s@example.com"),
-        now,
-        now + ttl,
-    )
+    let minted = session::Minted {
+        user_id: user,
+        email: None,
+        session_id: sid,
+        iat: now,
+        exp: now + 3600,
+    };
+    session::mint(key, &minted)
 }
 
 #[tokio::test]
 async fn sessions_by_bearer_and_by_cookie() {
     let app = TestApp::new().await;
     let user = app.create_user("s@example.com").await;
-    let jwt = jwt_for(user, 600);
+    let jwt = app.session(user, 600).await;
     let r = app.get("/api/me", Some(&jwt)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["actor_source"], "session");
@@ -94,18 +96,20 @@ async fn sessions_by_bearer_and_by_cookie() {
 async fn bad_sessions() {
     let app = TestApp::new().await;
     let user = app.create_user("b@example.com").await;
-    let expired = jwt_for(user, -1);
+    let expired = app.session(user, -1).await;
     let r = app.get("/api/me", Some(&expired)).await;
     assert_eq!(
         (r.status, r.error()),
         (StatusCode::UNAUTHORIZED, "invalid token")
     );
-    let wrong_secret = session::mint(
+    let live = app.session(user, 600).await;
+    let live_sid = session::verify(&SessionKey::new(JWT_SECRET), &live, 0)
+        .unwrap()
+        .id;
+    let wrong_secret = signed(
         &SessionKey::new("another-secret-of-at-least-32-bytes"),
         user,
-        None,
-        0,
-        i64::MAX / 2,
+        live_sid,
     );
     let r = app.get("/api/me", Some(&wrong_secret)).await;
     assert_eq!(
@@ -123,7 +127,7 @@ async fn bad_sessions() {
     );
     // A well-signed token whose subject is no user id.
     let key = SessionKey::new(JWT_SECRET);
-    let good = session::mint(&key, user, None, 0, 9_999_999_999);
+    let good = signed(&key, user, live_sid);
     let mut parts: Vec<String> = good.split('.').map(str::to_owned).collect();
     parts[1] = URL_SAFE_NO_PAD.encode(r#"{"sub":"nobody","exp":9999999999}"#);
     let r = app.get("/api/me", Some(&parts.join("."))).await;
@@ -131,5 +135,92 @@ async fn bad_sessions() {
         (r.status, r.error()),
         (StatusCode::UNAUTHORIZED, "invalid token"),
         "tampered"
+    );
+}
+
+#[tokio::test]
+async fn a_session_is_its_record() {
+    let app = TestApp::new().await;
+    let user = app.create_user("r@example.com").await;
+    let key = SessionKey::new(JWT_SECRET);
+    // Well signed, but no record stands behind it (or another user's does).
+    let r = app
+        .get("/api/me", Some(&signed(&key, user, uuid::Uuid::new_v4())))
+        .await;
+    assert_eq!(
+        (r.status, r.error()),
+        (StatusCode::UNAUTHORIZED, "invalid token")
+    );
+    let other = app.create_user("o@example.com").await;
+    let theirs = app.session(other, 600).await;
+    let their_sid = session::verify(&key, &theirs, 0).unwrap().id;
+    let r = app
+        .get("/api/me", Some(&signed(&key, user, their_sid)))
+        .await;
+    assert_eq!(
+        (r.status, r.error()),
+        (StatusCode::UNAUTHORIZED, "invalid token")
+    );
+
+    let jwt = app.session(user, 600).await;
+    assert_eq!(app.get("/api/me", Some(&jwt)).await.status, StatusCode::OK);
+    let seen = app
+        .sql("SELECT count(*) FROM sessions WHERE last_seen_at IS NOT NULL")
+        .await[0]
+        .get::<_, i64>(0);
+    assert_eq!(seen, 1, "marked seen");
+    app.sql("UPDATE sessions SET revoked_at = now()").await;
+    let r = app.get("/api/me", Some(&jwt)).await;
+    assert_eq!(
+        (r.status, r.error()),
+        (StatusCode::UNAUTHORIZED, "invalid token")
+    );
+}
+
+#[tokio::test]
+async fn a_stamped_session_is_held_to_its_record_too() {
+    let app = crate::harness::edge_app().await;
+    let user = app.create_user("st@example.com").await;
+    let jwt = app.session(user, 600).await;
+    let actor = tollgate_shared::Actor::Session {
+        user_id: user,
+        email: None,
+    };
+    let send = |jwt: String, actor: tollgate_shared::Actor| {
+        let app = &app;
+        async move {
+            let req = crate::harness::stamped(
+                axum::http::Method::GET,
+                "/api/me",
+                Some(&actor),
+                crate::harness::SECRET,
+                crate::harness::now(),
+            )
+            .header("authorization", format!("Bearer {jwt}"))
+            .body(Body::empty())
+            .unwrap();
+            app.send(req).await
+        }
+    };
+    assert_eq!(
+        send(jwt.clone(), actor.clone()).await.status,
+        StatusCode::OK
+    );
+    // A stamp for someone else than the JWT forwarded with it is no identity.
+    let other = tollgate_shared::Actor::Session {
+        user_id: uuid::Uuid::new_v4(),
+        email: None,
+    };
+    let r = send(jwt.clone(), other).await;
+    assert_eq!(
+        (r.status, r.error()),
+        (StatusCode::UNAUTHORIZED, "invalid token")
+    );
+    app.sql("UPDATE sessions SET revoked_at = now()").await;
+    let r = send(jwt, actor).await;
+    assert_eq!(
+        (r.status, r.error()),
+        (StatusCode::UNAUTHORIZED, "invalid token"),
+        "revoked: refused at once, whatever the edge stamped"
     );
 }

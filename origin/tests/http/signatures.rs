@@ -151,8 +151,11 @@ async fn minting_tokens_is_for_humans_only() {
         user_id: user,
         email: None,
     };
+    // A stamped session comes with the JWT the edge verified (its record is checked).
+    let jwt = app.session(user, 600).await;
     for actor in [pat_actor(user), session] {
         let req = stamped(Method::POST, "/api/tokens", Some(&actor), SECRET, now())
+            .header("authorization", format!("Bearer {jwt}"))
             .body(Body::from(r#"{"name":"x"}"#))
             .unwrap();
         assert_eq!(app.send(req).await.status, StatusCode::CREATED, "{actor:?}");
@@ -181,11 +184,19 @@ async fn stamped_actors_follow_the_route_class_table() {
     }
     let session = Actor::Session {
         user_id: user,
-        email: Some("t@example.com".into()),
+        email: None,
     };
-    let r = send_stamped(&app, Method::GET, "/api/me", Some(&session), SECRET, now()).await;
+    let jwt = app.session(user, 600).await;
+    let req = stamped(Method::GET, "/api/me", Some(&session), SECRET, now())
+        .header("cookie", format!("tollgate_session={jwt}"))
+        .body(Body::empty())
+        .unwrap();
+    let r = app.send(req).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["actor_source"], "session");
+    // Without the JWT it was verified from, a stamped session is no identity.
+    let r = send_stamped(&app, Method::GET, "/api/me", Some(&session), SECRET, now()).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
     // A stamped record that is not exactly one kind of actor is no identity.
     let req = stamped(
         Method::GET,

@@ -3,7 +3,16 @@ use super::*;
 const SECRET: &str = "jwt-secret-of-at-least-32-bytes!!";
 const USER: &str = "7d4f9c2e-0000-4000-8000-000000000001";
 // Computed independently with Python (hmac, base64, json).
+const SID: &str = "7d4f9c2e-0000-4000-8000-0000000000f0";
 const FIXED_JWT: &str = concat!(
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9",
+    ".eyJzdWIiOiI3ZDRmOWMyZS0wMDAwLTQwMDAtODAwMC0wMDAwMDAwMDAwMDEiLCJlbWFpbCI6ImFkYUBleGFt",
+    "cGxlLmNvbSIsInNpZCI6IjdkNGY5YzJlLTAwMDAtNDAwMC04MDAwLTAwMDAwMDAwMDBmMCIsImlhdCI6MTcw",
+    "MDAwMDAwMCwiZXhwIjoxNzAwMDAzNjAwfQ",
+    ".vvkpgiGEZWVKrDLu8jZQzE_KnnWjp2Sxt2lOM2nHoxk",
+);
+/// The same claims without a `sid`, as JWTs were before sessions were records.
+const FIXED_JWT_WITHOUT_SID: &str = concat!(
     "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9",
     ".eyJzdWIiOiI3ZDRmOWMyZS0wMDAwLTQwMDAtODAwMC0wMDAwMDAwMDAwMDEiLCJlbWFpbCI6ImFkYUBleGFt",
     "cGxlLmNvbSIsImlhdCI6MTcwMDAwMDAwMCwiZXhwIjoxNzAwMDAzNjAwfQ",
@@ -35,36 +44,52 @@ fn forge(header: &str, payload: &str, secret: &str) -> String {
 
 #[test]
 fn fixed_vector() {
-    let actor = verify(&key(), FIXED_JWT, 1_700_000_100).unwrap();
+    let session = verify(&key(), FIXED_JWT, 1_700_000_100).unwrap();
     assert_eq!(
-        actor,
+        session.actor,
         Actor::Session {
             user_id: USER.parse().unwrap(),
             email: Some("ada@example.com".into())
         }
     );
+    assert_eq!(session.id, SID.parse::<Uuid>().unwrap());
     assert_eq!(
         verify(&key(), FIXED_JWT, 1_700_003_600),
         Err(AuthError::InvalidToken)
+    );
+    assert_eq!(
+        verify(&key(), FIXED_JWT_WITHOUT_SID, 1_700_000_100),
+        Err(AuthError::InvalidToken),
+        "a JWT without a sid is no session"
     );
 }
 
 #[test]
 fn minted_tokens_verify() {
-    let jwt = mint(&key(), USER.parse().unwrap(), None, 100, 200);
+    let minted = Minted {
+        user_id: USER.parse().unwrap(),
+        email: None,
+        session_id: SID.parse().unwrap(),
+        iat: 100,
+        exp: 200,
+    };
+    let jwt = mint(&key(), &minted);
     assert!(looks_like_jwt(&jwt));
     assert_eq!(
         verify(&key(), &jwt, 150).unwrap(),
-        Actor::Session {
-            user_id: USER.parse().unwrap(),
-            email: None
+        Session {
+            actor: Actor::Session {
+                user_id: USER.parse().unwrap(),
+                email: None
+            },
+            id: SID.parse().unwrap(),
         }
     );
 }
 
 #[test]
 fn refusals() {
-    let good_claims = format!(r#"{{"sub":"{USER}","exp":2000}}"#);
+    let good_claims = format!(r#"{{"sub":"{USER}","sid":"{SID}","exp":2000}}"#);
     let cases = [
         (
             forge(r#"{"alg":"none"}"#, &good_claims, SECRET),
@@ -122,6 +147,14 @@ fn refusals() {
             forge(r#"{"alg":"HS256"}"#, r#"{"sub":"x"}"#, SECRET),
             AuthError::InvalidToken,
         ),
+        (
+            forge(
+                r#"{"alg":"HS256"}"#,
+                &format!(r#"{{"sub":"{USER}","sid":"nope","exp":2000}}"#),
+                SECRET,
+            ),
+            AuthError::InvalidToken,
+        ),
         ("a.b".to_owned(), AuthError::InvalidToken),
         ("a.b.c.d".to_owned(), AuthError::InvalidToken),
     ];
@@ -131,7 +164,10 @@ fn refusals() {
     // A tampered payload under the original signature.
     let jwt = forge(r#"{"alg":"HS256"}"#, &good_claims, SECRET);
     let mut parts: Vec<&str> = jwt.split('.').collect();
-    let other = b64(&format!(r#"{{"sub":"{}","exp":2000}}"#, Uuid::nil()));
+    let other = b64(&format!(
+        r#"{{"sub":"{}","sid":"{SID}","exp":2000}}"#,
+        Uuid::nil()
+    ));
     parts[1] = &other;
     assert_eq!(
         verify(&key(), &parts.join("."), 1000),

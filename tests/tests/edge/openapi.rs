@@ -9,9 +9,9 @@ use serde_json::json;
 use std::process::Command;
 use std::time::Instant;
 
-use tollgate_shared::session::{self, SessionKey};
+use tollgate_shared::session;
 use tollgate_tests::fleet::{Runtime, Verify};
-use tollgate_tests::stack::{Stack, JWT_SECRET};
+use tollgate_tests::stack::Stack;
 
 use crate::tasks::running_task;
 
@@ -96,12 +96,7 @@ pub async fn schemathesis_finds_nothing_at_the_origin_or_the_edge(stack: &Stack)
     stack.fleet.runtime_with(Runtime::Echo);
     let task = running_task(stack).await;
     let bearer = |token: &str| format!("Authorization: Bearer {token}");
-    let user: uuid::Uuid = stack.user["id"].as_str().unwrap().parse().unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let jwt = session::mint(&SessionKey::new(JWT_SECRET), user, None, now, now + 3600);
+    let jwt = stack.session(3600);
     let csrf = session::csrf_token(&jwt, [9; 16]);
     let cloud_pat = format!("mcn_{}", uuid::Uuid::new_v4().simple());
     stack.minted.lock().unwrap().push(cloud_pat.clone());

@@ -12,13 +12,7 @@ use tollgate_tests::stack::{Stack, JWT_SECRET};
 pub async fn a_browser_session_works_with_csrf_and_costs_no_lookup(stack: &Stack) {
     let user: uuid::Uuid = stack.user["id"].as_str().unwrap().parse().unwrap();
     let now = chrono_now();
-    let jwt = session::mint(
-        &SessionKey::new(JWT_SECRET),
-        user,
-        Some("edge@example.com"),
-        now,
-        now + 600,
-    );
+    let jwt = stack.session(600);
     let cookie = format!("tollgate_session={jwt}");
     let before = stack.resolves().await;
 
@@ -74,16 +68,21 @@ pub async fn a_browser_session_works_with_csrf_and_costs_no_lookup(stack: &Stack
         "sessions never reach the resolver"
     );
 
-    // Expired, or signed with another secret.
-    let expired = session::mint(&SessionKey::new(JWT_SECRET), user, None, now - 100, now - 1);
-    let forged = session::mint(
-        &SessionKey::new("some-other-secret-of-32-bytes-ok"),
-        user,
-        None,
-        now,
-        now + 600,
-    );
-    for jwt in [expired, forged] {
+    // Expired, signed with another secret, or well signed for no record.
+    let signed = |secret: &str, iat: i64, exp: i64| {
+        let minted = session::Minted {
+            user_id: user,
+            email: None,
+            session_id: uuid::Uuid::new_v4(),
+            iat,
+            exp,
+        };
+        session::mint(&SessionKey::new(secret), &minted)
+    };
+    let expired = signed(JWT_SECRET, now - 100, now - 1);
+    let forged = signed("some-other-secret-of-32-bytes-ok", now, now + 600);
+    let unrecorded = signed(JWT_SECRET, now, now + 600);
+    for jwt in [expired, forged, unrecorded] {
         let r = stack
             .http()
             .get(format!("{}/api/me", stack.edge.url))

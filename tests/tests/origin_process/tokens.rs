@@ -137,6 +137,36 @@ async fn session_mint_signs_a_jwt_the_origin_accepts() {
         (me["actor_source"].as_str(), me["email"].as_str()),
         (Some("session"), Some("jwt@example.com"))
     );
+    let sessions: i64 = tollgate_tests::db::connect(&db)
+        .await
+        .query_one(
+            "SELECT count(*) FROM sessions WHERE revoked_at IS NULL",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(sessions, 1, "a minted session is a record");
+    // Capped by SESSION_TTL_DAYS (30 by default).
+    let out = std::process::Command::new(origin_bin())
+        .args([
+            "session",
+            "mint",
+            "--email",
+            "jwt@example.com",
+            "--ttl-secs",
+        ])
+        .arg((30 * 86_400 + 1).to_string())
+        .env("DATABASE_URL", &db)
+        .env("JWT_SECRET", secret)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--ttl-secs must be from 1 to 2592000"),
+        "{err}"
+    );
     let out = std::process::Command::new(origin_bin())
         .args(["session", "mint", "--email", "jwt@example.com"])
         .env("DATABASE_URL", &db)

@@ -10,13 +10,14 @@ fn sessions_are_verified_at_the_edge_with_no_io() {
     let sessions = SessionKey::new("jwt-secret-of-at-least-32-bytes!!");
     let mut flow = flow(&kv, &origin, &memory, &Unlimited, &key);
     flow.sessions = Some(&sessions);
-    let jwt = session::mint(
-        &sessions,
-        USER.parse().unwrap(),
-        Some("ada@example.com"),
-        NOW,
-        NOW + 60,
-    );
+    let minted = session::Minted {
+        user_id: USER.parse().unwrap(),
+        email: Some("ada@example.com"),
+        session_id: uuid::Uuid::from_u128(7),
+        iat: NOW,
+        exp: NOW + 60,
+    };
+    let jwt = session::mint(&sessions, &minted);
     let cookie = format!("tollgate_session={jwt}");
     let bearer = format!("Bearer {jwt}");
     let with = |authorization, cookie, method, csrf| Offered {

@@ -34,6 +34,28 @@ impl TestApp {
         (created.view.id, created.token.expose().to_owned())
     }
 
+    /// A session JWT for `user` living `ttl` seconds (negative: expired), with its
+    /// record, as `session mint` makes them.
+    pub async fn session(&self, user: Uuid, ttl: i64) -> String {
+        let db = self.pool.get().await.unwrap();
+        let new = db::sessions::NewSession {
+            user_id: user,
+            ttl_secs: ttl,
+            user_agent: Some("test"),
+            ip: None,
+        };
+        let created = db::sessions::insert(&db, &new).await.unwrap();
+        let minted = tollgate_shared::session::Minted {
+            user_id: user,
+            email: None,
+            session_id: created.id,
+            iat: created.created_at.timestamp(),
+            exp: created.created_at.timestamp() + ttl,
+        };
+        let key = tollgate_shared::session::SessionKey::new(super::JWT_SECRET);
+        tollgate_shared::session::mint(&key, &minted)
+    }
+
     /// A workspace owned by `owner`, made where the API and the CLI make them.
     pub async fn workspace(&self, owner: Uuid) -> Uuid {
         workspaces::create(&self.pool, Some("W"), owner)

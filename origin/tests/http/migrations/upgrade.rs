@@ -319,7 +319,7 @@ async fn v5_fills_who_acts_for_whom_and_keeps_one_live_token_per_daemon() {
 async fn v6_keeps_every_existing_pat_an_unscoped_writer() {
     let old = old_database().await;
     let db = connect(&old.url).await;
-    assert_eq!(migrate::run(&old.url).await.unwrap(), vec![5, 6]);
+    assert_eq!(migrate::run_to(&old.url, 6).await.unwrap(), vec![5, 6]);
     let rows = db
         .query(
             "SELECT workspace_id IS NULL, access FROM personal_access_tokens",
