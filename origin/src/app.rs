@@ -25,7 +25,7 @@ use crate::openapi;
 use crate::routes::docs::{self, Documents};
 use crate::routes::{
     cloud_runtime, daemon, daemon_tokens, health, install_tokens, internal, me, members, pats,
-    runtimes, task_runs, tasks, workspaces,
+    runtimes, sessions, task_runs, tasks, workspaces,
 };
 use crate::state::AppState;
 use tollgate_shared::wire::CLOUD_RUNTIME_MAX_BODY_BYTES;
@@ -111,6 +111,10 @@ fn public_api(metrics: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(pats::create, pats::list))
         .routes(routes!(pats::revoke))
         .routes(routes!(pats::renew_current))
+        .routes(routes!(sessions::logout))
+        .routes(routes!(sessions::list))
+        .routes(routes!(sessions::revoke))
+        .routes(routes!(sessions::revoke_others))
         .routes(routes!(workspaces::create, workspaces::list))
         .routes(routes!(install_tokens::mint))
         .routes(routes!(install_tokens::exchange))

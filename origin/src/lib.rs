@@ -26,6 +26,7 @@ pub mod refusal;
 pub mod resolver;
 pub mod routes;
 pub mod serve;
+pub mod sessions;
 pub mod state;
 pub mod telemetry;
 pub mod validate;

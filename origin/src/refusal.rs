@@ -61,9 +61,13 @@ refusal_table! {
     AgentIdRequired = 400, "agent_id is required";
     PromptHasNul = 400, "prompt must not contain NUL";
     InvalidOutcome = 400, "status must be completed or failed";
+    /// Signing out with a PAT: only a session has something to end.
+    NotASession = 400, "only a session can sign out";
     // 404: a named thing that does not exist, or not for this caller.
     WorkspaceNotFound = 404, "workspace not found";
     MemberNotFound = 404, "member not found";
+    /// Also another person's session: one answer for both.
+    SessionNotFound = 404, "session not found";
     RuntimeNotFound = 404, "runtime not found";
     AgentNotFound = 404, "agent not found";
     /// Also a task that is not in the state the call needs.

@@ -21,6 +21,8 @@ use crate::hex;
 
 /// The cookie a browser session lives in.
 pub const COOKIE: &str = "tollgate_session";
+/// The cookie the page reads the CSRF token from (not HttpOnly, unlike [`COOKIE`]).
+pub const CSRF_COOKIE: &str = "tollgate_csrf";
 /// The header that carries the CSRF token.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
@@ -165,6 +167,12 @@ pub fn mint(key: &SessionKey, m: &Minted<'_>) -> String {
     mac.update(signed.as_bytes());
     let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
     format!("{signed}.{signature}")
+}
+
+/// The revocation log's key for session `id`: signing out or revoking a session puts it
+/// there, and every edge refuses the session within 2 s (the origin at once).
+pub fn revocation_key(id: Uuid) -> String {
+    format!("tollgate:auth:session:{id}")
 }
 
 /// Methods that change state: a cookie alone is not enough for them.

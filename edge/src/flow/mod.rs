@@ -149,13 +149,18 @@ impl<K: Kv, O: Origin, L: Limiter, G: Log> Flow<'_, K, O, L, G> {
     ) -> Result<Actor, EdgeError> {
         match access::extract(class, presented) {
             Ok(Extracted::Token(token)) => self.resolve_token(&token, client, now_ms).await,
-            // Sessions are verified here, with no lookup at all.
-            Ok(Extracted::Session(jwt)) => match self.sessions {
-                Some(key) => session::verify(key, jwt, seconds(now_ms))
-                    .map(|s| s.actor)
-                    .map_err(EdgeError::from),
-                None => Err(AuthError::InvalidToken.into()),
-            },
+            // Sessions are verified here, with no lookup; one signed out or revoked is
+            // in the log. When the log cannot tell, the origin does: it holds every
+            // session request to its record.
+            Ok(Extracted::Session(jwt)) => {
+                let key = self.sessions.ok_or(AuthError::InvalidToken)?;
+                let session = session::verify(key, jwt, seconds(now_ms))?;
+                let key = session::revocation_key(session.id);
+                if self.verdict(&key, now_ms).await == Verdict::Revoked {
+                    return Err(AuthError::InvalidToken.into());
+                }
+                Ok(session.actor)
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -232,6 +237,12 @@ impl<K: Kv, O: Origin, L: Limiter, G: Log> Flow<'_, K, O, L, G> {
     /// revocation log brought up to date if it is older than a second, then asked. A log
     /// that cannot be read leaves the copy to go stale, and a stale copy clears nothing.
     async fn cleared(&self, cache_key: &str, started_ms: i64) -> bool {
+        self.verdict(cache_key, started_ms).await == Verdict::Clear
+    }
+
+    /// What the isolate's copy of the revocation log says of `key`, brought up to date
+    /// first if it is older than a second (see [`Flow::cleared`]).
+    async fn verdict(&self, key: &str, started_ms: i64) -> Verdict {
         let revocations = &self.memory.revocations;
         // Never earlier than the request's start (a clock read before it came).
         let now = || (self.clock)().max(started_ms);
@@ -251,7 +262,7 @@ impl<K: Kv, O: Origin, L: Limiter, G: Log> Flow<'_, K, O, L, G> {
                 }
             }
         }
-        revocations.verdict(cache_key, now()) == Verdict::Clear
+        revocations.verdict(key, now())
     }
 }
 

@@ -65,3 +65,81 @@ pub async fn seen_if_live(db: &impl GenericClient, id: Uuid, user_id: Uuid) -> S
     let live: i64 = db.query_one(&stmt, &[&id, &user_id]).await?.get(0);
     Ok(live == 1)
 }
+
+/// A session as its person sees it: never the JWT.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct SessionView {
+    pub id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: Option<DateTime<Utc>>,
+    pub expires_at: DateTime<Utc>,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    /// The session this request came with.
+    pub current: bool,
+}
+
+/// `user_id`'s live sessions (not revoked, not expired), newest first; `current` marks
+/// `current`.
+pub async fn list_live(
+    db: &impl GenericClient,
+    user_id: Uuid,
+    current: Option<Uuid>,
+) -> StoreResult<Vec<SessionView>> {
+    let stmt = db
+        .prepare_cached(
+            "SELECT id, created_at, last_seen_at, expires_at, user_agent, ip
+             FROM sessions
+             WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
+             ORDER BY created_at DESC, id DESC",
+        )
+        .await?;
+    let rows = db.query(&stmt, &[&user_id]).await?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let id: Uuid = row.get(0);
+            SessionView {
+                id,
+                created_at: row.get(1),
+                last_seen_at: row.get(2),
+                expires_at: row.get(3),
+                user_agent: row.get(4),
+                ip: row.get(5),
+                current: Some(id) == current,
+            }
+        })
+        .collect())
+}
+
+/// Revokes `user_id`'s live sessions: `only` that one, or all but `keep`. Returns the
+/// ids this call revoked.
+pub async fn revoke(
+    db: &impl GenericClient,
+    user_id: Uuid,
+    which: Which,
+) -> StoreResult<Vec<Uuid>> {
+    let (only, keep) = match which {
+        Which::Only(id) => (Some(id), None),
+        Which::AllBut(keep) => (None, keep),
+    };
+    let stmt = db
+        .prepare_cached(
+            "UPDATE sessions SET revoked_at = now()
+             WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
+               AND ($2::uuid IS NULL OR id = $2)
+               AND ($3::uuid IS NULL OR id <> $3)
+             RETURNING id",
+        )
+        .await?;
+    let rows = db.query(&stmt, &[&user_id, &only, &keep]).await?;
+    Ok(rows.iter().map(|row| row.get(0)).collect())
+}
+
+/// Which sessions a revocation ends.
+#[derive(Debug, Clone, Copy)]
+pub enum Which {
+    Only(Uuid),
+    /// Every one but this (`None`: every one).
+    AllBut(Option<Uuid>),
+}

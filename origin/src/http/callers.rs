@@ -32,18 +32,29 @@ async fn authenticate(
     parts: &Parts,
     state: &AppState,
     class: RouteClass,
-) -> Result<Actor, AppError> {
-    let actor = identify(parts, state, class).await?;
-    actor
+) -> Result<Identified, AppError> {
+    let identified = identify(parts, state, class).await?;
+    identified
+        .actor
         .scope()
         .permits(parts.method.as_str(), parts.uri.path())?;
-    Ok(actor)
+    Ok(identified)
+}
+
+/// Who is calling, and for a session, which record it is.
+struct Identified {
+    actor: Actor,
+    session_id: Option<Uuid>,
 }
 
 /// Who presented the request's credential: the identity the edge stamped, or the
 /// credential resolved here. A session is also held to its record on every request,
 /// stamped or not: one signed out or revoked is refused at once.
-async fn identify(parts: &Parts, state: &AppState, class: RouteClass) -> Result<Actor, AppError> {
+async fn identify(
+    parts: &Parts,
+    state: &AppState,
+    class: RouteClass,
+) -> Result<Identified, AppError> {
     // The class is the path's, decided once where the edge decides it: an extractor of
     // another class on this path is a bug in the router, never the caller's doing.
     let path_class = routes::classify(parts.method.as_str(), parts.uri.path()).route_class();
@@ -74,6 +85,7 @@ async fn identify(parts: &Parts, state: &AppState, class: RouteClass) -> Result<
     };
     if let Some(EdgeVerified(stamped)) = parts.extensions.get::<EdgeVerified>() {
         let actor = stamped.clone().ok_or(class.missing())?;
+        let mut session_id = None;
         if let Actor::Session { .. } = actor {
             // The edge verified the JWT it forwarded; its record is checked here.
             let Extracted::Session(jwt) = access::extract(class, &presented)? else {
@@ -83,15 +95,26 @@ async fn identify(parts: &Parts, state: &AppState, class: RouteClass) -> Result<
             if session.actor != actor {
                 return Err(AuthError::InvalidToken.into());
             }
+            session_id = Some(session.id);
         }
-        return Ok(actor);
+        return Ok(Identified { actor, session_id });
     }
     match access::extract(class, &presented)? {
         Extracted::Token(token) => {
             let resolved = state.resolver.resolve_token(&token).await?;
-            Ok(resolved.ok_or(AuthError::InvalidToken)?.actor)
+            let actor = resolved.ok_or(AuthError::InvalidToken)?.actor;
+            Ok(Identified {
+                actor,
+                session_id: None,
+            })
         }
-        Extracted::Session(jwt) => Ok(live_session(state, jwt).await?.actor),
+        Extracted::Session(jwt) => {
+            let session = live_session(state, jwt).await?;
+            Ok(Identified {
+                actor: session.actor,
+                session_id: Some(session.id),
+            })
+        }
     }
 }
 
@@ -145,14 +168,14 @@ async fn user_route_caller(
     parts: &Parts,
     state: &AppState,
     serves: Serves,
-) -> Result<(Actor, Uuid), AppError> {
-    let actor = authenticate(parts, state, RouteClass::User).await?;
+) -> Result<(Actor, Uuid, Option<Uuid>), AppError> {
+    let Identified { actor, session_id } = authenticate(parts, state, RouteClass::User).await?;
     if !serves.admits(&actor) {
         return Err(AuthError::HumanOnly.into());
     }
     access::admit(RouteClass::User, actor.source().credential())?;
     let user_id = actor.user_id();
-    Ok((actor, user_id))
+    Ok((actor, user_id, session_id))
 }
 
 /// Any actor a user route admits (a PAT, a session, a task token, a cloud PAT), with
@@ -167,7 +190,7 @@ impl FromRequestParts<AppState> for UserCaller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let (actor, user_id) = user_route_caller(parts, state, Serves::Everyone).await?;
+        let (actor, user_id, _) = user_route_caller(parts, state, Serves::Everyone).await?;
         Ok(UserCaller { actor, user_id })
     }
 }
@@ -179,14 +202,20 @@ impl FromRequestParts<AppState> for UserCaller {
 pub struct HumanCaller {
     pub actor: Actor,
     pub user_id: Uuid,
+    /// The session's record, when a session is calling.
+    pub session_id: Option<Uuid>,
 }
 
 impl FromRequestParts<AppState> for HumanCaller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let (actor, user_id) = user_route_caller(parts, state, Serves::Humans).await?;
-        Ok(HumanCaller { actor, user_id })
+        let (actor, user_id, session_id) = user_route_caller(parts, state, Serves::Humans).await?;
+        Ok(HumanCaller {
+            actor,
+            user_id,
+            session_id,
+        })
     }
 }
 
@@ -203,7 +232,8 @@ impl FromRequestParts<AppState> for CloudRuntimeCaller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let (actor, user_id) = user_route_caller(parts, state, Serves::HumansAndCloudNodes).await?;
+        let (actor, user_id, _) =
+            user_route_caller(parts, state, Serves::HumansAndCloudNodes).await?;
         Ok(CloudRuntimeCaller { actor, user_id })
     }
 }
@@ -219,7 +249,7 @@ impl FromRequestParts<AppState> for DaemonCaller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let actor = authenticate(parts, state, RouteClass::Daemon).await?;
+        let actor = authenticate(parts, state, RouteClass::Daemon).await?.actor;
         access::admit(RouteClass::Daemon, actor.source().credential())?;
         Ok(DaemonCaller { actor })
     }

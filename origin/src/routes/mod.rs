@@ -12,6 +12,7 @@ pub mod me;
 pub mod members;
 pub mod pats;
 pub mod runtimes;
+pub mod sessions;
 pub mod task_runs;
 pub mod tasks;
 pub mod workspaces;

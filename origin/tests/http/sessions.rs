@@ -224,3 +224,152 @@ async fn a_stamped_session_is_held_to_its_record_too() {
         "revoked: refused at once, whatever the edge stamped"
     );
 }
+
+/// The session records' ids of `jwt`s, by verifying them.
+fn sid(jwt: &str) -> uuid::Uuid {
+    session::verify(&SessionKey::new(JWT_SECRET), jwt, 0)
+        .unwrap()
+        .id
+}
+
+#[tokio::test]
+async fn people_see_and_end_their_sessions() {
+    let app = TestApp::new().await;
+    let (user, pat) = app.user_with_token("many@example.com").await;
+    let (laptop, phone, tablet) = (
+        app.session(user, 600).await,
+        app.session(user, 600).await,
+        app.session(user, 600).await,
+    );
+    let stranger = app.create_user("stranger@example.com").await;
+    let theirs = app.session(stranger, 600).await;
+    let call = |method: axum::http::Method, path: String, token: String| {
+        let app = &app;
+        async move { app.call(method, &path, Some(&token), None).await }
+    };
+
+    let r = app.get("/api/sessions", Some(&laptop)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let listed = r.body["sessions"].as_array().unwrap().clone();
+    assert_eq!(listed.len(), 3, "{}", r.text);
+    let current: Vec<&str> = listed
+        .iter()
+        .filter(|s| s["current"] == true)
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(current, [sid(&laptop).to_string()]);
+    assert!(!r.text.contains(&laptop), "never the JWT");
+    for field in [
+        "created_at",
+        "last_seen_at",
+        "expires_at",
+        "user_agent",
+        "ip",
+    ] {
+        assert!(listed[0].get(field).is_some(), "{field}");
+    }
+
+    // Another person's session is not found, and stays live.
+    let r = call(
+        axum::http::Method::DELETE,
+        format!("/api/sessions/{}", sid(&theirs)),
+        laptop.clone(),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.error()),
+        (StatusCode::NOT_FOUND, "session not found")
+    );
+    for bad in ["nope", "00000000-0000-0000-0000-000000000000"] {
+        let r = call(
+            axum::http::Method::DELETE,
+            format!("/api/sessions/{bad}"),
+            laptop.clone(),
+        )
+        .await;
+        assert_eq!(
+            (r.status, r.error()),
+            (StatusCode::NOT_FOUND, "session not found")
+        );
+    }
+    assert_eq!(
+        app.get("/api/me", Some(&theirs)).await.status,
+        StatusCode::OK
+    );
+
+    // One ended from another.
+    let r = call(
+        axum::http::Method::DELETE,
+        format!("/api/sessions/{}", sid(&phone)),
+        laptop.clone(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(
+        app.get("/api/me", Some(&phone)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let r = call(
+        axum::http::Method::DELETE,
+        format!("/api/sessions/{}", sid(&phone)),
+        laptop.clone(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "ended already");
+
+    // Every other one.
+    let r = call(
+        axum::http::Method::POST,
+        "/api/sessions/revoke-others".into(),
+        laptop.clone(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(
+        app.get("/api/me", Some(&tablet)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.get("/api/me", Some(&laptop)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get("/api/me", Some(&theirs)).await.status,
+        StatusCode::OK
+    );
+
+    // A PAT cannot sign out (it is no session); it may end every session.
+    let r = call(
+        axum::http::Method::POST,
+        "/api/auth/logout".into(),
+        pat.clone(),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.error()),
+        (StatusCode::BAD_REQUEST, "only a session can sign out")
+    );
+    let r = call(
+        axum::http::Method::POST,
+        "/api/auth/logout".into(),
+        laptop.clone(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let cookies: Vec<&str> = r
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(cookies.len(), 2, "{cookies:?}");
+    assert!(cookies[0].starts_with("tollgate_session=;") && cookies[0].contains("Max-Age=0"));
+    assert!(cookies[0].contains("HttpOnly"));
+    assert!(cookies[1].starts_with("tollgate_csrf=;") && cookies[1].contains("Max-Age=0"));
+    assert_eq!(
+        app.get("/api/me", Some(&laptop)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let r = app.get("/api/sessions", Some(&pat)).await;
+    assert_eq!(r.body["sessions"], serde_json::json!([]), "{}", r.text);
+}

@@ -94,6 +94,7 @@ fn main() -> ExitCode {
         routing::two_authorization_headers_are_refused_like_at_the_origin,
         routing::header_floods_are_431_in_json_at_the_edge,
         sessions::a_browser_session_works_with_csrf_and_costs_no_lookup,
+        sessions::a_signed_out_session_is_refused_at_the_edge,
         daemons::enroll_call_and_revoke_through_the_edge,
         tasks::a_task_token_works_while_its_task_runs_and_not_a_moment_longer,
         members::a_removed_member_is_refused_at_the_edge_at_once,

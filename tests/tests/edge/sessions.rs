@@ -100,3 +100,54 @@ fn chrono_now() -> i64 {
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
 }
+
+/// Requests the origin counted (`/metrics` scrapes included).
+async fn origin_requests(stack: &Stack) -> f64 {
+    stack.metric("tollgate_http_requests_total").await
+}
+
+pub async fn a_signed_out_session_is_refused_at_the_edge(stack: &Stack) {
+    let (jwt, other) = (stack.session(600), stack.session(600));
+    let me = |jwt: String| {
+        let stack = &stack;
+        async move {
+            stack
+                .http()
+                .get(format!("{}/api/me", stack.edge.url))
+                .bearer_auth(jwt)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(me(jwt.clone()).await.status(), StatusCode::OK);
+    let r = stack
+        .http()
+        .post(format!("{}/api/auth/logout", stack.edge.url))
+        .bearer_auth(&jwt)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(r.headers().get_all("set-cookie").iter().count(), 2);
+    // Refused from the 204 on (the origin checks every session's record) …
+    assert_refused(me(jwt.clone()).await, AuthError::InvalidToken).await;
+    // … and, once the log has reached this location (≤ 1.5 s), by the edge itself.
+    tokio::time::sleep(std::time::Duration::from_millis(1_600)).await;
+    let scrape = {
+        let before = origin_requests(stack).await;
+        origin_requests(stack).await - before
+    };
+    let before = origin_requests(stack).await;
+    assert_refused(me(jwt).await, AuthError::InvalidToken).await;
+    assert_eq!(
+        origin_requests(stack).await - before,
+        scrape,
+        "not forwarded"
+    );
+    assert_eq!(
+        me(other).await.status(),
+        StatusCode::OK,
+        "other sessions live on"
+    );
+}

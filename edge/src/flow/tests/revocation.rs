@@ -39,7 +39,7 @@ impl Isolate {
         now_ms: i64,
         clock: &dyn Fn() -> i64,
     ) -> Result<Actor, EdgeError> {
-        let key = key();
+        let (key, sessions) = (key(), SessionKey::new(SESSION_SECRET));
         let flow = Flow {
             kv: &self.kv,
             origin,
@@ -47,7 +47,7 @@ impl Isolate {
             log: &self.log,
             memory: &self.memory,
             key: &key,
-            sessions: None,
+            sessions: Some(&sessions),
             clock,
         };
         let offered = bearer_only(Some(header));
@@ -57,6 +57,39 @@ impl Isolate {
     fn auth(&self, origin: &FakeOrigin, header: &str, now_ms: i64) -> Result<Actor, EdgeError> {
         self.auth_at(origin, &Unlimited, CLIENT, header, now_ms)
     }
+}
+
+const SESSION_SECRET: &str = "jwt-secret-of-at-least-32-bytes!!";
+
+#[test]
+fn a_signed_out_session_is_refused_once_the_log_has_it_and_the_origin_decides_otherwise() {
+    let isolate = Isolate::new();
+    let sid = uuid::Uuid::from_u128(9);
+    let minted = session::Minted {
+        user_id: USER.parse().unwrap(),
+        email: None,
+        session_id: sid,
+        iat: NOW,
+        exp: NOW + 600,
+    };
+    let header = format!(
+        "Bearer {}",
+        session::mint(&SessionKey::new(SESSION_SECRET), &minted)
+    );
+    let origin = FakeOrigin::refusing();
+    isolate.log.as_of_ms.set(ms(NOW));
+    assert!(isolate.auth(&origin, &header, ms(NOW)).is_ok(), "live");
+    run(isolate.log.append(&[session::revocation_key(sid)])).unwrap();
+    isolate.log.as_of_ms.set(ms(NOW) + 1_500);
+    assert_eq!(
+        isolate.auth(&origin, &header, ms(NOW) + 1_500),
+        Err(EdgeError::Auth(AuthError::InvalidToken))
+    );
+    assert_eq!(origin.calls.get(), 0, "sessions are never resolved");
+    // A log that cannot be read refuses nothing here: the origin checks the record.
+    let other = Isolate::new();
+    other.log.fails.set(true);
+    assert!(other.auth(&origin, &header, ms(NOW) + 1_500).is_ok());
 }
 
 /// A token cached in `isolate`'s KV (a miss answered by `origin`, then stored).

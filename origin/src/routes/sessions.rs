@@ -1,0 +1,130 @@
+//! The caller's sessions: sign out (`POST /api/auth/logout`), see them
+//! (`GET /api/sessions`), end one (`DELETE /api/sessions/{id}`) or every other one
+//! (`POST /api/sessions/revoke-others`). People only.
+
+use axum::extract::{Path, State};
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::Json;
+use serde::Serialize;
+use tollgate_shared::session;
+use uuid::Uuid;
+
+use crate::db::sessions::{self as store, SessionView, Which};
+use crate::db::with_client;
+use crate::http::{AppResult, HumanCaller};
+use crate::openapi::refusals;
+use crate::refusal::Refusal;
+use crate::sessions;
+use crate::state::AppState;
+
+/// The caller's live sessions.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Sessions {
+    pub sessions: Vec<SessionView>,
+}
+
+refusals! {
+    LogoutRefusals = [Refusal::NotASession]
+}
+
+/// Both cookies, expired: what a browser keeps of the session is gone.
+fn cleared_cookies() -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for cookie in [
+        format!(
+            "{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax",
+            session::COOKIE
+        ),
+        format!("{}=; Path=/; Max-Age=0; SameSite=Lax", session::CSRF_COOKIE),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            headers.append(SET_COOKIE, value);
+        }
+    }
+    headers
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout",
+    tag = "sessions",
+    operation_id = "logout",
+    responses(
+        (status = 204, description = "Signed out: the session is revoked (refused at once by the origin, within 2 s by every edge) and both cookies are cleared"),
+        LogoutRefusals
+    ),
+    security(("session" = []), ("session_cookie" = [], "csrf" = []))
+)]
+pub async fn logout(
+    State(state): State<AppState>,
+    caller: HumanCaller,
+) -> AppResult<(StatusCode, HeaderMap)> {
+    let id = caller.session_id.ok_or(Refusal::NotASession)?;
+    sessions::revoke(&state.outbox, caller.user_id, Which::Only(id)).await?;
+    Ok((StatusCode::NO_CONTENT, cleared_cookies()))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/sessions",
+    tag = "sessions",
+    operation_id = "list_sessions",
+    responses((status = 200, description = "The caller's live sessions, newest first; `current` marks the one this request came with", body = Sessions)),
+    security(("pat" = []), ("session" = []), ("session_cookie" = []))
+)]
+pub async fn list(State(state): State<AppState>, caller: HumanCaller) -> AppResult<Json<Sessions>> {
+    let (user, current) = (caller.user_id, caller.session_id);
+    let sessions = with_client(&state.pool, move |db| {
+        Box::pin(async move { store::list_live(db, user, current).await })
+    })
+    .await?;
+    Ok(Json(Sessions { sessions }))
+}
+
+refusals! {
+    RevokeSessionRefusals = [Refusal::SessionNotFound]
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/sessions/{id}",
+    tag = "sessions",
+    operation_id = "revoke_session",
+    params(("id" = Uuid, Path, description = "Session id")),
+    responses(
+        (status = 204, description = "Revoked: refused at once by the origin, within 2 s by every edge"),
+        RevokeSessionRefusals
+    ),
+    security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []))
+)]
+pub async fn revoke(
+    State(state): State<AppState>,
+    caller: HumanCaller,
+    Path(id): Path<String>,
+) -> AppResult<StatusCode> {
+    // Someone else's, unknown, already ended, or no id at all: one answer.
+    let id = Uuid::parse_str(&id).map_err(|_| Refusal::SessionNotFound)?;
+    let revoked = sessions::revoke(&state.outbox, caller.user_id, Which::Only(id)).await?;
+    if revoked == 0 {
+        return Err(Refusal::SessionNotFound.into());
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/sessions/revoke-others",
+    tag = "sessions",
+    operation_id = "revoke_other_sessions",
+    responses((status = 204, description = "Every live session of the caller but the one this request came with is revoked (with a PAT: every one)")),
+    security(("pat" = []), ("session" = []), ("session_cookie" = [], "csrf" = []))
+)]
+pub async fn revoke_others(
+    State(state): State<AppState>,
+    caller: HumanCaller,
+) -> AppResult<StatusCode> {
+    let which = Which::AllBut(caller.session_id);
+    sessions::revoke(&state.outbox, caller.user_id, which).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
