@@ -98,3 +98,18 @@ impl Template {
             .unwrap();
     }
 }
+
+/// The schema versions in `migrations/` (`V{n}__….sql`), in order: what a fresh
+/// database gets from `migrate`.
+pub fn migration_versions() -> Vec<u32> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");
+    let mut versions: Vec<u32> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name().into_string().ok()?;
+            name.strip_prefix('V')?.split_once("__")?.0.parse().ok()
+        })
+        .collect();
+    versions.sort_unstable();
+    versions
+}
