@@ -66,6 +66,19 @@ pub async fn seen_if_live(db: &impl GenericClient, id: Uuid, user_id: Uuid) -> S
     Ok(live == 1)
 }
 
+/// Whether session `id` of `user_id` is live, its row held `FOR UPDATE` until the
+/// transaction ends (a concurrent revocation of it waits, or came first).
+pub async fn hold_live(db: &impl GenericClient, id: Uuid, user_id: Uuid) -> StoreResult<bool> {
+    let stmt = db
+        .prepare_cached(
+            "SELECT 1 FROM sessions
+             WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > now()
+             FOR UPDATE",
+        )
+        .await?;
+    Ok(db.query_opt(&stmt, &[&id, &user_id]).await?.is_some())
+}
+
 /// A session as its person sees it: never the JWT.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct SessionView {

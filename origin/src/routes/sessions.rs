@@ -5,14 +5,15 @@
 use axum::extract::{Path, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
-use tollgate_shared::session;
+use tollgate_shared::{session, AuthError};
 use uuid::Uuid;
 
 use crate::db::sessions::{self as store, SessionView, Which};
 use crate::db::with_client;
-use crate::http::{AppResult, HumanCaller};
+use crate::http::{AppError, AppResult, HumanCaller};
 use crate::openapi::refusals;
 use crate::refusal::Refusal;
 use crate::sessions;
@@ -58,11 +59,25 @@ fn cleared_cookies() -> HeaderMap {
 )]
 pub async fn logout(
     State(state): State<AppState>,
-    caller: HumanCaller,
-) -> AppResult<(StatusCode, HeaderMap)> {
-    let id = caller.session_id.ok_or(Refusal::NotASession)?;
-    sessions::revoke(&state.outbox, caller.user_id, Which::Only(id)).await?;
-    Ok((StatusCode::NO_CONTENT, cleared_cookies()))
+    caller: Result<HumanCaller, AppError>,
+) -> Response {
+    let caller = match caller {
+        Ok(caller) => caller,
+        // A session that is already over (revoked, expired, unknown): the browser still
+        // holds its cookie, which page scripts cannot remove (HttpOnly). Cleared here.
+        Err(e @ AppError::Auth(AuthError::InvalidToken)) => {
+            return (cleared_cookies(), e).into_response();
+        }
+        Err(e) => return e.into_response(),
+    };
+    let Some(id) = caller.session_id else {
+        return AppError::from(Refusal::NotASession).into_response();
+    };
+    let by = Some(id);
+    match sessions::revoke(&state.outbox, caller.user_id, by, Which::Only(id)).await {
+        Ok(_) => (StatusCode::NO_CONTENT, cleared_cookies()).into_response(),
+        Err(e) => AppError::from(e).into_response(),
+    }
 }
 
 #[utoipa::path(
@@ -105,7 +120,8 @@ pub async fn revoke(
 ) -> AppResult<StatusCode> {
     // Someone else's, unknown, already ended, or no id at all: one answer.
     let id = Uuid::parse_str(&id).map_err(|_| Refusal::SessionNotFound)?;
-    let revoked = sessions::revoke(&state.outbox, caller.user_id, Which::Only(id)).await?;
+    let by = caller.session_id;
+    let revoked = sessions::revoke(&state.outbox, caller.user_id, by, Which::Only(id)).await?;
     if revoked == 0 {
         return Err(Refusal::SessionNotFound.into());
     }
@@ -124,7 +140,7 @@ pub async fn revoke_others(
     State(state): State<AppState>,
     caller: HumanCaller,
 ) -> AppResult<StatusCode> {
-    let which = Which::AllBut(caller.session_id);
-    sessions::revoke(&state.outbox, caller.user_id, which).await?;
+    let (by, which) = (caller.session_id, Which::AllBut(caller.session_id));
+    sessions::revoke(&state.outbox, caller.user_id, by, which).await?;
     Ok(StatusCode::NO_CONTENT)
 }

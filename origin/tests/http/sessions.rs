@@ -373,3 +373,101 @@ async fn people_see_and_end_their_sessions() {
     let r = app.get("/api/sessions", Some(&pat)).await;
     assert_eq!(r.body["sessions"], serde_json::json!([]), "{}", r.text);
 }
+
+#[tokio::test]
+async fn signing_out_by_cookie_and_what_a_dead_session_gets() {
+    let app = TestApp::new().await;
+    let (user, pat) = app.user_with_token("out@example.com").await;
+    let jwt = app.session(user, 600).await;
+    let logout = |csrf: Option<String>, jwt: &str| {
+        let mut req =
+            Request::post("/api/auth/logout").header("cookie", format!("tollgate_session={jwt}"));
+        if let Some(csrf) = csrf {
+            req = req.header("x-csrf-token", csrf);
+        }
+        req.body(Body::empty()).unwrap()
+    };
+    let cleared = |r: &tollgate_tests::api::TestResponse| {
+        r.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter(|v| v.to_str().unwrap().contains("Max-Age=0"))
+            .count()
+    };
+    // A cross-site form cannot sign anyone out: no CSRF token, nothing cleared.
+    let r = app.send(logout(None, &jwt)).await;
+    assert_eq!(
+        (r.status, r.error()),
+        (StatusCode::FORBIDDEN, "CSRF validation failed")
+    );
+    assert_eq!(cleared(&r), 0);
+    let csrf = session::csrf_token(&jwt, [5; 16]);
+    let r = app.send(logout(Some(csrf.clone()), &jwt)).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(cleared(&r), 2);
+    // Signing out again with the dead cookie still clears it (scripts cannot).
+    let r = app.send(logout(Some(csrf), &jwt)).await;
+    assert_eq!(
+        (r.status, r.error()),
+        (StatusCode::UNAUTHORIZED, "invalid token")
+    );
+    assert_eq!(cleared(&r), 2);
+
+    // Expired sessions are not listed; a PAT's revoke-others ends every live one.
+    let _expired = app.session(user, -1).await;
+    let (a, b) = (app.session(user, 600).await, app.session(user, 600).await);
+    let r = app.get("/api/sessions", Some(&pat)).await;
+    let ids: Vec<String> = r.body["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect();
+    let mut want = vec![sid(&a).to_string(), sid(&b).to_string()];
+    want.sort();
+    let mut ids_sorted = ids.clone();
+    ids_sorted.sort();
+    assert_eq!(ids_sorted, want, "live ones only");
+    assert!(r.body["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["current"] == false));
+    let r = app
+        .call(
+            axum::http::Method::POST,
+            "/api/sessions/revoke-others",
+            Some(&pat),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    for jwt in [a, b] {
+        assert_eq!(
+            app.get("/api/me", Some(&jwt)).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_revoked_session_ends_nothing_more() {
+    let app = TestApp::new().await;
+    let user = app.create_user("late@example.com").await;
+    let (caller, victim) = (app.session(user, 600).await, app.session(user, 600).await);
+    // The caller's session revoked after it authenticated, before it revokes: the
+    // domain call holds it live, so it ends nothing.
+    app.sql(&format!(
+        "UPDATE sessions SET revoked_at = now() WHERE id = '{}'",
+        sid(&caller)
+    ))
+    .await;
+    let which = tollgate_origin::db::sessions::Which::AllBut(Some(sid(&caller)));
+    let r =
+        tollgate_origin::sessions::revoke(&app.state.outbox, user, Some(sid(&caller)), which).await;
+    assert!(r.is_err(), "refused");
+    assert_eq!(
+        app.get("/api/me", Some(&victim)).await.status,
+        StatusCode::OK
+    );
+}

@@ -4,7 +4,7 @@
 use super::*;
 
 #[test]
-fn sessions_are_verified_at_the_edge_with_no_io() {
+fn sessions_are_verified_at_the_edge_with_no_resolve() {
     let (kv, origin) = (MemoryKv::default(), FakeOrigin::ok(600));
     let (memory, key) = (Memory::default(), key());
     let sessions = SessionKey::new("jwt-secret-of-at-least-32-bytes!!");
