@@ -103,6 +103,47 @@ pub fn session_ttl_days(get: impl Fn(&str) -> Option<String>) -> Result<u32, Con
     }
 }
 
+/// The one reader of `EDGE_ORIGIN_SECRET` and `EDGE_PURGE_URL` (both or neither): the
+/// edge the origin trusts and purges. `serve` and the admin commands that revoke read it.
+pub fn edge(
+    get: impl Fn(&str) -> Option<String>,
+) -> Result<(Option<SigningKey>, Option<Url>), ConfigError> {
+    let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+    let edge_origin_secret = get("EDGE_ORIGIN_SECRET")
+        .map(|s| {
+            check_secret(&s)
+                .map(|()| SigningKey::new(&s))
+                .map_err(|e| ConfigError::Rule("EDGE_ORIGIN_SECRET", e.to_string()))
+        })
+        .transpose()?;
+    let edge_purge_url = get("EDGE_PURGE_URL")
+        .map(|u| {
+            check_transport(&u).map_err(|e| ConfigError::Rule("EDGE_PURGE_URL", e.to_string()))?;
+            Url::parse(&u).map_err(|e| ConfigError::Invalid("EDGE_PURGE_URL", e.to_string()))
+        })
+        .transpose()?;
+    match (&edge_origin_secret, &edge_purge_url) {
+        (None, Some(_)) => {
+            return Err(ConfigError::Invalid(
+                "EDGE_PURGE_URL",
+                "purges are signed: set EDGE_ORIGIN_SECRET too".to_owned(),
+            ))
+        }
+        // Trusting an edge means it caches identities: without a purge URL a
+        // revoked token would keep working there for up to 10 minutes.
+        (Some(_), None) => {
+            return Err(ConfigError::Rule(
+                "EDGE_PURGE_URL",
+                "is not set: with EDGE_ORIGIN_SECRET the edge caches identities, and \
+                 revocations must be purged there (the edge's /__tollgate/purge)"
+                    .to_owned(),
+            ))
+        }
+        _ => {}
+    }
+    Ok((edge_origin_secret, edge_purge_url))
+}
+
 impl Config {
     /// Reads the process environment; `database_url` wins over `DATABASE_URL` when given.
     pub fn from_env(database_url: Option<String>) -> Result<Config, ConfigError> {
@@ -121,39 +162,7 @@ impl Config {
             .unwrap_or_else(|| DEFAULT_LISTEN_ADDR.to_owned())
             .parse()
             .map_err(|e| ConfigError::Invalid("LISTEN_ADDR", format!("{e}")))?;
-        let edge_origin_secret = get("EDGE_ORIGIN_SECRET")
-            .map(|s| {
-                check_secret(&s)
-                    .map(|()| SigningKey::new(&s))
-                    .map_err(|e| ConfigError::Rule("EDGE_ORIGIN_SECRET", e.to_string()))
-            })
-            .transpose()?;
-        let edge_purge_url = get("EDGE_PURGE_URL")
-            .map(|u| {
-                check_transport(&u)
-                    .map_err(|e| ConfigError::Rule("EDGE_PURGE_URL", e.to_string()))?;
-                Url::parse(&u).map_err(|e| ConfigError::Invalid("EDGE_PURGE_URL", e.to_string()))
-            })
-            .transpose()?;
-        match (&edge_origin_secret, &edge_purge_url) {
-            (None, Some(_)) => {
-                return Err(ConfigError::Invalid(
-                    "EDGE_PURGE_URL",
-                    "purges are signed: set EDGE_ORIGIN_SECRET too".to_owned(),
-                ))
-            }
-            // Trusting an edge means it caches identities: without a purge URL a
-            // revoked token would keep working there for up to 10 minutes.
-            (Some(_), None) => {
-                return Err(ConfigError::Rule(
-                    "EDGE_PURGE_URL",
-                    "is not set: with EDGE_ORIGIN_SECRET the edge caches identities, and \
-                     revocations must be purged there (the edge's /__tollgate/purge)"
-                        .to_owned(),
-                ))
-            }
-            _ => {}
-        }
+        let (edge_origin_secret, edge_purge_url) = self::edge(get)?;
         let require_edge = match get("ORIGIN_REQUIRE_EDGE").as_deref().map(str::trim) {
             None | Some("false") => false,
             Some("true") => true,

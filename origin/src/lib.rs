@@ -8,6 +8,7 @@
 //! [`pats`]) → [`db`] (every SQL statement), [`fleet`] (cloud PATs and runtimes) and [`outbox`] (purges to the edge).
 //! [`cli`] holds the admin commands; `main.rs` dispatches them.
 
+pub mod accounts;
 pub mod app;
 pub mod cli;
 pub mod config;

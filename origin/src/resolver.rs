@@ -157,7 +157,8 @@ impl Resolver {
             return Ok(None);
         };
         let found = with_client(&self.pool, move |db| {
-            Box::pin(async move { users::find_by_id(db, id).await })
+            // A suspended owner's cloud node acts for nobody.
+            Box::pin(async move { users::find_active_by_id(db, id).await })
         })
         .await?;
         Ok(found.map(|u| u.id))

@@ -113,6 +113,20 @@ pub struct Case {
     pub want: [Want; 4],
 }
 
+impl Case {
+    /// This case's request, with `token`.
+    pub async fn send(&self, api: &impl Api, token: &str) -> TestResponse {
+        let body = self.body.as_ref().map(Value::to_string);
+        api.call(
+            self.method.clone(),
+            &self.path,
+            Some(token),
+            body.as_deref(),
+        )
+        .await
+    }
+}
+
 /// Every route, for every scope.
 pub fn cases(s: &Subject<'_>) -> Vec<Case> {
     use Want::{NotSent, Refused, Status};
@@ -297,21 +311,13 @@ pub fn cases(s: &Subject<'_>) -> Vec<Case> {
 pub async fn check(api: &impl Api, s: &Subject<'_>, tokens: &Tokens) {
     let mut wrong = Vec::new();
     for case in cases(s) {
-        let body = case.body.as_ref().map(Value::to_string);
         for column in [1, 2, 3, 0] {
             let token = tokens.all()[column];
             let want = case.want[column];
             if want == Want::NotSent {
                 continue;
             }
-            let r = api
-                .call(
-                    case.method.clone(),
-                    &case.path,
-                    Some(token),
-                    body.as_deref(),
-                )
-                .await;
+            let r = case.send(api, token).await;
             let got = match want {
                 Want::Refused(e) if r.status.as_u16() == 403 && r.error() == e.message() => want,
                 _ if r.status.as_u16() == 403 => match AuthError::from_message(r.error()) {

@@ -117,6 +117,7 @@ pub async fn find_active_by_hash(
             "SELECT d.owner_id, d.workspace_id, d.daemon_id, d.expires_at, now() AS now
              FROM daemon_tokens d
              JOIN members m ON m.workspace_id = d.workspace_id AND m.user_id = d.owner_id
+             JOIN users u ON u.id = d.owner_id AND u.suspended_at IS NULL
              WHERE d.token_hash = $1 AND d.revoked_at IS NULL AND d.expires_at > now()",
         )
         .await?;
@@ -130,6 +131,25 @@ pub async fn find_active_by_hash(
             expires_at: row.get(3),
             now: row.get(4),
         }))
+}
+
+/// The hashes of the live daemon tokens acting for `user_id`, in every workspace (for
+/// purging them when the account is suspended).
+pub async fn live_hashes_for(
+    db: &impl GenericClient,
+    user_id: Uuid,
+) -> StoreResult<Vec<TokenHash>> {
+    let stmt = db
+        .prepare_cached(
+            "SELECT token_hash FROM daemon_tokens
+             WHERE owner_id = $1 AND revoked_at IS NULL AND expires_at > now()",
+        )
+        .await?;
+    let rows = db.query(&stmt, &[&user_id]).await?;
+    Ok(rows
+        .iter()
+        .filter_map(|row| TokenHash::from_hex(row.get(0)))
+        .collect())
 }
 
 /// Does the daemon have a live token acting for `user`? Only to choose a message after

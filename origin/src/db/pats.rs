@@ -138,7 +138,8 @@ pub async fn find_active_by_hash(
                AND (p.expires_at IS NULL OR p.expires_at > now())
                AND (p.workspace_id IS NULL OR EXISTS (
                    SELECT 1 FROM members m
-                   WHERE m.workspace_id = p.workspace_id AND m.user_id = p.user_id))",
+                   WHERE m.workspace_id = p.workspace_id AND m.user_id = p.user_id))
+               AND EXISTS (SELECT 1 FROM users u WHERE u.id = p.user_id AND u.suspended_at IS NULL)",
         )
         .await?;
     Ok(db
@@ -192,6 +193,22 @@ pub async fn revoke(
         .query_opt(&stmt, &[&id, &user_id, &bound_to])
         .await?
         .and_then(|row| TokenHash::from_hex(row.get("token_hash"))))
+}
+
+/// The hashes of `user_id`'s live tokens (for purging them when the account is
+/// suspended: they come back when it is not).
+pub async fn live_hashes(db: &impl GenericClient, user_id: Uuid) -> StoreResult<Vec<TokenHash>> {
+    let stmt = db
+        .prepare_cached(
+            "SELECT token_hash FROM personal_access_tokens
+             WHERE user_id = $1 AND NOT revoked AND (expires_at IS NULL OR expires_at > now())",
+        )
+        .await?;
+    let rows = db.query(&stmt, &[&user_id]).await?;
+    Ok(rows
+        .iter()
+        .filter_map(|row| TokenHash::from_hex(row.get(0)))
+        .collect())
 }
 
 /// Revokes `user_id`'s tokens bound to `workspace_id` (their removal from it: such

@@ -54,6 +54,7 @@ pub async fn seen_if_live(db: &impl GenericClient, id: Uuid, user_id: Uuid) -> S
             "WITH live AS (
                  SELECT id FROM sessions
                  WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > now()
+                   AND EXISTS (SELECT 1 FROM users u WHERE u.id = $2 AND u.suspended_at IS NULL)
              ), seen AS (
                  UPDATE sessions SET last_seen_at = now()
                  WHERE id IN (SELECT id FROM live)

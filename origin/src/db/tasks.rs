@@ -297,6 +297,7 @@ pub async fn find_active_token(
             "SELECT k.user_id, k.workspace_id, k.agent_id, k.task_id
              FROM task_tokens k JOIN tasks t ON t.id = k.task_id
              JOIN members m ON m.workspace_id = k.workspace_id AND m.user_id = k.user_id
+             JOIN users u ON u.id = k.user_id AND u.suspended_at IS NULL
              WHERE k.token_hash = $1 AND k.expires_at > now() AND t.status = ANY($2)",
         )
         .await?;

@@ -62,6 +62,38 @@ pub async fn find_or_create(db: &impl GenericClient, email: &str) -> StoreResult
     })
 }
 
+/// The user `id` if the account is not suspended: whom a credential may act for.
+pub async fn find_active_by_id(db: &impl GenericClient, id: Uuid) -> StoreResult<Option<User>> {
+    let stmt = db
+        .prepare_cached(
+            "SELECT id, email, name, created_at FROM users WHERE id = $1 AND suspended_at IS NULL",
+        )
+        .await?;
+    Ok(db.query_opt(&stmt, &[&id]).await?.map(User::from))
+}
+
+/// Suspends (`Some(reason)`, the reason possibly empty) or unsuspends (`None`) the user
+/// `id`; a suspension keeps its first time. Whether the user exists.
+pub async fn set_suspended(
+    db: &impl GenericClient,
+    id: Uuid,
+    suspension: Option<&str>,
+) -> StoreResult<bool> {
+    let stmt = db
+        .prepare_cached(
+            "UPDATE users
+             SET suspended_at = CASE WHEN $2 THEN coalesce(suspended_at, now()) END,
+                 suspended_reason = $3
+             WHERE id = $1",
+        )
+        .await?;
+    let reason = suspension.filter(|r| !r.is_empty());
+    Ok(db
+        .execute(&stmt, &[&id, &suspension.is_some(), &reason])
+        .await?
+        == 1)
+}
+
 pub async fn find_by_email(db: &impl GenericClient, email: &str) -> StoreResult<Option<User>> {
     let stmt = db
         .prepare_cached("SELECT id, email, name, created_at FROM users WHERE email = $1")

@@ -83,6 +83,11 @@ impl Outbox {
         }
     }
 
+    /// The database the outbox writes to.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
     /// Is there an edge to tell?
     pub fn delivers(&self) -> bool {
         self.purger.is_some()

@@ -32,4 +32,5 @@ mod runtimes;
 mod scopes;
 mod sessions;
 mod signatures;
+mod suspension;
 mod tasks;

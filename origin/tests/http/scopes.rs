@@ -89,19 +89,19 @@ async fn a_bound_token_sees_and_revokes_only_tokens_bound_to_its_workspace() {
         ))
         .await[0]
         .get(0);
+    let revoke = |id: String| {
+        let app = &app;
+        async move {
+            let path = format!("/api/tokens/{id}");
+            let r = app.call(Method::DELETE, &path, Some(bound), None).await;
+            assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+        }
+    };
     for id in [
         unscoped.to_string(),
         elsewhere.body["id"].as_str().unwrap().to_owned(),
     ] {
-        let r = app
-            .call(
-                Method::DELETE,
-                &format!("/api/tokens/{id}"),
-                Some(bound),
-                None,
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::NO_CONTENT);
+        revoke(id).await;
     }
     assert_eq!(app.get("/api/me", Some(&pat)).await.status, StatusCode::OK);
     let other = elsewhere.body["token"].as_str().unwrap();
@@ -110,16 +110,7 @@ async fn a_bound_token_sees_and_revokes_only_tokens_bound_to_its_workspace() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     // In reach: its sibling.
-    let id = sibling.body["id"].as_str().unwrap();
-    let r = app
-        .call(
-            Method::DELETE,
-            &format!("/api/tokens/{id}"),
-            Some(bound),
-            None,
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    revoke(sibling.body["id"].as_str().unwrap().to_owned()).await;
     let gone = sibling.body["token"].as_str().unwrap();
     assert_eq!(
         app.get("/api/me", Some(gone)).await.status,

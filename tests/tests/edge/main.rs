@@ -24,6 +24,7 @@ mod routing;
 mod scopes;
 mod sessions;
 mod shared_runtimes;
+mod suspension;
 mod tasks;
 mod who_acts;
 
@@ -95,6 +96,7 @@ fn main() -> ExitCode {
         routing::header_floods_are_431_in_json_at_the_edge,
         sessions::a_browser_session_works_with_csrf_and_costs_no_lookup,
         sessions::a_signed_out_session_is_refused_at_the_edge,
+        suspension::a_suspended_persons_credentials_are_refused_at_the_edge_at_once,
         daemons::enroll_call_and_revoke_through_the_edge,
         tasks::a_task_token_works_while_its_task_runs_and_not_a_moment_longer,
         members::a_removed_member_is_refused_at_the_edge_at_once,

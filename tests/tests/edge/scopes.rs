@@ -44,17 +44,9 @@ pub async fn every_route_answers_every_scope_and_refusals_never_leave_the_edge(s
     let before = origin_requests(stack).await;
     let mut refusals = 0;
     for case in scopes::cases(&s) {
-        let body = case.body.as_ref().map(ToString::to_string);
         for (token, want) in tokens.all().into_iter().zip(case.want) {
             let Want::Refused(e) = want else { continue };
-            let r = stack
-                .call(
-                    case.method.clone(),
-                    &case.path,
-                    Some(token),
-                    body.as_deref(),
-                )
-                .await;
+            let r = case.send(stack, token).await;
             fixtures::refused(&r, axum::http::StatusCode::FORBIDDEN, e.message());
             refusals += 1;
         }
