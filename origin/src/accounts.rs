@@ -15,10 +15,13 @@ use crate::domain_error::{DomainError, DomainResult};
 use crate::outbox::Outbox;
 
 /// What a suspension ended or purged.
-#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Suspended {
     pub sessions_revoked: usize,
     pub tokens_purged: usize,
+    /// The keys queued for the edge.
+    #[serde(skip)]
+    pub keys: Vec<String>,
 }
 
 /// Suspends user `id` (`reason` may be empty); `None` when there is no such user.
@@ -45,12 +48,14 @@ pub async fn suspend(outbox: &Outbox, id: Uuid, reason: &str) -> DomainResult<Op
                     )
                     .map(|k| k.to_string())
                     .collect::<Vec<_>>();
+                let tokens_purged = tokens.len();
+                keys.extend(tokens);
                 let suspended = Suspended {
                     sessions_revoked: ended.len(),
-                    tokens_purged: tokens.len(),
+                    tokens_purged,
+                    keys: keys.clone(),
                 };
-                keys.extend(tokens);
-                tracing::info!(user_id = %id, ?suspended, "account suspended");
+                tracing::info!(user_id = %id, sessions = suspended.sessions_revoked, tokens = tokens_purged, "account suspended");
                 Ok::<_, DomainError>((Some(suspended), keys))
             })
         })

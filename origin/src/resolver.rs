@@ -108,6 +108,14 @@ impl Resolver {
         let hash = token.hash();
         let now = Utc::now().timestamp();
         if let Some((actor, until)) = self.verified.get(hash.as_str(), now) {
+            // Fleet's verdict is remembered; the owner's suspension is asked each time.
+            if self
+                .local_user(Some(&actor.user_id().to_string()))
+                .await?
+                .is_none()
+            {
+                return Ok(None);
+            }
             return Ok(Some(Resolved {
                 actor,
                 ttl_secs: u64::try_from(until - now).unwrap_or(0),

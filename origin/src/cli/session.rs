@@ -37,6 +37,12 @@ pub async fn run(database_url: &str, command: SessionCommand) -> CliResult {
     let pool = connect(database_url)?;
     let client = pool.get().await?;
     let user = user_by_email(&client, &email).await?;
+    if crate::db::users::find_active_by_id(&client, user.id)
+        .await?
+        .is_none()
+    {
+        return Err(CliError(format!("account suspended: {}", user.email)));
+    }
     let new = sessions::NewSession {
         user_id: user.id,
         ttl_secs: i64::from(ttl_secs),

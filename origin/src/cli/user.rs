@@ -67,12 +67,24 @@ pub async fn run(database_url: &str, command: UserCommand) -> CliResult {
             let suspended = accounts::suspend(&outbox, user.id, &reason)
                 .await?
                 .ok_or_else(|| CliError(format!("no user with email {}", user.email)))?;
-            Ok(
-                json!({ "id": user.id, "email": user.email, "suspended": true,
-                       "sessions_revoked": suspended.sessions_revoked,
-                       "tokens_purged": suspended.tokens_purged,
-                       "purge_delivered": outbox.delivers() }),
-            )
+            // Committed either way; said plainly when the edge has not been told yet.
+            let undelivered = outbox.undelivered(&suspended.keys).await?;
+            if undelivered > 0 {
+                return Err(CliError(format!(
+                    "{} is suspended, but the edge could not be told yet: a serving origin \
+                     retries the purge (until then their cached credentials may still work \
+                     at the edge)",
+                    user.email
+                )));
+            }
+            Ok(json!({
+                "id": user.id,
+                "email": user.email,
+                "suspended": true,
+                "sessions_revoked": suspended.sessions_revoked,
+                "tokens_purged": suspended.tokens_purged,
+                "purge_delivered": outbox.delivers(),
+            }))
         }
         UserCommand::Unsuspend { email } => {
             let (outbox, user) = outbox_for(database_url, &email).await?;

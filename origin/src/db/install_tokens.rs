@@ -35,7 +35,8 @@ pub async fn insert(
         .prepare_cached(
             "INSERT INTO install_tokens (token_hash, workspace_id, created_by, user_id, expires_at)
              SELECT $1, $2, $3, m.user_id, now() + make_interval(mins => $5::int)
-             FROM members m WHERE m.workspace_id = $2 AND m.user_id = $4
+             FROM members m JOIN users u ON u.id = m.user_id AND u.suspended_at IS NULL
+             WHERE m.workspace_id = $2 AND m.user_id = $4
              RETURNING id, workspace_id, user_id, expires_at, created_at",
         )
         .await?;
@@ -99,12 +100,14 @@ pub async fn consume(
             "UPDATE install_tokens t
              SET used_at = now(), used_by_daemon_id = $2
              WHERE t.token_hash = $1 AND t.used_at IS NULL AND t.expires_at > now()
-               AND EXISTS (SELECT 1 FROM members m
-                           WHERE m.workspace_id = t.workspace_id AND m.user_id = t.user_id)
-               AND EXISTS (SELECT 1 FROM members m
+               AND EXISTS (SELECT 1 FROM members m JOIN users u ON u.id = m.user_id
+                           WHERE m.workspace_id = t.workspace_id AND m.user_id = t.user_id
+                             AND u.suspended_at IS NULL)
+               AND EXISTS (SELECT 1 FROM members m JOIN users u ON u.id = m.user_id
                            WHERE m.workspace_id = t.workspace_id
                              AND m.user_id = t.created_by
-                             AND m.role IN ('owner', 'admin'))
+                             AND m.role IN ('owner', 'admin')
+                             AND u.suspended_at IS NULL)
              RETURNING t.workspace_id, t.created_by, t.user_id",
         )
         .await?;
@@ -135,8 +138,9 @@ pub async fn why_not_consumed(
     let stmt = db
         .prepare_cached(
             "SELECT t.expires_at <= now(), t.used_at IS NOT NULL,
-                    NOT EXISTS (SELECT 1 FROM members m
-                                WHERE m.workspace_id = t.workspace_id AND m.user_id = t.user_id)
+                    NOT EXISTS (SELECT 1 FROM members m JOIN users u ON u.id = m.user_id
+                                WHERE m.workspace_id = t.workspace_id AND m.user_id = t.user_id
+                                  AND u.suspended_at IS NULL)
              FROM install_tokens t WHERE t.token_hash = $1",
         )
         .await?;

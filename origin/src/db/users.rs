@@ -79,6 +79,13 @@ pub async fn set_suspended(
     id: Uuid,
     suspension: Option<&str>,
 ) -> StoreResult<bool> {
+    // FOR UPDATE, not the UPDATE's own lock: it also makes a concurrent insert of a
+    // credential for the user (its foreign key's KEY SHARE lock) wait, so one made
+    // meanwhile is seen by the statements that queue the purge, and purged too.
+    let lock = db
+        .prepare_cached("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
+        .await?;
+    db.query_opt(&lock, &[&id]).await?;
     let stmt = db
         .prepare_cached(
             "UPDATE users

@@ -88,6 +88,24 @@ impl Outbox {
         &self.pool
     }
 
+    /// How many of `keys` still wait for their first delivery (a flush that failed
+    /// leaves them, for the dispatcher of a serving origin to retry).
+    pub async fn undelivered(&self, keys: &[String]) -> StoreResult<i64> {
+        let keys = keys.to_vec();
+        with_client(&self.pool, move |db| {
+            Box::pin(async move {
+                let stmt = db
+                    .prepare_cached(
+                        "SELECT count(*) FROM cache_invalidations
+                         WHERE attempts > 0 AND cache_key = ANY($1)",
+                    )
+                    .await?;
+                Ok(db.query_one(&stmt, &[&keys]).await?.get(0))
+            })
+        })
+        .await
+    }
+
     /// Is there an edge to tell?
     pub fn delivers(&self) -> bool {
         self.purger.is_some()

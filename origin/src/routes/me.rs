@@ -21,7 +21,7 @@ use crate::state::AppState;
 pub async fn me(State(state): State<AppState>, caller: UserCaller) -> AppResult<Json<Me>> {
     let id = caller.user_id;
     let user = with_client(&state.pool, |db| {
-        Box::pin(async move { users::find_by_id(db, id).await })
+        Box::pin(async move { users::find_active_by_id(db, id).await })
     })
     .await
     .map_err(AppError::from)?;

@@ -3,8 +3,9 @@
 //! tokens work again while ended sessions stay ended.
 
 use axum::http::StatusCode;
+use serde_json::json;
 use tollgate_origin::accounts;
-use tollgate_tests::fixtures::world;
+use tollgate_tests::fixtures::{exchange, mint, world};
 
 use crate::harness::{owner, TestApp};
 
@@ -60,6 +61,42 @@ async fn a_suspended_account_acts_for_nobody_until_it_is_lifted() {
         .await[0]
         .get::<_, Option<String>>(0);
     assert_eq!(reason.as_deref(), Some("abuse report"));
+
+    // No new machine enrolls for them, and they enroll none: minting for them finds no
+    // member, an install token minted before is refused, and so is one they issued.
+    let (admin, admin_pat) = app.user_with_token("admin@example.com").await;
+    // A second owner: owners may mint for anyone.
+    app.add_member(w.workspace.parse().unwrap(), admin, "owner")
+        .await;
+    let r = mint(
+        &app,
+        &w.workspace,
+        &admin_pat,
+        Some(&json!({ "user_id": user }).to_string()),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.error()),
+        (StatusCode::NOT_FOUND, "member not found")
+    );
+    assert!(accounts::unsuspend(&app.state.outbox, user).await.unwrap());
+    let theirs = mint(
+        &app,
+        &w.workspace,
+        &admin_pat,
+        Some(&json!({ "user_id": user }).to_string()),
+    )
+    .await;
+    let theirs = theirs.body["token"].as_str().unwrap().to_owned();
+    let issued = mint(&app, &w.workspace, &pat, None).await;
+    let issued = issued.body["token"].as_str().unwrap().to_owned();
+    accounts::suspend(&app.state.outbox, user, "")
+        .await
+        .unwrap();
+    let r = exchange(&app, &theirs, "late-box").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let r = exchange(&app, &issued, "late-box-2").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
 
     assert!(accounts::unsuspend(&app.state.outbox, user).await.unwrap());
     assert_eq!(status(&app, "/api/me", &pat).await, StatusCode::OK);
