@@ -145,11 +145,7 @@ pub async fn live_hashes_for(
              WHERE owner_id = $1 AND revoked_at IS NULL AND expires_at > now()",
         )
         .await?;
-    let rows = db.query(&stmt, &[&user_id]).await?;
-    Ok(rows
-        .iter()
-        .filter_map(|row| TokenHash::from_hex(row.get(0)))
-        .collect())
+    Ok(super::hashes(&db.query(&stmt, &[&user_id]).await?))
 }
 
 /// Does the daemon have a live token acting for `user`? Only to choose a message after

@@ -92,6 +92,14 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// The token hashes in the first column of `rows` (a `RETURNING token_hash` or a select
+/// of one): what a revocation queues for purging.
+pub fn hashes(rows: &[tokio_postgres::Row]) -> Vec<tollgate_shared::TokenHash> {
+    rows.iter()
+        .filter_map(|row| tollgate_shared::TokenHash::from_hex(row.get(0)))
+        .collect()
+}
+
 impl StoreError {
     /// A unique-constraint violation (a 409, not a 500).
     pub fn is_unique_violation(&self) -> bool {

@@ -204,11 +204,7 @@ pub async fn live_hashes(db: &impl GenericClient, user_id: Uuid) -> StoreResult<
              WHERE user_id = $1 AND NOT revoked AND (expires_at IS NULL OR expires_at > now())",
         )
         .await?;
-    let rows = db.query(&stmt, &[&user_id]).await?;
-    Ok(rows
-        .iter()
-        .filter_map(|row| TokenHash::from_hex(row.get(0)))
-        .collect())
+    Ok(super::hashes(&db.query(&stmt, &[&user_id]).await?))
 }
 
 /// Revokes `user_id`'s tokens bound to `workspace_id` (their removal from it: such
@@ -225,11 +221,9 @@ pub async fn revoke_bound(
              RETURNING token_hash",
         )
         .await?;
-    let rows = db.query(&stmt, &[&workspace_id, &user_id]).await?;
-    Ok(rows
-        .iter()
-        .filter_map(|row| TokenHash::from_hex(row.get("token_hash")))
-        .collect())
+    Ok(super::hashes(
+        &db.query(&stmt, &[&workspace_id, &user_id]).await?,
+    ))
 }
 
 /// A token's standing, whatever its state, for a renewal to judge.

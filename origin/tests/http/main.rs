@@ -30,6 +30,7 @@ mod resolve;
 mod revocation;
 mod runtimes;
 mod scopes;
+mod session_ending;
 mod sessions;
 mod signatures;
 mod suspension;
