@@ -182,6 +182,9 @@ pub async fn revocations_under_a_mixed_load_take_effect_at_once(stack: &Stack) {
     for (_, token) in &revocable {
         assert_eq!(stack.me(token).await.status(), StatusCode::OK);
     }
+    // Cached before the load starts: a token whose KV write had not landed would be a
+    // miss, and a miss may be refused (429) once the unknown tokens block this client.
+    stack.let_cache_writes_land().await;
     // Per token: when its DELETE was sent, and when its 204 arrived.
     let revoked_at: Arc<Mutex<HashMap<String, (Instant, Instant)>>> = Arc::default();
     let deadline = Instant::now() + Duration::from_secs(30);
