@@ -102,19 +102,22 @@ async fn session_mint_signs_a_jwt_the_origin_accepts() {
     cli_json(&db, &["migrate"]);
     cli_json(&db, &["user", "create", "--email", "jwt@example.com"]);
     let secret = "cli-jwt-secret-of-at-least-32-bytes";
-    let out = std::process::Command::new(origin_bin())
-        .args([
-            "session",
-            "mint",
-            "--email",
-            "jwt@example.com",
-            "--ttl-secs",
-            "120",
-        ])
-        .env("DATABASE_URL", &db)
-        .env("JWT_SECRET", secret)
-        .output()
-        .unwrap();
+    // `session mint` for jwt@example.com, with `ttl_secs` if given, signed with `secret`
+    // if given (else without JWT_SECRET at all).
+    let mint = |ttl_secs: Option<String>, secret: Option<&str>| {
+        let mut cmd = std::process::Command::new(origin_bin());
+        cmd.args(["session", "mint", "--email", "jwt@example.com"])
+            .env("DATABASE_URL", &db);
+        if let Some(ttl) = ttl_secs {
+            cmd.args(["--ttl-secs", &ttl]);
+        }
+        match secret {
+            Some(secret) => cmd.env("JWT_SECRET", secret),
+            None => cmd.env_remove("JWT_SECRET"),
+        };
+        cmd.output().unwrap()
+    };
+    let out = mint(Some("120".into()), Some(secret));
     assert!(
         out.status.success(),
         "{}",
@@ -148,30 +151,13 @@ async fn session_mint_signs_a_jwt_the_origin_accepts() {
         .get(0);
     assert_eq!(sessions, 1, "a minted session is a record");
     // Capped by SESSION_TTL_DAYS (30 by default).
-    let out = std::process::Command::new(origin_bin())
-        .args([
-            "session",
-            "mint",
-            "--email",
-            "jwt@example.com",
-            "--ttl-secs",
-        ])
-        .arg((30 * 86_400 + 1).to_string())
-        .env("DATABASE_URL", &db)
-        .env("JWT_SECRET", secret)
-        .output()
-        .unwrap();
+    let out = mint(Some((30 * 86_400 + 1).to_string()), Some(secret));
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("--ttl-secs must be from 1 to 2592000"),
         "{err}"
     );
-    let out = std::process::Command::new(origin_bin())
-        .args(["session", "mint", "--email", "jwt@example.com"])
-        .env("DATABASE_URL", &db)
-        .env_remove("JWT_SECRET")
-        .output()
-        .unwrap();
+    let out = mint(None, None);
     assert!(String::from_utf8_lossy(&out.stderr).contains("JWT_SECRET is not set"));
 }
