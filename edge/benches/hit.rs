@@ -58,7 +58,12 @@ fn hit(c: &mut Criterion) {
         let cache_key = cache_key(token.kind, &token.hash());
         let actor = cache::hit(Some(black_box(&entry)), now).unwrap();
         check(black_box(cache_key.as_str()));
-        forward::stamp(&key, "GET", "/api/me", Some(&actor), "req-1", now).unwrap()
+        let sender = forward::Sender {
+            actor: Some(&actor),
+            client: "203.0.113.7",
+            request_id: "req-1",
+        };
+        forward::stamp(&key, "GET", "/api/me", sender, now).unwrap()
     };
     let cleared = |cache_key: &str| {
         assert_eq!(revocations.verdict(cache_key, now_ms), Verdict::Clear);

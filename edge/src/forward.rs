@@ -4,7 +4,7 @@
 use std::time::Duration;
 use tollgate_shared::actor::stamped_headers;
 use tollgate_shared::headers::{
-    STRIPPED_HEADERS, X_EDGE_SIGNATURE, X_EDGE_TIMESTAMP, X_REQUEST_ID,
+    STRIPPED_HEADERS, X_CLIENT_ADDRESS, X_EDGE_SIGNATURE, X_EDGE_TIMESTAMP, X_REQUEST_ID,
 };
 
 use tollgate_shared::signing::{Body, SignedRequest};
@@ -66,16 +66,30 @@ pub fn passed_back(
     headers
 }
 
-/// The headers to add: identity, request id, timestamp and signature. An identity
-/// value with a control character cannot be signed unambiguously: 400.
+/// Who sent a forwarded request, and which: what [`stamp`] signs besides the request line.
+#[derive(Debug, Clone, Copy)]
+pub struct Sender<'a> {
+    /// Authenticated, or `None` on a public route.
+    pub actor: Option<&'a Actor>,
+    /// `CF-Connecting-IP`: the origin's sign-in limits count it.
+    pub client: &'a str,
+    pub request_id: &'a str,
+}
+
+/// The headers to add: identity, client address, request id, timestamp and signature.
+/// A value with a control character cannot be signed unambiguously: 400.
 pub fn stamp(
     key: &SigningKey,
     method: &str,
     path_and_query: &str,
-    actor: Option<&Actor>,
-    request_id: &str,
+    sender: Sender<'_>,
     now: i64,
 ) -> Result<Vec<(&'static str, String)>, EdgeError> {
+    let Sender {
+        actor,
+        client,
+        request_id,
+    } = sender;
     let values = actor.map(Actor::signing_values).unwrap_or_default();
     let (timestamp, signature) = key
         .sign(
@@ -83,6 +97,7 @@ pub fn stamp(
                 method,
                 path_and_query,
                 body: Body::Unsigned,
+                client,
                 identity: values.each_ref().map(String::as_str),
             },
             now,
@@ -94,6 +109,7 @@ pub fn stamp(
     } else {
         Vec::new()
     };
+    headers.push((X_CLIENT_ADDRESS, client.to_owned()));
     headers.push((X_REQUEST_ID, request_id.to_owned()));
     headers.push((X_EDGE_TIMESTAMP, timestamp));
     headers.push((X_EDGE_SIGNATURE, signature));
@@ -128,25 +144,23 @@ pub struct Outgoing {
 }
 
 /// The forward of a `method` request to `path_and_query` with its `Content-Length`
-/// (`content_length`), for `actor` (none on a public route): 403 for a scoped PAT outside
-/// its scope, 400 for an identity that cannot be signed, then 413 for a body over the
-/// path's limit.
+/// (`content_length`), from `sender`: 403 for a scoped PAT outside its scope, 400 for an
+/// identity that cannot be signed, then 413 for a body over the path's limit.
 pub fn plan(
     config: &Config,
     method: &str,
     path_and_query: &str,
     content_length: Option<&str>,
-    actor: Option<&Actor>,
-    request_id: &str,
+    sender: Sender<'_>,
     now: i64,
 ) -> Result<Outgoing, EdgeError> {
     let path = route::path(path_and_query);
     // A scoped PAT outside its scope is refused here, from the cached identity: the
     // request is never signed, never sent, and costs the origin nothing.
-    if let Some(actor) = actor {
+    if let Some(actor) = sender.actor {
         actor.scope().permits(method, path)?;
     }
-    let stamped = stamp(&config.key, method, path_and_query, actor, request_id, now)?;
+    let stamped = stamp(&config.key, method, path_and_query, sender, now)?;
     let body = body::forwarded(method, path, body::declared_length(content_length))?;
     Ok(Outgoing {
         url: origin_url(&config.origin, path_and_query),
@@ -231,6 +245,14 @@ mod tests {
         }
     }
 
+    fn sender(actor: Option<&Actor>) -> Sender<'_> {
+        Sender {
+            actor,
+            client: "203.0.113.7",
+            request_id: "rid",
+        }
+    }
+
     #[test]
     fn stamped_headers_verify_at_the_origin() {
         let key = SigningKey::new("s");
@@ -240,18 +262,20 @@ mod tests {
             scope: tollgate_shared::Scope::UNSCOPED,
         };
         let headers: HashMap<&str, String> =
-            stamp(&key, "GET", "/api/me?x=1", Some(&id), "rid", 500)
+            stamp(&key, "GET", "/api/me?x=1", sender(Some(&id)), 500)
                 .unwrap()
                 .into_iter()
                 .collect();
         assert_eq!(headers["x-user-id"], user_id);
         assert_eq!(headers["x-actor-source"], "pat");
         assert_eq!(headers["x-request-id"], "rid");
+        assert_eq!(headers["x-client-address"], "203.0.113.7");
         let get = |n: &str| headers.get(n).map_or("", String::as_str);
         let req = SignedRequest {
             method: "GET",
             path_and_query: "/api/me?x=1",
             body: Body::Unsigned,
+            client: get("x-client-address"),
             identity: tollgate_shared::headers::SIGNED_IDENTITY_HEADERS.map(get),
         };
         assert!(key
@@ -308,7 +332,7 @@ mod tests {
             },
         };
         let plan_for = |actor: &Actor, method, path: &str| {
-            super::plan(&config, method, path, None, Some(actor), "rid", 500).map(|_| ())
+            super::plan(&config, method, path, None, sender(Some(actor)), 500).map(|_| ())
         };
         let bound = pat(Some(mine), Access::Write);
         let read = pat(None, Access::Read);
@@ -342,8 +366,7 @@ mod tests {
             "POST",
             "/api/me?x=1",
             Some("12"),
-            Some(&id),
-            "rid",
+            sender(Some(&id)),
             500,
         )
         .unwrap();
@@ -352,20 +375,20 @@ mod tests {
         assert_eq!(plan.timeout, Duration::from_secs(7));
         assert_eq!(
             plan.stamped,
-            stamp(&config.key, "POST", "/api/me?x=1", Some(&id), "rid", 500).unwrap()
+            stamp(&config.key, "POST", "/api/me?x=1", sender(Some(&id)), 500).unwrap()
         );
-        let public = super::plan(&config, "GET", "/api/ping", None, None, "rid", 500).unwrap();
+        let public = super::plan(&config, "GET", "/api/ping", None, sender(None), 500).unwrap();
         assert_eq!(public.body, Forwarded::Nothing);
         assert!(!public.stamped.iter().any(|(n, _)| *n == "x-user-id"));
         let exec = "/api/cloud-runtime/nodes/exec";
-        let proxy = super::plan(&config, "POST", exec, None, None, "rid", 500).unwrap();
+        let proxy = super::plan(&config, "POST", exec, None, sender(None), 500).unwrap();
         assert_eq!(
             (proxy.body, proxy.timeout),
             (Forwarded::Read(1024 * 1024), Duration::from_secs(40))
         );
         let over = Some("70000");
         assert_eq!(
-            super::plan(&config, "PUT", "/api/me", over, None, "rid", 500),
+            super::plan(&config, "PUT", "/api/me", over, sender(None), 500),
             Err(EdgeError::TooLarge)
         );
         // An identity that cannot be signed is refused before the body is looked at.
@@ -379,8 +402,7 @@ mod tests {
                 "PUT",
                 "/api/me",
                 over,
-                Some(&unsignable),
-                "rid",
+                sender(Some(&unsignable)),
                 500
             ),
             Err(EdgeError::BadRequest)

@@ -89,8 +89,12 @@ impl Incoming {
         now: i64,
     ) -> Result<Outgoing, EdgeError> {
         let length = self.header("content-length");
-        let (method, rid) = (self.method.as_str(), self.request_id.as_str());
-        forward::plan(config, method, path_and_query, length, actor, rid, now)
+        let sender = forward::Sender {
+            actor,
+            client: self.client(),
+            request_id: &self.request_id,
+        };
+        forward::plan(config, &self.method, path_and_query, length, sender, now)
     }
 }
 
@@ -190,17 +194,26 @@ mod tests {
     }
 
     #[test]
-    fn the_plan_takes_the_method_length_and_request_id_of_the_request() {
+    fn the_plan_takes_the_method_length_client_and_request_id_of_the_request() {
         let config = Config {
             origin: "https://o.example".to_owned(),
             key: SigningKey::new("s"),
             origin_timeout: Duration::from_secs(7),
             sessions: None,
         };
-        let headers = [("content-length", "12"), ("x-request-id", "rid")];
+        let headers = [
+            ("content-length", "12"),
+            ("x-request-id", "rid"),
+            ("cf-connecting-ip", "198.51.100.4"),
+        ];
         let req = incoming("POST", "/api/me?x=1", &headers);
         let plan = req.plan(&config, "/api/me?x=1", None, 500).unwrap();
-        let by_hand = forward::plan(&config, "POST", "/api/me?x=1", Some("12"), None, "rid", 500);
+        let sender = forward::Sender {
+            actor: None,
+            client: "198.51.100.4",
+            request_id: "rid",
+        };
+        let by_hand = forward::plan(&config, "POST", "/api/me?x=1", Some("12"), sender, 500);
         assert_eq!(Ok(plan.clone()), by_hand);
         assert_eq!(plan.body, Forwarded::Stream);
         let over = incoming("PUT", "/api/me", &[("content-length", "70000")]);

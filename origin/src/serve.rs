@@ -131,8 +131,8 @@ async fn serve_connections(listener: TcpListener, router: Router, mut stop: watc
             accepted = listener.accept() => accepted,
             _ = stop.changed() => break,
         };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
             Err(e) => {
                 // Out of file descriptors and the like: back off instead of spinning.
                 tracing::warn!(error = %e, "accept failed");
@@ -140,7 +140,9 @@ async fn serve_connections(listener: TcpListener, router: Router, mut stop: watc
                 continue;
             }
         };
-        let service = TowerToHyperService::new(router.clone());
+        // The peer, for requests that do not come through the edge (`ClientAddress`).
+        let peer = axum::Extension(axum::extract::ConnectInfo(peer));
+        let service = TowerToHyperService::new(tower::Layer::layer(&peer, router.clone()));
         let connection = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), service)
             .into_owned();

@@ -34,6 +34,7 @@ fn micro(c: &mut Criterion) {
         method: "GET",
         path_and_query: "/api/me?include=workspaces",
         body: Body::Unsigned,
+        client: "203.0.113.7",
         identity: values,
     };
     let now = 1_700_000_000;

@@ -80,10 +80,17 @@ pub enum AuthError {
     /// sessions do (install tokens, membership, revoking daemon tokens).
     #[error("token cannot grant more than it has")]
     CannotGrant,
+    /// A sign-in code that is wrong, expired, used or burned, or for an address with no
+    /// account: one answer for all.
+    #[error("invalid code")]
+    InvalidCode,
+    /// The right sign-in code, for an account that is suspended.
+    #[error("account suspended")]
+    AccountSuspended,
 }
 
 impl AuthError {
-    pub const ALL: [AuthError; 22] = [
+    pub const ALL: [AuthError; 24] = [
         AuthError::MissingAuthorization,
         AuthError::MissingAuthorizationHeader,
         AuthError::InvalidAuthorizationFormat,
@@ -106,6 +113,8 @@ impl AuthError {
         AuthError::BoundElsewhere,
         AuthError::ReadOnly,
         AuthError::CannotGrant,
+        AuthError::InvalidCode,
+        AuthError::AccountSuspended,
     ];
 
     pub fn status(self) -> u16 {
@@ -120,7 +129,8 @@ impl AuthError {
             | AuthError::RuntimeNotYours
             | AuthError::BoundElsewhere
             | AuthError::ReadOnly
-            | AuthError::CannotGrant => 403,
+            | AuthError::CannotGrant
+            | AuthError::AccountSuspended => 403,
             _ => 401,
         }
     }
@@ -155,6 +165,8 @@ impl AuthError {
             AuthError::BoundElsewhere => "token is bound to a different workspace",
             AuthError::ReadOnly => "token is read-only",
             AuthError::CannotGrant => "token cannot grant more than it has",
+            AuthError::InvalidCode => "invalid code",
+            AuthError::AccountSuspended => "account suspended",
         }
     }
 
@@ -166,7 +178,9 @@ impl AuthError {
             AuthError::MissingAuthorization
             | AuthError::MissingAuthorizationHeader
             | AuthError::InvalidAuthorizationFormat
-            | AuthError::EdgeRequired => Some(CHALLENGE),
+            | AuthError::EdgeRequired
+            // A 401 needs a challenge (RFC 9110 §15.5.2); a code is no bearer token.
+            | AuthError::InvalidCode => Some(CHALLENGE),
             AuthError::InvalidToken
             | AuthError::InvalidSignature
             | AuthError::InvalidInstallToken
@@ -184,7 +198,8 @@ impl AuthError {
             | AuthError::RuntimeNotYours
             | AuthError::BoundElsewhere
             | AuthError::ReadOnly
-            | AuthError::CannotGrant => None,
+            | AuthError::CannotGrant
+            | AuthError::AccountSuspended => None,
         }
     }
 }

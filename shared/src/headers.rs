@@ -13,6 +13,8 @@ pub const X_TOKEN_ACCESS: &str = "x-token-access";
 pub const X_EDGE_TIMESTAMP: &str = "x-edge-timestamp";
 pub const X_EDGE_SIGNATURE: &str = "x-edge-signature";
 pub const X_REQUEST_ID: &str = "x-request-id";
+/// The client's address as the edge saw it (`CF-Connecting-IP`), signed with the rest.
+pub const X_CLIENT_ADDRESS: &str = "x-client-address";
 
 /// How many identity values a signature covers.
 pub const IDENTITY_FIELDS: usize = 8;
@@ -30,15 +32,17 @@ pub const SIGNED_IDENTITY_HEADERS: [&str; IDENTITY_FIELDS] = [
 ];
 
 /// Every header a client must never be able to set: removed on every route. The
-/// identity headers plus the two that would make them look edge-signed.
-pub const STRIPPED_HEADERS: [&str; IDENTITY_FIELDS + 2] = {
-    let mut out = [X_EDGE_TIMESTAMP; IDENTITY_FIELDS + 2];
+/// identity headers, the client address, and the two that would make them look
+/// edge-signed.
+pub const STRIPPED_HEADERS: [&str; IDENTITY_FIELDS + 3] = {
+    let mut out = [X_EDGE_TIMESTAMP; IDENTITY_FIELDS + 3];
     let mut i = 0;
     while i < SIGNED_IDENTITY_HEADERS.len() {
         out[i] = SIGNED_IDENTITY_HEADERS[i];
         i += 1;
     }
     out[IDENTITY_FIELDS + 1] = X_EDGE_SIGNATURE;
+    out[IDENTITY_FIELDS + 2] = X_CLIENT_ADDRESS;
     out
 };
 
@@ -53,6 +57,7 @@ mod tests {
         }
         assert!(STRIPPED_HEADERS.contains(&X_EDGE_TIMESTAMP));
         assert!(STRIPPED_HEADERS.contains(&X_EDGE_SIGNATURE));
-        assert_eq!(STRIPPED_HEADERS.len(), 10);
+        assert!(STRIPPED_HEADERS.contains(&X_CLIENT_ADDRESS));
+        assert_eq!(STRIPPED_HEADERS.len(), 11);
     }
 }

@@ -8,6 +8,7 @@
 //! - [`scope`]: how far a PAT reaches (one workspace or all, read or write), and its ceiling.
 //! - [`errors`]: the authentication failures, with their messages and challenges.
 //! - [`session`]: session JWTs (HS256) and CSRF tokens.
+//! - [`sign_in`]: sign-in codes and the rate limits of the two sign-in routes.
 //! - [`wire`]: the bodies of the calls between the edge and the origin.
 //! - [`cache`]: KV cache keys, entries and TTL rules.
 //! - [`signing`]: the edge↔origin HMAC request signature (`tollgate-v2`) and signed answers.
@@ -33,6 +34,7 @@ mod schema;
 pub mod scope;
 pub mod session;
 pub mod settings;
+pub mod sign_in;
 pub mod signing;
 pub mod token;
 pub mod wire;

@@ -29,8 +29,11 @@ impl PathClass {
 
 /// Public routes are exact (method, path) pairs: a prefix match would open more than
 /// intended.
-pub const PUBLIC: [(&str, &str); 3] = [
+pub const PUBLIC: [(&str, &str); 5] = [
     ("POST", "/api/install-tokens/exchange"),
+    // Sign-in: rate limited per client address at both sides (`crate::sign_in`).
+    ("POST", crate::sign_in::SEND_CODE_PATH),
+    ("POST", crate::sign_in::VERIFY_CODE_PATH),
     ("GET", "/api/ping"),
     // The API's description, for SDK generators and API testers. The internal one
     // (`/openapi.internal.json`) is not served.
@@ -88,6 +91,10 @@ mod tests {
             ("GET", "/api/install-tokens/exchange", USER),
             ("HEAD", "/api/install-tokens/exchange", USER),
             ("GET", "/api/ping", PathClass::Public),
+            ("POST", "/api/auth/send-code", PathClass::Public),
+            ("POST", "/api/auth/verify-code", PathClass::Public),
+            ("GET", "/api/auth/send-code", USER),
+            ("POST", "/api/auth/logout", USER),
             ("HEAD", "/api/ping", PathClass::Public),
             ("POST", "/api/ping", USER),
             ("GET", "/api/me", USER),

@@ -37,6 +37,11 @@ impl SessionKey {
         SessionKey(secret.as_bytes().to_vec())
     }
 
+    /// The raw key, for the other MACs made under it (`sign_in::code_digest`).
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+
     fn mac(&self) -> HmacSha256 {
         <HmacSha256 as Mac>::new_from_slice(&self.0)
             .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"))

@@ -13,10 +13,25 @@ pub fn now() -> i64 {
     i64::try_from(since.as_secs()).unwrap()
 }
 
-/// The headers the edge adds to a request it forwards for `actor` (`None`: nobody),
-/// signed at `at` over the request line and the identity, the body unsigned: the
-/// timestamp, the signature, then the identity headers.
+/// The client address the kit's edge stamps (a documentation address, RFC 5737).
+pub const CLIENT: &str = "203.0.113.7";
+
+/// The headers the edge adds to a request it forwards for `actor` (`None`: nobody) from
+/// [`CLIENT`], signed at `at` over the request line, the client and the identity, the
+/// body unsigned: the timestamp, the signature, the client, then the identity headers.
 pub fn stamp(
+    method: &str,
+    path: &str,
+    actor: Option<&Actor>,
+    secret: &str,
+    at: i64,
+) -> Vec<(&'static str, String)> {
+    stamp_from(CLIENT, method, path, actor, secret, at)
+}
+
+/// [`stamp`], from `client`.
+pub fn stamp_from(
+    client: &str,
     method: &str,
     path: &str,
     actor: Option<&Actor>,
@@ -30,12 +45,17 @@ pub fn stamp(
                 method,
                 path_and_query: path,
                 body: Body::Unsigned,
+                client,
                 identity: values.each_ref().map(String::as_str),
             },
             at,
         )
         .unwrap();
-    let mut headers = vec![("x-edge-timestamp", ts), ("x-edge-signature", sig)];
+    let mut headers = vec![
+        ("x-edge-timestamp", ts),
+        ("x-edge-signature", sig),
+        ("x-client-address", client.to_owned()),
+    ];
     headers.extend(actor.map(Actor::to_headers).unwrap_or_default());
     headers
 }

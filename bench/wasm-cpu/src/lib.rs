@@ -37,6 +37,7 @@ pub fn hit_path(authorization: &str, entry: &str, iterations: u32) -> u32 {
                 method: "GET",
                 path_and_query: "/api/me",
                 body: Body::Unsigned,
+                client: "203.0.113.7",
                 identity: values.each_ref().map(String::as_str),
             },
             now,

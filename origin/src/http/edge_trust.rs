@@ -5,12 +5,14 @@
 //! `401 invalid signature` otherwise — never a fallback. A request without one has the
 //! identity headers stripped, so a client can never set them.
 
-use axum::extract::{Request, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, Method, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tollgate_shared::headers::{
-    SIGNED_IDENTITY_HEADERS, STRIPPED_HEADERS, X_EDGE_SIGNATURE, X_EDGE_TIMESTAMP,
+    SIGNED_IDENTITY_HEADERS, STRIPPED_HEADERS, X_CLIENT_ADDRESS, X_EDGE_SIGNATURE, X_EDGE_TIMESTAMP,
 };
 use tollgate_shared::session;
 use tollgate_shared::signing::{Body, SignedRequest};
@@ -24,12 +26,27 @@ use crate::state::AppState;
 #[derive(Debug, Clone)]
 pub struct EdgeVerified(pub Option<Actor>);
 
+/// Set by [`edge_trust`] on every request it lets through: whom the request came from,
+/// for the sign-in limits and the session record. The edge's signed `X-Client-Address`
+/// (`CF-Connecting-IP`) when it came through the edge, else the connection's peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientAddress(pub String);
+
+impl ClientAddress {
+    /// An unsigned request's: the peer the server accepted (`serve`), if it knows one.
+    fn of_peer(req: &Request) -> ClientAddress {
+        let peer = req.extensions().get::<ConnectInfo<SocketAddr>>();
+        ClientAddress(peer.map_or_else(|| "unknown".to_owned(), |p| p.0.ip().to_string()))
+    }
+}
+
 pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 /// Verifies `X-Edge-Timestamp`/`X-Edge-Signature` over `body`; the signature covers the
-/// method, the path and query exactly as received, and the eight identity headers.
+/// method, the path and query exactly as received, the client address and the eight
+/// identity headers.
 pub fn verify_edge_signature(
     key: &SigningKey,
     method: &Method,
@@ -47,6 +64,7 @@ pub fn verify_edge_signature(
         method: method.as_str(),
         path_and_query: uri.path_and_query().map_or("/", |pq| pq.as_str()),
         body,
+        client: header_str(headers, X_CLIENT_ADDRESS).unwrap_or(""),
         identity: SIGNED_IDENTITY_HEADERS.map(|name| header_str(headers, name).unwrap_or("")),
     };
     key.verify(
@@ -86,6 +104,8 @@ pub async fn edge_trust(State(state): State<AppState>, mut req: Request, next: N
         for name in STRIPPED_HEADERS {
             req.headers_mut().remove(name);
         }
+        let client = ClientAddress::of_peer(&req);
+        req.extensions_mut().insert(client);
         return next.run(req).await;
     }
     let verified = match state.edge_key.as_deref() {
@@ -101,7 +121,10 @@ pub async fn edge_trust(State(state): State<AppState>, mut req: Request, next: N
     });
     match verified {
         Ok(actor) => {
+            let client = header_str(req.headers(), X_CLIENT_ADDRESS).unwrap_or("unknown");
+            let client = ClientAddress(client.to_owned());
             req.extensions_mut().insert(EdgeVerified(actor));
+            req.extensions_mut().insert(client);
             next.run(req).await
         }
         Err(e) => AppError::Auth(e).into_response(),

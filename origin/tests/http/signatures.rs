@@ -218,6 +218,7 @@ async fn stamped_actors_follow_the_route_class_table() {
                 method: "GET",
                 path_and_query: "/api/me",
                 body: tollgate_shared::signing::Body::Unsigned,
+                client: "",
                 identity: values,
             },
             now(),

@@ -1,9 +1,10 @@
-//! Edge↔origin request signing, `tollgate-v2`, byte for byte as docs/ARCHITECTURE.md "Request signature".
+//! Edge↔origin request signing, `tollgate-v3`, byte for byte as docs/ARCHITECTURE.md "Request signature".
 //!
 //! `X-Edge-Signature` = hex(HMAC-SHA256(EDGE_ORIGIN_SECRET, message)), where the message
-//! is these lines joined by `\n`: `tollgate-v2`, the method in upper case, the path and
-//! query as sent, the timestamp as in `X-Edge-Timestamp`, the body digest, then the eight
-//! identity header values in [`SIGNED_IDENTITY_HEADERS`] order (empty when absent).
+//! is these lines joined by `\n`: `tollgate-v3`, the method in upper case, the path and
+//! query as sent, the timestamp as in `X-Edge-Timestamp`, the body digest, the client's
+//! address (`X-Client-Address`), then the eight identity header values in
+//! [`SIGNED_IDENTITY_HEADERS`] order (empty when absent).
 
 use std::fmt;
 
@@ -15,9 +16,10 @@ use crate::headers::IDENTITY_FIELDS;
 use crate::headers::SIGNED_IDENTITY_HEADERS;
 use crate::hex;
 
-/// `v2` since the identity has eight values (a PAT's access); a `v1` message (seven)
-/// never verifies, so an edge and an origin of different versions refuse each other.
-pub const VERSION: &str = "tollgate-v2";
+/// `v3` since the client's address is signed (the origin's sign-in limits count it);
+/// `v2` had none, `v1` seven identity values. A message of another version never
+/// verifies, so an edge and an origin of different versions refuse each other.
+pub const VERSION: &str = "tollgate-v3";
 /// The first line of a signed answer's message.
 pub const ANSWER_VERSION: &str = "tollgate-v1-answer";
 /// Signatures older or newer than this (seconds, against the receiver's clock) are refused.
@@ -50,6 +52,9 @@ pub struct SignedRequest<'a> {
     pub method: &'a str,
     pub path_and_query: &'a str,
     pub body: Body<'a>,
+    /// The client's address as the edge saw it (`CF-Connecting-IP`); empty on the two
+    /// sides' own calls.
+    pub client: &'a str,
     /// The identity header values in signature order; all empty for none.
     pub identity: [&'a str; IDENTITY_FIELDS],
 }
@@ -62,6 +67,7 @@ impl<'a> SignedRequest<'a> {
             method,
             path_and_query,
             body: Body::Digest(body),
+            client: "",
             identity: [""; IDENTITY_FIELDS],
         }
     }
@@ -111,7 +117,14 @@ pub fn canonical_message(
 ) -> Result<String, SignatureError> {
     let method = req.method.to_ascii_uppercase();
     let body = req.body.line();
-    let mut lines = vec![VERSION, &method, req.path_and_query, timestamp, &body];
+    let mut lines = vec![
+        VERSION,
+        &method,
+        req.path_and_query,
+        timestamp,
+        &body,
+        req.client,
+    ];
     lines.extend(req.identity);
     if lines.iter().any(|l| has_control(l)) {
         return Err(SignatureError::ControlCharacter);

@@ -25,12 +25,13 @@ fn fixed_vector() {
         method: "get",
         path_and_query: "/api/me?x=1",
         body: Body::Unsigned,
+        client: "203.0.113.7",
         identity: id.each_ref().map(String::as_str),
     };
     let key = SigningKey::new("test-secret");
     assert_eq!(
         canonical_message(&req, "1700000000").unwrap(),
-        "tollgate-v2\nGET\n/api/me?x=1\n1700000000\nUNSIGNED-PAYLOAD\n\
+        "tollgate-v3\nGET\n/api/me?x=1\n1700000000\nUNSIGNED-PAYLOAD\n203.0.113.7\n\
          7d4f9c2e-0000-4000-8000-000000000001\n\npat\n\
          7d4f9c2e-0000-4000-8000-0000000000aa\n\n\n\nread"
     );
@@ -57,6 +58,7 @@ fn verify_accepts_within_skew_and_rejects_outside() {
         method: "GET",
         path_and_query: "/api/me",
         body: Body::Unsigned,
+        client: "203.0.113.7",
         identity: id.each_ref().map(String::as_str),
     };
     let key = SigningKey::new("s");
@@ -98,6 +100,7 @@ fn every_covered_field_matters() {
         method: "GET",
         path_and_query: "/api/me",
         body: Body::Unsigned,
+        client: "203.0.113.7",
         identity: id.each_ref().map(String::as_str),
     };
     let (ts, sig) = key.sign(&base, NOW).unwrap();
@@ -114,8 +117,12 @@ fn every_covered_field_matters() {
             body: Body::Digest(b""),
             ..base
         },
+        SignedRequest {
+            client: "203.0.113.8",
+            ..base
+        },
     ];
-    for i in 0..7 {
+    for i in 0..IDENTITY_FIELDS {
         let mut identity = base.identity;
         identity[i] = if identity[i] == "x" { "y" } else { "x" };
         changed.push(SignedRequest { identity, ..base });
@@ -139,6 +146,7 @@ fn control_characters_are_never_signed_nor_believed() {
         method: "GET",
         path_and_query: "/api/me",
         body: Body::Unsigned,
+        client: "203.0.113.7",
         identity,
     };
     assert_eq!(key.sign(&req, NOW), Err(SignatureError::ControlCharacter));
@@ -239,10 +247,10 @@ proptest! {
     }
 }
 
-const FIXED_SIGNATURE: &str = "5d1726de88151a1f8dca4e42cbbe3e83f291a442a52bf006a1d6e28dcd58af6f";
+const FIXED_SIGNATURE: &str = "dec09fcc026aeb3b1d5fdabea42463a49e6bf3562fe9575d9da771503276299d";
 const FIXED_ANSWER_SIGNATURE: &str =
-    "d0d99a9d6f50a6339cb92a48c641b8efeb3df1a7454e89440dad81907b951249";
+    "cc0759a6102b842243969c779a77bd5d6e338a2ee8c05c16e200632f46812109";
 const FIXED_EMPTY_ANSWER_SIGNATURE: &str =
     "85215d46bf612775814538c706f03812de9ca4caa97e35ecef50885799a88d89";
 const FIXED_BODY_SIGNATURE: &str =
-    "5a3d08e8c7d6dfb9e7ba438ac7389067401300d277634d97f3ae829befec1b2e";
+    "6649f3ada5890115acaedf82d37cb09c44b20e19eb98dcd392044ce5535a2d3c";
