@@ -5,11 +5,9 @@
 //! origin, so a flood costs the origin (and Fleet, for `mcn_`) about the budget, not one
 //! lookup per token. The client's cached tokens keep working (a hit asks nobody).
 //!
-//! Clients are counted by address: IPv4 as it is, IPv6 by its /64 (one customer's
-//! network, which can hold as many addresses as it likes).
+//! Clients are counted by address (`tollgate_shared::client::client_key`).
 
-use std::net::Ipv6Addr;
-
+pub use tollgate_shared::client::client_key;
 use tollgate_shared::expiring::ExpiringMap;
 
 /// The binding's period (`wrangler.toml`: `simple = { limit = 50, period = 10 }`), and
@@ -17,21 +15,6 @@ use tollgate_shared::expiring::ExpiringMap;
 pub const BLOCK_SECS: i64 = 10;
 /// Clients remembered at most; the oldest go first.
 pub const CAPACITY: usize = 10_000;
-
-/// What the limiter counts a client by.
-pub fn client_key(address: &str) -> String {
-    match address.parse::<Ipv6Addr>() {
-        // An IPv4 address written as IPv6 (`::ffff:a.b.c.d`) is that IPv4 address.
-        Ok(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let s = v6.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-            }
-        },
-        Err(_) => address.to_owned(),
-    }
-}
 
 /// The clients this isolate knows to be over their budget, until when.
 pub struct Blocked {
@@ -60,21 +43,6 @@ impl Blocked {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ipv6_clients_are_counted_by_their_64() {
-        assert_eq!(client_key("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
-        assert_eq!(client_key("2001:db8:1:2:ffff::1"), "2001:db8:1:2::/64");
-        assert_eq!(client_key("2001:DB8:1:2::"), "2001:db8:1:2::/64");
-        assert_ne!(client_key("2001:db8:1:3::1"), client_key("2001:db8:1:2::1"));
-    }
-
-    #[test]
-    fn ipv4_clients_are_counted_by_address() {
-        assert_eq!(client_key("203.0.113.7"), "203.0.113.7");
-        assert_eq!(client_key("::ffff:203.0.113.7"), "203.0.113.7");
-        assert_eq!(client_key("unknown"), "unknown");
-    }
 
     #[test]
     fn a_block_lasts_the_binding_period() {

@@ -24,8 +24,8 @@ use crate::http::request_id::{request_id, RequestId};
 use crate::openapi;
 use crate::routes::docs::{self, Documents};
 use crate::routes::{
-    cloud_runtime, daemon, daemon_tokens, health, install_tokens, internal, me, members, pats,
-    runtimes, sessions, task_runs, tasks, workspaces,
+    auth, cloud_runtime, daemon, daemon_tokens, health, install_tokens, internal, me, members,
+    pats, runtimes, sessions, task_runs, tasks, workspaces,
 };
 use crate::state::AppState;
 use tollgate_shared::wire::CLOUD_RUNTIME_MAX_BODY_BYTES;
@@ -111,6 +111,8 @@ fn public_api(metrics: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(pats::create, pats::list))
         .routes(routes!(pats::revoke))
         .routes(routes!(pats::renew_current))
+        .routes(routes!(auth::send_code))
+        .routes(routes!(auth::verify_code))
         .routes(routes!(sessions::logout))
         .routes(routes!(sessions::list))
         .routes(routes!(sessions::revoke))

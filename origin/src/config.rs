@@ -4,8 +4,10 @@ use std::net::SocketAddr;
 
 use reqwest::Url;
 use tollgate_shared::session::SessionKey;
-use tollgate_shared::settings::{check_secret, check_transport};
+use tollgate_shared::settings::{check_secret, check_transport, is_loopback};
 use tollgate_shared::SigningKey;
+
+use crate::mail::{MailSettings, MailTransport, SmtpSettings, SmtpTls};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -33,6 +35,12 @@ pub struct Config {
     /// `FLEET_URL` without its trailing slash: verifies cloud PATs and serves the
     /// cloud-runtime proxy. Unset = no cloud PAT is valid.
     pub fleet_url: Option<String>,
+    /// `SMTP_URL` or `MAIL_DIR`, with `MAIL_FROM`: how sign-in codes are mailed. Unset =
+    /// no sign-in by code (`503 mail is not configured`).
+    pub mail: Option<MailSettings>,
+    /// `PUBLIC_URL`: where people reach Tollgate (the edge, or this origin without one).
+    /// Cookies are `Secure` unless it is plain http to this machine; unset = `Secure`.
+    pub public_url: Option<Url>,
     pub log_format: LogFormat,
 }
 
@@ -103,6 +111,108 @@ pub fn session_ttl_days(get: impl Fn(&str) -> Option<String>) -> Result<u32, Con
     }
 }
 
+const SMTP_URL_RULE: &str = "must be smtps://host:port, or smtp://host:port?tls=required for \
+     STARTTLS (plain smtp:// only to this machine)";
+
+/// The one reader of `SMTP_URL`, `SMTP_CA_FILE`, `MAIL_DIR` and `MAIL_FROM`: where mail
+/// goes, from whom. Neither `SMTP_URL` nor `MAIL_DIR`: `None`.
+pub fn mail(get: impl Fn(&str) -> Option<String>) -> Result<Option<MailSettings>, ConfigError> {
+    let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+    let transport = match (get("SMTP_URL"), get("MAIL_DIR")) {
+        (None, None) => return Ok(None),
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::Rule(
+                "MAIL_DIR",
+                "cannot be set with SMTP_URL: mail goes one way".to_owned(),
+            ))
+        }
+        (None, Some(dir)) => MailTransport::Dir(dir.trim().into()),
+        (Some(url), None) => {
+            let mut smtp = smtp_url(url.trim())?;
+            smtp.ca_file = get("SMTP_CA_FILE").map(|f| f.trim().into());
+            MailTransport::Smtp(smtp)
+        }
+    };
+    let from = get("MAIL_FROM").ok_or_else(|| {
+        ConfigError::Rule(
+            "MAIL_FROM",
+            "is not set: mail needs a sender (e.g. \"Tollgate <no-reply@example.com>\")".to_owned(),
+        )
+    })?;
+    let from = from
+        .trim()
+        .parse()
+        .map_err(|e: lettre::address::AddressError| {
+            ConfigError::Invalid("MAIL_FROM", e.to_string())
+        })?;
+    Ok(Some(MailSettings { transport, from }))
+}
+
+/// `SMTP_URL`: `smtps://[user:password@]host[:465]`, `smtp://…host[:587]?tls=required`,
+/// or plain `smtp://…host[:25]` to this machine only.
+fn smtp_url(url: &str) -> Result<SmtpSettings, ConfigError> {
+    let rule = || ConfigError::Rule("SMTP_URL", SMTP_URL_RULE.to_owned());
+    let parsed = Url::parse(url).map_err(|e| ConfigError::Invalid("SMTP_URL", e.to_string()))?;
+    let host = parsed
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(rule)?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let query: Vec<(String, String)> = parsed.query_pairs().into_owned().collect();
+    let tls_required = match query.as_slice() {
+        [] => false,
+        [(k, v)] if k == "tls" && v == "required" => true,
+        _ => return Err(rule()),
+    };
+    let (tls, default_port) = match parsed.scheme() {
+        "smtps" if !tls_required => (SmtpTls::Implicit, 465),
+        "smtp" if tls_required => (SmtpTls::StartTls, 587),
+        "smtp" if is_loopback(&host) => (SmtpTls::None, 25),
+        _ => return Err(rule()),
+    };
+    if !matches!(parsed.path(), "" | "/") {
+        return Err(rule());
+    }
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8()
+            .map(|c| c.into_owned())
+            .map_err(|_| {
+                ConfigError::Invalid("SMTP_URL", "user or password is not UTF-8".to_owned())
+            })
+    };
+    let credentials = match (parsed.username(), parsed.password()) {
+        ("", None) => None,
+        (user, password) => Some((decode(user)?, decode(password.unwrap_or(""))?)),
+    };
+    Ok(SmtpSettings {
+        host,
+        port: parsed.port().unwrap_or(default_port),
+        tls,
+        credentials,
+        ca_file: None,
+    })
+}
+
+/// The one reader of `PUBLIC_URL`: https, or http to this machine; no path.
+pub fn public_url(get: impl Fn(&str) -> Option<String>) -> Result<Option<Url>, ConfigError> {
+    let Some(url) = get("PUBLIC_URL").filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let url = url.trim().trim_end_matches('/');
+    check_transport(url).map_err(|e| ConfigError::Rule("PUBLIC_URL", e.to_string()))?;
+    let parsed = Url::parse(url).map_err(|e| ConfigError::Invalid("PUBLIC_URL", e.to_string()))?;
+    if parsed.path() != "/" || parsed.query().is_some() {
+        return Err(ConfigError::Rule(
+            "PUBLIC_URL",
+            "must be a scheme, host and port only (no path)".to_owned(),
+        ));
+    }
+    Ok(Some(parsed))
+}
+
 /// The one reader of `EDGE_ORIGIN_SECRET` and `EDGE_PURGE_URL` (both or neither): the
 /// edge the origin trusts and purges. `serve` and the admin commands that revoke read it.
 pub fn edge(
@@ -157,6 +267,8 @@ impl Config {
         let database_url = self::database_url(database_url, &get)?;
         let session_key = self::session_key(&get)?;
         let session_ttl_days = self::session_ttl_days(&get)?;
+        let mail = self::mail(&get)?;
+        let public_url = self::public_url(&get)?;
         let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
         let listen_addr = get("LISTEN_ADDR")
             .unwrap_or_else(|| DEFAULT_LISTEN_ADDR.to_owned())
@@ -213,6 +325,8 @@ impl Config {
             session_key,
             session_ttl_days,
             fleet_url,
+            mail,
+            public_url,
             log_format,
         })
     }
@@ -358,6 +472,87 @@ mod tests {
             ("EDGE_PURGE_URL", "http://localhost:8787/__tollgate/purge")
         ])
         .is_ok());
+    }
+
+    #[test]
+    fn mail_goes_over_tls_unless_it_stays_on_this_machine() {
+        let db = ("DATABASE_URL", "postgres://x/y");
+        let sender = ("MAIL_FROM", "Tollgate <no-reply@example.com>");
+        assert_eq!(from_vars(&[db]).mail, None);
+        let smtp = |url: &str| match from(&[db, sender, ("SMTP_URL", url)]) {
+            Ok(c) => match c.mail.unwrap().transport {
+                MailTransport::Smtp(s) => Ok(s),
+                other => panic!("{other:?}"),
+            },
+            Err(e) => Err(e.to_string()),
+        };
+        let s = smtp("smtps://ada:p%40ss@mail.example.com").unwrap();
+        assert_eq!(
+            (s.host.as_str(), s.port, s.tls),
+            ("mail.example.com", 465, SmtpTls::Implicit)
+        );
+        assert_eq!(s.credentials, Some(("ada".to_owned(), "p@ss".to_owned())));
+        assert!(!format!("{s:?}").contains("p@ss"), "{s:?}");
+        let s = smtp("smtp://mail.example.com?tls=required").unwrap();
+        assert_eq!(
+            (s.port, s.tls, s.credentials),
+            (587, SmtpTls::StartTls, None)
+        );
+        let s = smtp("smtp://127.0.0.1:2525").unwrap();
+        assert_eq!((s.port, s.tls), (2525, SmtpTls::None));
+        assert_eq!(smtp("smtp://[::1]:2525").unwrap().host, "::1");
+        for bad in [
+            "smtp://mail.example.com:25",
+            "smtp://mail.example.com?tls=opportunistic",
+            "smtps://mail.example.com?tls=required",
+            "smtp://localhost?x=1",
+            "http://mail.example.com",
+            "smtps://mail.example.com/path",
+        ] {
+            let err = smtp(bad).unwrap_err();
+            assert!(err.starts_with("SMTP_URL"), "{bad}: {err}");
+        }
+        let err = from(&[db, ("SMTP_URL", "smtps://mail.example.com")]).unwrap_err();
+        assert!(err.to_string().starts_with("MAIL_FROM is not set"), "{err}");
+        let err = from(&[db, ("MAIL_FROM", "not an address"), ("MAIL_DIR", "/tmp/m")]).unwrap_err();
+        assert!(err.to_string().starts_with("MAIL_FROM"), "{err}");
+        let both = [
+            db,
+            sender,
+            ("MAIL_DIR", "/tmp/m"),
+            ("SMTP_URL", "smtps://m.example"),
+        ];
+        assert!(from_vars_err(&both).starts_with("MAIL_DIR cannot be set with SMTP_URL"));
+        let dir = from_vars(&[db, sender, ("MAIL_DIR", "/tmp/m")])
+            .mail
+            .unwrap();
+        assert_eq!(dir.transport, MailTransport::Dir("/tmp/m".into()));
+    }
+
+    #[test]
+    fn the_public_url_is_https_or_this_machine_and_has_no_path() {
+        let db = ("DATABASE_URL", "postgres://x/y");
+        assert_eq!(from_vars(&[db]).public_url, None);
+        let c = from_vars(&[db, ("PUBLIC_URL", "https://tollgate.example/")]);
+        assert_eq!(c.public_url.unwrap().as_str(), "https://tollgate.example/");
+        let c = from_vars(&[db, ("PUBLIC_URL", "http://127.0.0.1:8787")]);
+        assert_eq!(c.public_url.unwrap().port(), Some(8787));
+        for bad in [
+            "http://tollgate.example",
+            "https://tollgate.example/console",
+            "nope",
+        ] {
+            let err = from_vars_err(&[db, ("PUBLIC_URL", bad)]);
+            assert!(err.starts_with("PUBLIC_URL"), "{bad}: {err}");
+        }
+    }
+
+    fn from_vars(vars: &[(&str, &str)]) -> Config {
+        from(vars).unwrap()
+    }
+
+    fn from_vars_err(vars: &[(&str, &str)]) -> String {
+        from(vars).unwrap_err().to_string()
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod db;
 pub mod domain_error;
 pub mod fleet;
 pub mod http;
+pub mod mail;
 pub mod members;
 pub mod metrics;
 pub mod model;
@@ -28,8 +29,10 @@ pub mod resolver;
 pub mod routes;
 pub mod serve;
 pub mod sessions;
+pub mod sign_in;
 pub mod state;
 pub mod telemetry;
+pub mod throttle;
 pub mod validate;
 pub mod workspaces;
 

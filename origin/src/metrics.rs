@@ -14,6 +14,8 @@ pub struct Metrics {
     pub token_lookups: prometheus::IntCounter,
     pub purges: IntCounterVec,
     pub pool_connections: IntGaugeVec,
+    /// Mail handed over (`sent`) or not (`failed`): sign-in codes and notices.
+    pub mail_sent: IntCounterVec,
 }
 
 /// Outcome label of `tollgate_resolve_total`.
@@ -70,6 +72,11 @@ impl Metrics {
             ),
             &["state"],
         )?;
+        let mail_sent = IntCounterVec::new(
+            Opts::new("tollgate_mail_total", "Mail handed to the transport."),
+            &["outcome"],
+        )?;
+        registry.register(Box::new(mail_sent.clone()))?;
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_duration.clone()))?;
         registry.register(Box::new(resolves.clone()))?;
@@ -84,6 +91,7 @@ impl Metrics {
             token_lookups,
             purges,
             pool_connections,
+            mail_sent,
         })
     }
 

@@ -64,11 +64,23 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         require_edge: config.require_edge,
         metrics_elsewhere: config.metrics_listen_addr.is_some(),
         session_key: config.session_key.clone(),
+        session_ttl_days: Some(config.session_ttl_days),
         fleet: FleetSettings {
             url: config.fleet_url.clone(),
             ..FleetSettings::default()
         },
+        mail: config.mail.clone(),
+        public_url: config.public_url.clone(),
     };
+    if let Some(crate::mail::MailSettings {
+        transport: crate::mail::MailTransport::Dir(dir),
+        ..
+    }) = &config.mail
+    {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| ServeError::Other(format!("MAIL_DIR {}: {e}", dir.display())))?;
+        tracing::info!(dir = %dir.display(), "mail goes to files (MAIL_DIR)");
+    }
     let state = AppState::new(pool, options).map_err(|e| ServeError::Other(e.to_string()))?;
     let bind = |what, addr| async move {
         let listener = TcpListener::bind(addr)

@@ -6,10 +6,15 @@ use deadpool_postgres::Pool;
 use tollgate_shared::session::SessionKey;
 use tollgate_shared::SigningKey;
 
+use reqwest::Url;
+
 use crate::fleet::{Fleet, FleetSettings};
+use crate::http::cookies::CookiePolicy;
+use crate::mail::{MailError, MailSettings, Mailer};
 use crate::metrics::Metrics;
 use crate::outbox::{Outbox, OutboxSettings, Purger};
 use crate::resolver::Resolver;
+use crate::throttle::Throttle;
 
 /// Cloned for every request (axum's `State`): one reference count, not one per field.
 #[derive(Clone)]
@@ -38,6 +43,14 @@ pub struct Shared {
     pub outbox: Arc<Outbox>,
     /// `FLEET_URL`: cloud PATs and the cloud-runtime proxy; `None` = not configured.
     pub fleet: Option<Arc<Fleet>>,
+    /// `SMTP_URL` / `MAIL_DIR`: sign-in codes; `None` = no sign-in by code.
+    pub mailer: Option<Arc<Mailer>>,
+    /// `SESSION_TTL_DAYS`: how long a signed-in session lives.
+    pub session_ttl_days: u32,
+    /// How the session cookies are written (`PUBLIC_URL`).
+    pub cookies: CookiePolicy,
+    /// The sign-in routes' own limits.
+    pub throttle: Throttle,
 }
 
 /// How an origin is set up, apart from its database.
@@ -50,7 +63,12 @@ pub struct Wiring {
     pub require_edge: bool,
     pub metrics_elsewhere: bool,
     pub session_key: Option<SessionKey>,
+    /// `SESSION_TTL_DAYS`; `None` = the default.
+    pub session_ttl_days: Option<u32>,
     pub fleet: FleetSettings,
+    pub mail: Option<MailSettings>,
+    /// `PUBLIC_URL`: cookies are `Secure` unless it is plain http (to this machine).
+    pub public_url: Option<Url>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,12 +77,25 @@ pub enum SetupError {
     Metrics(#[from] prometheus::Error),
     #[error("HTTP client: {0}")]
     Http(#[from] reqwest::Error),
+    #[error("mail: {0}")]
+    Mail(#[from] MailError),
 }
 
 impl AppState {
     pub fn new(pool: Pool, options: Wiring) -> Result<AppState, SetupError> {
         let metrics = Arc::new(Metrics::new()?);
         let fleet = Fleet::new(&options.fleet)?.map(Arc::new);
+        let mailer = options
+            .mail
+            .as_ref()
+            .map(|mail| Mailer::new(mail, metrics.clone()).map(Arc::new))
+            .transpose()?;
+        let cookies = CookiePolicy {
+            secure: options
+                .public_url
+                .as_ref()
+                .is_none_or(|u| u.scheme() != "http"),
+        };
         let outbox = Outbox::new(
             pool.clone(),
             options.purger,
@@ -86,6 +117,12 @@ impl AppState {
             require_edge: options.require_edge,
             metrics_elsewhere: options.metrics_elsewhere,
             session_key: options.session_key.map(Arc::new),
+            mailer,
+            session_ttl_days: options
+                .session_ttl_days
+                .unwrap_or(crate::config::DEFAULT_SESSION_TTL_DAYS),
+            cookies,
+            throttle: Throttle::default(),
         })))
     }
 }

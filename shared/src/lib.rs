@@ -12,6 +12,7 @@
 //! - [`wire`]: the bodies of the calls between the edge and the origin.
 //! - [`cache`]: KV cache keys, entries and TTL rules.
 //! - [`signing`]: the edge↔origin HMAC request signature (`tollgate-v2`) and signed answers.
+//! - [`client`]: the key a client is counted by (its address, an IPv6 /64).
 //! - [`expiring`]: a bounded in-memory map whose entries expire (the in-process caches).
 //! - [`settings`]: the rules both sides apply to their secrets and URLs at start-up.
 //! - [`headers`], [`bearer`], [`request_id`]: the small print of HTTP.
@@ -23,6 +24,7 @@ pub mod access;
 pub mod actor;
 pub mod bearer;
 pub mod cache;
+pub mod client;
 pub mod errors;
 pub mod expiring;
 pub mod headers;

@@ -43,7 +43,8 @@ pub fn check_transport(url: &str) -> Result<(), SettingError> {
     }
 }
 
-fn is_loopback(host: &str) -> bool {
+/// Whether `host` (a name or an address, IPv6 without brackets) is this machine.
+pub fn is_loopback(host: &str) -> bool {
     let host = host.to_ascii_lowercase();
     if host == "localhost" || host.ends_with(".localhost") || host == "::1" {
         return true;

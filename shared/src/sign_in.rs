@@ -3,11 +3,9 @@
 //! binding (its periods can only be 10 or 60 s); the origin counts the same per address,
 //! and per email address, which only it sees (the edge streams bodies unread).
 
+use crate::session::SessionKey;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use uuid::Uuid;
-
-use crate::session::SessionKey;
 
 pub const SEND_CODE_PATH: &str = "/api/auth/send-code";
 pub const VERIFY_CODE_PATH: &str = "/api/auth/verify-code";
@@ -89,13 +87,16 @@ pub fn is_code_shaped(code: &str) -> bool {
     code.len() == CODE_DIGITS && code.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// What is stored of a code: an HMAC under `JWT_SECRET` of the user and the code, so a
-/// copy of the table alone does not give the codes away (a million guesses would).
-pub fn code_digest(key: &SessionKey, user_id: Uuid, code: &str) -> [u8; 32] {
+/// What is stored of a code: an HMAC under `JWT_SECRET` of the (normalized) email
+/// address and the code, so a copy of the table alone does not give the codes away (a
+/// plain hash would fall to a million guesses). Keyed by the address, not the user id,
+/// so that storing and checking a code are one statement whether or not the address has
+/// an account.
+pub fn code_digest(key: &SessionKey, email: &str, code: &str) -> [u8; 32] {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.bytes())
         .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
     mac.update(b"tollgate sign-in code\n");
-    mac.update(user_id.as_bytes());
+    mac.update(email.as_bytes());
     mac.update(b"\n");
     mac.update(code.as_bytes());
     mac.finalize().into_bytes().into()
@@ -117,12 +118,12 @@ mod tests {
     }
 
     #[test]
-    fn digests_depend_on_key_user_and_code() {
+    fn digests_depend_on_key_address_and_code() {
         let (a, b) = (
             SessionKey::new("a".repeat(32).as_str()),
             SessionKey::new("b".repeat(32).as_str()),
         );
-        let (u, v) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let (u, v) = ("ada@example.com", "bob@example.com");
         let d = code_digest(&a, u, "123456");
         assert_eq!(d, code_digest(&a, u, "123456"));
         assert_ne!(d, code_digest(&b, u, "123456"));

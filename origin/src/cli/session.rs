@@ -1,12 +1,10 @@
 //! `tollgate-origin session mint --email E [--ttl-secs S]`: a session JWT for a user,
 //! signed with `JWT_SECRET` (for tests, tools and a front end's sign-in to hand out).
 
+use crate::config;
+use crate::sessions::{self, Opening};
 use clap::Subcommand;
 use serde_json::json;
-use tollgate_shared::session;
-
-use crate::config;
-use crate::db::sessions;
 
 use super::{connect, user_by_email, CliError, CliResult};
 
@@ -43,23 +41,14 @@ pub async fn run(database_url: &str, command: SessionCommand) -> CliResult {
     {
         return Err(CliError(format!("account suspended: {}", user.email)));
     }
-    let new = sessions::NewSession {
-        user_id: user.id,
-        ttl_secs: i64::from(ttl_secs),
-        user_agent: Some("tollgate-origin session mint"),
-        ip: None,
-    };
-    let created = sessions::insert(&client, &new).await?;
-    let minted = session::Minted {
-        user_id: user.id,
-        email: Some(&user.email),
-        session_id: created.id,
-        iat: created.created_at.timestamp(),
-        exp: created.expires_at.timestamp(),
-    };
-    let token = session::mint(&key, &minted);
-    let expires_at = created
+    let opening = Opening::new(
+        i64::from(ttl_secs),
+        Some("tollgate-origin session mint"),
+        None,
+    );
+    let opened = sessions::open(&client, &key, &user, &opening).await?;
+    let expires_at = opened
         .expires_at
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    Ok(json!({ "token": token, "expires_at": expires_at, "session_id": created.id }))
+    Ok(json!({ "token": opened.jwt, "expires_at": expires_at, "session_id": opened.id }))
 }

@@ -14,6 +14,7 @@ pub mod pats;
 pub mod removal;
 pub mod runtimes;
 pub mod sessions;
+pub mod sign_in_codes;
 pub mod tasks;
 pub mod tls;
 pub mod users;

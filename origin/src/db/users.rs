@@ -62,6 +62,21 @@ pub async fn find_or_create(db: &impl GenericClient, email: &str) -> StoreResult
     })
 }
 
+/// The user `id` and whether the account is suspended, its row held `FOR SHARE` until
+/// the transaction ends: a suspension (which locks the row) waits for it, or came first.
+pub async fn hold(db: &impl GenericClient, id: Uuid) -> StoreResult<Option<(User, bool)>> {
+    let stmt = db
+        .prepare_cached(
+            "SELECT id, email, name, created_at, suspended_at IS NOT NULL AS suspended
+             FROM users WHERE id = $1 FOR SHARE",
+        )
+        .await?;
+    Ok(db.query_opt(&stmt, &[&id]).await?.map(|row| {
+        let suspended: bool = row.get("suspended");
+        (User::from(row), suspended)
+    }))
+}
+
 /// The user `id` if the account is not suspended: whom a credential may act for.
 pub async fn find_active_by_id(db: &impl GenericClient, id: Uuid) -> StoreResult<Option<User>> {
     let stmt = db

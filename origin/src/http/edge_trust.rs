@@ -32,7 +32,24 @@ pub struct EdgeVerified(pub Option<Actor>);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientAddress(pub String);
 
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<ClientAddress, Self::Rejection> {
+        let known = parts.extensions.get::<ClientAddress>().cloned();
+        Ok(known.unwrap_or_else(|| ClientAddress("unknown".to_owned())))
+    }
+}
+
 impl ClientAddress {
+    /// The address to record, if one is known.
+    pub fn known(&self) -> Option<&str> {
+        Some(self.0.as_str()).filter(|a| !a.is_empty() && *a != "unknown")
+    }
+
     /// An unsigned request's: the peer the server accepted (`serve`), if it knows one.
     fn of_peer(req: &Request) -> ClientAddress {
         let peer = req.extensions().get::<ConnectInfo<SocketAddr>>();

@@ -48,6 +48,15 @@ pub enum AppError {
     /// Fleet did not answer a proxied call in time.
     #[error("cloud runtime timeout")]
     CloudRuntimeTimeout,
+    /// Sign-in needs `JWT_SECRET`: without it no session can be opened.
+    #[error("sessions are not configured")]
+    SessionsNotConfigured,
+    /// `send-code` without `SMTP_URL` or `MAIL_DIR`.
+    #[error("mail is not configured")]
+    MailNotConfigured,
+    /// A sign-in route over one of its limits: retry after this many seconds.
+    #[error("{}", tollgate_shared::sign_in::TOO_MANY_REQUESTS)]
+    TooManySignInRequests(u64),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -71,7 +80,10 @@ impl AppError {
             AppError::UriTooLong => StatusCode::URI_TOO_LONG,
             AppError::DatabaseUnavailable
             | AppError::VerifierUnavailable
-            | AppError::CloudRuntimeNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
+            | AppError::CloudRuntimeNotConfigured
+            | AppError::SessionsNotConfigured
+            | AppError::MailNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::TooManySignInRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::CloudRuntimeUnavailable => StatusCode::BAD_GATEWAY,
             AppError::CloudRuntimeTimeout => StatusCode::GATEWAY_TIMEOUT,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -87,13 +99,24 @@ impl AppError {
     }
 
     /// The header the answer carries besides its body, if any: a 401's challenge, and
-    /// when to retry on every 503 (a Fleet that is not configured yet too).
-    pub fn header(&self) -> Option<(HeaderName, &'static str)> {
+    /// when to retry on every 503 (a Fleet or a mailer that is not configured yet too)
+    /// and 429.
+    pub fn header(&self) -> Option<(HeaderName, HeaderValue)> {
         match self {
-            AppError::Auth(e) => e.challenge().map(|c| (header::WWW_AUTHENTICATE, c)),
+            AppError::Auth(e) => e
+                .challenge()
+                .map(|c| (header::WWW_AUTHENTICATE, HeaderValue::from_static(c))),
             AppError::DatabaseUnavailable
             | AppError::VerifierUnavailable
-            | AppError::CloudRuntimeNotConfigured => Some((header::RETRY_AFTER, RETRY_AFTER_SECS)),
+            | AppError::CloudRuntimeNotConfigured
+            | AppError::SessionsNotConfigured
+            | AppError::MailNotConfigured => Some((
+                header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_SECS),
+            )),
+            AppError::TooManySignInRequests(secs) => {
+                Some((header::RETRY_AFTER, HeaderValue::from(*secs)))
+            }
             _ => None,
         }
     }
@@ -109,9 +132,7 @@ impl IntoResponse for AppError {
         let body = Json(json!({ "error": self.message() }));
         let mut response = (self.status(), body).into_response();
         if let Some((name, value)) = self.header() {
-            response
-                .headers_mut()
-                .insert(name, HeaderValue::from_static(value));
+            response.headers_mut().insert(name, value);
         }
         response
     }

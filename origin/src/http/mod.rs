@@ -3,6 +3,7 @@
 //! or builds SQL.
 
 pub mod callers;
+pub mod cookies;
 pub mod edge_trust;
 pub mod error;
 pub mod internal;

@@ -1,6 +1,7 @@
 //! The HTTP endpoints, one module per resource. Each handler's signature says who may
 //! call it (`crate::http::callers`).
 
+pub mod auth;
 pub mod cloud_runtime;
 pub mod daemon;
 pub mod daemon_tokens;

@@ -3,12 +3,11 @@
 //! (`POST /api/sessions/revoke-others`). People only.
 
 use axum::extract::{Path, State};
-use axum::http::header::SET_COOKIE;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
-use tollgate_shared::{session, AuthError};
+use tollgate_shared::AuthError;
 use uuid::Uuid;
 
 use crate::db::sessions::{self as store, SessionView, Which};
@@ -27,23 +26,6 @@ pub struct Sessions {
 
 refusals! {
     LogoutRefusals = [Refusal::NotASession]
-}
-
-/// Both cookies, expired: what a browser keeps of the session is gone.
-fn cleared_cookies() -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    for cookie in [
-        format!(
-            "{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax",
-            session::COOKIE
-        ),
-        format!("{}=; Path=/; Max-Age=0; SameSite=Lax", session::CSRF_COOKIE),
-    ] {
-        if let Ok(value) = HeaderValue::from_str(&cookie) {
-            headers.append(SET_COOKIE, value);
-        }
-    }
-    headers
 }
 
 #[utoipa::path(
@@ -66,7 +48,7 @@ pub async fn logout(
         // A session that is already over (revoked, expired, unknown): the browser still
         // holds its cookie, which page scripts cannot remove (HttpOnly). Cleared here.
         Err(e @ AppError::Auth(AuthError::InvalidToken)) => {
-            return (cleared_cookies(), e).into_response();
+            return (state.cookies.cleared(), e).into_response();
         }
         Err(e) => return e.into_response(),
     };
@@ -75,7 +57,7 @@ pub async fn logout(
     };
     let by = Some(id);
     match sessions::revoke(&state.outbox, caller.user_id, by, Which::Only(id)).await {
-        Ok(_) => (StatusCode::NO_CONTENT, cleared_cookies()).into_response(),
+        Ok(_) => (StatusCode::NO_CONTENT, state.cookies.cleared()).into_response(),
         Err(e) => AppError::from(e).into_response(),
     }
 }

@@ -54,6 +54,10 @@ pub struct Options {
     pub database_url: Option<String>,
     /// `FLEET_URL` and the timeouts and TTL that go with it.
     pub fleet: FleetSettings,
+    /// `SMTP_URL` or `MAIL_DIR`, and `MAIL_FROM`.
+    pub mail: Option<tollgate_origin::mail::MailSettings>,
+    /// `PUBLIC_URL`.
+    pub public_url: Option<reqwest::Url>,
 }
 
 pub struct TestApp {
@@ -94,7 +98,10 @@ impl TestApp {
                 require_edge: options.require_edge,
                 metrics_elsewhere: false,
                 session_key: Some(tollgate_shared::session::SessionKey::new(JWT_SECRET)),
+                session_ttl_days: None,
                 fleet: options.fleet,
+                mail: options.mail,
+                public_url: options.public_url,
             },
         )
         .unwrap();

@@ -1,0 +1,167 @@
+//! Signing in by emailed code: `POST /api/auth/send-code` and
+//! `POST /api/auth/verify-code`, public and rate limited per client address (here and
+//! at the edge) and, for sends, per email address. Signing out is in `sessions`.
+
+use axum::extract::State;
+use axum::http::header::{CACHE_CONTROL, USER_AGENT};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tollgate_shared::client::client_key;
+use tollgate_shared::sign_in::{
+    Limit, SENDS_PER_ADDRESS, SENDS_PER_EMAIL, VERIFICATIONS_PER_ADDRESS,
+};
+use tollgate_shared::AuthError;
+use uuid::Uuid;
+
+use crate::http::edge_trust::ClientAddress;
+use crate::http::json::JsonBody;
+use crate::http::{AppError, AppResult};
+use crate::openapi::refusals;
+use crate::refusal::Refusal;
+use crate::sessions::Opening;
+use crate::sign_in;
+use crate::state::AppState;
+use crate::throttle::RetryAfter;
+use crate::validate;
+
+/// Counts one request of `key` under `limit`: 429 once over it.
+fn throttle(state: &AppState, limit: &Limit, key: &str) -> AppResult<()> {
+    let now = Utc::now().timestamp();
+    state
+        .throttle
+        .hit(limit, key, now)
+        .map_err(|RetryAfter(secs)| AppError::TooManySignInRequests(secs))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct SendCode {
+    email: Option<String>,
+}
+
+refusals! {
+    SendCodeRefusals = [
+        Refusal::InvalidEmail,
+        AppError::TooManySignInRequests(60) => "Retry-After says when",
+        AppError::MailNotConfigured,
+        AppError::SessionsNotConfigured,
+    ]
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/auth/send-code",
+    tag = "sign-in",
+    operation_id = "send_code",
+    request_body = SendCode,
+    responses(
+        (status = 204, description = "A 6-digit code, valid 10 minutes, is on its way if the address has an account; the same answer if it has none (nothing is sent then). A new code replaces the last one"),
+        SendCodeRefusals
+    ),
+    security(())
+)]
+pub async fn send_code(
+    State(state): State<AppState>,
+    client: ClientAddress,
+    JsonBody(body): JsonBody<SendCode>,
+) -> AppResult<StatusCode> {
+    let key = state
+        .session_key
+        .as_deref()
+        .ok_or(AppError::SessionsNotConfigured)?;
+    let mailer = state.mailer.as_ref().ok_or(AppError::MailNotConfigured)?;
+    // Counted before anything is looked at: a malformed request costs its sender too.
+    throttle(&state, &SENDS_PER_ADDRESS, &client_key(&client.0))?;
+    let email = body
+        .email
+        .as_deref()
+        .and_then(validate::email)
+        .ok_or(Refusal::InvalidEmail)?;
+    // Counted for every address alike, so a 429 says nothing about an account.
+    throttle(&state, &SENDS_PER_EMAIL, &email)?;
+    if let Some(mail) = sign_in::issue(&state.pool, key, &email).await? {
+        mailer.send_later(mail, "sign-in code");
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct VerifyCode {
+    email: Option<String>,
+    /// The 6 digits from the message.
+    code: Option<String>,
+}
+
+/// Who signed in.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SignedInUser {
+    pub id: Uuid,
+    pub email: String,
+    pub name: Option<String>,
+}
+
+/// A signed-in session: its person, and when it ends (the cookies carry it).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SignedIn {
+    pub user: SignedInUser,
+    pub expires_at: DateTime<Utc>,
+}
+
+refusals! {
+    VerifyCodeRefusals = [
+        AuthError::InvalidCode => "unknown address, or a wrong, expired, used or burned code",
+        AuthError::AccountSuspended,
+        AppError::TooManySignInRequests(60) => "Retry-After says when",
+        AppError::SessionsNotConfigured,
+    ]
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/auth/verify-code",
+    tag = "sign-in",
+    operation_id = "verify_code",
+    request_body = VerifyCode,
+    responses(
+        (
+            status = 200,
+            description = "Signed in: `Set-Cookie` carries `tollgate_session` (HttpOnly) and `tollgate_csrf` (its value goes in `X-CSRF-Token` on unsafe requests). The code is used up; five wrong tries burn it",
+            body = SignedIn
+        ),
+        VerifyCodeRefusals
+    ),
+    security(())
+)]
+pub async fn verify_code(
+    State(state): State<AppState>,
+    client: ClientAddress,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<VerifyCode>,
+) -> AppResult<Response> {
+    let key = state
+        .session_key
+        .as_deref()
+        .ok_or(AppError::SessionsNotConfigured)?;
+    throttle(&state, &VERIFICATIONS_PER_ADDRESS, &client_key(&client.0))?;
+    let email = body.email.as_deref().and_then(validate::email);
+    let user_agent = headers.get(USER_AGENT).and_then(|v| v.to_str().ok());
+    let ttl_secs = i64::from(state.session_ttl_days) * 86_400;
+    let opening = Opening::new(ttl_secs, user_agent, client.known());
+    let code = body.code.unwrap_or_default();
+    let signed_in = sign_in::verify(&state.pool, key, email, &code, opening).await?;
+    let session = &signed_in.session;
+    let mut headers = state.cookies.signed_in(&session.jwt, session.ttl_secs)?;
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let user = signed_in.user;
+    let body = SignedIn {
+        user: SignedInUser {
+            id: user.id,
+            email: user.email,
+            name: user.name,
+        },
+        expires_at: session.expires_at,
+    };
+    Ok((headers, Json(body)).into_response())
+}
