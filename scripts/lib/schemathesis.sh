@@ -2,10 +2,12 @@
 # schemathesis (the outside API fuzzer of the end-to-end tests) in a virtual environment
 # of its own, every package pinned in scripts/schemathesis-requirements.txt. Source this
 # file, then `schemathesis_install`: idempotent, and a changed requirements file gets a
-# fresh environment. Sets SCHEMATHESIS_BIN.
+# fresh environment. Sets SCHEMATHESIS_BIN, and SCHEMATHESIS_PYTHON (the environment's
+# interpreter, which runs the tests' SMTP server, aiosmtpd, pinned there too).
 
 SCHEMATHESIS_VENV=${SCHEMATHESIS_VENV:-$PWD/.tollgate/schemathesis}
 SCHEMATHESIS_BIN=$SCHEMATHESIS_VENV/bin/schemathesis
+SCHEMATHESIS_PYTHON=$SCHEMATHESIS_VENV/bin/python
 
 schemathesis_install() {
     local requirements=scripts/schemathesis-requirements.txt

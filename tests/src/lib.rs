@@ -7,7 +7,7 @@
 //! ([`api`]) and the fixtures made through it ([`fixtures`]), the scoped-PAT matrix both
 //! sides answer ([`scopes`]), requests signed as the edge
 //! signs them ([`signing`]), the metrics scraper ([`metrics`]), a Postgres that stalls
-//! ([`proxy`]), a fake Fleet ([`fleet`]), and the processes: the origin binary
+//! ([`proxy`]), a fake Fleet ([`fleet`]), a real SMTP server ([`smtp`]), and the processes: the origin binary
 //! ([`origin`]), `wrangler dev` ([`edge`]) and the whole stack ([`stack`]).
 //!
 //! Run through `scripts/test`, which builds the binaries and starts the cluster; without
@@ -26,4 +26,5 @@ pub mod origin;
 pub mod proxy;
 pub mod scopes;
 pub mod signing;
+pub mod smtp;
 pub mod stack;

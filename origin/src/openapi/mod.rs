@@ -328,11 +328,14 @@ fn complete_operation(operation: &mut Value, class: Class) {
             response["headers"]["X-Request-ID"] = header(request_id.1);
             let carried = match status.as_str() {
                 "401" => Some(CHALLENGE),
-                "503" => Some(RETRY_AFTER),
+                "429" | "503" => Some(RETRY_AFTER),
                 _ => None,
             };
             if let Some((name, description)) = carried {
-                response["headers"][name] = header(description);
+                // A route's own description of the header (the invalid-token 429's) stays.
+                if response["headers"][name].is_null() {
+                    response["headers"][name] = header(description);
+                }
             }
             if class == Class::Internal {
                 for (name, description) in signed {

@@ -59,8 +59,7 @@ refusals! {
     responses(
         (status = 204, description = "A 6-digit code, valid 10 minutes, is on its way if the address has an account; the same answer if it has none (nothing is sent then). A new code replaces the last one"),
         SendCodeRefusals
-    ),
-    security(())
+    )
 )]
 pub async fn send_code(
     State(state): State<AppState>,
@@ -131,8 +130,7 @@ refusals! {
             body = SignedIn
         ),
         VerifyCodeRefusals
-    ),
-    security(())
+    )
 )]
 pub async fn verify_code(
     State(state): State<AppState>,

@@ -32,6 +32,7 @@ mod runtimes;
 mod scopes;
 mod session_ending;
 mod sessions;
+mod sign_in;
 mod signatures;
 mod suspension;
 mod tasks;

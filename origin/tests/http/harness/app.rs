@@ -162,6 +162,23 @@ impl Api for TestApp {
     }
 }
 
+/// An app that mails through `smtp` (and trusts edge signatures made with [`SECRET`]),
+/// its settings read from the variables the server gives, as `serve` reads them.
+pub async fn mailing_app(smtp: &tollgate_tests::smtp::SmtpServer) -> TestApp {
+    TestApp::with(mailing(smtp)).await
+}
+
+/// The options of [`mailing_app`], for a test that sets more.
+pub fn mailing(smtp: &tollgate_tests::smtp::SmtpServer) -> Options {
+    let env = smtp.env();
+    let get = |name: &str| env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone());
+    Options {
+        secret: Some(SECRET),
+        mail: tollgate_origin::config::mail(get).unwrap(),
+        ..Options::default()
+    }
+}
+
 /// An app that trusts edge signatures made with [`SECRET`].
 pub async fn edge_app() -> TestApp {
     TestApp::with(Options {

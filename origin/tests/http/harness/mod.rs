@@ -8,7 +8,10 @@ pub mod app;
 pub mod edge;
 pub mod seed;
 
-pub use app::{edge_app, Options, TestApp, CHALLENGE, CHALLENGE_INVALID, JWT_SECRET, SECRET};
+pub use app::{
+    edge_app, mailing, mailing_app, Options, TestApp, CHALLENGE, CHALLENGE_INVALID, JWT_SECRET,
+    SECRET,
+};
 pub use edge::{
     internal_request, pat_actor, resolve_body, resolve_request, send_stamped, stale, stamped,
 };
