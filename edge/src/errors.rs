@@ -24,6 +24,8 @@ pub enum EdgeError {
     OriginTimeout,
     /// A client over its limit of invalid-token outcomes.
     TooManyInvalidTokens,
+    /// A client over a sign-in route's limit (its binding's: 60 s windows).
+    TooManySignInRequests,
     /// More client headers than the edge forwards.
     HeadersTooLarge,
     /// `ORIGIN_URL`, `EDGE_ORIGIN_SECRET` or the KV binding is missing.
@@ -47,7 +49,7 @@ impl EdgeError {
             EdgeError::AuthUnavailable | EdgeError::VerifierUnavailable => 503,
             EdgeError::OriginUnavailable => 502,
             EdgeError::OriginTimeout => 504,
-            EdgeError::TooManyInvalidTokens => 429,
+            EdgeError::TooManyInvalidTokens | EdgeError::TooManySignInRequests => 429,
             EdgeError::HeadersTooLarge => 431,
             EdgeError::Misconfigured => 500,
         }
@@ -65,6 +67,7 @@ impl EdgeError {
             EdgeError::OriginUnavailable => "origin unavailable",
             EdgeError::OriginTimeout => "origin timeout",
             EdgeError::TooManyInvalidTokens => "too many invalid tokens",
+            EdgeError::TooManySignInRequests => tollgate_shared::sign_in::TOO_MANY_REQUESTS,
             EdgeError::HeadersTooLarge => "request header fields too large",
             EdgeError::Misconfigured => "internal error",
         }
@@ -87,6 +90,8 @@ impl EdgeError {
             }
             // The limiter's period: by then the client's count has started over.
             EdgeError::TooManyInvalidTokens => vec![("retry-after", "10")],
+            // The sign-in bindings' period (`tollgate_shared::sign_in`: 60 s).
+            EdgeError::TooManySignInRequests => vec![("retry-after", "60")],
             EdgeError::MethodNotAllowed(allow) => vec![("allow", allow)],
             _ => vec![],
         }

@@ -107,13 +107,33 @@ async fn handle(
             let config = config(env)?;
             let actor = match class {
                 Some(class) => Some(authenticate(incoming, class, env, ctx, config).await?),
-                None => None,
+                None => {
+                    admit_public(incoming, path_and_query, env).await?;
+                    None
+                }
             };
             let plan = incoming.plan(config, path_and_query, actor.as_ref(), now())?;
             return origin::forward(req, incoming, plan).await;
         }
     };
     respond(reply, &incoming.request_id).map_err(|_| EdgeError::Misconfigured)
+}
+
+/// A public route with a limit of its own (sign-in): its binding counts the client.
+async fn admit_public(
+    incoming: &Incoming,
+    path_and_query: &str,
+    env: &Env,
+) -> Result<(), EdgeError> {
+    let path = crate::route::path(path_and_query);
+    let Some(limit) = tollgate_shared::sign_in::address_limit(&incoming.method, path) else {
+        return Ok(());
+    };
+    let Some(binding) = limit.binding else {
+        return Ok(());
+    };
+    let limiter = bindings::WorkersLimiter { env, binding };
+    crate::flow::admit_public(&limiter, incoming.client()).await
 }
 
 /// Who is calling: the flow, with this request's bindings.
@@ -125,7 +145,11 @@ async fn authenticate(
     config: &'static Config,
 ) -> Result<Actor, EdgeError> {
     let kv = bindings::WorkersKv::bind(env, ctx)?;
-    let (origin, limiter) = (origin::Resolver(config), bindings::WorkersLimiter(env));
+    let limiter = bindings::WorkersLimiter {
+        env,
+        binding: bindings::INVALID_TOKEN_LIMITER,
+    };
+    let origin = origin::Resolver(config);
     let log = log::WorkersLog::new(env, ctx);
     let with = Bindings {
         kv: &kv,

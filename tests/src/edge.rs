@@ -80,6 +80,16 @@ name = "INVALID_TOKEN_LIMITER"
 namespace_id = "1001"
 simple = {{ limit = 50, period = 10 }}
 
+[[ratelimits]]
+name = "SIGN_IN_SEND_LIMITER"
+namespace_id = "1002"
+simple = {{ limit = 5, period = 60 }}
+
+[[ratelimits]]
+name = "SIGN_IN_VERIFY_LIMITER"
+namespace_id = "1003"
+simple = {{ limit = 20, period = 60 }}
+
 [[durable_objects.bindings]]
 name = "REVOCATION_LOG"
 class_name = "RevocationLog"

@@ -1,19 +1,22 @@
 //! The whole stack, started once for all end-to-end tests through the edge: a migrated
-//! database with two users, the origin binary with edge trust and purges, and
-//! `wrangler dev` in front of it. Dropping it stops both processes.
+//! database with two users, the origin binary with edge trust, purges and mail (a real
+//! SMTP server), and `wrangler dev` in front of it. Dropping it stops them all.
 
+use std::net::IpAddr;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::http::Method;
 use reqwest::Client;
-use serde_json::Value;
+use serde_json::{json, Value};
+use tollgate_shared::sign_in::{SEND_CODE_PATH, VERIFY_CODE_PATH};
 
 use crate::api::{Api, TestResponse};
 use crate::db::{connect, fresh_database};
 use crate::edge::{Edge, Elsewhere};
 use crate::fleet::FakeFleet;
 use crate::origin::{cli_json, free_port, Origin};
+use crate::smtp::{SmtpServer, Tls};
 
 pub const SECRET: &str = "e2e-edge-origin-secret-of-32-bytes!";
 /// `JWT_SECRET` of the stack's origin and edge.
@@ -33,8 +36,25 @@ pub struct Stack {
     /// The origin's `FLEET_URL`; it verifies every cloud PAT for the stack's user
     /// unless a test says otherwise.
     pub fleet: FakeFleet,
+    /// The origin's `SMTP_URL` (STARTTLS required): sign-in codes arrive here.
+    pub smtp: SmtpServer,
     /// Two more locations of the edge, started by the first test that asks.
     locations: OnceLock<Locations>,
+}
+
+/// A person signed in through the edge, as their browser holds it: the two cookies.
+pub struct Browser {
+    pub jwt: String,
+    pub csrf: String,
+    /// The address the browser connects from (`127.0.0.x`): what the edge counts.
+    pub from: IpAddr,
+}
+
+impl Browser {
+    /// The `Cookie` header the browser sends.
+    pub fn cookie(&self) -> String {
+        format!("tollgate_session={}; tollgate_csrf={}", self.jwt, self.csrf)
+    }
 }
 
 /// Other locations of the same Worker, each with its own KV and cache: `second` shares
@@ -61,9 +81,10 @@ impl Stack {
         cli_json(&db, &["user", "create", "--email", "victim@example.com"]);
 
         let fleet = FakeFleet::start(user["id"].as_str().map(str::to_owned)).await;
+        let smtp = SmtpServer::start(Tls::StartTls);
         let (origin_port, edge_port) = (free_port(), free_port());
         let origin_url = format!("http://127.0.0.1:{origin_port}");
-        let origin = start_origin(&db, origin_port, edge_port, &fleet.url);
+        let origin = start_origin(&db, origin_port, edge_port, &fleet.url, &smtp);
         let edge = tokio::task::spawn_blocking({
             let origin_url = origin_url.clone();
             move || Edge::start_on(edge_port, &origin_url, SECRET, Some(JWT_SECRET))
@@ -78,6 +99,7 @@ impl Stack {
             user,
             minted: Mutex::default(),
             fleet,
+            smtp,
             locations: OnceLock::new(),
         }
     }
@@ -113,7 +135,75 @@ impl Stack {
     pub fn restart_origin(&self) {
         let port = self.origin.lock().unwrap().port;
         *self.origin.lock().unwrap() =
-            start_origin(&self.db, port, self.edge.port, &self.fleet.url);
+            start_origin(&self.db, port, self.edge.port, &self.fleet.url, &self.smtp);
+    }
+
+    /// A client that connects from `from` (any `127.0.0.x` is this machine): the edge
+    /// counts its sign-in requests apart from every other test's.
+    pub fn http_from(&self, from: IpAddr) -> Client {
+        Client::builder()
+            .timeout(Duration::from_secs(30))
+            .local_address(from)
+            .build()
+            .unwrap()
+    }
+
+    /// `POST path` through the edge from `from`, with a JSON body.
+    pub async fn post_from(&self, from: IpAddr, path: &str, body: &Value) -> reqwest::Response {
+        self.http_from(from)
+            .post(format!("{}{path}", self.edge.url))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Signs `email` in through the edge from `from`, with the code the mail brought.
+    pub async fn sign_in(&self, email: &str, from: IpAddr) -> Browser {
+        let r = self
+            .post_from(from, SEND_CODE_PATH, &json!({ "email": email }))
+            .await;
+        assert_eq!(r.status(), reqwest::StatusCode::NO_CONTENT);
+        let code = self.smtp.next_code(email).await;
+        let body = json!({ "email": email, "code": code });
+        let r = self.post_from(from, VERIFY_CODE_PATH, &body).await;
+        assert_eq!(r.status(), reqwest::StatusCode::OK);
+        let cookie = |name: &str| {
+            r.headers()
+                .get_all("set-cookie")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .find_map(|c| c.strip_prefix(&format!("{name}=")))
+                .and_then(|rest| rest.split(';').next())
+                .unwrap_or_else(|| panic!("no {name} cookie"))
+                .to_owned()
+        };
+        let browser = Browser {
+            jwt: cookie("tollgate_session"),
+            csrf: cookie("tollgate_csrf"),
+            from,
+        };
+        self.minted.lock().unwrap().push(browser.jwt.clone());
+        browser
+    }
+
+    /// `method path` through the edge as `browser`: its cookies, and the CSRF header
+    /// on unsafe methods.
+    pub async fn as_browser(
+        &self,
+        browser: &Browser,
+        method: Method,
+        path: &str,
+    ) -> reqwest::Response {
+        let unsafe_method = tollgate_shared::session::needs_csrf(method.as_str());
+        let mut req = self
+            .http_from(browser.from)
+            .request(method, format!("{}{path}", self.edge.url))
+            .header("cookie", browser.cookie());
+        if unsafe_method {
+            req = req.header("x-csrf-token", &browser.csrf);
+        }
+        req.send().await.unwrap()
     }
 
     pub fn http(&self) -> Client {
@@ -302,13 +392,18 @@ impl Api for Stack {
 
 /// The origin as the stack runs it: trusting the edge, purging to it, asking the fake
 /// Fleet.
-fn start_origin(db: &str, port: u16, edge_port: u16, fleet_url: &str) -> Origin {
+fn start_origin(db: &str, port: u16, edge_port: u16, fleet_url: &str, smtp: &SmtpServer) -> Origin {
     let purge_url = format!("http://127.0.0.1:{edge_port}/__tollgate/purge");
-    let env = [
+    // People reach the stack at the edge, over plain http to this machine.
+    let public_url = format!("http://127.0.0.1:{edge_port}");
+    let mail = smtp.env();
+    let mut env = vec![
         ("EDGE_ORIGIN_SECRET", SECRET),
         ("EDGE_PURGE_URL", purge_url.as_str()),
         ("JWT_SECRET", JWT_SECRET),
         ("FLEET_URL", fleet_url),
+        ("PUBLIC_URL", public_url.as_str()),
     ];
+    env.extend(mail.iter().map(|(k, v)| (*k, v.as_str())));
     Origin::start_on(db, port, &env).unwrap()
 }

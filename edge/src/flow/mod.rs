@@ -266,6 +266,17 @@ impl<K: Kv, O: Origin, L: Limiter, G: Log> Flow<'_, K, O, L, G> {
     }
 }
 
+/// A public route that `limiter` counts (the sign-in routes, each with its binding):
+/// `429 too many sign-in requests` once `client` is over its limit. The origin counts
+/// the same requests too, so a limiter that fails lets them through to it.
+pub async fn admit_public(limiter: &impl Limiter, client: &str) -> Result<(), EdgeError> {
+    if limiter.allow(&flood::client_key(client)).await {
+        Ok(())
+    } else {
+        Err(EdgeError::TooManySignInRequests)
+    }
+}
+
 fn seconds(now_ms: i64) -> i64 {
     now_ms.div_euclid(1000)
 }

@@ -13,13 +13,21 @@ use crate::flow::{self, KvError};
 /// What this isolate remembers between requests (see `flow::Memory`).
 pub static MEMORY: LazyLock<Memory> = LazyLock::new(Memory::default);
 
-/// `INVALID_TOKEN_LIMITER`: counts invalid-token outcomes per client.
-pub struct WorkersLimiter<'a>(pub &'a Env);
+/// A Rate Limiting binding by name: `INVALID_TOKEN_LIMITER` counts invalid-token
+/// outcomes per client, the sign-in ones (`tollgate_shared::sign_in`) their requests.
+pub struct WorkersLimiter<'a> {
+    pub env: &'a Env,
+    pub binding: &'static str,
+}
+
+/// The invalid-token limiter.
+pub const INVALID_TOKEN_LIMITER: &str = "INVALID_TOKEN_LIMITER";
 
 impl flow::Limiter for WorkersLimiter<'_> {
     async fn allow(&self, client: &str) -> bool {
-        // Without the binding there is no limit; the negative cache still works.
-        let Ok(limiter) = self.0.rate_limiter("INVALID_TOKEN_LIMITER") else {
+        // Without the binding there is no limit here; the negative cache still works,
+        // and the origin counts sign-in requests itself.
+        let Ok(limiter) = self.env.rate_limiter(self.binding) else {
             return true;
         };
         match limiter.limit(client.to_owned()).await {

@@ -24,6 +24,7 @@ mod routing;
 mod scopes;
 mod sessions;
 mod shared_runtimes;
+mod sign_in;
 mod suspension;
 mod tasks;
 mod who_acts;
@@ -96,6 +97,10 @@ fn main() -> ExitCode {
         routing::header_floods_are_431_in_json_at_the_edge,
         sessions::a_browser_session_works_with_csrf_and_costs_no_lookup,
         sessions::a_signed_out_session_is_refused_at_the_edge,
+        sign_in::a_person_signs_in_works_in_the_browser_and_signs_out,
+        sign_in::a_session_ended_from_another_is_refused_at_the_edge,
+        sign_in::five_wrong_codes_burn_it_and_16_verifications_make_one_session,
+        sign_in::the_edge_limits_sign_in_requests_per_client,
         suspension::a_suspended_persons_credentials_are_refused_at_the_edge_at_once,
         daemons::enroll_call_and_revoke_through_the_edge,
         tasks::a_task_token_works_while_its_task_runs_and_not_a_moment_longer,

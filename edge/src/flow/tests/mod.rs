@@ -324,3 +324,4 @@ mod credentials;
 mod outages;
 mod refusals;
 mod revocation;
+mod sign_in;
