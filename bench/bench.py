@@ -178,7 +178,8 @@ LOG_STATUS_PATH = "/__tollgate/revocation-log"
 def log_stats():
     """The revocation log's counts, through the edge's signed status call."""
     ts = str(int(time.time()))
-    msg = "\n".join(["tollgate-v2", "GET", LOG_STATUS_PATH, ts, hashlib.sha256(b"").hexdigest()] + [""] * 8)
+    # The two sides' own calls: no client address, no identity (nine empty lines).
+    msg = "\n".join(["tollgate-v3", "GET", LOG_STATUS_PATH, ts, hashlib.sha256(b"").hexdigest()] + [""] * 9)
     sig = hmac.new(SECRET.encode(), msg.encode(), hashlib.sha256).hexdigest()
     status, data = get(EDGE, LOG_STATUS_PATH, {"X-Edge-Timestamp": ts, "X-Edge-Signature": sig})
     assert status == 200, data
@@ -246,8 +247,8 @@ def edge_miss(hit):
 
 def signed_resolve_headers(body):
     ts = str(int(time.time()))
-    msg = "\n".join(["tollgate-v2", "POST", "/internal/auth/resolve", ts,
-                     hashlib.sha256(body.encode()).hexdigest()] + [""] * 8)
+    msg = "\n".join(["tollgate-v3", "POST", "/internal/auth/resolve", ts,
+                     hashlib.sha256(body.encode()).hexdigest()] + [""] * 9)
     sig = hmac.new(SECRET.encode(), msg.encode(), hashlib.sha256).hexdigest()
     return ts, sig
 

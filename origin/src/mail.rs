@@ -85,12 +85,21 @@ pub enum MailError {
     Timeout(Duration),
 }
 
-/// One message, plain text.
-#[derive(Debug, Clone)]
+/// One message, plain text. Its `Debug` shows neither subject nor text (a sign-in
+/// code's message carries the code).
+#[derive(Clone)]
 pub struct Mail {
     pub to: String,
     pub subject: String,
     pub text: String,
+}
+
+impl fmt::Debug for Mail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Mail")
+            .field("text", &"…")
+            .finish_non_exhaustive()
+    }
 }
 
 enum Transport {

@@ -49,6 +49,9 @@ pub struct Shared {
     pub session_ttl_days: u32,
     /// How the session cookies are written (`PUBLIC_URL`).
     pub cookies: CookiePolicy,
+    /// `PUBLIC_URL`: where people reach Tollgate; the sign-in routes refuse browser
+    /// requests from any other origin.
+    pub public_url: Option<Url>,
     /// The sign-in routes' own limits.
     pub throttle: Throttle,
 }
@@ -122,6 +125,7 @@ impl AppState {
                 .session_ttl_days
                 .unwrap_or(crate::config::DEFAULT_SESSION_TTL_DAYS),
             cookies,
+            public_url: options.public_url,
             throttle: Throttle::default(),
         })))
     }

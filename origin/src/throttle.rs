@@ -8,15 +8,25 @@ use std::sync::Mutex;
 
 use tollgate_shared::sign_in::Limit;
 
-/// Counters kept at most; past it the windows that are over go first, then all.
+/// Counters kept at most (a key is at most an email address: ~300 bytes each).
 const CAPACITY: usize = 100_000;
+/// How often a full table is swept of the windows that are over, at most: the sweep
+/// reads every counter, so a flood must not make every request pay for one.
+const SWEEP_EVERY_SECS: i64 = 10;
 
 /// (limit, key) → (when the window ends, requests counted in it).
 type Windows = HashMap<(&'static str, String), (i64, u32)>;
 
 #[derive(Default)]
 pub struct Throttle {
-    windows: Mutex<Windows>,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    windows: Windows,
+    /// When a full table was last swept.
+    swept_at: i64,
 }
 
 /// Over the limit: seconds until the window ends.
@@ -25,24 +35,30 @@ pub struct RetryAfter(pub u64);
 
 impl Throttle {
     /// Counts one request of `key` under `limit` at `now` (unix seconds): `Err` once the
-    /// window already holds `limit.count` (the refused request is not counted).
+    /// window already holds `limit.count` (the refused request is not counted). A table
+    /// full of live windows refuses new keys until a sweep makes room: a flood of
+    /// addresses must not wipe the counts of the ones being limited.
     pub fn hit(&self, limit: &Limit, key: &str, now: i64) -> Result<(), RetryAfter> {
         let period = i64::from(limit.period_secs.max(1));
         let ends = (now.div_euclid(period) + 1) * period;
-        // A poisoned lock counts nothing: the edge's limit and the code's own rules
-        // (single use, five tries) still hold.
-        let Ok(mut windows) = self.windows.lock() else {
-            return Ok(());
-        };
-        if windows.len() >= CAPACITY {
-            windows.retain(|_, (window_ends, _)| *window_ends > now);
-            if windows.len() >= CAPACITY {
-                windows.clear();
+        // Counters hold no invariant a panic could break half-way.
+        let mut inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let id = (limit.name, key.to_owned());
+        if inner.windows.len() >= CAPACITY && !inner.windows.contains_key(&id) {
+            if now - inner.swept_at >= SWEEP_EVERY_SECS {
+                inner
+                    .windows
+                    .retain(|_, (window_ends, _)| *window_ends > now);
+                inner.swept_at = now;
+            }
+            if inner.windows.len() >= CAPACITY {
+                return Err(RetryAfter(SWEEP_EVERY_SECS.unsigned_abs()));
             }
         }
-        let entry = windows
-            .entry((limit.name, key.to_owned()))
-            .or_insert((ends, 0));
+        let entry = inner.windows.entry(id).or_insert((ends, 0));
         if entry.0 != ends {
             *entry = (ends, 0);
         }
@@ -94,5 +110,22 @@ mod tests {
             throttle.hit(&SENDS_PER_EMAIL, "ada@example.com", 900),
             Err(RetryAfter(300))
         );
+    }
+
+    #[test]
+    fn a_full_table_keeps_its_counts_and_refuses_new_keys_until_a_sweep_frees_room() {
+        let throttle = Throttle::default();
+        let at = 6_000; // the start of a minute window
+        for i in 0..CAPACITY {
+            assert_eq!(throttle.hit(&SENDS_PER_ADDRESS, &i.to_string(), at), Ok(()));
+        }
+        // The keys already counted keep counting; a new one waits for a sweep.
+        assert_eq!(throttle.hit(&SENDS_PER_ADDRESS, "0", at), Ok(()));
+        assert_eq!(
+            throttle.hit(&SENDS_PER_ADDRESS, "new", at),
+            Err(RetryAfter(10))
+        );
+        // Once their windows are over, the sweep makes room.
+        assert_eq!(throttle.hit(&SENDS_PER_ADDRESS, "new", at + 60), Ok(()));
     }
 }

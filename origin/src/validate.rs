@@ -26,10 +26,17 @@ pub fn name(value: Option<&str>) -> DomainResult<String> {
     Ok(name.to_owned())
 }
 
+/// The longest email address there is (RFC 5321's path limit, less its brackets).
+pub const MAX_EMAIL_BYTES: usize = 254;
+
 /// An email address as stored: trimmed, lower case, one `@` with something on each
-/// side, no whitespace or control characters; `None` when it is not one.
+/// side, no whitespace or control characters, at most [`MAX_EMAIL_BYTES`]; `None` when it
+/// is not one.
 pub fn email(email: &str) -> Option<String> {
     let email = email.trim().to_lowercase();
+    if email.len() > MAX_EMAIL_BYTES {
+        return None;
+    }
     let (local, domain) = email.split_once('@')?;
     let clean = !email.chars().any(|c| c.is_whitespace() || c.is_control());
     (!local.is_empty() && !domain.is_empty() && clean).then_some(email)
@@ -85,6 +92,9 @@ mod tests {
         assert_eq!(email("@x"), None);
         assert_eq!(email("a b@x"), None);
         assert_eq!(email("a\u{0}@x"), None);
+        let longest = format!("{}@example.com", "a".repeat(MAX_EMAIL_BYTES - 12));
+        assert_eq!(email(&longest).as_deref(), Some(longest.as_str()));
+        assert_eq!(email(&format!("a{longest}")), None);
     }
 
     #[test]

@@ -87,10 +87,14 @@ pub enum AuthError {
     /// The right sign-in code, for an account that is suspended.
     #[error("account suspended")]
     AccountSuspended,
+    /// A browser request another site made (its `Origin` or `Sec-Fetch-Site` says so)
+    /// to a route only our own pages may call (sign-in).
+    #[error("cross-site request refused")]
+    CrossSite,
 }
 
 impl AuthError {
-    pub const ALL: [AuthError; 24] = [
+    pub const ALL: [AuthError; 25] = [
         AuthError::MissingAuthorization,
         AuthError::MissingAuthorizationHeader,
         AuthError::InvalidAuthorizationFormat,
@@ -115,6 +119,7 @@ impl AuthError {
         AuthError::CannotGrant,
         AuthError::InvalidCode,
         AuthError::AccountSuspended,
+        AuthError::CrossSite,
     ];
 
     pub fn status(self) -> u16 {
@@ -130,7 +135,8 @@ impl AuthError {
             | AuthError::BoundElsewhere
             | AuthError::ReadOnly
             | AuthError::CannotGrant
-            | AuthError::AccountSuspended => 403,
+            | AuthError::AccountSuspended
+            | AuthError::CrossSite => 403,
             _ => 401,
         }
     }
@@ -167,6 +173,7 @@ impl AuthError {
             AuthError::CannotGrant => "token cannot grant more than it has",
             AuthError::InvalidCode => "invalid code",
             AuthError::AccountSuspended => "account suspended",
+            AuthError::CrossSite => "cross-site request refused",
         }
     }
 
@@ -199,7 +206,8 @@ impl AuthError {
             | AuthError::BoundElsewhere
             | AuthError::ReadOnly
             | AuthError::CannotGrant
-            | AuthError::AccountSuspended => None,
+            | AuthError::AccountSuspended
+            | AuthError::CrossSite => None,
         }
     }
 }

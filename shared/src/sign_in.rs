@@ -87,11 +87,19 @@ pub fn is_code_shaped(code: &str) -> bool {
     code.len() == CODE_DIGITS && code.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// What a code is stored under: an HMAC under `JWT_SECRET` of the (normalized) email
+/// address, so the table holds no address.
+pub fn address_digest(key: &SessionKey, email: &str) -> [u8; 32] {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
+    mac.update(b"tollgate sign-in address\n");
+    mac.update(email.as_bytes());
+    mac.finalize().into_bytes().into()
+}
+
 /// What is stored of a code: an HMAC under `JWT_SECRET` of the (normalized) email
 /// address and the code, so a copy of the table alone does not give the codes away (a
-/// plain hash would fall to a million guesses). Keyed by the address, not the user id,
-/// so that storing and checking a code are one statement whether or not the address has
-/// an account.
+/// plain hash would fall to a million guesses).
 pub fn code_digest(key: &SessionKey, email: &str, code: &str) -> [u8; 32] {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.bytes())
         .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
@@ -129,6 +137,9 @@ mod tests {
         assert_ne!(d, code_digest(&b, u, "123456"));
         assert_ne!(d, code_digest(&a, v, "123456"));
         assert_ne!(d, code_digest(&a, u, "123457"));
+        assert_ne!(address_digest(&a, u), address_digest(&a, v));
+        assert_ne!(address_digest(&a, u), address_digest(&b, u));
+        assert_ne!(address_digest(&a, u), d, "another label");
     }
 
     #[test]

@@ -62,15 +62,20 @@ impl Received {
         None
     }
 
-    /// The sign-in code: the six digits the subject ends with.
+    /// The body: what follows the headers.
+    pub fn body(&self) -> &str {
+        self.raw.split_once("\n\n").map_or("", |(_, body)| body)
+    }
+
+    /// The sign-in code: the body's line that is six digits (and nothing else).
     pub fn code(&self) -> String {
-        let subject = self.header("subject").unwrap_or_default();
-        let code = subject.rsplit(' ').next().unwrap_or_default().to_owned();
-        assert!(
-            code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()),
-            "no code in the subject {subject:?}"
-        );
-        code
+        let body = self.body();
+        let code = body
+            .lines()
+            .map(str::trim)
+            .find(|l| l.len() == 6 && l.bytes().all(|b| b.is_ascii_digit()));
+        code.unwrap_or_else(|| panic!("no code in {body:?}"))
+            .to_owned()
     }
 }
 

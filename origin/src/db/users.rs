@@ -62,16 +62,20 @@ pub async fn find_or_create(db: &impl GenericClient, email: &str) -> StoreResult
     })
 }
 
-/// The user `id` and whether the account is suspended, its row held `FOR SHARE` until
-/// the transaction ends: a suspension (which locks the row) waits for it, or came first.
-pub async fn hold(db: &impl GenericClient, id: Uuid) -> StoreResult<Option<(User, bool)>> {
+/// The user with `email` (normalized) and whether the account is suspended, its row
+/// held `FOR SHARE` until the transaction ends: a suspension (which locks the row) waits
+/// for it, or came first.
+pub async fn hold_by_email(
+    db: &impl GenericClient,
+    email: &str,
+) -> StoreResult<Option<(User, bool)>> {
     let stmt = db
         .prepare_cached(
             "SELECT id, email, name, created_at, suspended_at IS NOT NULL AS suspended
-             FROM users WHERE id = $1 FOR SHARE",
+             FROM users WHERE email = $1 FOR SHARE",
         )
         .await?;
-    Ok(db.query_opt(&stmt, &[&id]).await?.map(|row| {
+    Ok(db.query_opt(&stmt, &[&email]).await?.map(|row| {
         let suspended: bool = row.get("suspended");
         (User::from(row), suspended)
     }))

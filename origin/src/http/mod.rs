@@ -10,6 +10,7 @@ pub mod internal;
 pub mod json;
 pub mod limits;
 pub mod request_id;
+pub mod same_site;
 
 pub use callers::{CloudRuntimeCaller, DaemonCaller, HumanCaller, InWorkspace, UserCaller};
 pub use error::{AppError, AppResult};

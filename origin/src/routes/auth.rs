@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use crate::http::edge_trust::ClientAddress;
 use crate::http::json::JsonBody;
+use crate::http::same_site::refuse_cross_site;
 use crate::http::{AppError, AppResult};
 use crate::openapi::refusals;
 use crate::refusal::Refusal;
@@ -44,6 +45,7 @@ pub struct SendCode {
 refusals! {
     SendCodeRefusals = [
         Refusal::InvalidEmail,
+        AuthError::CrossSite => "a browser request from another site",
         AppError::TooManySignInRequests(60) => "Retry-After says when",
         AppError::MailNotConfigured,
         AppError::SessionsNotConfigured,
@@ -64,15 +66,18 @@ refusals! {
 pub async fn send_code(
     State(state): State<AppState>,
     client: ClientAddress,
-    JsonBody(body): JsonBody<SendCode>,
+    headers: HeaderMap,
+    body: Result<JsonBody<SendCode>, AppError>,
 ) -> AppResult<StatusCode> {
     let key = state
         .session_key
         .as_deref()
         .ok_or(AppError::SessionsNotConfigured)?;
     let mailer = state.mailer.as_ref().ok_or(AppError::MailNotConfigured)?;
-    // Counted before anything is looked at: a malformed request costs its sender too.
+    refuse_cross_site(&headers, state.public_url.as_ref())?;
+    // Counted before the body is looked at: a malformed request costs its sender too.
     throttle(&state, &SENDS_PER_ADDRESS, &client_key(&client.0))?;
+    let JsonBody(body) = body?;
     let email = body
         .email
         .as_deref()
@@ -86,11 +91,20 @@ pub async fn send_code(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct VerifyCode {
     email: Option<String>,
     /// The 6 digits from the message.
     code: Option<String>,
+}
+
+impl std::fmt::Debug for VerifyCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifyCode")
+            .field("email", &self.email)
+            .field("code", &"…")
+            .finish()
+    }
 }
 
 /// Who signed in.
@@ -112,6 +126,7 @@ refusals! {
     VerifyCodeRefusals = [
         AuthError::InvalidCode => "unknown address, or a wrong, expired, used or burned code",
         AuthError::AccountSuspended,
+        AuthError::CrossSite => "a browser request from another site",
         AppError::TooManySignInRequests(60) => "Retry-After says when",
         AppError::SessionsNotConfigured,
     ]
@@ -136,13 +151,16 @@ pub async fn verify_code(
     State(state): State<AppState>,
     client: ClientAddress,
     headers: HeaderMap,
-    JsonBody(body): JsonBody<VerifyCode>,
+    body: Result<JsonBody<VerifyCode>, AppError>,
 ) -> AppResult<Response> {
     let key = state
         .session_key
         .as_deref()
         .ok_or(AppError::SessionsNotConfigured)?;
+    // Another site's page must not sign its visitor in to an account of its choosing.
+    refuse_cross_site(&headers, state.public_url.as_ref())?;
     throttle(&state, &VERIFICATIONS_PER_ADDRESS, &client_key(&client.0))?;
+    let JsonBody(body) = body?;
     let email = body.email.as_deref().and_then(validate::email);
     let user_agent = headers.get(USER_AGENT).and_then(|v| v.to_str().ok());
     let ttl_secs = i64::from(state.session_ttl_days) * 86_400;

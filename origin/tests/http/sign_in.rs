@@ -93,7 +93,12 @@ async fn a_code_from_the_mail_signs_in_with_both_cookies_once() {
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
     let mail = smtp.next_message("ada@example.com").await;
     let code = mail.code();
-    assert!(mail.raw.contains(&format!("    {code}")), "{}", mail.raw);
+    assert!(mail.body().contains(&format!("    {code}")), "{}", mail.raw);
+    // Not in the subject, which notifications and relays' logs show.
+    assert_eq!(
+        mail.header("subject").as_deref(),
+        Some("Your Tollgate sign-in code")
+    );
     assert_eq!(
         mail.header("from").as_deref(),
         Some("Tollgate <no-reply@tollgate.test>")
@@ -211,7 +216,13 @@ async fn anything_wrong_is_one_answer() {
         (r.status, r.error()),
         (StatusCode::BAD_REQUEST, "invalid request body")
     );
-    for bad in [json!({}), json!({ "email": "nope" }), json!({ "email": 7 })] {
+    let too_long = format!("{}@example.com", "a".repeat(250));
+    for bad in [
+        json!({}),
+        json!({ "email": "nope" }),
+        json!({ "email": too_long }),
+        json!({ "email": 7 }),
+    ] {
         let r = post(&app, "/api/auth/send-code", &bad, &[]).await;
         let expected = if bad["email"].is_number() {
             "invalid request body"
@@ -275,17 +286,18 @@ async fn a_code_expires_and_a_new_one_replaces_the_last() {
         &verify(&app, "late@example.com", &second).await,
         AuthError::InvalidCode,
     );
-    // Stored as a digest: the code itself is nowhere in the table.
+    // Stored as digests: neither the address nor the code is in the table.
     let row = db
-        .query_one(
-            "SELECT digest FROM sign_in_codes WHERE user_id = $1",
-            &[&user],
-        )
+        .query_one("SELECT address, digest FROM sign_in_codes", &[])
         .await
         .unwrap();
-    let digest: Vec<u8> = row.get(0);
-    assert_eq!(digest.len(), 32);
-    assert!(!digest.windows(6).any(|w| w == second.as_bytes()));
+    let (address, digest): (Vec<u8>, Vec<u8>) = (row.get(0), row.get(1));
+    assert_eq!((address.len(), digest.len()), (32, 32));
+    for stored in [&address, &digest] {
+        assert!(!stored.windows(6).any(|w| w == second.as_bytes()));
+        assert!(!stored.windows(4).any(|w| w == b"late"));
+    }
+    assert_eq!(live_sessions(&app, user).await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -441,6 +453,40 @@ async fn verifications_are_limited_per_address() {
     assert!(r.header("retry-after").is_some());
     let r = post_from(&app, "198.51.100.31", "/api/auth/verify-code", &body).await;
     refused(&r, AuthError::InvalidCode);
+}
+
+#[tokio::test]
+async fn another_sites_pages_cannot_sign_anyone_in() {
+    let smtp = smtp();
+    let app = TestApp::with(Options {
+        public_url: Some("https://tollgate.example".parse().unwrap()),
+        ..mailing(&smtp)
+    })
+    .await;
+    app.create_user("visitor@example.com").await;
+    let send = json!({ "email": "visitor@example.com" });
+    for headers in [
+        &[("sec-fetch-site", "cross-site")][..],
+        &[("origin", "https://evil.example")],
+        &[("origin", "null")],
+    ] {
+        let r = post(&app, "/api/auth/send-code", &send, headers).await;
+        refused(&r, AuthError::CrossSite);
+        let verify = json!({ "email": "visitor@example.com", "code": "123456" });
+        let r = post(&app, "/api/auth/verify-code", &verify, headers).await;
+        refused(&r, AuthError::CrossSite);
+    }
+    // Our own pages, and tools that send no Origin, are served.
+    let ours = [
+        ("origin", "https://tollgate.example"),
+        ("sec-fetch-site", "same-origin"),
+    ];
+    let r = post(&app, "/api/auth/send-code", &send, &ours).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let code = smtp.next_code("visitor@example.com").await;
+    let verify = json!({ "email": "visitor@example.com", "code": code });
+    let r = post(&app, "/api/auth/verify-code", &verify, &ours).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 }
 
 #[tokio::test]
