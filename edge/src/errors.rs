@@ -67,7 +67,7 @@ impl EdgeError {
             EdgeError::OriginUnavailable => "origin unavailable",
             EdgeError::OriginTimeout => "origin timeout",
             EdgeError::TooManyInvalidTokens => "too many invalid tokens",
-            EdgeError::TooManySignInRequests => tollgate_shared::sign_in::TOO_MANY_REQUESTS,
+            EdgeError::TooManySignInRequests => tollgate_shared::limits::TOO_MANY_SIGN_IN_REQUESTS,
             EdgeError::HeadersTooLarge => "request header fields too large",
             EdgeError::Misconfigured => "internal error",
         }

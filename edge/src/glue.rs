@@ -126,7 +126,7 @@ async fn admit_public(
     env: &Env,
 ) -> Result<(), EdgeError> {
     let path = crate::route::path(path_and_query);
-    let Some(limit) = tollgate_shared::sign_in::address_limit(&incoming.method, path) else {
+    let Some(limit) = tollgate_shared::limits::address_limit(&incoming.method, path) else {
         return Ok(());
     };
     let Some(binding) = limit.binding else {

@@ -24,8 +24,8 @@ use crate::http::request_id::{request_id, RequestId};
 use crate::openapi;
 use crate::routes::docs::{self, Documents};
 use crate::routes::{
-    auth, cloud_runtime, daemon, daemon_tokens, health, install_tokens, internal, me, members,
-    pats, runtimes, sessions, task_runs, tasks, workspaces,
+    account, auth, cloud_runtime, daemon, daemon_tokens, health, install_tokens, internal, leaks,
+    me, members, pats, runtimes, sessions, task_runs, tasks, workspaces,
 };
 use crate::state::AppState;
 use tollgate_shared::wire::CLOUD_RUNTIME_MAX_BODY_BYTES;
@@ -110,6 +110,7 @@ fn public_api(metrics: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(me::me))
         .routes(routes!(pats::create, pats::list))
         .routes(routes!(pats::revoke))
+        .routes(routes!(account::events))
         .routes(routes!(pats::renew_current))
         .routes(routes!(auth::send_code))
         .routes(routes!(auth::verify_code))
@@ -137,12 +138,22 @@ fn public_api(metrics: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(daemon::whoami))
         .routes(routes!(daemon::register_runtime))
         .routes(routes!(daemon::heartbeat))
-        .merge(cloud_runtime_routes());
+        .merge(cloud_runtime_routes())
+        .merge(leak_report_routes());
     if metrics {
         api.routes(routes!(health::metrics))
     } else {
         api
     }
+}
+
+/// Leaked-token reports, with their own body limit (1,000 tokens and a source).
+fn leak_report_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(leaks::revoke_leaked))
+        .layer(DefaultBodyLimit::max(
+            tollgate_shared::leaks::MAX_BODY_BYTES,
+        ))
 }
 
 /// The cloud-runtime proxy, with its own body limit in place of the default one.

@@ -191,6 +191,8 @@ pub enum Why {
     Replaced,
     /// With its member, who left or was removed.
     MemberRemoved,
+    /// Reported leaked (`leaks`).
+    Leaked,
 }
 
 impl Why {
@@ -199,6 +201,7 @@ impl Why {
             Why::Revoked => "revoked",
             Why::Replaced => "replaced",
             Why::MemberRemoved => "member removed",
+            Why::Leaked => "leaked",
         }
     }
 }

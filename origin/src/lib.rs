@@ -17,6 +17,7 @@ pub mod db;
 pub mod domain_error;
 pub mod fleet;
 pub mod http;
+pub mod leaks;
 pub mod mail;
 pub mod members;
 pub mod metrics;

@@ -63,6 +63,9 @@ refusal_table! {
     InvalidOutcome = 400, "status must be completed or failed";
     /// Signing out with a PAT: only a session has something to end.
     NotASession = 400, "only a session can sign out";
+    TokensRequired = 400, "tokens is required";
+    TooManyTokens = 400, "at most 1000 tokens";
+    SourceTooLong = 400, "source is too long";
     // 404: a named thing that does not exist, or not for this caller.
     WorkspaceNotFound = 404, "workspace not found";
     MemberNotFound = 404, "member not found";

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use tollgate_shared::sign_in::Limit;
+use tollgate_shared::limits::Limit;
 
 /// Counters kept at most (a key is at most an email address: ~300 bytes each).
 const CAPACITY: usize = 100_000;
@@ -16,6 +16,10 @@ const SWEEP_EVERY_SECS: i64 = 10;
 
 /// (limit, key) → (when the window ends, requests counted in it).
 type Windows = HashMap<(&'static str, String), (i64, u32)>;
+
+/// Seconds to wait, from [`Throttle::hit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryAfter(pub u64);
 
 #[derive(Default)]
 pub struct Throttle {
@@ -29,11 +33,24 @@ struct Inner {
     swept_at: i64,
 }
 
-/// Over the limit: seconds until the window ends.
+/// Over a limit: its words, and the seconds until its window ends (or, with the table
+/// full, until the next sweep).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryAfter(pub u64);
+pub struct Limited {
+    pub message: &'static str,
+    pub retry_after: u64,
+}
 
 impl Throttle {
+    /// Counts one request of `key` under `limit` now (see [`Throttle::hit`]).
+    pub fn count(&self, limit: &Limit, key: &str) -> Result<(), Limited> {
+        self.hit(limit, key, chrono::Utc::now().timestamp())
+            .map_err(|RetryAfter(retry_after)| Limited {
+                message: limit.message,
+                retry_after,
+            })
+    }
+
     /// Counts one request of `key` under `limit` at `now` (unix seconds): `Err` once the
     /// window already holds `limit.count` (the refused request is not counted). A table
     /// full of live windows refuses new keys until a sweep makes room: a flood of
@@ -73,7 +90,7 @@ impl Throttle {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tollgate_shared::sign_in::{SENDS_PER_ADDRESS, SENDS_PER_EMAIL};
+    use tollgate_shared::limits::{SENDS_PER_ADDRESS, SENDS_PER_EMAIL};
 
     #[test]
     fn a_window_holds_its_count_then_refuses_until_it_ends() {

@@ -8,7 +8,8 @@
 //! - [`scope`]: how far a PAT reaches (one workspace or all, read or write), and its ceiling.
 //! - [`errors`]: the authentication failures, with their messages and challenges.
 //! - [`session`]: session JWTs (HS256) and CSRF tokens.
-//! - [`sign_in`]: sign-in codes and the rate limits of the two sign-in routes.
+//! - [`sign_in`]: sign-in codes; [`leaks`]: leaked-token reports; [`limits`]: the rate
+//!   limits of the public routes that have their own.
 //! - [`wire`]: the bodies of the calls between the edge and the origin.
 //! - [`cache`]: KV cache keys, entries and TTL rules.
 //! - [`signing`]: the edge↔origin HMAC request signature (`tollgate-v2`) and signed answers.
@@ -29,6 +30,8 @@ pub mod errors;
 pub mod expiring;
 pub mod headers;
 mod hex;
+pub mod leaks;
+pub mod limits;
 pub mod request_id;
 pub mod routes;
 #[cfg(feature = "utoipa")]

@@ -29,8 +29,10 @@ impl PathClass {
 
 /// Public routes are exact (method, path) pairs: a prefix match would open more than
 /// intended.
-pub const PUBLIC: [(&str, &str); 5] = [
+pub const PUBLIC: [(&str, &str); 6] = [
     ("POST", "/api/install-tokens/exchange"),
+    // Anyone who finds a leaked token may report it (`crate::leaks`).
+    ("POST", crate::leaks::REVOKE_LEAKED_PATH),
     // Sign-in: rate limited per client address at both sides (`crate::sign_in`).
     ("POST", crate::sign_in::SEND_CODE_PATH),
     ("POST", crate::sign_in::VERIFY_CODE_PATH),
@@ -95,6 +97,8 @@ mod tests {
             ("POST", "/api/auth/verify-code", PathClass::Public),
             ("GET", "/api/auth/send-code", USER),
             ("POST", "/api/auth/logout", USER),
+            ("POST", "/api/tokens/revoke-leaked", PathClass::Public),
+            ("DELETE", "/api/tokens/revoke-leaked", USER),
             ("HEAD", "/api/ping", PathClass::Public),
             ("POST", "/api/ping", USER),
             ("GET", "/api/me", USER),

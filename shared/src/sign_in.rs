@@ -1,7 +1,5 @@
-//! Sign-in by emailed code: the two public routes, the code's rules, and the rate limits
-//! both sides apply to them. The edge counts each client address with a Rate Limiting
-//! binding (its periods can only be 10 or 60 s); the origin counts the same per address,
-//! and per email address, which only it sees (the edge streams bodies unread).
+//! Sign-in by emailed code: the two public routes and the code's rules. Their rate
+//! limits are in `crate::limits`.
 
 use crate::session::SessionKey;
 use hmac::{Hmac, Mac};
@@ -16,55 +14,6 @@ pub const CODE_DIGITS: usize = 6;
 pub const CODE_TTL_SECS: i64 = 600;
 /// Wrong tries that burn a code: after them, even the right one is refused.
 pub const MAX_WRONG_TRIES: i32 = 5;
-
-/// The `error` of a 429 from either side.
-pub const TOO_MANY_REQUESTS: &str = "too many sign-in requests";
-
-/// A rate limit: at most `count` per `period_secs`, in fixed windows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limit {
-    /// What it counts, for the counter's key (`send-code:address`, say).
-    pub name: &'static str,
-    pub count: u32,
-    pub period_secs: u32,
-    /// The edge's Rate Limiting binding that counts it (`wrangler.toml`), if the edge
-    /// counts it at all.
-    pub binding: Option<&'static str>,
-}
-
-/// Codes sent, per client address: 5 a minute.
-pub const SENDS_PER_ADDRESS: Limit = Limit {
-    name: "send-code:address",
-    count: 5,
-    period_secs: 60,
-    binding: Some("SIGN_IN_SEND_LIMITER"),
-};
-/// Codes sent, per email address: 3 in 10 minutes (the origin's alone).
-pub const SENDS_PER_EMAIL: Limit = Limit {
-    name: "send-code:email",
-    count: 3,
-    period_secs: 600,
-    binding: None,
-};
-/// Verifications, per client address: 20 a minute.
-pub const VERIFICATIONS_PER_ADDRESS: Limit = Limit {
-    name: "verify-code:address",
-    count: 20,
-    period_secs: 60,
-    binding: Some("SIGN_IN_VERIFY_LIMITER"),
-};
-
-/// The per-address limit of `method` on `path`, if it is a sign-in route.
-pub fn address_limit(method: &str, path: &str) -> Option<Limit> {
-    if !method.eq_ignore_ascii_case("POST") {
-        return None;
-    }
-    match path {
-        SEND_CODE_PATH => Some(SENDS_PER_ADDRESS),
-        VERIFY_CODE_PATH => Some(VERIFICATIONS_PER_ADDRESS),
-        _ => None,
-    }
-}
 
 /// A new code: `CODE_DIGITS` decimal digits, uniform (rejection sampling), from the OS.
 pub fn new_code() -> Result<String, getrandom::Error> {
@@ -140,24 +89,5 @@ mod tests {
         assert_ne!(address_digest(&a, u), address_digest(&a, v));
         assert_ne!(address_digest(&a, u), address_digest(&b, u));
         assert_ne!(address_digest(&a, u), d, "another label");
-    }
-
-    #[test]
-    fn only_the_two_posts_are_limited() {
-        assert_eq!(
-            address_limit("POST", SEND_CODE_PATH),
-            Some(SENDS_PER_ADDRESS)
-        );
-        assert_eq!(
-            address_limit("post", VERIFY_CODE_PATH),
-            Some(VERIFICATIONS_PER_ADDRESS)
-        );
-        assert_eq!(address_limit("GET", SEND_CODE_PATH), None);
-        assert_eq!(address_limit("POST", "/api/auth/logout"), None);
-        assert_eq!(address_limit("POST", "/api/auth/send-code/"), None);
-        // The edge's binding periods can only be 10 or 60 s.
-        for limit in [SENDS_PER_ADDRESS, VERIFICATIONS_PER_ADDRESS] {
-            assert!(limit.binding.is_some() && matches!(limit.period_secs, 10 | 60));
-        }
     }
 }

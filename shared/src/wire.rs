@@ -86,6 +86,8 @@ impl ResolveFailure {
 pub fn max_body_bytes(path: &str) -> usize {
     if path.starts_with(CLOUD_RUNTIME_PREFIX) {
         CLOUD_RUNTIME_MAX_BODY_BYTES
+    } else if path == crate::leaks::REVOKE_LEAKED_PATH {
+        crate::leaks::MAX_BODY_BYTES
     } else {
         MAX_BODY_BYTES
     }

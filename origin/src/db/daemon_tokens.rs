@@ -297,6 +297,24 @@ pub async fn owner(
         .map(|row| row.get(0)))
 }
 
+/// The live (unrevoked, unexpired) token whose hash is `hash`: `(id, workspace, the
+/// member it acts for)`, for a leak report to revoke as an admin would.
+pub async fn live_by_hash(
+    db: &impl GenericClient,
+    hash: &TokenHash,
+) -> StoreResult<Option<(Uuid, Uuid, Uuid)>> {
+    let stmt = db
+        .prepare_cached(
+            "SELECT id, workspace_id, owner_id FROM daemon_tokens
+             WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now()",
+        )
+        .await?;
+    Ok(db
+        .query_opt(&stmt, &[&hash.as_str()])
+        .await?
+        .map(|row| (row.get(0), row.get(1), row.get(2))))
+}
+
 /// Revokes a token of the workspace; `Some` when this call revoked it.
 pub async fn revoke(
     db: &impl GenericClient,

@@ -3,6 +3,7 @@
 //! [`StoreError`]s: whether the database was unreachable or the statement failed, never
 //! an HTTP answer (the HTTP layer and the CLI each say it their own way).
 
+pub mod account_events;
 pub mod agents;
 pub mod daemon_tokens;
 pub mod events;

@@ -195,6 +195,51 @@ pub async fn revoke(
         .and_then(|row| TokenHash::from_hex(row.get("token_hash"))))
 }
 
+/// A live PAT a leak report revoked, and whom to tell.
+#[derive(Debug, Clone)]
+pub struct LeakedPat {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub token_prefix: String,
+    pub hash: TokenHash,
+}
+
+/// Revokes the live (unrevoked, unexpired) PATs among `hashes`, in one statement; those
+/// this call revoked, with their owners' addresses.
+pub async fn revoke_leaked(
+    db: &impl GenericClient,
+    hashes: &[&str],
+) -> StoreResult<Vec<LeakedPat>> {
+    let stmt = db
+        .prepare_cached(
+            "WITH revoked AS (
+                 UPDATE personal_access_tokens SET revoked = true
+                 WHERE token_hash = ANY($1) AND NOT revoked
+                   AND (expires_at IS NULL OR expires_at > now())
+                 RETURNING id, user_id, name, token_prefix, token_hash
+             )
+             SELECT r.id, r.user_id, u.email, r.name, r.token_prefix, r.token_hash
+             FROM revoked r JOIN users u ON u.id = r.user_id",
+        )
+        .await?;
+    let rows = db.query(&stmt, &[&hashes]).await?;
+    Ok(rows
+        .iter()
+        .filter_map(|row| {
+            Some(LeakedPat {
+                id: row.get(0),
+                user_id: row.get(1),
+                email: row.get(2),
+                name: row.get(3),
+                token_prefix: row.get(4),
+                hash: TokenHash::from_hex(row.get(5))?,
+            })
+        })
+        .collect())
+}
+
 /// The hashes of `user_id`'s live tokens (for purging them when the account is
 /// suspended: they come back when it is not).
 pub async fn live_hashes(db: &impl GenericClient, user_id: Uuid) -> StoreResult<Vec<TokenHash>> {

@@ -278,6 +278,46 @@ pub async fn delete_tokens(db: &impl GenericClient, tasks: &[Uuid]) -> StoreResu
     Ok(db.execute(&stmt, &[&tasks]).await?)
 }
 
+/// A live task token a leak report deleted, and whom to tell.
+#[derive(Debug, Clone)]
+pub struct LeakedTaskToken {
+    pub task_id: Uuid,
+    pub workspace_id: Uuid,
+    pub user_id: Uuid,
+    pub email: String,
+    /// The token's hash (hex): which reported string it was.
+    pub hash: String,
+}
+
+/// Deletes the unexpired task tokens among `hashes`, in one statement; those this call
+/// deleted, with the addresses of the members they acted for.
+pub async fn delete_leaked_tokens(
+    db: &impl GenericClient,
+    hashes: &[&str],
+) -> StoreResult<Vec<LeakedTaskToken>> {
+    let stmt = db
+        .prepare_cached(
+            "WITH gone AS (
+                 DELETE FROM task_tokens WHERE token_hash = ANY($1) AND expires_at > now()
+                 RETURNING task_id, workspace_id, user_id, token_hash
+             )
+             SELECT g.task_id, g.workspace_id, g.user_id, u.email, g.token_hash
+             FROM gone g JOIN users u ON u.id = g.user_id",
+        )
+        .await?;
+    let rows = db.query(&stmt, &[&hashes]).await?;
+    Ok(rows
+        .iter()
+        .map(|row| LeakedTaskToken {
+            task_id: row.get(0),
+            workspace_id: row.get(1),
+            user_id: row.get(2),
+            email: row.get(3),
+            hash: row.get(4),
+        })
+        .collect())
+}
+
 /// What a task token stands for: only while its row exists, it has not expired, its
 /// task is not finished and the member it acts for is still in the workspace.
 #[derive(Debug, Clone)]

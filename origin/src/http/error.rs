@@ -11,6 +11,7 @@ use tollgate_shared::AuthError;
 use crate::db::StoreError;
 use crate::domain_error::DomainError;
 use crate::refusal::Refusal;
+use crate::throttle::Limited;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -54,9 +55,13 @@ pub enum AppError {
     /// `send-code` without `SMTP_URL` or `MAIL_DIR`.
     #[error("mail is not configured")]
     MailNotConfigured,
-    /// A sign-in route over one of its limits: retry after this many seconds.
-    #[error("{}", tollgate_shared::sign_in::TOO_MANY_REQUESTS)]
-    TooManySignInRequests(u64),
+    /// A public route over one of its limits (`tollgate_shared::limits`): its words,
+    /// and the seconds until its window ends.
+    #[error("{message}")]
+    TooManyRequests {
+        message: &'static str,
+        retry_after: u64,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -83,7 +88,7 @@ impl AppError {
             | AppError::CloudRuntimeNotConfigured
             | AppError::SessionsNotConfigured
             | AppError::MailNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::TooManySignInRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::CloudRuntimeUnavailable => StatusCode::BAD_GATEWAY,
             AppError::CloudRuntimeTimeout => StatusCode::GATEWAY_TIMEOUT,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -114,8 +119,8 @@ impl AppError {
                 header::RETRY_AFTER,
                 HeaderValue::from_static(RETRY_AFTER_SECS),
             )),
-            AppError::TooManySignInRequests(secs) => {
-                Some((header::RETRY_AFTER, HeaderValue::from(*secs)))
+            AppError::TooManyRequests { retry_after, .. } => {
+                Some((header::RETRY_AFTER, HeaderValue::from(*retry_after)))
             }
             _ => None,
         }
@@ -147,6 +152,15 @@ impl From<DomainError> for AppError {
             DomainError::VerifierUnavailable => AppError::VerifierUnavailable,
             DomainError::Store(e) => AppError::from(e),
             DomainError::Internal(detail) => AppError::Internal(detail),
+        }
+    }
+}
+
+impl From<Limited> for AppError {
+    fn from(l: Limited) -> AppError {
+        AppError::TooManyRequests {
+            message: l.message,
+            retry_after: l.retry_after,
         }
     }
 }

@@ -10,8 +10,8 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tollgate_shared::client::client_key;
-use tollgate_shared::sign_in::{
-    Limit, SENDS_PER_ADDRESS, SENDS_PER_EMAIL, VERIFICATIONS_PER_ADDRESS,
+use tollgate_shared::limits::{
+    SENDS_PER_ADDRESS, SENDS_PER_EMAIL, TOO_MANY_SIGN_IN_REQUESTS, VERIFICATIONS_PER_ADDRESS,
 };
 use tollgate_shared::AuthError;
 use uuid::Uuid;
@@ -25,17 +25,13 @@ use crate::refusal::Refusal;
 use crate::sessions::Opening;
 use crate::sign_in;
 use crate::state::AppState;
-use crate::throttle::RetryAfter;
 use crate::validate;
 
-/// Counts one request of `key` under `limit`: 429 once over it.
-fn throttle(state: &AppState, limit: &Limit, key: &str) -> AppResult<()> {
-    let now = Utc::now().timestamp();
-    state
-        .throttle
-        .hit(limit, key, now)
-        .map_err(|RetryAfter(secs)| AppError::TooManySignInRequests(secs))
-}
+/// A sign-in route's 429, as the document lists it.
+const TOO_MANY: AppError = AppError::TooManyRequests {
+    message: TOO_MANY_SIGN_IN_REQUESTS,
+    retry_after: 60,
+};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SendCode {
@@ -46,7 +42,7 @@ refusals! {
     SendCodeRefusals = [
         Refusal::InvalidEmail,
         AuthError::CrossSite => "a browser request from another site",
-        AppError::TooManySignInRequests(60) => "Retry-After says when",
+        TOO_MANY => "Retry-After says when",
         AppError::MailNotConfigured,
         AppError::SessionsNotConfigured,
     ]
@@ -76,7 +72,9 @@ pub async fn send_code(
     let mailer = state.mailer.as_ref().ok_or(AppError::MailNotConfigured)?;
     refuse_cross_site(&headers, state.public_url.as_ref())?;
     // Counted before the body is looked at: a malformed request costs its sender too.
-    throttle(&state, &SENDS_PER_ADDRESS, &client_key(&client.0))?;
+    state
+        .throttle
+        .count(&SENDS_PER_ADDRESS, &client_key(&client.0))?;
     let JsonBody(body) = body?;
     let email = body
         .email
@@ -84,7 +82,7 @@ pub async fn send_code(
         .and_then(validate::email)
         .ok_or(Refusal::InvalidEmail)?;
     // Counted for every address alike, so a 429 says nothing about an account.
-    throttle(&state, &SENDS_PER_EMAIL, &email)?;
+    state.throttle.count(&SENDS_PER_EMAIL, &email)?;
     if let Some(mail) = sign_in::issue(&state.pool, key, &email).await? {
         mailer.send_later(mail, "sign-in code");
     }
@@ -127,7 +125,7 @@ refusals! {
         AuthError::InvalidCode => "unknown address, or a wrong, expired, used or burned code",
         AuthError::AccountSuspended,
         AuthError::CrossSite => "a browser request from another site",
-        AppError::TooManySignInRequests(60) => "Retry-After says when",
+        TOO_MANY => "Retry-After says when",
         AppError::SessionsNotConfigured,
     ]
 }
@@ -159,7 +157,9 @@ pub async fn verify_code(
         .ok_or(AppError::SessionsNotConfigured)?;
     // Another site's page must not sign its visitor in to an account of its choosing.
     refuse_cross_site(&headers, state.public_url.as_ref())?;
-    throttle(&state, &VERIFICATIONS_PER_ADDRESS, &client_key(&client.0))?;
+    state
+        .throttle
+        .count(&VERIFICATIONS_PER_ADDRESS, &client_key(&client.0))?;
     let JsonBody(body) = body?;
     let email = body.email.as_deref().and_then(validate::email);
     let user_agent = headers.get(USER_AGENT).and_then(|v| v.to_str().ok());

@@ -1,6 +1,7 @@
 //! The HTTP endpoints, one module per resource. Each handler's signature says who may
 //! call it (`crate::http::callers`).
 
+pub mod account;
 pub mod auth;
 pub mod cloud_runtime;
 pub mod daemon;
@@ -9,6 +10,7 @@ pub mod docs;
 pub mod health;
 pub mod install_tokens;
 pub mod internal;
+pub mod leaks;
 pub mod me;
 pub mod members;
 pub mod pats;

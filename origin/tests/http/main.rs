@@ -16,6 +16,7 @@ mod hardening;
 mod harness;
 mod health;
 mod install_tokens;
+mod leaks;
 mod logs;
 mod members;
 mod migrations;

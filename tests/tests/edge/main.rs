@@ -14,6 +14,7 @@ mod auth;
 mod cloud;
 mod daemons;
 mod faults;
+mod leaks;
 mod locations;
 mod members;
 mod openapi;
@@ -115,6 +116,8 @@ fn main() -> ExitCode {
         cloud::cloud_refusals_and_fleet_outages_are_asked_every_time,
         cloud::the_cloud_runtime_proxy_through_the_edge,
         cloud::a_cloud_pat_is_verified_once_a_minute_through_the_edge,
+        leaks::a_reported_token_stops_working_everywhere_and_its_owner_hears_of_it,
+        leaks::leak_reports_keep_to_their_limits_through_the_edge,
         abuse::a_refused_token_is_refused_again_without_a_resolve,
         abuse::a_flood_of_invalid_tokens_gets_429_and_valid_tokens_still_pass,
         who_acts::an_admin_enrolls_a_members_daemon_and_removing_the_member_stops_it_alone,

@@ -37,8 +37,10 @@ pub async fn parallel_renewals_through_the_edge_extend_once_and_the_token_keeps_
             );
             tokio::spawn(async move {
                 let r = client.post(url).bearer_auth(token).send().await.unwrap();
-                assert_eq!(r.status(), StatusCode::OK);
-                r.json::<Value>().await.unwrap()
+                let status = r.status();
+                let body: Value = r.json().await.unwrap();
+                assert_eq!(status, StatusCode::OK, "{body}");
+                body
             })
         })
         .collect();

@@ -2,7 +2,7 @@
 //! over it, 429 before the origin is asked. And `wrangler.toml` binds exactly the
 //! shared limits.
 
-use tollgate_shared::sign_in::{Limit, SENDS_PER_ADDRESS, VERIFICATIONS_PER_ADDRESS};
+use tollgate_shared::limits::{Limit, SENDS_PER_ADDRESS, VERIFICATIONS_PER_ADDRESS};
 
 use super::*;
 
