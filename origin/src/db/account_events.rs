@@ -4,7 +4,7 @@
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::events::{Event, Events};
+use super::events::Events;
 use super::{GenericClient, StoreResult};
 
 /// Records one event for `user_id`.
@@ -30,14 +30,5 @@ pub async fn after(db: &impl GenericClient, user_id: Uuid, after: i64) -> StoreR
         )
         .await?;
     let rows = db.query(&stmt, &[&user_id, &after]).await?;
-    let events = rows
-        .iter()
-        .map(|r| Event {
-            id: r.get(0),
-            kind: r.get(1),
-            payload: r.get(2),
-            created_at: r.get(3),
-        })
-        .collect();
-    Ok(Events { events })
+    Ok(Events::from_rows(&rows))
 }

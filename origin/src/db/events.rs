@@ -53,14 +53,22 @@ pub async fn after(db: &impl GenericClient, workspace_id: Uuid, after: i64) -> S
         )
         .await?;
     let rows = db.query(&stmt, &[&workspace_id, &after]).await?;
-    let events = rows
-        .iter()
-        .map(|r| Event {
-            id: r.get(0),
-            kind: r.get(1),
-            payload: r.get(2),
-            created_at: r.get(3),
-        })
-        .collect();
-    Ok(Events { events })
+    Ok(Events::from_rows(&rows))
+}
+
+impl Events {
+    /// A page from rows of `id, kind, payload, created_at` (a workspace's feed, or a
+    /// person's own: `account_events`).
+    pub fn from_rows(rows: &[tokio_postgres::Row]) -> Events {
+        let events = rows
+            .iter()
+            .map(|r| Event {
+                id: r.get(0),
+                kind: r.get(1),
+                payload: r.get(2),
+                created_at: r.get(3),
+            })
+            .collect();
+        Events { events }
+    }
 }

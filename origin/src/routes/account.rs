@@ -3,7 +3,6 @@
 
 use axum::extract::{Query, State};
 use axum::Json;
-use serde::Deserialize;
 
 use crate::db::account_events;
 use crate::db::events::Events;
@@ -11,12 +10,8 @@ use crate::db::with_client;
 use crate::http::{AppError, AppResult, HumanCaller};
 use crate::openapi::refusals;
 use crate::refusal::Refusal;
+use crate::routes::members::After;
 use crate::state::AppState;
-
-#[derive(Debug, Deserialize)]
-pub struct After {
-    after: Option<i64>,
-}
 
 refusals! {
     AccountEventsRefusals = [Refusal::InvalidRequestBody => "a bad after"]

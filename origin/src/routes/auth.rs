@@ -13,6 +13,7 @@ use tollgate_shared::client::client_key;
 use tollgate_shared::limits::{
     SENDS_PER_ADDRESS, SENDS_PER_EMAIL, TOO_MANY_SIGN_IN_REQUESTS, VERIFICATIONS_PER_ADDRESS,
 };
+use tollgate_shared::session::SessionKey;
 use tollgate_shared::AuthError;
 use uuid::Uuid;
 
@@ -32,6 +33,12 @@ const TOO_MANY: AppError = AppError::TooManyRequests {
     message: TOO_MANY_SIGN_IN_REQUESTS,
     retry_after: 60,
 };
+
+/// `JWT_SECRET`: no session can be opened without it.
+fn session_key(state: &AppState) -> AppResult<&SessionKey> {
+    let key = state.session_key.as_deref();
+    key.ok_or(AppError::SessionsNotConfigured)
+}
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SendCode {
@@ -65,10 +72,7 @@ pub async fn send_code(
     headers: HeaderMap,
     body: Result<JsonBody<SendCode>, AppError>,
 ) -> AppResult<StatusCode> {
-    let key = state
-        .session_key
-        .as_deref()
-        .ok_or(AppError::SessionsNotConfigured)?;
+    let key = session_key(&state)?;
     let mailer = state.mailer.as_ref().ok_or(AppError::MailNotConfigured)?;
     refuse_cross_site(&headers, state.public_url.as_ref())?;
     // Counted before the body is looked at: a malformed request costs its sender too.
@@ -151,10 +155,7 @@ pub async fn verify_code(
     headers: HeaderMap,
     body: Result<JsonBody<VerifyCode>, AppError>,
 ) -> AppResult<Response> {
-    let key = state
-        .session_key
-        .as_deref()
-        .ok_or(AppError::SessionsNotConfigured)?;
+    let key = session_key(&state)?;
     // Another site's page must not sign its visitor in to an account of its choosing.
     refuse_cross_site(&headers, state.public_url.as_ref())?;
     state

@@ -208,9 +208,10 @@ pub async fn leave(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `?after=<id>` of an event feed (this one, and a person's own in `account`).
 #[derive(Debug, Deserialize)]
 pub struct After {
-    after: Option<i64>,
+    pub after: Option<i64>,
 }
 
 refusals! {
