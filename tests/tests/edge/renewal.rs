@@ -28,6 +28,8 @@ pub async fn parallel_renewals_through_the_edge_extend_once_and_the_token_keeps_
         StatusCode::OK,
         "now cached"
     );
+    // Otherwise the 16 renewals may all miss KV at once and resolve together under load.
+    stack.let_cache_writes_land().await;
     let handles: Vec<_> = (0..16)
         .map(|_| {
             let (client, url, token) = (
