@@ -125,6 +125,7 @@ fn public_api(metrics: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(daemon_tokens::revoke))
         .routes(routes!(members::list, members::add))
         .routes(routes!(members::remove, members::change_role))
+        .routes(routes!(members::preview_removal))
         .routes(routes!(members::leave))
         .routes(routes!(members::events))
         .routes(routes!(runtimes::list))

@@ -2,6 +2,8 @@
 //! member leaving), which stops exactly what acts for them in the workspace — in one
 //! transaction, and at the edge through the outbox.
 
+use std::collections::HashSet;
+
 use deadpool_postgres::Pool;
 use serde_json::json;
 use tollgate_shared::{cache_key, AuthError, TokenKind};
@@ -11,10 +13,10 @@ use serde::Serialize;
 
 use crate::daemons;
 use crate::db::{
-    agents, daemon_tokens, events, in_transaction, members, pats, removal, runtimes, tasks, users,
-    with_client,
+    agents, daemon_tokens, events, in_transaction, members, pats, removal, rolled_back, runtimes,
+    tasks, users, with_client,
 };
-use crate::domain_error::{DomainError, DomainResult};
+use crate::domain_error::DomainResult;
 use crate::model::{Role, TaskStatus};
 use crate::outbox::Outbox;
 use crate::refusal::Refusal;
@@ -92,9 +94,11 @@ pub async fn change_role(
     .await
 }
 
-/// What a removal stopped.
-#[derive(Debug, Default)]
+/// What a removal stopped, or would stop (the preview).
+#[derive(Debug, Default, Clone, Copy, Serialize, utoipa::ToSchema)]
 pub struct Stopped {
+    /// The member's daemons (a daemon whose token is revoked stops).
+    pub daemons: usize,
     pub daemon_tokens: usize,
     /// Their personal access tokens bound to the workspace.
     pub bound_tokens: usize,
@@ -122,76 +126,104 @@ pub async fn remove(
     by: Uuid,
     by_role: Option<Role>,
 ) -> DomainResult<Stopped> {
-    outbox
-        .revoking(move |tx| {
-            Box::pin(async move {
-                members::lock(tx, workspace_id, user_id).await?;
-                let Some(role) = removal::member_role(tx, workspace_id, user_id).await? else {
-                    // Leaving a workspace one is not in, or removing someone already gone.
-                    return Err(match by_role {
-                        None => Refusal::WorkspaceNotFound,
-                        Some(_) => Refusal::MemberNotFound,
-                    }
-                    .into());
-                };
-                if by_role.is_some_and(|by| !by.may_manage(Some(role), None)) {
-                    return Err(AuthError::InsufficientPermissions.into());
-                }
-                if role == Role::Owner
-                    && removal::other_owners(tx, workspace_id, user_id).await? == 0
-                {
-                    return Err(Refusal::LastOwner.into());
-                }
-                let revoked = daemon_tokens::revoke_for_member(tx, workspace_id, user_id).await?;
-                let bound = pats::revoke_bound(tx, workspace_id, user_id).await?;
-                let owned = runtimes::of_member(tx, workspace_id, user_id).await?;
-                let agents = agents::archive(tx, workspace_id, &owned, user_id, by).await?;
-                let cancelled = tasks::cancel(
-                    tx,
-                    workspace_id,
-                    &tasks::Cancel {
-                        runtimes: &owned,
-                        agents: &agents,
-                        queued_by: Some(user_id),
-                        statuses: &TaskStatus::LIVE,
-                    },
-                )
-                .await?;
-                tasks::delete_tokens(tx, &cancelled).await?;
-                runtimes::take_offline(tx, &owned).await?;
-                removal::delete_member(tx, workspace_id, user_id).await?;
+    let stopped = outbox
+        .revoking(move |tx| Box::pin(stop(tx, workspace_id, user_id, by, by_role)))
+        .await?;
+    tracing::info!(%workspace_id, %user_id, ?stopped, "member removed");
+    Ok(stopped)
+}
 
-                let mut recorded =
-                    vec![("member:removed", json!({ "user_id": user_id, "by": by }))];
-                recorded.extend(
-                    agents
-                        .iter()
-                        .map(|id| ("agent:archived", json!({ "agent_id": id }))),
-                );
-                recorded.extend(cancelled.iter().map(|id| daemons::cancelled_event(*id)));
-                recorded.extend(
-                    revoked
-                        .iter()
-                        .map(|r| daemons::revoked_event(r, daemons::Why::MemberRemoved)),
-                );
-                events::record(tx, workspace_id, recorded).await?;
-
-                let stopped = Stopped {
-                    daemon_tokens: revoked.len(),
-                    bound_tokens: bound.len(),
-                    runtimes: owned.len(),
-                    agents: agents.len(),
-                    tasks: cancelled.len(),
-                };
-                tracing::info!(%workspace_id, %user_id, ?stopped, "member removed");
-                let mut keys = daemons::purge_keys(&revoked);
-                keys.extend(
-                    bound
-                        .iter()
-                        .map(|hash| cache_key(TokenKind::Pat, hash).to_string()),
-                );
-                Ok::<_, DomainError>((stopped, keys))
-            })
+/// What removing `user_id` by an owner or admin of role `by_role` would stop now: the
+/// removal itself, with the same refusals, in a transaction that is rolled back — so
+/// the preview counts exactly the sets the removal would, and changes nothing (no
+/// purge is queued, no event is kept).
+pub async fn preview_removal(
+    pool: &Pool,
+    workspace_id: Uuid,
+    user_id: Uuid,
+    by: Uuid,
+    by_role: Role,
+) -> DomainResult<Stopped> {
+    rolled_back(pool, move |tx| {
+        Box::pin(async move {
+            let (stopped, _keys) = stop(tx, workspace_id, user_id, by, Some(by_role)).await?;
+            Ok(stopped)
         })
-        .await
+    })
+    .await
+}
+
+/// The removal's statements (see [`remove`]): what they stopped, and the cache keys
+/// of the credentials they revoked.
+async fn stop(
+    tx: &deadpool_postgres::Transaction<'_>,
+    workspace_id: Uuid,
+    user_id: Uuid,
+    by: Uuid,
+    by_role: Option<Role>,
+) -> DomainResult<(Stopped, Vec<String>)> {
+    members::lock(tx, workspace_id, user_id).await?;
+    let Some(role) = removal::member_role(tx, workspace_id, user_id).await? else {
+        // Leaving a workspace one is not in, or removing someone already gone.
+        return Err(match by_role {
+            None => Refusal::WorkspaceNotFound,
+            Some(_) => Refusal::MemberNotFound,
+        }
+        .into());
+    };
+    if by_role.is_some_and(|by| !by.may_manage(Some(role), None)) {
+        return Err(AuthError::InsufficientPermissions.into());
+    }
+    if role == Role::Owner && removal::other_owners(tx, workspace_id, user_id).await? == 0 {
+        return Err(Refusal::LastOwner.into());
+    }
+    let revoked = daemon_tokens::revoke_for_member(tx, workspace_id, user_id).await?;
+    let bound = pats::revoke_bound(tx, workspace_id, user_id).await?;
+    let owned = runtimes::of_member(tx, workspace_id, user_id).await?;
+    let agents = agents::archive(tx, workspace_id, &owned, user_id, by).await?;
+    let cancelled = tasks::cancel(
+        tx,
+        workspace_id,
+        &tasks::Cancel {
+            runtimes: &owned,
+            agents: &agents,
+            queued_by: Some(user_id),
+            statuses: &TaskStatus::LIVE,
+        },
+    )
+    .await?;
+    tasks::delete_tokens(tx, &cancelled).await?;
+    runtimes::take_offline(tx, &owned).await?;
+    removal::delete_member(tx, workspace_id, user_id).await?;
+
+    let mut recorded = vec![("member:removed", json!({ "user_id": user_id, "by": by }))];
+    recorded.extend(
+        agents
+            .iter()
+            .map(|id| ("agent:archived", json!({ "agent_id": id }))),
+    );
+    recorded.extend(cancelled.iter().map(|id| daemons::cancelled_event(*id)));
+    recorded.extend(
+        revoked
+            .iter()
+            .map(|r| daemons::revoked_event(r, daemons::Why::MemberRemoved)),
+    );
+    events::record(tx, workspace_id, recorded).await?;
+
+    let daemons: HashSet<&str> = revoked.iter().map(|r| r.daemon_id.as_str()).collect();
+    let stopped = Stopped {
+        daemons: daemons.len(),
+        daemon_tokens: revoked.len(),
+        bound_tokens: bound.len(),
+        runtimes: owned.len(),
+        agents: agents.len(),
+        tasks: cancelled.len(),
+    };
+    let mut keys = daemons::purge_keys(&revoked);
+    keys.extend(
+        bound
+            .iter()
+            .map(|hash| cache_key(TokenKind::Pat, hash).to_string()),
+    );
+    Ok((stopped, keys))
 }

@@ -226,6 +226,25 @@ where
     .await
 }
 
+/// Runs `work` in one transaction and rolls it back, whatever it did: for answers that
+/// must compute exactly what a change would do without making it (a removal's preview).
+pub async fn rolled_back<T, E>(
+    pool: &Pool,
+    work: impl for<'c, 't> FnOnce(&'c deadpool_postgres::Transaction<'t>) -> Work<'c, T, E>,
+) -> Result<T, E>
+where
+    E: From<StoreError>,
+{
+    bounded(async {
+        let mut client = pool.get().await.map_err(StoreError::from)?;
+        let tx = client.transaction().await.map_err(StoreError::from)?;
+        let value = work(&tx).await?;
+        tx.rollback().await.map_err(StoreError::from)?;
+        Ok(value)
+    })
+    .await
+}
+
 /// One connection outside the pool (migrations): the client, and the task that drives
 /// the connection until the client is dropped.
 pub async fn connect(

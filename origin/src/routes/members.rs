@@ -180,6 +180,34 @@ pub async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/workspaces/{id}/members/{user_id}/removal-preview",
+    tag = "workspaces",
+    operation_id = "preview_member_removal",
+    params(("id" = Uuid, Path, description = "Workspace id"), ("user_id" = Uuid, Path, description = "The member")),
+    responses(
+        (
+            status = 200,
+            description = "What removing the member now would stop: the removal's own statements, rolled back",
+            body = members::Stopped
+        ),
+        RemoveMemberRefusals
+    ),
+    security(("pat" = []), ("session" = []), ("session_cookie" = []))
+)]
+pub async fn preview_removal(
+    State(state): State<AppState>,
+    ws: InWorkspace<HumanCaller>,
+    Path((_workspace, user)): Path<(String, String)>,
+) -> AppResult<Json<members::Stopped>> {
+    let user_id = Uuid::parse_str(&user).map_err(|_| Refusal::MemberNotFound)?;
+    ws.require_admin()?;
+    let stopped =
+        members::preview_removal(&state.pool, ws.id, user_id, ws.user_id(), ws.role).await?;
+    Ok(Json(stopped))
+}
+
 refusals! {
     LeaveWorkspaceRefusals = [
         Refusal::LastOwner,

@@ -81,6 +81,35 @@ async fn removal_stops_exactly_what_the_member_left_running() {
     add_member(&app, other_ws, &other_pat, &email, "admin").await;
     let (other_mdt, _) = daemon(&app, other_ws, &leaver_pat, "elsewhere").await;
 
+    // The preview counts what the removal below stops, and stops none of it.
+    let preview = format!("/api/workspaces/{ws}/members/{leaver}/removal-preview");
+    let events_before = event_kinds(&app, ws, &pat).await.len();
+    let queued = "SELECT count(*) FROM cache_invalidations";
+    let queued_before = count(&app, queued).await;
+    for _ in 0..2 {
+        let r = app.get(&preview, Some(&pat)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(
+            r.body,
+            json!({"daemons": 2, "daemon_tokens": 2, "bound_tokens": 0, "runtimes": 2, "agents": 3, "tasks": 15})
+        );
+    }
+    assert_eq!(
+        app.get("/api/daemon/whoami", Some(&mdt1)).await.status,
+        StatusCode::OK,
+        "the preview revoked nothing"
+    );
+    assert_eq!(event_kinds(&app, ws, &pat).await.len(), events_before);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM agents WHERE archived_at IS NOT NULL"
+        )
+        .await,
+        0
+    );
+    assert_eq!(count(&app, queued).await, queued_before, "no purge queued");
+
     let r = app
         .call(
             Method::DELETE,
@@ -162,6 +191,74 @@ async fn removal_stops_exactly_what_the_member_left_running() {
             n("daemon:revoked")
         ),
         (1, 3, 15, 2)
+    );
+}
+
+#[tokio::test]
+async fn a_removal_preview_is_refused_as_the_removal_would_be() {
+    let app = TestApp::new().await;
+    let (owner_id, pat, ws) = owner(&app).await;
+    let (plain, plain_pat) = member(&app, ws, &pat, "member").await;
+    let (admin, admin_pat) = member(&app, ws, &pat, "admin").await;
+    let preview = |user: &str| format!("/api/workspaces/{ws}/members/{user}/removal-preview");
+    let refused = [
+        // A member may not remove anyone, nor see what it would stop.
+        (
+            &plain_pat,
+            admin.to_string(),
+            StatusCode::FORBIDDEN,
+            "insufficient permissions",
+        ),
+        // An admin may not remove an owner.
+        (
+            &admin_pat,
+            owner_id.to_string(),
+            StatusCode::FORBIDDEN,
+            "insufficient permissions",
+        ),
+        (
+            &pat,
+            owner_id.to_string(),
+            StatusCode::BAD_REQUEST,
+            "workspace must have at least one owner",
+        ),
+        (
+            &pat,
+            uuid::Uuid::new_v4().to_string(),
+            StatusCode::NOT_FOUND,
+            "member not found",
+        ),
+        (
+            &pat,
+            "not-a-uuid".to_owned(),
+            StatusCode::NOT_FOUND,
+            "member not found",
+        ),
+    ];
+    for (by, user, status, error) in refused {
+        let r = app.get(&preview(&user), Some(by)).await;
+        assert_eq!(
+            (r.status, r.body["error"].as_str()),
+            (status, Some(error)),
+            "{user}"
+        );
+    }
+    let r = app
+        .get(&preview(&plain.to_string()), Some(&admin_pat))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        r.body,
+        json!({"daemons": 0, "daemon_tokens": 0, "bound_tokens": 0, "runtimes": 0, "agents": 0, "tasks": 0})
+    );
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT count(*) FROM members WHERE workspace_id = '{ws}'")
+        )
+        .await,
+        3,
+        "nobody removed"
     );
 }
 
