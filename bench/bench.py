@@ -600,6 +600,12 @@ def render(r, meta):
         fl = r["flood"]
         rows.append((f"Flood: {fl['tokens']} random well-formed tokens from one client", f"{fl['lookups']:.0f} origin token lookups, statuses {fl['statuses']}", f"limiter budget {fl['budget']} per 10 s", "", f"≤ the budget (+ 1, the lookup that finds it spent, per 10 s window), not {fl['tokens']} — {verdict(fl['lookups'] <= 2 * (fl['budget'] + 1))}"))
     rows.append(("Size: release Worker wasm (worker profile, wasm-opt -Oz)", f"{s['raw_bytes'] / 1024:.0f} KiB raw, {s['gzip_bytes'] / 1024:.0f} KiB gzipped", "Workers free plan: 3 MiB gzipped", f"{s['gzip_bytes'] / s['limit_gzip_bytes'] * 100:.1f} % of the limit", f"≤ 200 KiB gz — {verdict(s['gzip_bytes'] <= s['goal_gzip_bytes'])}"))
+    if "console" in r:
+        c = r["console"]
+        pages = ", ".join(f"{page} {ms:.0f}" for page, ms in sorted(c["pages"].items()))
+        slowest = max(c["pages"].values())
+        rows.append(("Console: time to interactive per page (headless Chromium against wrangler dev, measured by the end-to-end run of " + c["measured"] + ")",
+                     f"{pages} ms", "", "", f"≤ 1 s each — {verdict(slowest <= 1000)}"))
     rows.append(("Memory: origin RSS", f"idle {o['rss_idle_kib'] / 1024:.1f} MiB, under resolve at 64 conns {(o['rss_64_kib'] or 0) / 1024:.1f} MiB", "", "", ""))
     if "soak" in r:
         sk = r["soak"]
@@ -621,6 +627,17 @@ def render(r, meta):
               "the load generator, wrangler dev (workerd), the origins, nginx and Postgres share the same cores. "
               "The edge reaches the origin through nginx round robin (one replica unless a row says two).\n")
     return header, table
+
+
+def console_timings():
+    """The console's time to interactive per page, as the end-to-end tests measured it
+    in headless Chromium against the stack's wrangler dev (target/console/timings.json,
+    written by tests/tests/edge/console.rs): reported, not measured, here."""
+    path = ROOT / "target/console/timings.json"
+    if not path.exists():
+        return None
+    measured = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return {"pages": json.loads(path.read_text()), "measured": measured}
 
 
 def write_report(results, meta, out):
@@ -673,6 +690,9 @@ def main():
     results["scale"] = scale_large(small)
     results["flood"] = flood(200 if QUICK else 1000)
     results["size"] = size()
+    console = console_timings()
+    if console:
+        results["console"] = console
     if SOAK:
         results["soak"] = soak()
     header, table = write_report(results, meta, OUT)

@@ -32,9 +32,12 @@ use tollgate_shared::wire::CLOUD_RUNTIME_MAX_BODY_BYTES;
 
 pub fn app(state: AppState) -> Router {
     let (routes, documents) = routes(&state);
-    let routes = routes
-        .layer(Extension(documents))
-        .fallback(|| async { AppError::NotFound });
+    let routes = routes.layer(Extension(documents));
+    let routes = match &state.console {
+        Some(console) => routes.merge(console.router()),
+        None => routes,
+    };
+    let routes = routes.fallback(|| async { AppError::NotFound });
 
     // Outermost first: every response, even a framework error, gets an id and JSON.
     routes

@@ -41,6 +41,9 @@ pub struct Config {
     /// `PUBLIC_URL`: where people reach Tollgate (the edge, or this origin without one).
     /// Cookies are `Secure` unless it is plain http to this machine; unset = `Secure`.
     pub public_url: Option<Url>,
+    /// `CONSOLE_DIR`: the built console (`build/assets/`), served under `/console/`
+    /// for self-hosters without an edge. Unset = no console here.
+    pub console: Option<crate::console::Console>,
     pub log_format: LogFormat,
 }
 
@@ -270,6 +273,12 @@ impl Config {
         let mail = self::mail(&get)?;
         let public_url = self::public_url(&get)?;
         let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let console = get("CONSOLE_DIR")
+            .map(|dir| {
+                crate::console::Console::open(std::path::Path::new(dir.trim()))
+                    .map_err(|e| ConfigError::Rule("CONSOLE_DIR", e))
+            })
+            .transpose()?;
         let listen_addr = get("LISTEN_ADDR")
             .unwrap_or_else(|| DEFAULT_LISTEN_ADDR.to_owned())
             .parse()
@@ -327,6 +336,7 @@ impl Config {
             fleet_url,
             mail,
             public_url,
+            console,
             log_format,
         })
     }

@@ -12,6 +12,7 @@ pub mod accounts;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod daemons;
 pub mod db;
 pub mod domain_error;

@@ -71,6 +71,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         },
         mail: config.mail.clone(),
         public_url: config.public_url.clone(),
+        console: config.console.clone(),
     };
     if let Some(crate::mail::MailSettings {
         transport: crate::mail::MailTransport::Dir(dir),

@@ -54,6 +54,8 @@ pub struct Shared {
     pub public_url: Option<Url>,
     /// The sign-in routes' own limits.
     pub throttle: Throttle,
+    /// `CONSOLE_DIR`: the console, served under `/console/`.
+    pub console: Option<crate::console::Console>,
 }
 
 /// How an origin is set up, apart from its database.
@@ -72,6 +74,7 @@ pub struct Wiring {
     pub mail: Option<MailSettings>,
     /// `PUBLIC_URL`: cookies are `Secure` unless it is plain http (to this machine).
     pub public_url: Option<Url>,
+    pub console: Option<crate::console::Console>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +130,7 @@ impl AppState {
             cookies,
             public_url: options.public_url,
             throttle: Throttle::default(),
+            console: options.console,
         })))
     }
 }

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # The edge toolchain, pinned (see the handbook's TOOLCHAIN.md): these machines reach only
 # the crates.io and npm registries, so every binary comes from there.
-#   edge_install   → wasm32 target, worker-build, wasm-bindgen-cli, npm ci (idempotent)
+#   edge_install   → wasm32 target, worker-build, wasm-bindgen-cli, npm ci of the edge's
+#                    and the console's tools (idempotent)
 #   edge_env       → the environment wrangler and worker-build need offline
 #   edge_start PORT PERSIST_DIR LOG [ARGS…] → `wrangler dev --local` in the background,
 #                    extra ARGS passed on; sets EDGE_PID (stop it with kill -INT)
@@ -19,8 +20,12 @@ edge_install() {
     if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION"; then
         cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
     fi
-    if ! node -e 'process.exit(require("./node_modules/wrangler/package.json").version === require("./package-lock.json").packages["node_modules/wrangler"].version ? 0 : 1)' 2>/dev/null; then
+    # npm ci again whenever the lock file changed since the last one (a stamp of its hash).
+    local lock stamp=node_modules/.tollgate-lock.sha256
+    lock=$(sha256sum package-lock.json | cut -d' ' -f1)
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$lock" ]; then
         npm ci --no-audit --no-fund --loglevel=error
+        echo "$lock" >"$stamp"
     fi
 }
 

@@ -7,7 +7,7 @@
 //! ([`api`]) and the fixtures made through it ([`fixtures`]), the scoped-PAT matrix both
 //! sides answer ([`scopes`]), requests signed as the edge
 //! signs them ([`signing`]), the metrics scraper ([`metrics`]), a Postgres that stalls
-//! ([`proxy`]), a fake Fleet ([`fleet`]), a real SMTP server ([`smtp`]), and the processes: the origin binary
+//! ([`proxy`]), a fake Fleet ([`fleet`]), a real SMTP server ([`smtp`]), headless Chromium for the console ([`browser`]), and the processes: the origin binary
 //! ([`origin`]), `wrangler dev` ([`edge`]) and the whole stack ([`stack`]).
 //!
 //! Run through `scripts/test`, which builds the binaries and starts the cluster; without
@@ -16,6 +16,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod api;
+pub mod browser;
 pub mod cluster;
 pub mod db;
 pub mod edge;

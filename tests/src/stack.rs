@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use tollgate_shared::sign_in::{SEND_CODE_PATH, VERIFY_CODE_PATH};
 
 use crate::api::{Api, TestResponse};
+use crate::browser::{Driver, Page};
 use crate::db::{connect, fresh_database};
 use crate::edge::{Edge, Elsewhere};
 use crate::fleet::FakeFleet;
@@ -40,6 +41,8 @@ pub struct Stack {
     pub smtp: SmtpServer,
     /// Two more locations of the edge, started by the first test that asks.
     locations: OnceLock<Locations>,
+    /// The console tests' chromedriver, started by the first test that asks.
+    driver: tokio::sync::OnceCell<Driver>,
 }
 
 /// A person signed in through the edge, as their browser holds it: the two cookies.
@@ -101,7 +104,14 @@ impl Stack {
             fleet,
             smtp,
             locations: OnceLock::new(),
+            driver: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// A new headless browser with a profile of its own (chromedriver started on first
+    /// use), for pages served by the edge.
+    pub async fn browser(&self) -> Page {
+        self.driver.get_or_init(Driver::start).await.open().await
     }
 
     /// The other locations (started on first use, both at once).

@@ -7,6 +7,7 @@
 
 mod auth;
 mod cloud_runtime;
+mod console;
 mod cookies;
 mod daemon_ids;
 mod daemons;

@@ -12,6 +12,7 @@
 mod abuse;
 mod auth;
 mod cloud;
+mod console;
 mod daemons;
 mod faults;
 mod leaks;
@@ -102,6 +103,10 @@ fn main() -> ExitCode {
         sign_in::a_session_ended_from_another_is_refused_at_the_edge,
         sign_in::five_wrong_codes_burn_it_and_16_verifications_make_one_session,
         sign_in::the_edge_limits_sign_in_requests_per_client,
+        console::the_edge_serves_the_console_with_its_security_headers,
+        console::a_person_signs_in_makes_a_token_uses_it_and_revokes_it,
+        console::signing_out_all_other_sessions_signs_out_the_other_browser,
+        console::an_admin_adds_a_computer_and_removes_a_member_after_the_preview,
         suspension::a_suspended_persons_credentials_are_refused_at_the_edge_at_once,
         daemons::enroll_call_and_revoke_through_the_edge,
         tasks::a_task_token_works_while_its_task_runs_and_not_a_moment_longer,

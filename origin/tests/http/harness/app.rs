@@ -58,6 +58,8 @@ pub struct Options {
     pub mail: Option<tollgate_origin::mail::MailSettings>,
     /// `PUBLIC_URL`.
     pub public_url: Option<reqwest::Url>,
+    /// `CONSOLE_DIR`.
+    pub console: Option<tollgate_origin::console::Console>,
 }
 
 pub struct TestApp {
@@ -102,6 +104,7 @@ impl TestApp {
                 fleet: options.fleet,
                 mail: options.mail,
                 public_url: options.public_url,
+                console: options.console,
             },
         )
         .unwrap();

@@ -1,0 +1,288 @@
+// Computers: adding one (an install token, the enroll command, a countdown, then
+// "Connected" once its daemon registers), the runtimes, and the daemon tokens.
+import { useEffect, useRef, useState } from "preact/hooks";
+
+import { api, describe, type Schemas } from "../api";
+import type { Me } from "../main";
+import { Confirm, Copyable, Countdown, ErrorNote, Loading, useData, useReady, useSubmit, When } from "../ui";
+
+type Workspace = Schemas["WorkspaceRole"];
+type Minted = Schemas["MintedInstallToken"];
+
+export function Computers({ workspace, me }: { workspace: Workspace; me: Me }) {
+  const id = workspace.id;
+  const admin = workspace.role === "owner" || workspace.role === "admin";
+  const members = useData(() => api("get", "/api/workspaces/{id}/members", { params: { id } }), [id]);
+  const runtimes = useData(() => api("get", "/api/workspaces/{id}/runtimes", { params: { id } }), [id]);
+  const tokens = useData(
+    () => (admin ? api("get", "/api/workspaces/{id}/daemon-tokens", { params: { id } }) : Promise.resolve([])),
+    [id, admin],
+  );
+  useReady(members.data !== undefined && runtimes.data !== undefined && tokens.data !== undefined);
+  const email = (user: string) => members.data?.find((m) => m.user_id === user)?.email ?? user;
+  const [error, setError] = useState<string>();
+  const [revoking, setRevoking] = useState<Schemas["DaemonTokenView"]>();
+
+  const setVisibility = async (runtime: string, visibility: string) => {
+    try {
+      await api("patch", "/api/workspaces/{id}/runtimes/{runtime_id}", {
+        params: { id, runtime_id: runtime },
+        body: { visibility },
+      });
+      setError(undefined);
+    } catch (e) {
+      setError(describe(e));
+    }
+    await runtimes.reload();
+  };
+
+  return (
+    <section aria-labelledby="computers-title">
+      <h2 id="computers-title">Computers</h2>
+      <AddComputer
+        workspace={workspace}
+        me={me}
+        members={admin ? (members.data ?? []) : []}
+        onConnected={() => {
+          void runtimes.reload();
+          void tokens.reload();
+        }}
+      />
+      <h3>Runtimes</h3>
+      <ErrorNote error={runtimes.error ?? error} />
+      {runtimes.data === undefined ? (
+        <Loading />
+      ) : runtimes.data.runtimes.length === 0 ? (
+        <p class="muted">No runtime has registered yet.</p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Runtime</th>
+              <th scope="col">Daemon</th>
+              <th scope="col">Owner</th>
+              <th scope="col">Status</th>
+              <th scope="col">Last heartbeat</th>
+              <th scope="col">Who may use it</th>
+            </tr>
+          </thead>
+          <tbody>
+            {runtimes.data.runtimes.map((r) => (
+              <tr key={r.id} data-testid="runtime" data-daemon={r.daemon_id}>
+                <td>{r.name}</td>
+                <td>
+                  <code>{r.daemon_id}</code>
+                </td>
+                <td>{email(r.owner_id)}</td>
+                <td>
+                  <span class={`status ${r.status}`}>{r.status}</span>
+                </td>
+                <td>
+                  <When at={r.last_heartbeat_at} never="none yet" />
+                </td>
+                <td>
+                  {r.owner_id === me.user_id ? (
+                    <label class="check">
+                      <input
+                        type="checkbox"
+                        checked={r.visibility === "workspace"}
+                        onChange={(e) =>
+                          setVisibility(
+                            r.id,
+                            (e.currentTarget as HTMLInputElement).checked ? "workspace" : "private",
+                          )
+                        }
+                      />
+                      every member
+                    </label>
+                  ) : r.visibility === "workspace" ? (
+                    "every member"
+                  ) : (
+                    "its owner"
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {admin && (
+        <>
+          <h3>Daemon tokens</h3>
+          <ErrorNote error={tokens.error} />
+          {tokens.data === undefined ? (
+            <Loading />
+          ) : tokens.data.length === 0 ? (
+            <p class="muted">No daemon has enrolled yet.</p>
+          ) : (
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Daemon</th>
+                  <th scope="col">Acts for</th>
+                  <th scope="col">Token</th>
+                  <th scope="col">Enrolled</th>
+                  <th scope="col">Expires</th>
+                  <th scope="col">
+                    <span class="visually-hidden">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {tokens.data.map((t) => (
+                  <tr key={t.id} data-testid="daemon-token" data-daemon={t.daemon_id}>
+                    <td>
+                      <code>{t.daemon_id}</code>
+                    </td>
+                    <td>{email(t.owner_id)}</td>
+                    <td>
+                      <code>{t.token_prefix}…</code>
+                    </td>
+                    <td>
+                      <When at={t.created_at} />
+                    </td>
+                    <td>
+                      <When at={t.expires_at} />
+                    </td>
+                    <td>
+                      {t.revoked_at ? (
+                        <span class="muted">
+                          revoked <When at={t.revoked_at} />
+                        </span>
+                      ) : (
+                        <button type="button" class="danger" onClick={() => setRevoking(t)}>
+                          Revoke
+                        </button>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </>
+      )}
+      {revoking && (
+        <Confirm
+          title={`Revoke the token of ${revoking.daemon_id}?`}
+          confirm="Revoke daemon token"
+          onConfirm={async () => {
+            await api("delete", "/api/workspaces/{id}/daemon-tokens/{token_id}", {
+              params: { id, token_id: revoking.id },
+            });
+            await tokens.reload();
+            await runtimes.reload();
+          }}
+          onClose={() => setRevoking(undefined)}
+        >
+          <p>
+            The daemon stops within 2 seconds: its runtimes go offline and its tasks are
+            cancelled. This cannot be undone; the computer needs a new install token.
+          </p>
+        </Confirm>
+      )}
+    </section>
+  );
+}
+
+function AddComputer(props: {
+  workspace: Workspace;
+  me: Me;
+  members: Schemas["MemberView"][];
+  onConnected: () => void;
+}) {
+  const [minted, setMinted] = useState<{ token: Minted; known: Set<string> }>();
+  const [connected, setConnected] = useState<string>();
+  const id = props.workspace.id;
+  const mint = useSubmit(async (form) => {
+    const user = String(form.get("for") ?? props.me.user_id);
+    // The daemons already registered: the new one is the first other to appear.
+    const before = await api("get", "/api/workspaces/{id}/runtimes", { params: { id } });
+    const token = await api("post", "/api/workspaces/{id}/install-tokens", {
+      params: { id },
+      body: { user_id: user },
+    });
+    setConnected(undefined);
+    setMinted({ token, known: new Set(before.runtimes.map((r) => r.daemon_id)) });
+  });
+  const onConnected = useRef(props.onConnected);
+  onConnected.current = props.onConnected;
+  useEffect(() => {
+    if (!minted || connected) return;
+    let stopped = false;
+    const poll = async () => {
+      while (!stopped) {
+        try {
+          const now = await api("get", "/api/workspaces/{id}/runtimes", { params: { id } });
+          const fresh = now.runtimes.find(
+            (r) => !minted.known.has(r.daemon_id) && r.owner_id === minted.token.user_id,
+          );
+          if (fresh) {
+            setConnected(fresh.daemon_id);
+            onConnected.current();
+            return;
+          }
+        } catch {
+          // A failed poll is retried: the page keeps waiting.
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    };
+    void poll();
+    return () => {
+      stopped = true;
+    };
+  }, [minted, connected, id]);
+
+  if (minted) {
+    const enroll = `tollgate enroll --server ${location.origin} --install-token ${minted.token.token}`;
+    return (
+      <section class="card" aria-labelledby="add-title">
+        <h3 id="add-title">Add a computer</h3>
+        {connected ? (
+          <p class="ok" role="status" data-testid="connected">
+            Connected: <code>{connected}</code>
+          </p>
+        ) : (
+          <>
+            <p>On the computer, run:</p>
+            <Copyable text={enroll} label="enroll command" />
+            <Copyable text="tollgate run" label="run command" />
+            <p>
+              The install token works once, for <Countdown until={minted.token.expires_at} />{" "}
+              more.
+            </p>
+            <p role="status" aria-busy="true">
+              Waiting for the computer to connect…
+            </p>
+          </>
+        )}
+        <button type="button" class="secondary" onClick={() => setMinted(undefined)}>
+          {connected ? "Add another computer" : "Cancel"}
+        </button>
+      </section>
+    );
+  }
+  return (
+    <form onSubmit={mint.onSubmit} class="card" aria-labelledby="add-title">
+      <h3 id="add-title">Add a computer</h3>
+      <p>The computer's daemon will act for one member, and never for more than they may do.</p>
+      {props.members.length > 0 && (
+        <>
+          <label for="computer-for">For</label>
+          <select id="computer-for" name="for">
+            {props.members.map((m) => (
+              <option key={m.user_id} value={m.user_id} selected={m.user_id === props.me.user_id}>
+                {m.email}
+              </option>
+            ))}
+          </select>
+        </>
+      )}
+      <button type="submit" disabled={mint.busy}>
+        Add a computer
+      </button>
+      <ErrorNote error={mint.error} />
+    </form>
+  );
+}
