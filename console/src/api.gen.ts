@@ -4,6 +4,86 @@
  */
 
 export interface paths {
+    "/api/auth/device/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["device_approve"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/device/code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["device_code"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/device/deny": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["device_deny"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/device/lookup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["device_lookup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/device/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["device_token"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/logout": {
         parameters: {
             query?: never;
@@ -576,6 +656,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/workspaces/{id}/install-tokens/{token_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** For "Add a computer": whether the install token was used, and by which daemon. */
+        get: operations["install_token_status"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/workspaces/{id}/leave": {
         parameters: {
             query?: never;
@@ -890,6 +987,19 @@ export interface components {
             /** Format: uuid */
             workspace_id: string;
         };
+        DeviceCodeRequest: {
+            /**
+             * @description What the person will be shown, e.g. `tollgate CLI on build-7` (at most 100
+             *     characters; the PAT is named after it).
+             */
+            client_name?: string | null;
+            /** @description Bind the PAT to this workspace: only a member of it can approve. */
+            workspace_id?: string | null;
+        };
+        /** @description A device code. No `Debug`: it is the client's secret. */
+        DeviceTokenRequest: {
+            device_code?: string | null;
+        };
         /** @description Every error: `{"error": "<message>"}`. */
         ErrorBody: {
             error: string;
@@ -940,6 +1050,16 @@ export interface components {
         HeartbeatAnswer: {
             /** Format: int64 */
             updated: number;
+        };
+        /** @description An install token as the workspace's admins follow it: whether a daemon has used it. */
+        InstallTokenStatus: components["schemas"]["InstallTokenView"] & {
+            /** @description The daemon that used it. */
+            daemon_id?: string | null;
+            /**
+             * Format: date-time
+             * @description When it was exchanged for a daemon token; `None` while it waits.
+             */
+            used_at?: string | null;
         };
         /**
          * @description An install token as its issuer sees it after minting (the token itself is added by
@@ -1039,6 +1159,18 @@ export interface components {
              */
             workspace_id?: string | null;
         };
+        /** @description A pending grant as the person deciding it sees it. */
+        Pending: {
+            client_name: string;
+            /** Format: date-time */
+            expires_at: string;
+            /**
+             * Format: uuid
+             * @description The workspace the token will be bound to, if the client asked for one.
+             */
+            workspace_id?: string | null;
+            workspace_name?: string | null;
+        };
         Pong: {
             pong: boolean;
             service: string;
@@ -1128,6 +1260,19 @@ export interface components {
             id: string;
             name?: string | null;
         };
+        /** @description What a client is told to show its person (RFC 8628 §3.2), and its secret. */
+        Started: {
+            /** @description The client's secret for polling: never shown to the person. */
+            device_code: string;
+            /** Format: int64 */
+            expires_in: number;
+            /** Format: int32 */
+            interval: number;
+            /** @description `XXXX-XXXX`, for the person to check or type. */
+            user_code: string;
+            verification_uri: string;
+            verification_uri_complete: string;
+        };
         /** @description What a removal stopped, or would stop (the preview). */
         Stopped: {
             agents: number;
@@ -1165,6 +1310,10 @@ export interface components {
          * @enum {string}
          */
         TaskStatus: "queued" | "dispatched" | "running" | "waiting_local_directory" | "deferred" | "completed" | "failed" | "cancelled";
+        /** @description A user code, as the person typed it (`XXXX-XXXX`; case and the dash do not matter). */
+        UserCode: {
+            user_code?: string | null;
+        };
         VerifyCode: {
             /** @description The 6 digits from the message. */
             code?: string | null;
@@ -1205,6 +1354,912 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    device_approve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserCode"];
+            };
+        };
+        responses: {
+            /** @description Approved, once: the client's next poll gets a new PAT of the person's */
+            204: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid request body` */
+            400: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "invalid request body";
+                    };
+                };
+            };
+            /** @description `missing authorization`, `invalid authorization format`, `invalid token`, `invalid signature`, `invalid claims`, `requests must come through the edge` */
+            401: {
+                headers: {
+                    /** @description `Bearer` when no usable credential came, `Bearer error="invalid_token"` when one was refused (RFC 6750). */
+                    "WWW-Authenticate": string;
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "missing authorization" | "invalid authorization format" | "invalid token" | "invalid signature" | "invalid claims" | "requests must come through the edge";
+                    };
+                };
+            };
+            /** @description `a device is approved from a signed-in session` (a PAT); also `token is bound to a different workspace`, `token is read-only`; also `CSRF validation failed`, `task token is bound to a different workspace`, `this endpoint is only available to human actors` */
+            403: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "a device is approved from a signed-in session" | "token is bound to a different workspace" | "token is read-only" | "CSRF validation failed" | "task token is bound to a different workspace" | "this endpoint is only available to human actors";
+                    };
+                };
+            };
+            /** @description `user code not found` (unknown, expired or already decided), `workspace not found` (the grant asks for a workspace the person is not a member of) */
+            404: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "user code not found" | "workspace not found";
+                    };
+                };
+            };
+            /** @description `request timeout` */
+            408: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "request timeout";
+                    };
+                };
+            };
+            /** @description `request body too large` */
+            413: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "request body too large";
+                    };
+                };
+            };
+            /** @description `uri too long` */
+            414: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "uri too long";
+                    };
+                };
+            };
+            /** @description `too many wrong codes` (five wrong codes this minute; Retry-After says when); also `too many invalid tokens` */
+            429: {
+                headers: {
+                    /** @description Seconds until the client's count starts over. */
+                    "Retry-After": string;
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "too many wrong codes" | "too many invalid tokens";
+                    };
+                };
+            };
+            /** @description `request header fields too large` */
+            431: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "request header fields too large";
+                    };
+                };
+            };
+            /** @description `origin unavailable` */
+            502: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "origin unavailable";
+                    };
+                };
+            };
+            /** @description `sessions are not configured`; also `database unavailable`, `auth backend unavailable`, `cloud pat verifier unavailable` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": string;
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "sessions are not configured" | "database unavailable" | "auth backend unavailable" | "cloud pat verifier unavailable";
+                    };
+                };
+            };
+            /** @description `origin timeout` */
+            504: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "origin timeout";
+                    };
+                };
+            };
+        };
+    };
+    device_code: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeviceCodeRequest"];
+            };
+        };
+        responses: {
+            /** @description A grant for a person to approve within `expires_in` seconds (RFC 8628 §3.2): show them `user_code` and `verification_uri` (or open `verification_uri_complete`), then poll the token route every `interval` seconds with `device_code` */
+            200: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Started"];
+                };
+            };
+            /** @description `name is too long`, `name must not contain control characters`, `invalid request body` */
+            400: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "name is too long" | "name must not contain control characters" | "invalid request body";
+                    };
+                };
+            };
+            /** @description `workspace not found` (a workspace_id that is no UUID) */
+            404: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "workspace not found";
+                    };
+                };
+            };
+            /** @description `request timeout` */
+            408: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "request timeout";
+                    };
+                };
+            };
+            /** @description `request body too large` */
+            413: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "request body too large";
+                    };
+                };
+            };
+            /** @description `uri too long` */
+            414: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "uri too long";
+                    };
+                };
+            };
+            /** @description `too many device requests` (10 a minute per client address; Retry-After says when) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": string;
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "too many device requests";
+                    };
+                };
+            };
+            /** @description `request header fields too large` */
+            431: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "request header fields too large";
+                    };
+                };
+            };
+            /** @description `origin unavailable` */
+            502: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "origin unavailable";
+                    };
+                };
+            };
+            /** @description `sessions are not configured`, `device login is not configured` (without PUBLIC_URL) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": string;
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "sessions are not configured" | "device login is not configured";
+                    };
+                };
+            };
+            /** @description `origin timeout` */
+            504: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "origin timeout";
+                    };
+                };
+            };
+        };
+    };
+    device_deny: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserCode"];
+            };
+        };
+        responses: {
+            /** @description Denied: the client's next poll is `access_denied` */
+            204: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid request body` */
+            400: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "invalid request body";
+                    };
+                };
+            };
+            /** @description `missing authorization`, `invalid authorization format`, `invalid token`, `invalid signature`, `invalid claims`, `requests must come through the edge` */
+            401: {
+                headers: {
+                    /** @description `Bearer` when no usable credential came, `Bearer error="invalid_token"` when one was refused (RFC 6750). */
+                    "WWW-Authenticate": string;
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "missing authorization" | "invalid authorization format" | "invalid token" | "invalid signature" | "invalid claims" | "requests must come through the edge";
+                    };
+                };
+            };
+            /** @description `a device is approved from a signed-in session` (a PAT); also `token is bound to a different workspace`, `token is read-only`; also `CSRF validation failed`, `task token is bound to a different workspace`, `this endpoint is only available to human actors` */
+            403: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "a device is approved from a signed-in session" | "token is bound to a different workspace" | "token is read-only" | "CSRF validation failed" | "task token is bound to a different workspace" | "this endpoint is only available to human actors";
+                    };
+                };
+            };
+            /** @description `user code not found` (unknown, expired or already decided) */
+            404: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "user code not found";
+                    };
+                };
+            };
+            /** @description `request timeout` */
+            408: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "request timeout";
+                    };
+                };
+            };
+            /** @description `request body too large` */
+            413: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "request body too large";
+                    };
+                };
+            };
+            /** @description `uri too long` */
+            414: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "uri too long";
+                    };
+                };
+            };
+            /** @description `too many wrong codes` (five wrong codes this minute; Retry-After says when); also `too many invalid tokens` */
+            429: {
+                headers: {
+                    /** @description Seconds until the client's count starts over. */
+                    "Retry-After": string;
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "too many wrong codes" | "too many invalid tokens";
+                    };
+                };
+            };
+            /** @description `request header fields too large` */
+            431: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "request header fields too large";
+                    };
+                };
+            };
+            /** @description `origin unavailable` */
+            502: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "origin unavailable";
+                    };
+                };
+            };
+            /** @description `sessions are not configured`; also `database unavailable`, `auth backend unavailable`, `cloud pat verifier unavailable` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": string;
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "sessions are not configured" | "database unavailable" | "auth backend unavailable" | "cloud pat verifier unavailable";
+                    };
+                };
+            };
+            /** @description `origin timeout` */
+            504: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "origin timeout";
+                    };
+                };
+            };
+        };
+    };
+    device_lookup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserCode"];
+            };
+        };
+        responses: {
+            /** @description The pending grant of that code: who asks, for which workspace, until when */
+            200: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Pending"];
+                };
+            };
+            /** @description `invalid request body` */
+            400: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "invalid request body";
+                    };
+                };
+            };
+            /** @description `missing authorization`, `invalid authorization format`, `invalid token`, `invalid signature`, `invalid claims`, `requests must come through the edge` */
+            401: {
+                headers: {
+                    /** @description `Bearer` when no usable credential came, `Bearer error="invalid_token"` when one was refused (RFC 6750). */
+                    "WWW-Authenticate": string;
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "missing authorization" | "invalid authorization format" | "invalid token" | "invalid signature" | "invalid claims" | "requests must come through the edge";
+                    };
+                };
+            };
+            /** @description `a device is approved from a signed-in session` (a PAT); also `token is bound to a different workspace`, `token is read-only`; also `CSRF validation failed`, `task token is bound to a different workspace`, `this endpoint is only available to human actors` */
+            403: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "a device is approved from a signed-in session" | "token is bound to a different workspace" | "token is read-only" | "CSRF validation failed" | "task token is bound to a different workspace" | "this endpoint is only available to human actors";
+                    };
+                };
+            };
+            /** @description `user code not found` (unknown, expired or already decided) */
+            404: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "user code not found";
+                    };
+                };
+            };
+            /** @description `request timeout` */
+            408: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "request timeout";
+                    };
+                };
+            };
+            /** @description `request body too large` */
+            413: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "request body too large";
+                    };
+                };
+            };
+            /** @description `uri too long` */
+            414: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "uri too long";
+                    };
+                };
+            };
+            /** @description `too many wrong codes` (five wrong codes this minute; Retry-After says when); also `too many invalid tokens` */
+            429: {
+                headers: {
+                    /** @description Seconds until the client's count starts over. */
+                    "Retry-After": string;
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "too many wrong codes" | "too many invalid tokens";
+                    };
+                };
+            };
+            /** @description `request header fields too large` */
+            431: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "request header fields too large";
+                    };
+                };
+            };
+            /** @description `origin unavailable` */
+            502: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "origin unavailable";
+                    };
+                };
+            };
+            /** @description `sessions are not configured`; also `database unavailable`, `auth backend unavailable`, `cloud pat verifier unavailable` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": string;
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "sessions are not configured" | "database unavailable" | "auth backend unavailable" | "cloud pat verifier unavailable";
+                    };
+                };
+            };
+            /** @description `origin timeout` */
+            504: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "origin timeout";
+                    };
+                };
+            };
+        };
+    };
+    device_token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeviceTokenRequest"];
+            };
+        };
+        responses: {
+            /** @description Approved: a new PAT (the `token`, shown once) named after the client, valid 90 days, bound to the workspace asked for. Given out once: a later poll is `expired_token` */
+            200: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedPat"];
+                };
+            };
+            /** @description `authorization_pending` (not decided yet: poll again after `interval`), `slow_down` (polled before `interval` had passed: it grows by 5 s), `access_denied` (the person denied it), `expired_token` (expired, or its token was already given out), `invalid_grant` (no such device code), `invalid request body` */
+            400: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "authorization_pending" | "slow_down" | "access_denied" | "expired_token" | "invalid_grant" | "invalid request body";
+                    };
+                };
+            };
+            /** @description `request timeout` */
+            408: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "request timeout";
+                    };
+                };
+            };
+            /** @description `request body too large` */
+            413: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "request body too large";
+                    };
+                };
+            };
+            /** @description `uri too long` */
+            414: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "uri too long";
+                    };
+                };
+            };
+            /** @description `request header fields too large` */
+            431: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "request header fields too large";
+                    };
+                };
+            };
+            /** @description `origin unavailable` */
+            502: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "origin unavailable";
+                    };
+                };
+            };
+            /** @description `sessions are not configured` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": string;
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "sessions are not configured";
+                    };
+                };
+            };
+            /** @description `origin timeout` */
+            504: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "origin timeout";
+                    };
+                };
+            };
+        };
+    };
     logout: {
         parameters: {
             query?: never;
@@ -7142,6 +8197,165 @@ export interface operations {
                     "application/json": {
                         /** @enum {string} */
                         error: "request body too large";
+                    };
+                };
+            };
+            /** @description `uri too long` */
+            414: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "uri too long";
+                    };
+                };
+            };
+            /** @description `too many invalid tokens` */
+            429: {
+                headers: {
+                    /** @description Seconds until the client's count starts over. */
+                    "Retry-After": string;
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "too many invalid tokens";
+                    };
+                };
+            };
+            /** @description `request header fields too large` */
+            431: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "request header fields too large";
+                    };
+                };
+            };
+            /** @description `origin unavailable` */
+            502: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "origin unavailable";
+                    };
+                };
+            };
+            /** @description `database unavailable`, `auth backend unavailable`, `cloud pat verifier unavailable` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": string;
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "database unavailable" | "auth backend unavailable" | "cloud pat verifier unavailable";
+                    };
+                };
+            };
+            /** @description `origin timeout` */
+            504: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "origin timeout";
+                    };
+                };
+            };
+        };
+    };
+    install_token_status: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Workspace id */
+                id: string;
+                /** @description The install token */
+                token_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The install token (never the token itself): when a daemon used it, and which */
+            200: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InstallTokenStatus"];
+                };
+            };
+            /** @description `missing authorization`, `invalid authorization format`, `invalid token`, `invalid signature`, `invalid claims`, `requests must come through the edge` */
+            401: {
+                headers: {
+                    /** @description `Bearer` when no usable credential came, `Bearer error="invalid_token"` when one was refused (RFC 6750). */
+                    "WWW-Authenticate": string;
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "missing authorization" | "invalid authorization format" | "invalid token" | "invalid signature" | "invalid claims" | "requests must come through the edge";
+                    };
+                };
+            };
+            /** @description `insufficient permissions` (not an owner or admin); also `token is bound to a different workspace`; also `CSRF validation failed`, `task token is bound to a different workspace`, `this endpoint is only available to human actors` */
+            403: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "insufficient permissions" | "token is bound to a different workspace" | "CSRF validation failed" | "task token is bound to a different workspace" | "this endpoint is only available to human actors";
+                    };
+                };
+            };
+            /** @description `install token not found` (not of this workspace, or no UUID), `workspace not found` */
+            404: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "install token not found" | "workspace not found";
                     };
                 };
             };

@@ -74,7 +74,13 @@ export async function api<P extends keyof paths, M extends Method & keyof paths[
     cache: "no-store",
   });
   const text = await response.text();
-  const data: unknown = text ? JSON.parse(text) : undefined;
+  let data: unknown;
+  try {
+    data = text ? JSON.parse(text) : undefined;
+  } catch {
+    // Not JSON (a proxy's error page): the status still says what happened.
+    data = undefined;
+  }
   if (!response.ok) {
     const message =
       typeof data === "object" && data !== null && "error" in data

@@ -133,11 +133,11 @@ function Workspace({ id, tab, me }: { id: string; tab: string; me: Me }) {
         ))}
       </nav>
       {tab === "computers" ? (
-        <Computers workspace={workspace} me={me} />
+        <Computers key={id} workspace={workspace} me={me} />
       ) : tab === "activity" ? (
-        <Activity workspace={workspace} />
+        <Activity key={id} workspace={workspace} />
       ) : (
-        <Members workspace={workspace} me={me} />
+        <Members key={id} workspace={workspace} me={me} />
       )}
     </>
   );

@@ -24,8 +24,8 @@ use crate::http::request_id::{request_id, RequestId};
 use crate::openapi;
 use crate::routes::docs::{self, Documents};
 use crate::routes::{
-    account, auth, cloud_runtime, daemon, daemon_tokens, health, install_tokens, internal, leaks,
-    me, members, pats, runtimes, sessions, task_runs, tasks, workspaces,
+    account, auth, cloud_runtime, daemon, daemon_tokens, device, health, install_tokens, internal,
+    leaks, me, members, pats, runtimes, sessions, task_runs, tasks, workspaces,
 };
 use crate::state::AppState;
 use tollgate_shared::wire::CLOUD_RUNTIME_MAX_BODY_BYTES;
@@ -117,12 +117,18 @@ fn public_api(metrics: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(pats::renew_current))
         .routes(routes!(auth::send_code))
         .routes(routes!(auth::verify_code))
+        .routes(routes!(device::code))
+        .routes(routes!(device::token))
+        .routes(routes!(device::lookup))
+        .routes(routes!(device::approve))
+        .routes(routes!(device::deny))
         .routes(routes!(sessions::logout))
         .routes(routes!(sessions::list))
         .routes(routes!(sessions::revoke))
         .routes(routes!(sessions::revoke_others))
         .routes(routes!(workspaces::create, workspaces::list))
         .routes(routes!(install_tokens::mint))
+        .routes(routes!(install_tokens::status))
         .routes(routes!(install_tokens::exchange))
         .routes(routes!(daemon_tokens::list))
         .routes(routes!(daemon_tokens::revoke))

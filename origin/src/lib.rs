@@ -15,6 +15,7 @@ pub mod config;
 pub mod console;
 pub mod daemons;
 pub mod db;
+pub mod device;
 pub mod domain_error;
 pub mod fleet;
 pub mod http;

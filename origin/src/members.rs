@@ -136,7 +136,9 @@ pub async fn remove(
 /// What removing `user_id` by an owner or admin of role `by_role` would stop now: the
 /// removal itself, with the same refusals, in a transaction that is rolled back — so
 /// the preview counts exactly the sets the removal would, and changes nothing (no
-/// purge is queued, no event is kept).
+/// purge is queued, no event is kept). It takes the removal's locks for those few
+/// milliseconds: what acts for the member waits as long; admins only (who may remove
+/// the member outright) can ask.
 pub async fn preview_removal(
     pool: &Pool,
     workspace_id: Uuid,
@@ -154,7 +156,9 @@ pub async fn preview_removal(
 }
 
 /// The removal's statements (see [`remove`]): what they stopped, and the cache keys
-/// of the credentials they revoked.
+/// of the credentials they revoked. SQL only, and nothing else: the preview runs this
+/// and rolls it back, so anything outside the transaction (mail, a purge, a log line
+/// that says "removed") belongs in [`remove`], after the commit.
 async fn stop(
     tx: &deadpool_postgres::Transaction<'_>,
     workspace_id: Uuid,

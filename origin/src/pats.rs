@@ -92,10 +92,8 @@ pub async fn mint(
         (false, Some(own)) => Some(own),
         (false, None) => return Err(AuthError::CannotGrant.into()),
     };
-    let raw = RawToken::generate(TokenKind::Pat)?;
     let name = name.to_owned();
-    let (hash, prefix) = (raw.hash(), raw.display_prefix().to_owned());
-    let view = in_transaction(pool, move |tx| {
+    in_transaction(pool, move |tx| {
         Box::pin(async move {
             if let Some(own) = outlived {
                 // Held until the commit: a revocation of the granting token either
@@ -109,34 +107,49 @@ pub async fn mint(
                     }
                 }
             }
-            if let Some(workspace_id) = scope.workspace {
-                if members::hold(tx, workspace_id, &[user_id])
-                    .await?
-                    .is_empty()
-                {
-                    return Err(Refusal::WorkspaceNotFound.into());
-                }
-            }
-            let pat = store::NewPat {
-                user_id,
-                name: &name,
-                hash: &hash,
-                prefix: &prefix,
-                expires_in_days,
-                scope,
-            };
-            store::insert(tx, &pat).await.map_err(|e| {
-                if e.is_foreign_key_violation() {
-                    // The caller's user is gone (an identity still cached at the edge,
-                    // or stamped just before the row was deleted): no identity, not a 500.
-                    DomainError::Auth(AuthError::InvalidToken)
-                } else {
-                    DomainError::from(e)
-                }
-            })
+            insert(tx, user_id, &name, expires_in_days, scope).await
         })
     })
-    .await?;
+    .await
+}
+
+/// In `tx`: a new PAT of `scope` for `user_id` — the caller has checked that whoever
+/// grants it may. Bound only to a workspace the user is a member of, checked under the
+/// membership's lock, held until `tx` ends (a removal waits for the insert, then revokes
+/// the token; or it came first, and the workspace is not found).
+pub async fn insert(
+    tx: &deadpool_postgres::Transaction<'_>,
+    user_id: Uuid,
+    name: &str,
+    expires_in_days: Option<i32>,
+    scope: Scope,
+) -> DomainResult<CreatedPat> {
+    let raw = RawToken::generate(TokenKind::Pat)?;
+    if let Some(workspace_id) = scope.workspace {
+        if members::hold(tx, workspace_id, &[user_id])
+            .await?
+            .is_empty()
+        {
+            return Err(Refusal::WorkspaceNotFound.into());
+        }
+    }
+    let pat = store::NewPat {
+        user_id,
+        name,
+        hash: &raw.hash(),
+        prefix: raw.display_prefix(),
+        expires_in_days,
+        scope,
+    };
+    let view = store::insert(tx, &pat).await.map_err(|e| {
+        if e.is_foreign_key_violation() {
+            // The caller's user is gone (an identity still cached at the edge, or
+            // stamped just before the row was deleted): no identity, not a 500.
+            DomainError::Auth(AuthError::InvalidToken)
+        } else {
+            DomainError::from(e)
+        }
+    })?;
     tracing::info!(token_id = %view.id, prefix = %view.token_prefix, bound = view.workspace_id.is_some(), access = view.access.as_str(), "personal access token created");
     Ok(CreatedPat { view, token: raw })
 }

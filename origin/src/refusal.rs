@@ -64,6 +64,14 @@ refusal_table! {
     /// Signing out with a PAT: only a session has something to end.
     NotASession = 400, "only a session can sign out";
     TokensRequired = 400, "tokens is required";
+    // RFC 8628 §3.5's answers to a device's poll, word for word (its client reads them).
+    AuthorizationPending = 400, "authorization_pending";
+    SlowDown = 400, "slow_down";
+    AccessDenied = 400, "access_denied";
+    ExpiredToken = 400, "expired_token";
+    /// A device code that was never issued (RFC 6749 §5.2).
+    InvalidGrant = 400, "invalid_grant";
+
     TooManyTokens = 400, "at most 1000 tokens";
     SourceTooLong = 400, "source is too long";
     // 404: a named thing that does not exist, or not for this caller.
@@ -75,6 +83,9 @@ refusal_table! {
     AgentNotFound = 404, "agent not found";
     /// Also a task that is not in the state the call needs.
     TaskNotFound = 404, "task not found";
+    InstallTokenNotFound = 404, "install token not found";
+    /// Unknown, expired or already decided: one answer for all.
+    UserCodeNotFound = 404, "user code not found";
     // 409: the state does not allow it.
     AlreadyAMember = 409, "already a member";
     /// Another member's live daemon token holds the daemon id (the client reads it).

@@ -51,6 +51,25 @@ impl Throttle {
             })
     }
 
+    /// `Err` when `key` has used up `limit` in the current window, counting nothing:
+    /// for limits that count only failures (wrong codes), checked before the attempt.
+    pub fn check(&self, limit: &Limit, key: &str) -> Result<(), Limited> {
+        let now = chrono::Utc::now().timestamp();
+        let period = i64::from(limit.period_secs.max(1));
+        let ends = (now.div_euclid(period) + 1) * period;
+        let inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match inner.windows.get(&(limit.name, key.to_owned())) {
+            Some((window_ends, n)) if *window_ends == ends && *n >= limit.count => Err(Limited {
+                message: limit.message,
+                retry_after: u64::try_from(ends - now).unwrap_or(1),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// Counts one request of `key` under `limit` at `now` (unix seconds): `Err` once the
     /// window already holds `limit.count` (the refused request is not counted). A table
     /// full of live windows refuses new keys until a sweep makes room: a flood of

@@ -91,10 +91,14 @@ pub enum AuthError {
     /// to a route only our own pages may call (sign-in).
     #[error("cross-site request refused")]
     CrossSite,
+    /// A PAT approving a device login: only a signed-in person may, so no PAT mints
+    /// itself a new PAT that way.
+    #[error("a device is approved from a signed-in session")]
+    SessionRequired,
 }
 
 impl AuthError {
-    pub const ALL: [AuthError; 25] = [
+    pub const ALL: [AuthError; 26] = [
         AuthError::MissingAuthorization,
         AuthError::MissingAuthorizationHeader,
         AuthError::InvalidAuthorizationFormat,
@@ -120,6 +124,7 @@ impl AuthError {
         AuthError::InvalidCode,
         AuthError::AccountSuspended,
         AuthError::CrossSite,
+        AuthError::SessionRequired,
     ];
 
     pub fn status(self) -> u16 {
@@ -136,7 +141,8 @@ impl AuthError {
             | AuthError::ReadOnly
             | AuthError::CannotGrant
             | AuthError::AccountSuspended
-            | AuthError::CrossSite => 403,
+            | AuthError::CrossSite
+            | AuthError::SessionRequired => 403,
             _ => 401,
         }
     }
@@ -174,6 +180,7 @@ impl AuthError {
             AuthError::InvalidCode => "invalid code",
             AuthError::AccountSuspended => "account suspended",
             AuthError::CrossSite => "cross-site request refused",
+            AuthError::SessionRequired => "a device is approved from a signed-in session",
         }
     }
 
@@ -207,7 +214,8 @@ impl AuthError {
             | AuthError::ReadOnly
             | AuthError::CannotGrant
             | AuthError::AccountSuspended
-            | AuthError::CrossSite => None,
+            | AuthError::CrossSite
+            | AuthError::SessionRequired => None,
         }
     }
 }

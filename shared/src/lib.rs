@@ -26,6 +26,7 @@ pub mod actor;
 pub mod bearer;
 pub mod cache;
 pub mod client;
+pub mod device;
 pub mod errors;
 pub mod expiring;
 pub mod headers;

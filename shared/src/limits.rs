@@ -57,6 +57,25 @@ pub const REPORTS_PER_ADDRESS: Limit = Limit {
     message: "too many reports",
 };
 
+/// Device grants asked for, per client address: 10 a minute (the origin's alone; a
+/// grant is cheap, but each holds a row for ten minutes).
+pub const DEVICE_CODES_PER_ADDRESS: Limit = Limit {
+    name: "device-code:address",
+    count: 10,
+    period_secs: 60,
+    binding: None,
+    message: "too many device requests",
+};
+/// Wrong user codes entered, per session: 5 a minute (RFC 8628 §5.1's brute-force
+/// bound; the origin's alone, as only it knows a code is wrong).
+pub const WRONG_USER_CODES_PER_SESSION: Limit = Limit {
+    name: "device-user-code:session",
+    count: 5,
+    period_secs: 60,
+    binding: None,
+    message: "too many wrong codes",
+};
+
 /// The per-address limit of `method` on `path`, if the route has one.
 pub fn address_limit(method: &str, path: &str) -> Option<Limit> {
     if !method.eq_ignore_ascii_case("POST") {
@@ -66,6 +85,7 @@ pub fn address_limit(method: &str, path: &str) -> Option<Limit> {
         SEND_CODE_PATH => Some(SENDS_PER_ADDRESS),
         VERIFY_CODE_PATH => Some(VERIFICATIONS_PER_ADDRESS),
         REVOKE_LEAKED_PATH => Some(REPORTS_PER_ADDRESS),
+        crate::device::CODE_PATH => Some(DEVICE_CODES_PER_ADDRESS),
         _ => None,
     }
 }

@@ -29,8 +29,12 @@ impl PathClass {
 
 /// Public routes are exact (method, path) pairs: a prefix match would open more than
 /// intended.
-pub const PUBLIC: [(&str, &str); 6] = [
+pub const PUBLIC: [(&str, &str); 8] = [
     ("POST", "/api/install-tokens/exchange"),
+    // `tollgate login` through the browser (RFC 8628): the client asks for a grant and
+    // polls for its token; a person approves it with a session (`crate::device`).
+    ("POST", crate::device::CODE_PATH),
+    ("POST", crate::device::TOKEN_PATH),
     // Anyone who finds a leaked token may report it (`crate::leaks`).
     ("POST", crate::leaks::REVOKE_LEAKED_PATH),
     // Sign-in: rate limited per client address at both sides (`crate::sign_in`).

@@ -302,7 +302,10 @@ impl Page {
             )
             .await
             .unwrap();
-        found.as_array().cloned().unwrap_or_default()
+        found
+            .as_array()
+            .cloned()
+            .unwrap_or_else(|| panic!("axe answered {found}"))
     }
 
     pub async fn close(self) {

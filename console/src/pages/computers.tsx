@@ -2,7 +2,7 @@
 // "Connected" once its daemon registers), the runtimes, and the daemon tokens.
 import { useEffect, useRef, useState } from "preact/hooks";
 
-import { api, describe, type Schemas } from "../api";
+import { api, ApiError, describe, type Schemas } from "../api";
 import type { Me } from "../main";
 import { Confirm, Copyable, Countdown, ErrorNote, Loading, useData, useReady, useSubmit, When } from "../ui";
 
@@ -39,15 +39,19 @@ export function Computers({ workspace, me }: { workspace: Workspace; me: Me }) {
   return (
     <section aria-labelledby="computers-title">
       <h2 id="computers-title">Computers</h2>
-      <AddComputer
-        workspace={workspace}
-        me={me}
-        members={admin ? (members.data ?? []) : []}
-        onConnected={() => {
-          void runtimes.reload();
-          void tokens.reload();
-        }}
-      />
+      {admin ? (
+        <AddComputer
+          workspace={workspace}
+          me={me}
+          members={members.data ?? []}
+          onConnected={() => {
+            void runtimes.reload();
+            void tokens.reload();
+          }}
+        />
+      ) : (
+        <p class="muted">An owner or admin of the workspace adds computers, for any member.</p>
+      )}
       <h3>Runtimes</h3>
       <ErrorNote error={runtimes.error ?? error} />
       {runtimes.data === undefined ? (
@@ -191,39 +195,58 @@ function AddComputer(props: {
   members: Schemas["MemberView"][];
   onConnected: () => void;
 }) {
-  const [minted, setMinted] = useState<{ token: Minted; known: Set<string> }>();
+  const [minted, setMinted] = useState<Minted>();
   const [connected, setConnected] = useState<string>();
+  const [waitError, setWaitError] = useState<string>();
   const id = props.workspace.id;
   const mint = useSubmit(async (form) => {
     const user = String(form.get("for") ?? props.me.user_id);
-    // The daemons already registered: the new one is the first other to appear.
-    const before = await api("get", "/api/workspaces/{id}/runtimes", { params: { id } });
     const token = await api("post", "/api/workspaces/{id}/install-tokens", {
       params: { id },
       body: { user_id: user },
     });
     setConnected(undefined);
-    setMinted({ token, known: new Set(before.runtimes.map((r) => r.daemon_id)) });
+    setWaitError(undefined);
+    setMinted(token);
   });
   const onConnected = useRef(props.onConnected);
   onConnected.current = props.onConnected;
+  // Connected: this install token was used (the server says by which daemon), and that
+  // daemon has registered a runtime. Polled each second until then, the token's expiry,
+  // or a refusal; a poll that fails to reach the server is tried again.
   useEffect(() => {
     if (!minted || connected) return;
     let stopped = false;
     const poll = async () => {
+      let daemon: string | undefined;
       while (!stopped) {
         try {
-          const now = await api("get", "/api/workspaces/{id}/runtimes", { params: { id } });
-          const fresh = now.runtimes.find(
-            (r) => !minted.known.has(r.daemon_id) && r.owner_id === minted.token.user_id,
-          );
-          if (fresh) {
-            setConnected(fresh.daemon_id);
-            onConnected.current();
+          if (!daemon) {
+            const status = await api("get", "/api/workspaces/{id}/install-tokens/{token_id}", {
+              params: { id, token_id: minted.id },
+            });
+            if (stopped) return;
+            daemon = status.daemon_id ?? undefined;
+            if (!daemon && Date.now() > new Date(minted.expires_at).getTime()) {
+              setWaitError("The install token expired unused. Add the computer again.");
+              return;
+            }
+          }
+          if (daemon) {
+            const now = await api("get", "/api/workspaces/{id}/runtimes", { params: { id } });
+            if (stopped) return;
+            if (now.runtimes.some((r) => r.daemon_id === daemon)) {
+              setConnected(daemon);
+              onConnected.current();
+              return;
+            }
+          }
+        } catch (e) {
+          if (stopped) return;
+          if (e instanceof ApiError && e.status >= 400 && e.status < 500) {
+            setWaitError(describe(e));
             return;
           }
-        } catch {
-          // A failed poll is retried: the page keeps waiting.
         }
         await new Promise((resolve) => setTimeout(resolve, 1000));
       }
@@ -235,7 +258,7 @@ function AddComputer(props: {
   }, [minted, connected, id]);
 
   if (minted) {
-    const enroll = `tollgate enroll --server ${location.origin} --install-token ${minted.token.token}`;
+    const enroll = `tollgate enroll --server ${location.origin} --install-token ${minted.token}`;
     return (
       <section class="card" aria-labelledby="add-title">
         <h3 id="add-title">Add a computer</h3>
@@ -249,12 +272,15 @@ function AddComputer(props: {
             <Copyable text={enroll} label="enroll command" />
             <Copyable text="tollgate run" label="run command" />
             <p>
-              The install token works once, for <Countdown until={minted.token.expires_at} />{" "}
-              more.
+              The install token works once, for <Countdown until={minted.expires_at} /> more.
             </p>
-            <p role="status" aria-busy="true">
-              Waiting for the computer to connect…
-            </p>
+            {waitError ? (
+              <ErrorNote error={waitError} />
+            ) : (
+              <p role="status" aria-busy="true">
+                Waiting for the computer to connect…
+              </p>
+            )}
           </>
         )}
         <button type="button" class="secondary" onClick={() => setMinted(undefined)}>

@@ -11,8 +11,8 @@ type Preview = Schemas["Stopped"];
 
 const ROLES: [string, string][] = [
   ["owner", "everything, including other owners and the workspace itself"],
-  ["admin", "adds and removes admins and members, adds computers for them, revokes daemon tokens"],
-  ["member", "uses the workspace and adds their own computers"],
+  ["admin", "adds and removes admins and members, adds computers for any member, revokes daemon tokens"],
+  ["member", "uses the workspace: its runtimes, agents and tasks, and their own tokens"],
 ];
 
 export function Members({ workspace, me }: { workspace: Schemas["WorkspaceRole"]; me: Me }) {
@@ -163,7 +163,10 @@ export function Members({ workspace, me }: { workspace: Schemas["WorkspaceRole"]
             <li>{count(removing.preview.tasks, "task")}</li>
             <li>{count(removing.preview.bound_tokens, "token bound to this workspace", "tokens bound to this workspace")}</li>
           </ul>
-          <p>Nothing acting for anyone else is touched.</p>
+          <p>
+            The agents and live tasks on their runtimes stop too, whoever created them;
+            nothing else acting for anyone else is touched.
+          </p>
         </Confirm>
       )}
     </section>

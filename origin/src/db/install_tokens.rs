@@ -19,6 +19,45 @@ pub struct InstallTokenView {
     pub created_at: DateTime<Utc>,
 }
 
+/// An install token as the workspace's admins follow it: whether a daemon has used it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct InstallTokenStatus {
+    #[serde(flatten)]
+    pub view: InstallTokenView,
+    /// When it was exchanged for a daemon token; `None` while it waits.
+    pub used_at: Option<DateTime<Utc>>,
+    /// The daemon that used it.
+    pub daemon_id: Option<String>,
+}
+
+/// The install token `id` of the workspace, as [`InstallTokenStatus`] shows it.
+pub async fn status(
+    db: &impl GenericClient,
+    workspace_id: Uuid,
+    id: Uuid,
+) -> StoreResult<Option<InstallTokenStatus>> {
+    let stmt = db
+        .prepare_cached(
+            "SELECT id, workspace_id, user_id, expires_at, created_at, used_at, used_by_daemon_id
+             FROM install_tokens WHERE id = $1 AND workspace_id = $2",
+        )
+        .await?;
+    Ok(db
+        .query_opt(&stmt, &[&id, &workspace_id])
+        .await?
+        .map(|r| InstallTokenStatus {
+            view: InstallTokenView {
+                id: r.get(0),
+                workspace_id: r.get(1),
+                user_id: r.get(2),
+                expires_at: r.get(3),
+                created_at: r.get(4),
+            },
+            used_at: r.get(5),
+            daemon_id: r.get(6),
+        }))
+}
+
 /// How long an install token can be exchanged.
 pub const LIFETIME_MINUTES: i32 = 15;
 

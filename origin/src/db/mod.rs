@@ -6,6 +6,7 @@
 pub mod account_events;
 pub mod agents;
 pub mod daemon_tokens;
+pub mod device_grants;
 pub mod events;
 pub mod install_tokens;
 pub mod members;

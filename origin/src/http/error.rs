@@ -55,6 +55,9 @@ pub enum AppError {
     /// `send-code` without `SMTP_URL` or `MAIL_DIR`.
     #[error("mail is not configured")]
     MailNotConfigured,
+    /// Device login without `PUBLIC_URL`: there is no page to send the person to.
+    #[error("device login is not configured")]
+    DeviceLoginNotConfigured,
     /// A public route over one of its limits (`tollgate_shared::limits`): its words,
     /// and the seconds until its window ends.
     #[error("{message}")]
@@ -87,7 +90,8 @@ impl AppError {
             | AppError::VerifierUnavailable
             | AppError::CloudRuntimeNotConfigured
             | AppError::SessionsNotConfigured
-            | AppError::MailNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
+            | AppError::MailNotConfigured
+            | AppError::DeviceLoginNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::CloudRuntimeUnavailable => StatusCode::BAD_GATEWAY,
             AppError::CloudRuntimeTimeout => StatusCode::GATEWAY_TIMEOUT,
@@ -115,7 +119,8 @@ impl AppError {
             | AppError::VerifierUnavailable
             | AppError::CloudRuntimeNotConfigured
             | AppError::SessionsNotConfigured
-            | AppError::MailNotConfigured => Some((
+            | AppError::MailNotConfigured
+            | AppError::DeviceLoginNotConfigured => Some((
                 header::RETRY_AFTER,
                 HeaderValue::from_static(RETRY_AFTER_SECS),
             )),

@@ -99,6 +99,48 @@ pub async fn mint(
     Ok((StatusCode::CREATED, Json(minted)))
 }
 
+refusals! {
+    InstallTokenStatusRefusals = [
+        Refusal::InstallTokenNotFound => "not of this workspace, or no UUID",
+        AuthError::InsufficientPermissions => "not an owner or admin",
+        Refusal::WorkspaceNotFound,
+    ]
+}
+
+/// For "Add a computer": whether the install token was used, and by which daemon.
+#[utoipa::path(
+    get,
+    path = "/api/workspaces/{id}/install-tokens/{token_id}",
+    tag = "daemons",
+    operation_id = "install_token_status",
+    params(("id" = Uuid, Path, description = "Workspace id"), ("token_id" = Uuid, Path, description = "The install token")),
+    responses(
+        (
+            status = 200,
+            description = "The install token (never the token itself): when a daemon used it, and which",
+            body = crate::db::install_tokens::InstallTokenStatus
+        ),
+        InstallTokenStatusRefusals
+    ),
+    security(("pat" = []), ("session" = []), ("session_cookie" = []))
+)]
+pub async fn status(
+    State(state): State<AppState>,
+    ws: InWorkspace<HumanCaller>,
+    axum::extract::Path((_workspace, token)): axum::extract::Path<(String, String)>,
+) -> AppResult<Json<crate::db::install_tokens::InstallTokenStatus>> {
+    ws.require_admin()?;
+    let id = Uuid::parse_str(&token).map_err(|_| Refusal::InstallTokenNotFound)?;
+    let workspace_id = ws.id;
+    let status = with_client(&state.pool, move |db| {
+        Box::pin(async move { crate::db::install_tokens::status(db, workspace_id, id).await })
+    })
+    .await
+    .map_err(AppError::from)?
+    .ok_or(Refusal::InstallTokenNotFound)?;
+    Ok(Json(status))
+}
+
 /// Checks in the documented order: the body and the token's shape (400), the daemon id
 /// (400), then the token itself (401/403), decided in Postgres.
 #[utoipa::path(

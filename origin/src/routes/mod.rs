@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cloud_runtime;
 pub mod daemon;
 pub mod daemon_tokens;
+pub mod device;
 pub mod docs;
 pub mod health;
 pub mod install_tokens;

@@ -224,3 +224,59 @@ async fn sixty_four_parallel_exchanges_have_exactly_one_winner() {
     assert_eq!((ok, used), (1, 63));
     assert_eq!(app.sql("SELECT 1 FROM daemon_tokens").await.len(), 1);
 }
+
+/// "Add a computer" follows its install token: unused, then used by which daemon; only
+/// the workspace's admins see it, and only in its own workspace.
+#[tokio::test]
+async fn admins_see_whether_an_install_token_was_used_and_by_which_daemon() {
+    let app = TestApp::new().await;
+    let (_, pat, ws) = owner(&app).await;
+    let minted = mint(&app, ws, &pat, None).await;
+    let id = minted.body["id"].as_str().unwrap().to_owned();
+    let mit = minted.body["token"].as_str().unwrap().to_owned();
+    let path = format!("/api/workspaces/{ws}/install-tokens/{id}");
+    let r = app.get(&path, Some(&pat)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        (r.body["used_at"].clone(), r.body["daemon_id"].clone()),
+        (json!(null), json!(null))
+    );
+    assert!(
+        r.body.get("token").is_none() && !r.text.contains(&mit),
+        "never the token"
+    );
+
+    assert_eq!(
+        exchange(&app, &mit, "laptop-7").await.status,
+        StatusCode::OK
+    );
+    let r = app.get(&path, Some(&pat)).await;
+    assert_eq!(r.body["daemon_id"], "laptop-7");
+    assert!(r.body["used_at"].is_string());
+
+    let (member, member_pat) = app.user_with_token("member@example.com").await;
+    app.add_member(ws, member, "member").await;
+    let r = app.get(&path, Some(&member_pat)).await;
+    assert_eq!(
+        (r.status, r.error()),
+        (StatusCode::FORBIDDEN, "insufficient permissions")
+    );
+    let (_, other_pat, other_ws) = owner(&app).await;
+    for elsewhere in [
+        format!("/api/workspaces/{other_ws}/install-tokens/{id}"),
+        format!("/api/workspaces/{ws}/install-tokens/{}", Uuid::new_v4()),
+        format!("/api/workspaces/{ws}/install-tokens/not-a-uuid"),
+    ] {
+        let token = if elsewhere.contains(&other_ws.to_string()) {
+            &other_pat
+        } else {
+            &pat
+        };
+        let r = app.get(&elsewhere, Some(token)).await;
+        assert_eq!(
+            (r.status, r.error()),
+            (StatusCode::NOT_FOUND, "install token not found"),
+            "{elsewhere}"
+        );
+    }
+}

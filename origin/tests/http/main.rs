@@ -11,6 +11,7 @@ mod console;
 mod cookies;
 mod daemon_ids;
 mod daemons;
+mod device;
 mod enrollment;
 mod fleet;
 mod hardening;

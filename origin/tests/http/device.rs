@@ -1,0 +1,477 @@
+//! `tollgate login` through the browser (RFC 8628): a grant started by a client, looked
+//! up and approved or denied by a signed-in person, polled for — every answer of §3.5,
+//! slow_down, expiry, a PAT refused as an approver, five wrong codes a minute, a
+//! workspace only its members can grant, and one token however many polls race.
+
+use std::sync::Arc;
+
+use axum::http::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::harness::{count, owner, Options, TestApp, TestResponse};
+
+const PUBLIC_URL: &str = "http://127.0.0.1:8787";
+
+async fn device_app() -> TestApp {
+    TestApp::with(Options {
+        public_url: Some(PUBLIC_URL.parse().unwrap()),
+        ..Options::default()
+    })
+    .await
+}
+
+async fn post(app: &TestApp, path: &str, token: Option<&str>, body: Value) -> TestResponse {
+    app.call(Method::POST, path, token, Some(&body.to_string()))
+        .await
+}
+
+/// A new grant: (device code, user code as shown).
+async fn start(app: &TestApp, body: Value) -> (String, String) {
+    let r = post(app, "/api/auth/device/code", None, body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let device = r.body["device_code"].as_str().unwrap().to_owned();
+    let user = r.body["user_code"].as_str().unwrap().to_owned();
+    (device, user)
+}
+
+async fn poll(app: &TestApp, device_code: &str) -> TestResponse {
+    post(
+        app,
+        "/api/auth/device/token",
+        None,
+        json!({"device_code": device_code}),
+    )
+    .await
+}
+
+fn assert_error(r: &TestResponse, status: StatusCode, error: &str) {
+    assert_eq!(
+        (r.status, r.body["error"].as_str()),
+        (status, Some(error)),
+        "{}",
+        r.text
+    );
+}
+
+/// Lets the next poll come after the interval, as a well-behaved client's would.
+async fn wait_out_interval(app: &TestApp) {
+    app.sql("UPDATE device_grants SET last_polled_at = last_polled_at - interval '1 hour'")
+        .await;
+}
+
+#[tokio::test]
+async fn a_client_gets_one_token_once_its_person_approves() {
+    let app = device_app().await;
+    let r = post(
+        &app,
+        "/api/auth/device/code",
+        None,
+        json!({"client_name": "tollgate CLI on build-7"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.headers["cache-control"], "no-store");
+    let device = r.body["device_code"].as_str().unwrap().to_owned();
+    let user = r.body["user_code"].as_str().unwrap().to_owned();
+    assert_eq!(device.len(), 64);
+    let letters = |s: &str| s.len() == 4 && s.bytes().all(|b| b"BCDFGHJKLMNPQRSTVWXZ".contains(&b));
+    let (a, b) = user.split_once('-').unwrap();
+    assert!(letters(a) && letters(b), "{user}");
+    let page = format!("{PUBLIC_URL}/console/device");
+    assert_eq!(r.body["verification_uri"], page.as_str());
+    assert_eq!(
+        r.body["verification_uri_complete"],
+        format!("{page}?user_code={user}").as_str()
+    );
+    assert_eq!(
+        (r.body["expires_in"].as_i64(), r.body["interval"].as_i64()),
+        (Some(600), Some(5))
+    );
+    // Neither code is stored as it is.
+    let stored = count(
+        &app,
+        &format!(
+            "SELECT count(*) FROM device_grants WHERE device_digest = decode('{device}', 'hex')
+            OR convert_from(user_digest, 'LATIN1') LIKE '%{a}%'"
+        ),
+    )
+    .await;
+    assert_eq!(stored, 0);
+
+    assert_error(
+        &poll(&app, &device).await,
+        StatusCode::BAD_REQUEST,
+        "authorization_pending",
+    );
+    // Again at once: too soon, and the interval grows by 5 s.
+    assert_error(
+        &poll(&app, &device).await,
+        StatusCode::BAD_REQUEST,
+        "slow_down",
+    );
+    assert_eq!(
+        count(&app, "SELECT interval_secs::bigint FROM device_grants").await,
+        10
+    );
+
+    let (person, _, _) = owner(&app).await;
+    let session = app.session(person, 3600).await;
+    let looked = post(
+        &app,
+        "/api/auth/device/lookup",
+        Some(&session),
+        json!({"user_code": user}),
+    )
+    .await;
+    assert_eq!(looked.status, StatusCode::OK, "{}", looked.text);
+    assert_eq!(looked.body["client_name"], "tollgate CLI on build-7");
+    assert_eq!(looked.body["workspace_id"], Value::Null);
+    // However it is typed: lower case, without the dash.
+    let typed = user.replace('-', "").to_lowercase();
+    let r = post(
+        &app,
+        "/api/auth/device/approve",
+        Some(&session),
+        json!({"user_code": typed}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let again = post(
+        &app,
+        "/api/auth/device/approve",
+        Some(&session),
+        json!({"user_code": user}),
+    )
+    .await;
+    assert_error(&again, StatusCode::NOT_FOUND, "user code not found");
+
+    wait_out_interval(&app).await;
+    let r = poll(&app, &device).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.headers["cache-control"], "no-store");
+    let token = r.body["token"].as_str().unwrap().to_owned();
+    assert!(token.starts_with("mul_"));
+    assert_eq!(r.body["name"], "tollgate CLI on build-7");
+    assert_eq!(r.body["workspace_id"], Value::Null);
+    let days = count(&app, "SELECT extract(day FROM expires_at - created_at)::bigint FROM personal_access_tokens WHERE name = 'tollgate CLI on build-7'").await;
+    assert_eq!(days, 90);
+    let me = app.get("/api/me", Some(&token)).await;
+    assert_eq!(me.body["user_id"], person.to_string().as_str());
+    // Given out once.
+    wait_out_interval(&app).await;
+    assert_error(
+        &poll(&app, &device).await,
+        StatusCode::BAD_REQUEST,
+        "expired_token",
+    );
+}
+
+#[tokio::test]
+async fn denied_expired_unknown_and_a_pat_as_approver_are_refused() {
+    let app = device_app().await;
+    let (person, pat, _) = owner(&app).await;
+    let session = app.session(person, 3600).await;
+
+    // A PAT cannot approve itself a new PAT, nor look a grant up; nothing at all neither.
+    let (device, user) = start(&app, json!({})).await;
+    for path in [
+        "/api/auth/device/approve",
+        "/api/auth/device/lookup",
+        "/api/auth/device/deny",
+    ] {
+        let r = post(&app, path, Some(&pat), json!({"user_code": user})).await;
+        assert_error(
+            &r,
+            StatusCode::FORBIDDEN,
+            "a device is approved from a signed-in session",
+        );
+        let r = post(&app, path, None, json!({"user_code": user})).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{path}");
+    }
+    let r = post(
+        &app,
+        "/api/auth/device/lookup",
+        Some(&session),
+        json!({"user_code": user}),
+    )
+    .await;
+    assert_eq!(
+        r.body["client_name"], "a device",
+        "the name of an unnamed client"
+    );
+
+    let r = post(
+        &app,
+        "/api/auth/device/deny",
+        Some(&session),
+        json!({"user_code": user}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_error(
+        &poll(&app, &device).await,
+        StatusCode::BAD_REQUEST,
+        "access_denied",
+    );
+    let r = post(
+        &app,
+        "/api/auth/device/approve",
+        Some(&session),
+        json!({"user_code": user}),
+    )
+    .await;
+    assert_error(&r, StatusCode::NOT_FOUND, "user code not found");
+
+    let (device, user) = start(&app, json!({"client_name": "late"})).await;
+    app.sql("UPDATE device_grants SET expires_at = now() - interval '1 second' WHERE client_name = 'late'").await;
+    let r = post(
+        &app,
+        "/api/auth/device/lookup",
+        Some(&session),
+        json!({"user_code": user}),
+    )
+    .await;
+    assert_error(&r, StatusCode::NOT_FOUND, "user code not found");
+    let r = post(
+        &app,
+        "/api/auth/device/approve",
+        Some(&session),
+        json!({"user_code": user}),
+    )
+    .await;
+    assert_error(&r, StatusCode::NOT_FOUND, "user code not found");
+    assert_error(
+        &poll(&app, &device).await,
+        StatusCode::BAD_REQUEST,
+        "expired_token",
+    );
+
+    assert_error(
+        &poll(&app, &"0".repeat(64)).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+    );
+    let r = post(&app, "/api/auth/device/token", None, json!({})).await;
+    assert_error(&r, StatusCode::BAD_REQUEST, "invalid_grant");
+    let r = post(
+        &app,
+        "/api/auth/device/code",
+        None,
+        json!({"client_name": "x".repeat(101)}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    let r = post(
+        &app,
+        "/api/auth/device/code",
+        None,
+        json!({"workspace_id": "nope"}),
+    )
+    .await;
+    assert_error(&r, StatusCode::NOT_FOUND, "workspace not found");
+
+    // Without PUBLIC_URL there is no page to send anyone to.
+    let bare = TestApp::new().await;
+    let r = post(&bare, "/api/auth/device/code", None, json!({})).await;
+    assert_error(
+        &r,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "device login is not configured",
+    );
+    assert!(r.headers.contains_key("retry-after"));
+}
+
+#[tokio::test]
+async fn five_wrong_codes_a_minute_and_the_session_waits() {
+    let app = device_app().await;
+    let (person, _, _) = owner(&app).await;
+    let (session, other) = (
+        app.session(person, 3600).await,
+        app.session(person, 3600).await,
+    );
+    let (_, user) = start(&app, json!({})).await;
+    for wrong in [
+        "BBBB-BBBB",
+        "CCCC-CCCC",
+        "DDDD-DDDD",
+        "not a code",
+        "FFFF-FFFF",
+    ] {
+        let r = post(
+            &app,
+            "/api/auth/device/approve",
+            Some(&session),
+            json!({"user_code": wrong}),
+        )
+        .await;
+        assert_error(&r, StatusCode::NOT_FOUND, "user code not found");
+    }
+    // The sixth attempt waits, even with the right code.
+    let r = post(
+        &app,
+        "/api/auth/device/approve",
+        Some(&session),
+        json!({"user_code": user}),
+    )
+    .await;
+    assert_error(&r, StatusCode::TOO_MANY_REQUESTS, "too many wrong codes");
+    assert!(r.headers.contains_key("retry-after"));
+    // Another session of the same person is counted apart.
+    let r = post(
+        &app,
+        "/api/auth/device/approve",
+        Some(&other),
+        json!({"user_code": user}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+}
+
+#[tokio::test]
+async fn a_workspace_grant_is_approved_by_its_members_only_and_binds_the_token() {
+    let app = device_app().await;
+    let (_, _, ws) = owner(&app).await;
+    let (member, _) = crate::harness::member(&app, ws, &owner_pat(&app, ws).await, "member").await;
+    let outsider = app.create_user("outsider@example.com").await;
+    let (device, user) = start(&app, json!({"client_name": "ci", "workspace_id": ws})).await;
+
+    let outsider_session = app.session(outsider, 3600).await;
+    let looked = post(
+        &app,
+        "/api/auth/device/lookup",
+        Some(&outsider_session),
+        json!({"user_code": user}),
+    )
+    .await;
+    assert_eq!(looked.status, StatusCode::OK);
+    assert_eq!(looked.body["workspace_id"], ws.to_string().as_str());
+    let r = post(
+        &app,
+        "/api/auth/device/approve",
+        Some(&outsider_session),
+        json!({"user_code": user}),
+    )
+    .await;
+    assert_error(&r, StatusCode::NOT_FOUND, "workspace not found");
+    // Still pending: a member approves it.
+    assert_error(
+        &poll(&app, &device).await,
+        StatusCode::BAD_REQUEST,
+        "authorization_pending",
+    );
+    let session = app.session(member, 3600).await;
+    let r = post(
+        &app,
+        "/api/auth/device/approve",
+        Some(&session),
+        json!({"user_code": user}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    wait_out_interval(&app).await;
+    let r = poll(&app, &device).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["workspace_id"], ws.to_string().as_str());
+    let me = app
+        .get("/api/me", Some(r.body["token"].as_str().unwrap()))
+        .await;
+    assert_eq!(me.body["user_id"], member.to_string().as_str());
+}
+
+/// The owner's PAT of `ws` (the one `owner` made).
+async fn owner_pat(app: &TestApp, ws: uuid::Uuid) -> String {
+    let owner: uuid::Uuid = app
+        .sql(&format!(
+            "SELECT user_id FROM members WHERE workspace_id = '{ws}' AND role = 'owner'"
+        ))
+        .await[0]
+        .get(0);
+    app.mint(owner, None).await.1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixteen_polls_of_an_approved_grant_get_one_token() {
+    let app = Arc::new(device_app().await);
+    let (person, _, _) = owner(&app).await;
+    let session = app.session(person, 3600).await;
+    let (device, user) = start(&app, json!({"client_name": "raced"})).await;
+    let r = post(
+        &app,
+        "/api/auth/device/approve",
+        Some(&session),
+        json!({"user_code": user}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let polls: Vec<_> = (0..16)
+        .map(|_| {
+            let (app, device) = (app.clone(), device.clone());
+            tokio::spawn(async move { poll(&app, &device).await })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for p in polls {
+        answers.push(p.await.unwrap());
+    }
+    let winners = answers
+        .iter()
+        .filter(|r| r.status == StatusCode::OK)
+        .count();
+    assert_eq!(winners, 1);
+    for r in answers.iter().filter(|r| r.status != StatusCode::OK) {
+        assert_error(r, StatusCode::BAD_REQUEST, "expired_token");
+    }
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM personal_access_tokens WHERE name = 'raced'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM device_grants WHERE pat_id IS NOT NULL"
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_decisions_decide_once() {
+    let app = Arc::new(device_app().await);
+    let (person, _, _) = owner(&app).await;
+    let (_, user) = start(&app, json!({})).await;
+    // One session each: a session's losing tries count as wrong codes, five a minute.
+    let mut sessions = Vec::new();
+    for _ in 0..8 {
+        sessions.push(app.session(person, 3600).await);
+    }
+    let decisions: Vec<_> = sessions
+        .into_iter()
+        .enumerate()
+        .map(|(i, session)| {
+            let (app, user) = (app.clone(), user.clone());
+            let path = if i % 2 == 0 {
+                "/api/auth/device/approve"
+            } else {
+                "/api/auth/device/deny"
+            };
+            tokio::spawn(async move {
+                post(&app, path, Some(&session), json!({"user_code": user})).await
+            })
+        })
+        .collect();
+    let mut decided = 0;
+    for d in decisions {
+        let r = d.await.unwrap();
+        if r.status == StatusCode::NO_CONTENT {
+            decided += 1;
+        } else {
+            assert_error(&r, StatusCode::NOT_FOUND, "user code not found");
+        }
+    }
+    assert_eq!(decided, 1);
+}
