@@ -7,6 +7,7 @@
 pub mod credentials;
 pub mod daemon;
 mod daemon_id;
+pub mod device_login;
 mod error;
 
 use std::time::Duration;

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tollgate_client::daemon::{self, Intervals};
 use tollgate_client::{
-    credentials, default_daemon_id, describe_scope, enroll, Client, ClientError, Credentials,
-    NewPat,
+    credentials, default_daemon_id, describe_scope, device_login, enroll, Client, ClientError,
+    Credentials, NewPat,
 };
 use tollgate_shared::token::{self};
 use tollgate_shared::{RawToken, TokenKind};
@@ -35,16 +35,21 @@ enum Command {
         #[arg(long)]
         daemon_id: Option<String>,
     },
-    /// Save a personal access token (for a daemon a person runs by hand).
+    /// Sign in through the browser (approve a code on any machine's browser, so it works
+    /// over SSH), or save a personal access token given with --token.
     Login {
         #[arg(long)]
         server: String,
-        /// The mul_… token.
+        /// A mul_… token to save instead of signing in through the browser.
         #[arg(long, env = "TOLLGATE_TOKEN", hide_env_values = true)]
-        token: String,
-        /// The workspace the daemon runs in (for `tollgate run`).
+        token: Option<String>,
+        /// The workspace the daemon runs in (for `tollgate run`); through the browser,
+        /// the new token is bound to it.
         #[arg(long)]
         workspace: Option<Uuid>,
+        /// Only print the address and the code; do not open a browser.
+        #[arg(long)]
+        no_browser: bool,
         /// Defaults to a stable id derived from this machine's host name.
         #[arg(long)]
         daemon_id: Option<String>,
@@ -129,18 +134,25 @@ async fn run(command: Command) -> Result<(), ClientError> {
             server,
             token,
             workspace,
+            no_browser,
             daemon_id,
         } => {
-            if !token::parse(&token).is_ok_and(|t| t.kind == TokenKind::Pat) {
-                return Err(ClientError::Setup(
-                    "--token must be a personal access token (mul_…)".to_owned(),
-                ));
-            }
+            let token = match token {
+                Some(token) => {
+                    if !token::parse(&token).is_ok_and(|t| t.kind == TokenKind::Pat) {
+                        return Err(ClientError::Setup(
+                            "--token must be a personal access token (mul_…)".to_owned(),
+                        ));
+                    }
+                    RawToken::from_presented(&token)
+                }
+                None => browser_login(&server, workspace, no_browser).await?,
+            };
             let creds = Credentials {
                 server_url: server.trim_end_matches('/').to_owned(),
                 workspace_id: workspace,
                 daemon_id: Some(daemon_id.unwrap_or_else(default_daemon_id)),
-                token: RawToken::from_presented(&token),
+                token,
             };
             // Only a token that works is saved.
             let mut creds = creds;
@@ -185,6 +197,28 @@ async fn run(command: Command) -> Result<(), ClientError> {
         }
     }
     Ok(())
+}
+
+/// The device flow: the address and code printed (and a browser opened when there is
+/// one), then a wait for the person's approval. The new PAT.
+async fn browser_login(
+    server: &str,
+    workspace: Option<Uuid>,
+    no_browser: bool,
+) -> Result<RawToken, ClientError> {
+    let host = default_daemon_id();
+    let grant = device_login::start(server, &format!("tollgate CLI on {host}"), workspace).await?;
+    println!("To sign in, open {}", grant.verification_uri);
+    println!("and enter the code {}", grant.user_code);
+    println!("(or open {})", grant.verification_uri_complete);
+    if !no_browser && device_login::open_browser(&grant.verification_uri_complete) {
+        println!("A browser should open; check the code there matches.");
+    }
+    println!(
+        "Waiting for approval (the code works for {} minutes)…",
+        grant.expires_in / 60
+    );
+    device_login::wait(server, &grant).await
 }
 
 async fn pat(client: &Client, command: PatCommand) -> Result<(), ClientError> {

@@ -8,6 +8,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api, describe, whenSignedOut, type Schemas } from "./api";
 import { Activity } from "./pages/activity";
 import { Computers } from "./pages/computers";
+import { Device } from "./pages/device";
 import { Members } from "./pages/members";
 import { Sessions } from "./pages/sessions";
 import { SignIn } from "./pages/sign-in";
@@ -26,6 +27,9 @@ function useHash(): string {
   }, []);
   return hash;
 }
+
+/** /console/device: the page a device login sends its person to. */
+const onDevicePage = location.pathname.replace(/\/$/, "").endsWith("/console/device");
 
 function App() {
   // undefined: not known yet; null: signed out.
@@ -52,7 +56,7 @@ function App() {
     <>
       <Header me={me} signedOut={() => setMe(null)} />
       <main id="main">
-        <Page hash={hash} me={me} />
+        {onDevicePage ? <Device /> : <Page hash={hash} me={me} />}
       </main>
     </>
   );

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::{Redirect, Response};
 use axum::routing::get;
 use axum::Router;
-use tower_http::services::ServeDir;
+use tower_http::services::{ServeDir, ServeFile};
 
 /// Where the console is served from.
 pub const PATH: &str = "/console/";
@@ -52,6 +52,11 @@ impl Console {
         Router::new()
             .route("/console", get(|| async { Redirect::permanent(PATH) }))
             .route_service("/console/", files.clone())
+            // Workers static assets serve `device.html` at its name without the suffix.
+            .route_service(
+                tollgate_shared::device::VERIFICATION_PATH,
+                ServeFile::new(self.root.join("console/device.html")),
+            )
             .route_service("/console/{*file}", files)
             .layer(axum::middleware::map_response(
                 move |mut response: Response| {

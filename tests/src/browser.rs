@@ -275,6 +275,26 @@ impl Page {
         self.client.execute(script, vec![]).await.unwrap()
     }
 
+    /// Gives the browser `cookies` for `url`'s site, as a sign-in elsewhere would have
+    /// (the page at `url` is loaded first: WebDriver sets cookies for the current site).
+    pub async fn set_cookies(&self, url: &str, cookies: &[(&str, &str)]) {
+        self.client.goto(url).await.unwrap();
+        for (name, value) in cookies {
+            // chromedriver wants the host named, and SameSite as the origin sets it
+            // (unset, the driver asks for None, which Chromium refuses without Secure).
+            let host = reqwest::Url::parse(url)
+                .unwrap()
+                .host_str()
+                .unwrap()
+                .to_owned();
+            let cookie = fantoccini::cookies::Cookie::parse(format!(
+                "{name}={value}; Path=/; Domain={host}; SameSite=Lax"
+            ))
+            .unwrap();
+            self.client.add_cookie(cookie).await.unwrap();
+        }
+    }
+
     /// Saves the page as `target/console/<name>.png`.
     pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.unwrap();

@@ -18,6 +18,11 @@ fn built() -> tempfile::TempDir {
     )
     .unwrap();
     std::fs::write(dir.path().join("console/app.js"), "export {};").unwrap();
+    std::fs::write(
+        dir.path().join("console/device.html"),
+        "<!doctype html><title>Tollgate console</title>",
+    )
+    .unwrap();
     std::fs::copy(
         concat!(env!("CARGO_MANIFEST_DIR"), "/../console/static/_headers"),
         dir.path().join("_headers"),
@@ -56,6 +61,12 @@ async fn the_console_is_served_with_its_security_headers_and_nothing_else_is() {
         .unwrap()
         .contains("javascript"));
     assert!(script.headers.contains_key("content-security-policy"));
+
+    // The device-login page, at the address a device's person is sent to.
+    let device = app.get("/console/device?user_code=BCDF-GHJK", None).await;
+    assert_eq!(device.status, StatusCode::OK);
+    assert!(device.text.contains("Tollgate console"));
+    assert!(device.headers.contains_key("content-security-policy"));
 
     let bare = app.get("/console", None).await;
     assert_eq!(bare.status, StatusCode::PERMANENT_REDIRECT);

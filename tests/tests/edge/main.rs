@@ -14,6 +14,7 @@ mod auth;
 mod cloud;
 mod console;
 mod daemons;
+mod device;
 mod faults;
 mod leaks;
 mod locations;
@@ -115,6 +116,7 @@ fn main() -> ExitCode {
         scopes::a_removed_members_bound_token_is_refused_at_the_edge_at_once,
         scopes::the_client_creates_and_lists_scoped_tokens,
         daemons::the_client_enrolls_and_keeps_its_token_private,
+        device::tollgate_login_is_approved_in_the_browser_and_whoami_works,
         renewal::parallel_renewals_through_the_edge_extend_once_and_the_token_keeps_working,
         renewal::the_daemon_loop_renews_before_its_first_heartbeat,
         renewal::the_daemon_loop_warns_once_its_pat_is_refused_and_goes_on,
