@@ -18,8 +18,12 @@ CREATE TABLE device_grants (
     expires_at     timestamptz NOT NULL,
     last_polled_at timestamptz,
     decided_by     uuid REFERENCES users (id) ON DELETE CASCADE,
+    -- The session that decided: an approval counts only while it is live (signing out
+    -- everywhere, or a suspension, before the client polls, and no token is minted).
+    decided_session uuid REFERENCES sessions (id) ON DELETE CASCADE,
     decided_at     timestamptz,
     pat_id         uuid REFERENCES personal_access_tokens (id) ON DELETE SET NULL,
-    CHECK ((status = 'pending') = (decided_by IS NULL))
+    CHECK ((status = 'pending') = (decided_by IS NULL)),
+    CHECK ((status = 'pending') = (decided_session IS NULL))
 );
 CREATE INDEX device_grants_by_expiry ON device_grants (expires_at);

@@ -90,15 +90,17 @@ pub async fn wait(server: &str, grant: &Grant) -> Result<RawToken, ClientError> 
             Err(ClientError::Refused { message, .. }) if message == "expired_token" => {
                 return Err(expired());
             }
+            // Busy or briefly unavailable: the next poll, a little later, may get through.
+            Err(ClientError::Refused { status, .. }) if status == 429 || status >= 500 => {
+                interval += Duration::from_secs(5);
+            }
             Err(other) => return Err(other),
         }
     }
 }
 
 fn expired() -> ClientError {
-    ClientError::Setup(
-        "the code expired before it was approved: run tollgate login again".to_owned(),
-    )
+    ClientError::Setup("the code expired or was already used: run tollgate login again".to_owned())
 }
 
 /// Opens `url` in this machine's browser if it has one a person can see: `$BROWSER`, or

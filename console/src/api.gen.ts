@@ -2144,7 +2144,7 @@ export interface operations {
                     "application/json": components["schemas"]["CreatedPat"];
                 };
             };
-            /** @description `authorization_pending` (not decided yet: poll again after `interval`), `slow_down` (polled before `interval` had passed: it grows by 5 s), `access_denied` (the person denied it), `expired_token` (expired, or its token was already given out), `invalid_grant` (no such device code), `invalid request body` */
+            /** @description `authorization_pending` (not decided yet: poll again after `interval`), `slow_down` (polled before `interval` had passed: it grows by 5 s), `access_denied` (the person denied it), `expired_token` (expired, or its token was already given out), `invalid_grant` (no such device code), `invalid_request` (no device_code), `invalid request body` */
             400: {
                 headers: {
                     /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
@@ -2154,7 +2154,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        error: "authorization_pending" | "slow_down" | "access_denied" | "expired_token" | "invalid_grant" | "invalid request body";
+                        error: "authorization_pending" | "slow_down" | "access_denied" | "expired_token" | "invalid_grant" | "invalid_request" | "invalid request body";
                     };
                 };
             };
@@ -2197,6 +2197,22 @@ export interface operations {
                     "application/json": {
                         /** @enum {string} */
                         error: "uri too long";
+                    };
+                };
+            };
+            /** @description `too many device requests` (60 a minute per client address; Retry-After says when) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": string;
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "too many device requests";
                     };
                 };
             };

@@ -76,9 +76,10 @@ function Header({ me, signedOut }: { me: Me; signedOut: () => void }) {
     <header>
       <nav aria-label="Console">
         <strong>Tollgate</strong>
-        <a href="#/tokens">Tokens</a>
-        <a href="#/sessions">Sessions</a>
-        <a href="#/workspaces">Workspaces</a>
+        {/* From the device page too, which is another path: the console's pages by theirs. */}
+        <a href="/console/#/tokens">Tokens</a>
+        <a href="/console/#/sessions">Sessions</a>
+        <a href="/console/#/workspaces">Workspaces</a>
       </nav>
       <div class="who">
         <span data-testid="signed-in-as">{me.email}</span>

@@ -166,3 +166,18 @@ export function useSubmit(submit: (form: FormData) => Promise<void>) {
   };
   return { onSubmit, error, busy };
 }
+
+/** A table's header row: its columns' names; an empty name is the actions column. */
+export function Head({ columns }: { columns: string[] }) {
+  return (
+    <thead>
+      <tr>
+        {columns.map((name, i) => (
+          <th key={i} scope="col">
+            {name || <span class="visually-hidden">Actions</span>}
+          </th>
+        ))}
+      </tr>
+    </thead>
+  );
+}

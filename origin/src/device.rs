@@ -96,16 +96,17 @@ fn user_digest(key: &SessionKey, typed: &str) -> DomainResult<[u8; 32]> {
     Ok(device::digest(key, "user", &code))
 }
 
-/// The live pending grant of the code a person typed, for them to check before deciding.
+/// The live pending grant of the code `viewer` typed, for them to check before deciding.
 pub async fn pending(
     pool: &deadpool_postgres::Pool,
     key: &SessionKey,
     typed: &str,
+    viewer: Uuid,
 ) -> DomainResult<Pending> {
     let digest = user_digest(key, typed)?;
     with_client(pool, move |db| {
         Box::pin(async move {
-            device_grants::pending(db, &digest)
+            device_grants::pending(db, &digest, viewer)
                 .await?
                 .ok_or_else(|| Refusal::UserCodeNotFound.into())
         })
@@ -113,19 +114,20 @@ pub async fn pending(
     .await
 }
 
-/// `by` approves (or denies) the live pending grant of the code they typed, once. A
-/// grant asking for a workspace is approved only by a member of it.
+/// `by`, signed in as `session`, approves (or denies) the live pending grant of the code
+/// they typed, once. A grant asking for a workspace is approved only by a member of it;
+/// an approval counts while `session` lives (see `device_grants::consume`).
 pub async fn decide(
     pool: &deadpool_postgres::Pool,
     key: &SessionKey,
     typed: &str,
-    by: Uuid,
+    (by, session): (Uuid, Uuid),
     approve: bool,
 ) -> DomainResult<()> {
     let digest = user_digest(key, typed)?;
     in_transaction(pool, move |tx| {
         Box::pin(async move {
-            let workspace = device_grants::decide(tx, &digest, by, approve)
+            let workspace = device_grants::decide(tx, &digest, (by, session), approve)
                 .await?
                 .ok_or(Refusal::UserCodeNotFound)?;
             if let (true, Some(workspace_id)) = (approve, workspace) {
@@ -160,9 +162,20 @@ pub async fn poll(
                     access: Access::Write,
                 };
                 let name = &approved.client_name;
-                let pat = pats::insert(tx, approved.user_id, name, Some(TOKEN_DAYS), scope).await?;
-                device_grants::set_token(tx, approved.id, pat.view.id).await?;
-                return Ok::<_, DomainError>(Ok(pat));
+                let minted =
+                    pats::insert(tx, approved.user_id, name, Some(TOKEN_DAYS), scope).await;
+                return match minted {
+                    Ok(pat) => {
+                        device_grants::set_token(tx, approved.id, pat.view.id).await?;
+                        Ok::<_, DomainError>(Ok(pat))
+                    }
+                    // The approver has left the workspace since: no token, ever.
+                    Err(DomainError::Refused(Refusal::WorkspaceNotFound)) => {
+                        device_grants::deny_consumed(tx, approved.id).await?;
+                        Ok(Err(Refusal::AccessDenied))
+                    }
+                    Err(other) => Err(other),
+                };
             }
             let refusal = match device_grants::poll(tx, &digest).await? {
                 None => Refusal::InvalidGrant,
@@ -183,7 +196,8 @@ fn answer(polled: &Polled) -> Refusal {
     match polled.status.as_str() {
         "consumed" => Refusal::ExpiredToken,
         _ if polled.expired => Refusal::ExpiredToken,
-        "denied" => Refusal::AccessDenied,
+        // Approved but not consumable: its session has ended or its person is suspended.
+        "denied" | "approved" => Refusal::AccessDenied,
         _ if polled.too_soon => Refusal::SlowDown,
         _ => Refusal::AuthorizationPending,
     }
@@ -224,10 +238,14 @@ mod tests {
             answer(&polled("consumed", false, false)),
             Refusal::ExpiredToken
         );
-        // Approved but not consumable: expired (a live one is consumed before this).
+        // Approved but not consumable: expired, or its approver's session is over.
         assert_eq!(
             answer(&polled("approved", true, false)),
             Refusal::ExpiredToken
+        );
+        assert_eq!(
+            answer(&polled("approved", false, true)),
+            Refusal::AccessDenied
         );
     }
 }

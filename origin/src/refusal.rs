@@ -71,6 +71,8 @@ refusal_table! {
     ExpiredToken = 400, "expired_token";
     /// A device code that was never issued (RFC 6749 §5.2).
     InvalidGrant = 400, "invalid_grant";
+    /// A poll without a device code (RFC 6749 §5.2).
+    InvalidRequest = 400, "invalid_request";
 
     TooManyTokens = 400, "at most 1000 tokens";
     SourceTooLong = 400, "source is too long";

@@ -51,22 +51,22 @@ impl Throttle {
             })
     }
 
-    /// `Err` when `key` has used up `limit` in the current window, counting nothing:
-    /// for limits that count only failures (wrong codes), checked before the attempt.
-    pub fn check(&self, limit: &Limit, key: &str) -> Result<(), Limited> {
+    /// Gives back one request of `key` counted under `limit` in the current window: for
+    /// limits that count only failures (wrong codes), each attempt takes a slot first —
+    /// so parallel attempts cannot all slip under the limit — and one that did not fail
+    /// returns it.
+    pub fn refund(&self, limit: &Limit, key: &str) {
         let now = chrono::Utc::now().timestamp();
         let period = i64::from(limit.period_secs.max(1));
         let ends = (now.div_euclid(period) + 1) * period;
-        let inner = self
+        let mut inner = self
             .inner
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        match inner.windows.get(&(limit.name, key.to_owned())) {
-            Some((window_ends, n)) if *window_ends == ends && *n >= limit.count => Err(Limited {
-                message: limit.message,
-                retry_after: u64::try_from(ends - now).unwrap_or(1),
-            }),
-            _ => Ok(()),
+        if let Some((window_ends, n)) = inner.windows.get_mut(&(limit.name, key.to_owned())) {
+            if *window_ends == ends {
+                *n = n.saturating_sub(1);
+            }
         }
     }
 
@@ -131,6 +131,21 @@ mod tests {
         assert_eq!(throttle.hit(&SENDS_PER_EMAIL, "a", at), Ok(()));
         // The next window starts over.
         assert_eq!(throttle.hit(&SENDS_PER_ADDRESS, "a", at + 40), Ok(()));
+    }
+
+    #[test]
+    fn a_refund_gives_back_one_request_of_the_current_window() {
+        let throttle = Throttle::default();
+        let limit = tollgate_shared::limits::WRONG_USER_CODES_PER_SESSION;
+        for _ in 0..5 {
+            assert!(throttle.count(&limit, "s").is_ok());
+        }
+        assert!(throttle.count(&limit, "s").is_err());
+        throttle.refund(&limit, "s");
+        assert!(throttle.count(&limit, "s").is_ok());
+        assert!(throttle.count(&limit, "s").is_err());
+        // Nothing to give back: nothing happens.
+        throttle.refund(&limit, "nobody");
     }
 
     #[test]

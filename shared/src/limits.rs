@@ -66,6 +66,16 @@ pub const DEVICE_CODES_PER_ADDRESS: Limit = Limit {
     binding: None,
     message: "too many device requests",
 };
+/// Polls for a device grant's token, per client address: 60 a minute (a client polls
+/// every 5 s; this leaves room for a dozen behind one address, and bounds a flood of
+/// guessed device codes).
+pub const DEVICE_POLLS_PER_ADDRESS: Limit = Limit {
+    name: "device-token:address",
+    count: 60,
+    period_secs: 60,
+    binding: None,
+    message: "too many device requests",
+};
 /// Wrong user codes entered, per session: 5 a minute (RFC 8628 §5.1's brute-force
 /// bound; the origin's alone, as only it knows a code is wrong).
 pub const WRONG_USER_CODES_PER_SESSION: Limit = Limit {
@@ -86,6 +96,7 @@ pub fn address_limit(method: &str, path: &str) -> Option<Limit> {
         VERIFY_CODE_PATH => Some(VERIFICATIONS_PER_ADDRESS),
         REVOKE_LEAKED_PATH => Some(REPORTS_PER_ADDRESS),
         crate::device::CODE_PATH => Some(DEVICE_CODES_PER_ADDRESS),
+        crate::device::TOKEN_PATH => Some(DEVICE_POLLS_PER_ADDRESS),
         _ => None,
     }
 }

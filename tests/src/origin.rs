@@ -36,6 +36,27 @@ pub fn client_bin() -> PathBuf {
 }
 
 /// A loopback port nobody listens on right now.
+/// Runs the `tollgate` CLI with `args`, its credentials in `home`: its stdout, once it
+/// has succeeded (else the test fails with what it said).
+pub fn client_ok(home: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::new(client_bin())
+        .args(args)
+        .env("TOLLGATE_HOME", home)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "tollgate {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The credentials the CLI saved in `home`.
+pub fn saved_credentials(home: &std::path::Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(home.join("credentials.json")).unwrap()).unwrap()
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()

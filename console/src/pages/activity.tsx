@@ -2,7 +2,7 @@
 import { useState } from "preact/hooks";
 
 import { api, describe, type Schemas } from "../api";
-import { ErrorNote, Loading, useData, useReady, When } from "../ui";
+import { ErrorNote, Loading, useData, useReady, When, Head } from "../ui";
 
 type Event = Schemas["Event"];
 
@@ -37,13 +37,7 @@ export function Activity({ workspace }: { workspace: Schemas["WorkspaceRole"] })
         <p class="muted">Nothing has happened here yet.</p>
       ) : (
         <table>
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">What</th>
-              <th scope="col">Details</th>
-            </tr>
-          </thead>
+          <Head columns={["When", "What", "Details"]} />
           <tbody>
             {events.map((e) => (
               <tr key={e.id} data-testid="event" data-kind={e.kind}>

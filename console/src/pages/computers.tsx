@@ -4,7 +4,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 
 import { api, ApiError, describe, type Schemas } from "../api";
 import type { Me } from "../main";
-import { Confirm, Copyable, Countdown, ErrorNote, Loading, useData, useReady, useSubmit, When } from "../ui";
+import { Confirm, Copyable, Countdown, ErrorNote, Loading, useData, useReady, useSubmit, When, Head } from "../ui";
 
 type Workspace = Schemas["WorkspaceRole"];
 type Minted = Schemas["MintedInstallToken"];
@@ -60,16 +60,7 @@ export function Computers({ workspace, me }: { workspace: Workspace; me: Me }) {
         <p class="muted">No runtime has registered yet.</p>
       ) : (
         <table>
-          <thead>
-            <tr>
-              <th scope="col">Runtime</th>
-              <th scope="col">Daemon</th>
-              <th scope="col">Owner</th>
-              <th scope="col">Status</th>
-              <th scope="col">Last heartbeat</th>
-              <th scope="col">Who may use it</th>
-            </tr>
-          </thead>
+          <Head columns={["Runtime", "Daemon", "Owner", "Status", "Last heartbeat", "Who may use it"]} />
           <tbody>
             {runtimes.data.runtimes.map((r) => (
               <tr key={r.id} data-testid="runtime" data-daemon={r.daemon_id}>
@@ -120,18 +111,7 @@ export function Computers({ workspace, me }: { workspace: Workspace; me: Me }) {
             <p class="muted">No daemon has enrolled yet.</p>
           ) : (
             <table>
-              <thead>
-                <tr>
-                  <th scope="col">Daemon</th>
-                  <th scope="col">Acts for</th>
-                  <th scope="col">Token</th>
-                  <th scope="col">Enrolled</th>
-                  <th scope="col">Expires</th>
-                  <th scope="col">
-                    <span class="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
+              <Head columns={["Daemon", "Acts for", "Token", "Enrolled", "Expires", ""]} />
               <tbody>
                 {tokens.data.map((t) => (
                   <tr key={t.id} data-testid="daemon-token" data-daemon={t.daemon_id}>

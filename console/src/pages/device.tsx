@@ -16,6 +16,7 @@ export function Device() {
   const [error, setError] = useState<string>();
   const [decided, setDecided] = useState<"approved" | "denied">();
   const [looked, setLooked] = useState(!given);
+  const [busy, setBusy] = useState(false);
   useReady(looked);
 
   const lookup = async (typed: string) => {
@@ -34,12 +35,14 @@ export function Device() {
   }, []);
   const enter = useSubmit(async (form) => lookup(String(form.get("user_code")).trim()));
   const decide = async (approve: boolean) => {
+    setBusy(true);
     try {
       const path = approve ? "/api/auth/device/approve" : "/api/auth/device/deny";
       await api("post", path, { body: { user_code: code } });
       setDecided(approve ? "approved" : "denied");
     } catch (e) {
       setError(describe(e));
+      setBusy(false);
     }
   };
 
@@ -75,10 +78,10 @@ export function Device() {
             It gets a new token that lasts 90 days. This request ends{" "}
             <When at={pending.expires_at} />.
           </p>
-          <button type="button" onClick={() => decide(true)}>
+          <button type="button" disabled={busy} onClick={() => decide(true)}>
             Approve
           </button>
-          <button type="button" class="danger" onClick={() => decide(false)}>
+          <button type="button" class="danger" disabled={busy} onClick={() => decide(false)}>
             Deny
           </button>
         </div>

@@ -4,7 +4,7 @@ import { useState } from "preact/hooks";
 
 import { api, describe, type Schemas } from "../api";
 import type { Me } from "../main";
-import { Confirm, ErrorNote, Loading, useData, useReady, useSubmit, When } from "../ui";
+import { Confirm, ErrorNote, Loading, useData, useReady, useSubmit, When, Head } from "../ui";
 
 type Member = Schemas["MemberView"];
 type Preview = Schemas["Stopped"];
@@ -74,16 +74,7 @@ export function Members({ workspace, me }: { workspace: Schemas["WorkspaceRole"]
         <Loading />
       ) : (
         <table>
-          <thead>
-            <tr>
-              <th scope="col">Member</th>
-              <th scope="col">Role</th>
-              <th scope="col">Joined</th>
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <Head columns={["Member", "Role", "Joined", ""]} />
           <tbody>
             {members.data.map((m) => (
               <tr key={m.user_id} data-testid="member" data-email={m.email}>

@@ -1,6 +1,6 @@
 // Every live session of the person, the current one marked; end one, or all others.
 import { api } from "../api";
-import { ErrorNote, Loading, useData, useReady, When } from "../ui";
+import { ErrorNote, Loading, useData, useReady, When, Head } from "../ui";
 import { useState } from "preact/hooks";
 
 export function Sessions() {
@@ -26,18 +26,7 @@ export function Sessions() {
       ) : (
         <>
           <table>
-            <thead>
-              <tr>
-                <th scope="col">Browser</th>
-                <th scope="col">Address</th>
-                <th scope="col">Signed in</th>
-                <th scope="col">Last seen</th>
-                <th scope="col">Expires</th>
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
+            <Head columns={["Browser", "Address", "Signed in", "Last seen", "Expires", ""]} />
             <tbody>
               {data.sessions.map((s) => (
                 <tr key={s.id} data-testid="session">

@@ -2,7 +2,7 @@
 import { useState } from "preact/hooks";
 
 import { api, type Schemas } from "../api";
-import { Confirm, Copyable, ErrorNote, Loading, useData, useReady, useSubmit, When } from "../ui";
+import { Confirm, Copyable, ErrorNote, Loading, useData, useReady, useSubmit, When, Head } from "../ui";
 
 type Created = Schemas["CreatedPat"];
 type Pat = Schemas["PatView"];
@@ -42,19 +42,7 @@ export function Tokens() {
         <p class="muted">No tokens yet.</p>
       ) : (
         <table>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Token</th>
-              <th scope="col">Created</th>
-              <th scope="col">Last used</th>
-              <th scope="col">Expires</th>
-              <th scope="col">Scope</th>
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <Head columns={["Name", "Token", "Created", "Last used", "Expires", "Scope", ""]} />
           <tbody>
             {tokens.data.map((t) => (
               <tr key={t.id} data-testid="token" data-name={t.name}>

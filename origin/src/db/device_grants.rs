@@ -63,16 +63,26 @@ pub struct Pending {
 }
 
 /// The live pending grant whose user code has `user_digest`.
-pub async fn pending(db: &impl GenericClient, user_digest: &[u8]) -> StoreResult<Option<Pending>> {
+///
+/// As `viewer` sees it: the workspace's name only if they are a member of it (a client
+/// may name any id it likes).
+pub async fn pending(
+    db: &impl GenericClient,
+    user_digest: &[u8],
+    viewer: Uuid,
+) -> StoreResult<Option<Pending>> {
     let stmt = db
         .prepare_cached(
-            "SELECT g.client_name, g.workspace_id, w.name, g.expires_at
-             FROM device_grants g LEFT JOIN workspaces w ON w.id = g.workspace_id
+            "SELECT g.client_name, g.workspace_id, mine.name, g.expires_at
+             FROM device_grants g
+             LEFT JOIN (SELECT w.id, w.name FROM workspaces w
+                        JOIN members m ON m.workspace_id = w.id AND m.user_id = $2) mine
+                    ON mine.id = g.workspace_id
              WHERE g.user_digest = $1 AND g.status = 'pending' AND g.expires_at > now()",
         )
         .await?;
     Ok(db
-        .query_opt(&stmt, &[&user_digest])
+        .query_opt(&stmt, &[&user_digest, &viewer])
         .await?
         .map(|r| Pending {
             client_name: r.get(0),
@@ -83,25 +93,25 @@ pub async fn pending(db: &impl GenericClient, user_digest: &[u8]) -> StoreResult
 }
 
 /// Decides the live pending grant whose user code has `user_digest` — `approved` or
-/// `denied` by `by` — in one conditional statement: its workspace, or `None` when there
-/// is no such grant (unknown, expired, or already decided).
+/// `denied` by `by` in their session `session` — in one conditional statement: its
+/// workspace, or `None` when there is no such grant (unknown, expired, or decided).
 pub async fn decide(
     db: &impl GenericClient,
     user_digest: &[u8],
-    by: Uuid,
+    (by, session): (Uuid, Uuid),
     approve: bool,
 ) -> StoreResult<Option<Option<Uuid>>> {
     let stmt = db
         .prepare_cached(
             "UPDATE device_grants
-             SET status = CASE WHEN $3 THEN 'approved' ELSE 'denied' END,
-                 decided_by = $2, decided_at = now()
+             SET status = CASE WHEN $4 THEN 'approved' ELSE 'denied' END,
+                 decided_by = $2, decided_session = $3, decided_at = now()
              WHERE user_digest = $1 AND status = 'pending' AND expires_at > now()
              RETURNING workspace_id",
         )
         .await?;
     Ok(db
-        .query_opt(&stmt, &[&user_digest, &by, &approve])
+        .query_opt(&stmt, &[&user_digest, &by, &session, &approve])
         .await?
         .map(|r| r.get(0)))
 }
@@ -115,18 +125,28 @@ pub struct Approved {
     pub workspace_id: Option<Uuid>,
 }
 
-/// Consumes the live approved grant whose device code has `device_digest`: of
-/// concurrent polls exactly one gets it (the others wait for its commit, then find it
-/// consumed).
+/// Consumes the live approved grant whose device code has `device_digest`, while the
+/// session that approved it is live and its person unsuspended (those rows held until
+/// the commit, so a sign-out or a suspension either came first or waits): of concurrent
+/// polls exactly one gets it (the others wait for its commit, then find it consumed).
 pub async fn consume(
     db: &impl GenericClient,
     device_digest: &[u8],
 ) -> StoreResult<Option<Approved>> {
     let stmt = db
         .prepare_cached(
-            "UPDATE device_grants SET status = 'consumed'
-             WHERE device_digest = $1 AND status = 'approved' AND expires_at > now()
-             RETURNING id, decided_by, client_name, workspace_id",
+            "WITH approver AS (
+                 SELECT g.id FROM device_grants g
+                 JOIN sessions s ON s.id = g.decided_session
+                                AND s.revoked_at IS NULL AND s.expires_at > now()
+                 JOIN users u ON u.id = g.decided_by AND u.suspended_at IS NULL
+                 WHERE g.device_digest = $1
+                 FOR SHARE OF s, u
+             )
+             UPDATE device_grants g SET status = 'consumed'
+             FROM approver
+             WHERE g.id = approver.id AND g.status = 'approved' AND g.expires_at > now()
+             RETURNING g.id, g.decided_by, g.client_name, g.workspace_id",
         )
         .await?;
     Ok(db
@@ -138,6 +158,18 @@ pub async fn consume(
             client_name: r.get(2),
             workspace_id: r.get(3),
         }))
+}
+
+/// A consumed grant whose token could not be minted (its approver has left the
+/// workspace it binds since): denied, so that its client hears `access_denied`.
+pub async fn deny_consumed(db: &impl GenericClient, grant: Uuid) -> StoreResult<()> {
+    let stmt = db
+        .prepare_cached(
+            "UPDATE device_grants SET status = 'denied' WHERE id = $1 AND status = 'consumed'",
+        )
+        .await?;
+    db.execute(&stmt, &[&grant]).await?;
+    Ok(())
 }
 
 pub async fn set_token(db: &impl GenericClient, grant: Uuid, pat: Uuid) -> StoreResult<()> {

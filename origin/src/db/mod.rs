@@ -217,14 +217,7 @@ pub async fn in_transaction<T, E>(
 where
     E: From<StoreError>,
 {
-    bounded(async {
-        let mut client = pool.get().await.map_err(StoreError::from)?;
-        let tx = client.transaction().await.map_err(StoreError::from)?;
-        let value = work(&tx).await?;
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok(value)
-    })
-    .await
+    transaction(pool, work, End::Commit).await
 }
 
 /// Runs `work` in one transaction and rolls it back, whatever it did: for answers that
@@ -236,11 +229,32 @@ pub async fn rolled_back<T, E>(
 where
     E: From<StoreError>,
 {
+    transaction(pool, work, End::Rollback).await
+}
+
+/// How a transaction whose work succeeded ends.
+enum End {
+    Commit,
+    Rollback,
+}
+
+async fn transaction<T, E>(
+    pool: &Pool,
+    work: impl for<'c, 't> FnOnce(&'c deadpool_postgres::Transaction<'t>) -> Work<'c, T, E>,
+    end: End,
+) -> Result<T, E>
+where
+    E: From<StoreError>,
+{
     bounded(async {
         let mut client = pool.get().await.map_err(StoreError::from)?;
         let tx = client.transaction().await.map_err(StoreError::from)?;
         let value = work(&tx).await?;
-        tx.rollback().await.map_err(StoreError::from)?;
+        match end {
+            End::Commit => tx.commit().await,
+            End::Rollback => tx.rollback().await,
+        }
+        .map_err(StoreError::from)?;
         Ok(value)
     })
     .await

@@ -10,7 +10,9 @@ use axum::response::IntoResponse;
 use axum::Json;
 use serde::Deserialize;
 use tollgate_shared::client::client_key;
-use tollgate_shared::limits::{DEVICE_CODES_PER_ADDRESS, WRONG_USER_CODES_PER_SESSION};
+use tollgate_shared::limits::{
+    DEVICE_CODES_PER_ADDRESS, DEVICE_POLLS_PER_ADDRESS, WRONG_USER_CODES_PER_SESSION,
+};
 use tollgate_shared::session::SessionKey;
 use tollgate_shared::AuthError;
 use uuid::Uuid;
@@ -112,7 +114,9 @@ refusals! {
         Refusal::AccessDenied => "the person denied it",
         Refusal::ExpiredToken => "expired, or its token was already given out",
         Refusal::InvalidGrant => "no such device code",
+        Refusal::InvalidRequest => "no device_code",
         Refusal::InvalidRequestBody,
+        AppError::TooManyRequests { message: DEVICE_POLLS_PER_ADDRESS.message, retry_after: 60 } => "60 a minute per client address; Retry-After says when",
         AppError::SessionsNotConfigured,
     ]
 }
@@ -130,11 +134,15 @@ refusals! {
 )]
 pub async fn token(
     State(state): State<AppState>,
+    client: ClientAddress,
     body: Result<JsonBody<DeviceTokenRequest>, AppError>,
 ) -> AppResult<impl IntoResponse> {
     let key = session_key(&state)?;
+    state
+        .throttle
+        .count(&DEVICE_POLLS_PER_ADDRESS, &client_key(&client.0))?;
     let JsonBody(body) = body?;
-    let device_code = body.device_code.unwrap_or_default();
+    let device_code = body.device_code.ok_or(Refusal::InvalidRequest)?;
     let pat = device::poll(&state.pool, key, &device_code).await?;
     Ok((StatusCode::OK, no_store(), Json(pat)))
 }
@@ -146,22 +154,22 @@ pub struct UserCode {
 }
 
 /// The session a person decides with: a PAT is refused, and a person who has typed five
-/// wrong codes this minute waits.
+/// wrong codes this minute waits. Each attempt takes one of the five first (so parallel
+/// attempts cannot all pass), and [`counted`] gives it back unless the code was wrong.
 fn deciding_session(state: &AppState, caller: &HumanCaller) -> AppResult<Uuid> {
     let session = caller.session_id.ok_or(AuthError::SessionRequired)?;
     state
         .throttle
-        .check(&WRONG_USER_CODES_PER_SESSION, &session.to_string())?;
+        .count(&WRONG_USER_CODES_PER_SESSION, &session.to_string())?;
     Ok(session)
 }
 
-/// `result`, counting a wrong code against `session`.
+/// `result`, its slot of the wrong-code limit kept only if the code was wrong.
 fn counted<T>(state: &AppState, session: Uuid, result: Result<T, DomainError>) -> AppResult<T> {
-    if matches!(result, Err(DomainError::Refused(Refusal::UserCodeNotFound))) {
-        // Counted, whatever the count: the check before the next attempt refuses.
-        let _ = state
+    if !matches!(result, Err(DomainError::Refused(Refusal::UserCodeNotFound))) {
+        state
             .throttle
-            .count(&WRONG_USER_CODES_PER_SESSION, &session.to_string());
+            .refund(&WRONG_USER_CODES_PER_SESSION, &session.to_string());
     }
     Ok(result?)
 }
@@ -208,7 +216,7 @@ pub async fn lookup(
     let session = deciding_session(&state, &caller)?;
     let JsonBody(body) = body?;
     let typed = body.user_code.unwrap_or_default();
-    let pending = device::pending(&state.pool, key, &typed).await;
+    let pending = device::pending(&state.pool, key, &typed, caller.user_id).await;
     Ok(Json(counted(&state, session, pending)?))
 }
 
@@ -222,7 +230,8 @@ async fn decide(
     let session = deciding_session(state, caller)?;
     let JsonBody(body) = body?;
     let typed = body.user_code.unwrap_or_default();
-    let decided = device::decide(&state.pool, key, &typed, caller.user_id, approve).await;
+    let by = (caller.user_id, session);
+    let decided = device::decide(&state.pool, key, &typed, by, approve).await;
     counted(state, session, decided)?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -252,7 +252,7 @@ async fn denied_expired_unknown_and_a_pat_as_approver_are_refused() {
         "invalid_grant",
     );
     let r = post(&app, "/api/auth/device/token", None, json!({})).await;
-    assert_error(&r, StatusCode::BAD_REQUEST, "invalid_grant");
+    assert_error(&r, StatusCode::BAD_REQUEST, "invalid_request");
     let r = post(
         &app,
         "/api/auth/device/code",
@@ -345,6 +345,8 @@ async fn a_workspace_grant_is_approved_by_its_members_only_and_binds_the_token()
     .await;
     assert_eq!(looked.status, StatusCode::OK);
     assert_eq!(looked.body["workspace_id"], ws.to_string().as_str());
+    // Whether the id names a workspace, and what it is called, is for its members.
+    assert_eq!(looked.body["workspace_name"], Value::Null);
     let r = post(
         &app,
         "/api/auth/device/approve",
@@ -474,4 +476,70 @@ async fn racing_decisions_decide_once() {
         }
     }
     assert_eq!(decided, 1);
+}
+
+/// An approval counts while the session that gave it lives and its person may act: a
+/// sign-out (or a suspension) before the client polls ends it, and so does leaving the
+/// workspace a grant binds.
+#[tokio::test]
+async fn an_approval_dies_with_its_session_and_with_the_membership_it_binds() {
+    let app = device_app().await;
+    let (person, _, ws) = owner(&app).await;
+    let session = app.session(person, 3600).await;
+    let (device, user) = start(&app, json!({})).await;
+    let r = post(
+        &app,
+        "/api/auth/device/approve",
+        Some(&session),
+        json!({"user_code": user}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    app.sql("UPDATE sessions SET revoked_at = now()").await;
+    assert_error(
+        &poll(&app, &device).await,
+        StatusCode::BAD_REQUEST,
+        "access_denied",
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM personal_access_tokens WHERE name = 'a device'"
+        )
+        .await,
+        0
+    );
+
+    let (member, _) = crate::harness::member(&app, ws, &owner_pat(&app, ws).await, "member").await;
+    let session = app.session(member, 3600).await;
+    let (device, user) = start(&app, json!({"workspace_id": ws, "client_name": "leaver"})).await;
+    let r = post(
+        &app,
+        "/api/auth/device/approve",
+        Some(&session),
+        json!({"user_code": user}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    app.sql(&format!("DELETE FROM members WHERE user_id = '{member}'"))
+        .await;
+    assert_error(
+        &poll(&app, &device).await,
+        StatusCode::BAD_REQUEST,
+        "access_denied",
+    );
+    wait_out_interval(&app).await;
+    assert_error(
+        &poll(&app, &device).await,
+        StatusCode::BAD_REQUEST,
+        "access_denied",
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM personal_access_tokens WHERE name = 'leaver'"
+        )
+        .await,
+        0
+    );
 }

@@ -9,11 +9,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use serde_json::Value;
 use tollgate_shared::AuthError;
 use tollgate_tests::api::{assert_refused, Api};
 use tollgate_tests::browser::{check_page, record_timing, Page};
-use tollgate_tests::origin::client_bin;
+use tollgate_tests::origin::{client_bin, client_ok, saved_credentials};
 use tollgate_tests::stack::Stack;
 
 /// A child process killed when dropped, even by a failing assertion.
@@ -265,19 +264,8 @@ pub async fn an_admin_adds_a_computer_and_removes_a_member_after_the_preview(sta
     assert_eq!(words[4], "--install-token");
     stack.keep(words[5]);
     let home = tempfile::tempdir().unwrap();
-    let out = Command::new(client_bin())
-        .args(&words[1..])
-        .env("TOLLGATE_HOME", home.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let saved: Value =
-        serde_json::from_slice(&std::fs::read(home.path().join("credentials.json")).unwrap())
-            .unwrap();
+    client_ok(home.path(), &words[1..]);
+    let saved = saved_credentials(home.path());
     let daemon_token = saved["token"].as_str().unwrap().to_owned();
     stack.keep(&daemon_token);
     assert_eq!(

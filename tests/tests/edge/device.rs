@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tollgate_tests::api::Api;
 use tollgate_tests::browser::{check_page, record_timing};
-use tollgate_tests::origin::client_bin;
+use tollgate_tests::origin::{client_bin, client_ok, saved_credentials};
 use tollgate_tests::stack::Stack;
 
 pub async fn tollgate_login_is_approved_in_the_browser_and_whoami_works(stack: &Stack) {
@@ -83,24 +83,12 @@ pub async fn tollgate_login_is_approved_in_the_browser_and_whoami_works(stack: &
         said.contains(&format!("logged in as {}", person.email)),
         "{said}"
     );
-    let saved: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(home.path().join("credentials.json")).unwrap())
-            .unwrap();
+    let saved = saved_credentials(home.path());
     let token = saved["token"].as_str().unwrap().to_owned();
     assert!(token.starts_with("mul_"));
     stack.keep(&token);
 
-    let out = std::process::Command::new(client_bin())
-        .arg("whoami")
-        .env("TOLLGATE_HOME", home.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let me: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let me: serde_json::Value = serde_json::from_str(&client_ok(home.path(), &["whoami"])).unwrap();
     assert_eq!(me["user_id"], person.id.as_str(), "{me}");
     // Through the edge: the same token, as any client would send it.
     assert_eq!(stack.me(&token).await.status(), reqwest::StatusCode::OK);
