@@ -8,6 +8,8 @@ CREATE TABLE device_grants (
     device_digest  bytea NOT NULL UNIQUE,
     user_digest    bytea NOT NULL UNIQUE,
     client_name    text NOT NULL,
+    -- Where the client asked from, shown to the person deciding (RFC 8628 §5.4).
+    client_address text CHECK (char_length(client_address) <= 64),
     -- Not a foreign key: an unauthenticated client names it, and whether it exists is
     -- for the approving member to learn, not the client.
     workspace_id   uuid,

@@ -1161,7 +1161,12 @@ export interface components {
         };
         /** @description A pending grant as the person deciding it sees it. */
         Pending: {
+            /** @description Where it asked from, as the origin saw it (the edge signs the client's address). */
+            client_address?: string | null;
+            /** @description What the client calls itself: its own claim. */
             client_name: string;
+            /** Format: date-time */
+            created_at: string;
             /** Format: date-time */
             expires_at: string;
             /**

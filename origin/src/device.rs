@@ -44,7 +44,7 @@ pub async fn start(
     pool: &deadpool_postgres::Pool,
     key: &SessionKey,
     public_url: &reqwest::Url,
-    client_name: String,
+    (client_name, client_address): (String, Option<String>),
     workspace_id: Option<Uuid>,
 ) -> DomainResult<Started> {
     let random = |e: getrandom::Error| DomainError::Internal(e.to_string());
@@ -54,13 +54,14 @@ pub async fn start(
         let user_code = device::new_user_code().map_err(random)?;
         let device_digest = device::digest(key, "device", &device_code);
         let user_digest = device::digest(key, "user", &user_code);
-        let name = client_name.clone();
+        let (name, address) = (client_name.clone(), client_address.clone());
         let inserted = with_client(pool, move |db| {
             Box::pin(async move {
                 let grant = NewGrant {
                     device_digest: &device_digest,
                     user_digest: &user_digest,
                     client_name: &name,
+                    client_address: address.as_deref(),
                     workspace_id,
                     interval_secs: INTERVAL_SECS,
                 };

@@ -11,7 +11,9 @@ pub const MAX_NAME_CHARS: usize = 100;
 pub const MAX_DAEMON_ID_BYTES: usize = 128;
 
 /// A name: trimmed, 1 to 100 characters, no control characters (Postgres refuses NUL,
-/// and no name needs the others).
+/// and no name needs the others), nor the invisible characters that reorder or hide
+/// text (a device's name is shown to the person asked to approve it: `tollgate CLI on
+/// <U+202E>…` must not read as something else).
 pub fn name(value: Option<&str>) -> DomainResult<String> {
     let name = value.map(str::trim).unwrap_or_default();
     if name.is_empty() {
@@ -20,7 +22,10 @@ pub fn name(value: Option<&str>) -> DomainResult<String> {
     if name.chars().count() > MAX_NAME_CHARS {
         return Err(Refusal::NameTooLong.into());
     }
-    if name.chars().any(char::is_control) {
+    if name
+        .chars()
+        .any(|c| c.is_control() || is_invisible_format(c))
+    {
         return Err(Refusal::NameHasControl.into());
     }
     Ok(name.to_owned())
@@ -63,6 +68,16 @@ pub fn daemon_id(value: Option<&Value>) -> DomainResult<String> {
     }
 }
 
+/// Unicode's bidirectional controls, zero-width characters and the byte-order mark
+/// (the format characters that matter in one line of text).
+fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}' | '\u{FEFF}'
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,6 +95,20 @@ mod tests {
             "characters, not bytes"
         );
         assert_eq!(msg("a\u{7}b"), "name must not contain control characters");
+        // Text that reorders or hides itself is refused with the control characters.
+        for hidden in [
+            "CLI on \u{202E}kcab",
+            "a\u{200B}b",
+            "\u{2066}x\u{2069}",
+            "\u{FEFF}ci",
+        ] {
+            assert_eq!(
+                msg(hidden),
+                "name must not contain control characters",
+                "{hidden:?}"
+            );
+        }
+        assert!(name(Some("tollgate CLI on büro-7 (テスト)")).is_ok());
     }
 
     #[test]

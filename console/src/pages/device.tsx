@@ -72,11 +72,14 @@ export function Device() {
           </p>
           <p>
             Approve only if this code is the one your terminal shows:{" "}
-            <code data-testid="device-code">{code.toUpperCase()}</code>
+            <code class="nowrap" data-testid="device-code">
+              {code.toUpperCase()}
+            </code>
           </p>
-          <p class="muted">
-            It gets a new token that lasts 90 days. This request ends{" "}
-            <When at={pending.expires_at} />.
+          <p class="muted" data-testid="device-origin">
+            Asked <When at={pending.created_at} />
+            {pending.client_address ? ` from ${pending.client_address}` : ""}. It gets a new
+            token that lasts 90 days; this request ends <When at={pending.expires_at} />.
           </p>
           <button type="button" disabled={busy} onClick={() => decide(true)}>
             Approve

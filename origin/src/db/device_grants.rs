@@ -15,6 +15,7 @@ pub struct NewGrant<'a> {
     pub device_digest: &'a [u8],
     pub user_digest: &'a [u8],
     pub client_name: &'a str,
+    pub client_address: Option<&'a str>,
     pub workspace_id: Option<Uuid>,
     pub interval_secs: i32,
 }
@@ -30,8 +31,9 @@ pub async fn insert(db: &impl GenericClient, grant: &NewGrant<'_>) -> StoreResul
                      WHERE expires_at < now() - interval '1 day' LIMIT $7)
              )
              INSERT INTO device_grants
-                 (device_digest, user_digest, client_name, workspace_id, interval_secs, expires_at)
-             VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::bigint))
+                 (device_digest, user_digest, client_name, workspace_id, interval_secs,
+                  expires_at, client_address)
+             VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::bigint), $8)
              ON CONFLICT DO NOTHING",
         )
         .await?;
@@ -46,6 +48,7 @@ pub async fn insert(db: &impl GenericClient, grant: &NewGrant<'_>) -> StoreResul
                 &grant.interval_secs,
                 &EXPIRES_IN_SECS,
                 &SWEEP_PER_GRANT,
+                &grant.client_address,
             ],
         )
         .await?;
@@ -55,7 +58,11 @@ pub async fn insert(db: &impl GenericClient, grant: &NewGrant<'_>) -> StoreResul
 /// A pending grant as the person deciding it sees it.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Pending {
+    /// What the client calls itself: its own claim.
     pub client_name: String,
+    /// Where it asked from, as the origin saw it (the edge signs the client's address).
+    pub client_address: Option<String>,
+    pub created_at: DateTime<Utc>,
     /// The workspace the token will be bound to, if the client asked for one.
     pub workspace_id: Option<Uuid>,
     pub workspace_name: Option<String>,
@@ -73,7 +80,8 @@ pub async fn pending(
 ) -> StoreResult<Option<Pending>> {
     let stmt = db
         .prepare_cached(
-            "SELECT g.client_name, g.workspace_id, mine.name, g.expires_at
+            "SELECT g.client_name, g.workspace_id, mine.name, g.expires_at,
+                    g.client_address, g.created_at
              FROM device_grants g
              LEFT JOIN (SELECT w.id, w.name FROM workspaces w
                         JOIN members m ON m.workspace_id = w.id AND m.user_id = $2) mine
@@ -89,6 +97,8 @@ pub async fn pending(
             workspace_id: r.get(1),
             workspace_name: r.get(2),
             expires_at: r.get(3),
+            client_address: r.get(4),
+            created_at: r.get(5),
         }))
 }
 

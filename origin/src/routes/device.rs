@@ -97,7 +97,8 @@ pub async fn code(
         .as_deref()
         .map(workspaces::parse_id)
         .transpose()?;
-    let started = device::start(&state.pool, key, public_url, name, workspace).await?;
+    let client = (name, client.known().map(str::to_owned));
+    let started = device::start(&state.pool, key, public_url, client, workspace).await?;
     Ok((no_store(), Json(started)))
 }
 

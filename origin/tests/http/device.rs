@@ -126,6 +126,7 @@ async fn a_client_gets_one_token_once_its_person_approves() {
     assert_eq!(looked.status, StatusCode::OK, "{}", looked.text);
     assert_eq!(looked.body["client_name"], "tollgate CLI on build-7");
     assert_eq!(looked.body["workspace_id"], Value::Null);
+    assert!(looked.body["created_at"].is_string(), "{}", looked.text);
     // However it is typed: lower case, without the dash.
     let typed = user.replace('-', "").to_lowercase();
     let r = post(

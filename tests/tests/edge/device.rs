@@ -63,6 +63,9 @@ pub async fn tollgate_login_is_approved_in_the_browser_and_whoami_works(stack: &
         .await;
     assert!(asked.contains("for all your workspaces"), "{asked}");
     assert_eq!(page.text("[data-testid='device-code']").await, code);
+    // Where the request came from, as the edge signed it through: this machine.
+    let origin = page.text("[data-testid='device-origin']").await;
+    assert!(origin.contains("from 127.0.0.1"), "{origin}");
     check_page(&page, "device").await;
     page.press("Approve").await;
     page.text_with("[data-testid='device-decided']", "Approved")
