@@ -546,3 +546,88 @@ async fn an_approval_dies_with_its_session_and_with_the_membership_it_binds() {
         0
     );
 }
+
+/// The page approves with the session cookie: without the CSRF token a cross-site form
+/// approves nothing; with it, the grant is approved.
+#[tokio::test]
+async fn a_cookie_approval_needs_its_csrf_token() {
+    let app = device_app().await;
+    let (person, _, _) = owner(&app).await;
+    let jwt = app.session(person, 3600).await;
+    let (_, user) = start(&app, json!({})).await;
+    let approve = |csrf: Option<String>| {
+        let mut req = axum::http::Request::post("/api/auth/device/approve")
+            .header("cookie", format!("tollgate_session={jwt}"))
+            .header("content-type", "application/json");
+        if let Some(csrf) = csrf {
+            req = req.header("x-csrf-token", csrf);
+        }
+        req.body(axum::body::Body::from(
+            json!({"user_code": user}).to_string(),
+        ))
+        .unwrap()
+    };
+    let r = app.send(approve(None)).await;
+    assert_error(&r, StatusCode::FORBIDDEN, "CSRF validation failed");
+    let csrf = tollgate_shared::session::csrf_token(&jwt, [7; 16]);
+    let r = app.send(approve(Some(csrf))).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+}
+
+/// Ten grants a minute per client address; the eleventh waits. A poll too soon is
+/// slowed down, and the next too-soon poll again, each adding 5 s.
+#[tokio::test]
+async fn grants_are_limited_per_address_and_slow_down_keeps_adding() {
+    let app = device_app().await;
+    let (device, _) = start(&app, json!({})).await;
+    assert_error(
+        &poll(&app, &device).await,
+        StatusCode::BAD_REQUEST,
+        "authorization_pending",
+    );
+    for interval in [10, 15] {
+        assert_error(
+            &poll(&app, &device).await,
+            StatusCode::BAD_REQUEST,
+            "slow_down",
+        );
+        assert_eq!(
+            count(&app, "SELECT interval_secs::bigint FROM device_grants").await,
+            interval
+        );
+    }
+    // A poll after the grown interval is pending again, the interval kept.
+    wait_out_interval(&app).await;
+    assert_error(
+        &poll(&app, &device).await,
+        StatusCode::BAD_REQUEST,
+        "authorization_pending",
+    );
+    assert_eq!(
+        count(&app, "SELECT interval_secs::bigint FROM device_grants").await,
+        15
+    );
+
+    // Ten a minute from one (here unknown) address, in fixed windows: one grant was
+    // made above, and 21 more attempts reach a 429 whether or not a window ends among
+    // them, after at least nine more grants.
+    let mut granted = 1;
+    let mut limited = None;
+    for _ in 0..21 {
+        let r = post(&app, "/api/auth/device/code", None, json!({})).await;
+        if r.status == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some(r);
+            break;
+        }
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        granted += 1;
+    }
+    let r = limited.expect("a 429 within 21 grants");
+    assert_error(
+        &r,
+        StatusCode::TOO_MANY_REQUESTS,
+        "too many device requests",
+    );
+    assert!(r.headers.contains_key("retry-after"));
+    assert!(granted >= 10, "{granted} grants before the limit");
+}
