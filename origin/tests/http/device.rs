@@ -1,9 +1,7 @@
 //! `tollgate login` through the browser (RFC 8628): a grant started by a client, looked
 //! up and approved or denied by a signed-in person, polled for — every answer of §3.5,
 //! slow_down, expiry, a PAT refused as an approver, five wrong codes a minute, a
-//! workspace only its members can grant, and one token however many polls race.
-
-use std::sync::Arc;
+//! workspace only its members can grant (races and lifetimes: `device_races`).
 
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -12,7 +10,7 @@ use crate::harness::{count, owner, Options, TestApp, TestResponse};
 
 const PUBLIC_URL: &str = "http://127.0.0.1:8787";
 
-async fn device_app() -> TestApp {
+pub(crate) async fn device_app() -> TestApp {
     TestApp::with(Options {
         public_url: Some(PUBLIC_URL.parse().unwrap()),
         ..Options::default()
@@ -20,13 +18,18 @@ async fn device_app() -> TestApp {
     .await
 }
 
-async fn post(app: &TestApp, path: &str, token: Option<&str>, body: Value) -> TestResponse {
+pub(crate) async fn post(
+    app: &TestApp,
+    path: &str,
+    token: Option<&str>,
+    body: Value,
+) -> TestResponse {
     app.call(Method::POST, path, token, Some(&body.to_string()))
         .await
 }
 
 /// A new grant: (device code, user code as shown).
-async fn start(app: &TestApp, body: Value) -> (String, String) {
+pub(crate) async fn start(app: &TestApp, body: Value) -> (String, String) {
     let r = post(app, "/api/auth/device/code", None, body).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let device = r.body["device_code"].as_str().unwrap().to_owned();
@@ -34,7 +37,7 @@ async fn start(app: &TestApp, body: Value) -> (String, String) {
     (device, user)
 }
 
-async fn poll(app: &TestApp, device_code: &str) -> TestResponse {
+pub(crate) async fn poll(app: &TestApp, device_code: &str) -> TestResponse {
     post(
         app,
         "/api/auth/device/token",
@@ -44,7 +47,7 @@ async fn poll(app: &TestApp, device_code: &str) -> TestResponse {
     .await
 }
 
-fn assert_error(r: &TestResponse, status: StatusCode, error: &str) {
+pub(crate) fn assert_error(r: &TestResponse, status: StatusCode, error: &str) {
     assert_eq!(
         (r.status, r.body["error"].as_str()),
         (status, Some(error)),
@@ -54,7 +57,7 @@ fn assert_error(r: &TestResponse, status: StatusCode, error: &str) {
 }
 
 /// Lets the next poll come after the interval, as a well-behaved client's would.
-async fn wait_out_interval(app: &TestApp) {
+pub(crate) async fn wait_out_interval(app: &TestApp) {
     app.sql("UPDATE device_grants SET last_polled_at = last_polled_at - interval '1 hour'")
         .await;
 }
@@ -384,7 +387,7 @@ async fn a_workspace_grant_is_approved_by_its_members_only_and_binds_the_token()
 }
 
 /// The owner's PAT of `ws` (the one `owner` made).
-async fn owner_pat(app: &TestApp, ws: uuid::Uuid) -> String {
+pub(crate) async fn owner_pat(app: &TestApp, ws: uuid::Uuid) -> String {
     let owner: uuid::Uuid = app
         .sql(&format!(
             "SELECT user_id FROM members WHERE workspace_id = '{ws}' AND role = 'owner'"
@@ -392,159 +395,6 @@ async fn owner_pat(app: &TestApp, ws: uuid::Uuid) -> String {
         .await[0]
         .get(0);
     app.mint(owner, None).await.1
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sixteen_polls_of_an_approved_grant_get_one_token() {
-    let app = Arc::new(device_app().await);
-    let (person, _, _) = owner(&app).await;
-    let session = app.session(person, 3600).await;
-    let (device, user) = start(&app, json!({"client_name": "raced"})).await;
-    let r = post(
-        &app,
-        "/api/auth/device/approve",
-        Some(&session),
-        json!({"user_code": user}),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::NO_CONTENT);
-    let polls: Vec<_> = (0..16)
-        .map(|_| {
-            let (app, device) = (app.clone(), device.clone());
-            tokio::spawn(async move { poll(&app, &device).await })
-        })
-        .collect();
-    let mut answers = Vec::new();
-    for p in polls {
-        answers.push(p.await.unwrap());
-    }
-    let winners = answers
-        .iter()
-        .filter(|r| r.status == StatusCode::OK)
-        .count();
-    assert_eq!(winners, 1);
-    for r in answers.iter().filter(|r| r.status != StatusCode::OK) {
-        assert_error(r, StatusCode::BAD_REQUEST, "expired_token");
-    }
-    assert_eq!(
-        count(
-            &app,
-            "SELECT count(*) FROM personal_access_tokens WHERE name = 'raced'"
-        )
-        .await,
-        1
-    );
-    assert_eq!(
-        count(
-            &app,
-            "SELECT count(*) FROM device_grants WHERE pat_id IS NOT NULL"
-        )
-        .await,
-        1
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn racing_decisions_decide_once() {
-    let app = Arc::new(device_app().await);
-    let (person, _, _) = owner(&app).await;
-    let (_, user) = start(&app, json!({})).await;
-    // One session each: a session's losing tries count as wrong codes, five a minute.
-    let mut sessions = Vec::new();
-    for _ in 0..8 {
-        sessions.push(app.session(person, 3600).await);
-    }
-    let decisions: Vec<_> = sessions
-        .into_iter()
-        .enumerate()
-        .map(|(i, session)| {
-            let (app, user) = (app.clone(), user.clone());
-            let path = if i % 2 == 0 {
-                "/api/auth/device/approve"
-            } else {
-                "/api/auth/device/deny"
-            };
-            tokio::spawn(async move {
-                post(&app, path, Some(&session), json!({"user_code": user})).await
-            })
-        })
-        .collect();
-    let mut decided = 0;
-    for d in decisions {
-        let r = d.await.unwrap();
-        if r.status == StatusCode::NO_CONTENT {
-            decided += 1;
-        } else {
-            assert_error(&r, StatusCode::NOT_FOUND, "user code not found");
-        }
-    }
-    assert_eq!(decided, 1);
-}
-
-/// An approval counts while the session that gave it lives and its person may act: a
-/// sign-out (or a suspension) before the client polls ends it, and so does leaving the
-/// workspace a grant binds.
-#[tokio::test]
-async fn an_approval_dies_with_its_session_and_with_the_membership_it_binds() {
-    let app = device_app().await;
-    let (person, _, ws) = owner(&app).await;
-    let session = app.session(person, 3600).await;
-    let (device, user) = start(&app, json!({})).await;
-    let r = post(
-        &app,
-        "/api/auth/device/approve",
-        Some(&session),
-        json!({"user_code": user}),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::NO_CONTENT);
-    app.sql("UPDATE sessions SET revoked_at = now()").await;
-    assert_error(
-        &poll(&app, &device).await,
-        StatusCode::BAD_REQUEST,
-        "access_denied",
-    );
-    assert_eq!(
-        count(
-            &app,
-            "SELECT count(*) FROM personal_access_tokens WHERE name = 'a device'"
-        )
-        .await,
-        0
-    );
-
-    let (member, _) = crate::harness::member(&app, ws, &owner_pat(&app, ws).await, "member").await;
-    let session = app.session(member, 3600).await;
-    let (device, user) = start(&app, json!({"workspace_id": ws, "client_name": "leaver"})).await;
-    let r = post(
-        &app,
-        "/api/auth/device/approve",
-        Some(&session),
-        json!({"user_code": user}),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
-    app.sql(&format!("DELETE FROM members WHERE user_id = '{member}'"))
-        .await;
-    assert_error(
-        &poll(&app, &device).await,
-        StatusCode::BAD_REQUEST,
-        "access_denied",
-    );
-    wait_out_interval(&app).await;
-    assert_error(
-        &poll(&app, &device).await,
-        StatusCode::BAD_REQUEST,
-        "access_denied",
-    );
-    assert_eq!(
-        count(
-            &app,
-            "SELECT count(*) FROM personal_access_tokens WHERE name = 'leaver'"
-        )
-        .await,
-        0
-    );
 }
 
 /// The page approves with the session cookie: without the CSRF token a cross-site form

@@ -12,6 +12,7 @@ mod cookies;
 mod daemon_ids;
 mod daemons;
 mod device;
+mod device_races;
 mod enrollment;
 mod fleet;
 mod hardening;
