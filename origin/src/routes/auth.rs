@@ -34,8 +34,9 @@ const TOO_MANY: AppError = AppError::TooManyRequests {
     retry_after: 60,
 };
 
-/// `JWT_SECRET`: no session can be opened without it.
-fn session_key(state: &AppState) -> AppResult<&SessionKey> {
+/// `JWT_SECRET`: no session can be opened without it (nor a device grant's codes
+/// keyed: `routes::device` asks here too).
+pub(crate) fn session_key(state: &AppState) -> AppResult<&SessionKey> {
     let key = state.session_key.as_deref();
     key.ok_or(AppError::SessionsNotConfigured)
 }

@@ -13,7 +13,6 @@ use tollgate_shared::client::client_key;
 use tollgate_shared::limits::{
     DEVICE_CODES_PER_ADDRESS, DEVICE_POLLS_PER_ADDRESS, WRONG_USER_CODES_PER_SESSION,
 };
-use tollgate_shared::session::SessionKey;
 use tollgate_shared::AuthError;
 use uuid::Uuid;
 
@@ -26,16 +25,9 @@ use crate::http::{AppError, AppResult, HumanCaller};
 use crate::openapi::refusals;
 use crate::pats::CreatedPat;
 use crate::refusal::Refusal;
+use crate::routes::auth::session_key;
 use crate::state::AppState;
 use crate::{validate, workspaces};
-
-/// `JWT_SECRET` keys the stored codes, and only a session approves.
-fn session_key(state: &AppState) -> AppResult<&SessionKey> {
-    state
-        .session_key
-        .as_deref()
-        .ok_or(AppError::SessionsNotConfigured)
-}
 
 /// The answers carry secrets: never kept by a cache.
 fn no_store() -> [(axum::http::HeaderName, HeaderValue); 1] {
