@@ -10,7 +10,7 @@ use tollgate_shared::{cache_key, session, TokenKind};
 use uuid::Uuid;
 
 use crate::db::sessions::Which;
-use crate::db::{daemon_tokens, pats, sessions, users, with_client};
+use crate::db::{daemon_tokens, ended, pats, sessions, users, with_client};
 use crate::domain_error::{DomainError, DomainResult};
 use crate::outbox::Outbox;
 
@@ -50,6 +50,9 @@ pub async fn suspend(outbox: &Outbox, id: Uuid, reason: &str) -> DomainResult<Op
                     .collect::<Vec<_>>();
                 let tokens_purged = tokens.len();
                 keys.extend(tokens);
+                // Task tokens are not cached, so not purged: their streams (and every
+                // other stream acting for the person) end by the person's key.
+                ended::announce(tx, &[ended::user_key(id)]).await?;
                 let suspended = Suspended {
                     sessions_revoked: ended.len(),
                     tokens_purged,

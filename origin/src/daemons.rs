@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::db::daemon_tokens::{self, NewDaemonToken};
 use crate::db::install_tokens::{self, InstallTokenView, NotConsumed};
 use crate::db::members as db_members;
+use crate::db::runtimes::{Acting, Runtime};
 use crate::db::{events, members, runtimes, tasks, GenericClient, StoreResult};
 use crate::domain_error::{DomainError, DomainResult};
 use crate::model::{Role, TaskStatus};
@@ -141,6 +142,35 @@ pub async fn exchange(outbox: &Outbox, raw: &str, daemon_id: &str) -> DomainResu
         .await
 }
 
+/// Registers (or re-registers) runtime `name` for `acting`, online, recording
+/// `runtime:online` — preceded by `daemon:registered` when it is the daemon's first
+/// runtime in the workspace (decided under the daemon id's lock, so once). `None` when
+/// the token is no longer live.
+pub async fn register_runtime(
+    tx: &impl GenericClient,
+    acting: &Acting,
+    name: &str,
+) -> StoreResult<Option<Runtime>> {
+    daemon_tokens::lock_daemon_id(tx, acting.workspace_id, &acting.daemon_id).await?;
+    let first = !runtimes::daemon_has_any(tx, acting.workspace_id, &acting.daemon_id).await?;
+    let Some(runtime) = runtimes::upsert(tx, acting, name).await? else {
+        return Ok(None);
+    };
+    let about = json!({
+        "runtime_id": runtime.id,
+        "name": runtime.name,
+        "daemon_id": runtime.daemon_id,
+        "owner_id": runtime.owner_id,
+    });
+    let mut recorded = Vec::new();
+    if first {
+        recorded.push(("daemon:registered", about.clone()));
+    }
+    recorded.push(("runtime:online", about));
+    events::record(tx, acting.workspace_id, recorded).await?;
+    Ok(Some(runtime))
+}
+
 /// Ends what revoked daemon tokens started, inside the revoking transaction: the tasks
 /// claimed on their runtimes are cancelled and their task tokens deleted (each refused
 /// from the next request on), the runtimes go offline, and `daemon:revoked` and
@@ -166,10 +196,11 @@ pub async fn end(
     )
     .await?;
     tasks::delete_tokens(tx, &cancelled).await?;
-    runtimes::take_offline(tx, &runtimes).await?;
+    let offline = runtimes::take_offline(tx, &runtimes).await?;
     let mut recorded: Vec<(&'static str, Value)> =
         revoked.iter().map(|r| revoked_event(r, why)).collect();
     recorded.extend(cancelled.iter().map(|id| cancelled_event(*id)));
+    recorded.extend(offline.iter().map(runtimes::offline_event));
     events::record(tx, workspace_id, recorded).await?;
     Ok(purge_keys(revoked))
 }

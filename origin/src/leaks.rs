@@ -207,6 +207,7 @@ async fn delete_task_tokens(
             let hashes: Vec<&str> = found.iter().map(|(h, _)| h.as_str()).collect();
             let gone = tasks::delete_leaked_tokens(tx, &hashes).await?;
             let mut leaked = Vec::new();
+            let mut recorded = Vec::new();
             for token in &gone {
                 // Which reported string it was: the one whose hash the row had.
                 let prefix = found
@@ -222,7 +223,7 @@ async fn delete_task_tokens(
                     &prefix,
                     source.as_deref(),
                 );
-                events::record(tx, token.workspace_id, vec![(LEAKED_EVENT, payload)]).await?;
+                recorded.push((token.workspace_id, LEAKED_EVENT, payload));
                 leaked.push(Leaked {
                     kind: TokenKind::Task,
                     name,
@@ -231,6 +232,8 @@ async fn delete_task_tokens(
                     revoked_at: Utc::now(),
                 });
             }
+            // Last, and in workspace order: see `events::record`.
+            events::record_each(tx, recorded).await?;
             Ok::<_, DomainError>(leaked)
         })
     })

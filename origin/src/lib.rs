@@ -34,6 +34,7 @@ pub mod serve;
 pub mod sessions;
 pub mod sign_in;
 pub mod state;
+pub mod streams;
 pub mod telemetry;
 pub mod throttle;
 pub mod validate;

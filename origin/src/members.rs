@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::daemons;
 use crate::db::{
     agents, daemon_tokens, events, in_transaction, members, pats, removal, rolled_back, runtimes,
-    tasks, users, with_client,
+    tasks, users,
 };
 use crate::domain_error::DomainResult;
 use crate::model::{Role, TaskStatus};
@@ -46,12 +46,14 @@ pub async fn add(
         return Err(AuthError::InsufficientPermissions.into());
     }
     let email = email.to_owned();
-    with_client(pool, move |db| {
+    in_transaction(pool, move |tx| {
         Box::pin(async move {
-            let user = users::find_or_create(db, &email).await?;
-            if !members::add(db, workspace_id, user.id, role).await? {
+            let user = users::find_or_create(tx, &email).await?;
+            if !members::add(tx, workspace_id, user.id, role).await? {
                 return Err(Refusal::AlreadyAMember.into());
             }
+            let added = json!({ "user_id": user.id, "role": role.as_str() });
+            events::record(tx, workspace_id, vec![("member:added", added)]).await?;
             Ok(Membership {
                 workspace_id,
                 user_id: user.id,
@@ -197,7 +199,7 @@ async fn stop(
     )
     .await?;
     tasks::delete_tokens(tx, &cancelled).await?;
-    runtimes::take_offline(tx, &owned).await?;
+    let offline = runtimes::take_offline(tx, &owned).await?;
     removal::delete_member(tx, workspace_id, user_id).await?;
 
     let mut recorded = vec![("member:removed", json!({ "user_id": user_id, "by": by }))];
@@ -207,6 +209,7 @@ async fn stop(
             .map(|id| ("agent:archived", json!({ "agent_id": id }))),
     );
     recorded.extend(cancelled.iter().map(|id| daemons::cancelled_event(*id)));
+    recorded.extend(offline.iter().map(runtimes::offline_event));
     recorded.extend(
         revoked
             .iter()

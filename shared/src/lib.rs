@@ -42,6 +42,7 @@ pub mod session;
 pub mod settings;
 pub mod sign_in;
 pub mod signing;
+pub mod streams;
 pub mod token;
 pub mod wire;
 

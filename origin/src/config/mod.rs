@@ -8,8 +8,10 @@ use tollgate_shared::settings::{check_secret, check_transport};
 use tollgate_shared::SigningKey;
 
 mod mail;
+mod streams;
 
 pub use mail::mail;
+pub use streams::streams;
 
 use crate::mail::MailSettings;
 
@@ -48,6 +50,8 @@ pub struct Config {
     /// `CONSOLE_DIR`: the built console (`build/assets/`), served under `/console/`
     /// for self-hosters without an edge. Unset = no console here.
     pub console: Option<crate::console::Console>,
+    /// The event streams' bounds (`STREAM_*`, `STREAMS_MAX`).
+    pub streams: crate::streams::StreamSettings,
     pub log_format: LogFormat,
 }
 
@@ -191,6 +195,7 @@ impl Config {
         let session_ttl_days = self::session_ttl_days(&get)?;
         let mail = self::mail(&get)?;
         let public_url = self::public_url(&get)?;
+        let streams = self::streams(&get)?;
         let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
         let console = get("CONSOLE_DIR")
             .map(|dir| {
@@ -256,6 +261,7 @@ impl Config {
             mail,
             public_url,
             console,
+            streams,
             log_format,
         })
     }

@@ -272,10 +272,38 @@ pub async fn of_daemons(
         .collect())
 }
 
-pub async fn take_offline(db: &impl GenericClient, ids: &[Uuid]) -> StoreResult<()> {
+/// Takes the runtimes `ids` offline; those that were not already (each a
+/// `runtime:offline`).
+pub async fn take_offline(db: &impl GenericClient, ids: &[Uuid]) -> StoreResult<Vec<Uuid>> {
     let stmt = db
-        .prepare_cached("UPDATE runtimes SET status = 'offline' WHERE id = ANY($1)")
+        .prepare_cached(
+            "UPDATE runtimes SET status = 'offline'
+             WHERE id = ANY($1) AND status <> 'offline' RETURNING id",
+        )
         .await?;
-    db.execute(&stmt, &[&ids]).await?;
-    Ok(())
+    let rows = db.query(&stmt, &[&ids]).await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// Whether daemon `daemon_id` has registered any runtime in the workspace (call under
+/// `daemon_tokens::lock_daemon_id`, so two first registrations cannot both say no).
+pub async fn daemon_has_any(
+    db: &impl GenericClient,
+    workspace_id: Uuid,
+    daemon_id: &str,
+) -> StoreResult<bool> {
+    let stmt = db
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM runtimes WHERE workspace_id = $1 AND daemon_id = $2)",
+        )
+        .await?;
+    Ok(db
+        .query_one(&stmt, &[&workspace_id, &daemon_id])
+        .await?
+        .get(0))
+}
+
+/// What a workspace's feed says of a runtime going offline.
+pub fn offline_event(id: &Uuid) -> (&'static str, serde_json::Value) {
+    ("runtime:offline", serde_json::json!({ "runtime_id": id }))
 }

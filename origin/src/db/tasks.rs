@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio_postgres::Row;
-use tollgate_shared::TokenHash;
+use tollgate_shared::{cache_key, TokenHash, TokenKind};
 use uuid::Uuid;
 
 use super::daemon_tokens::live_token_condition;
@@ -270,12 +270,23 @@ pub async fn insert_token(
 }
 
 /// Deletes the task tokens of `tasks`: each is refused from the next request on (task
-/// tokens are never cached).
+/// tokens are never cached), and the event streams opened with one are told.
 pub async fn delete_tokens(db: &impl GenericClient, tasks: &[Uuid]) -> StoreResult<u64> {
     let stmt = db
-        .prepare_cached("DELETE FROM task_tokens WHERE task_id = ANY($1)")
+        .prepare_cached("DELETE FROM task_tokens WHERE task_id = ANY($1) RETURNING token_hash")
         .await?;
-    Ok(db.execute(&stmt, &[&tasks]).await?)
+    let rows = db.query(&stmt, &[&tasks]).await?;
+    announce_ended(db, &super::hashes(&rows)).await?;
+    Ok(rows.len() as u64)
+}
+
+/// Tells the event streams that the task tokens with `hashes` ended.
+async fn announce_ended(db: &impl GenericClient, hashes: &[TokenHash]) -> StoreResult<()> {
+    let keys: Vec<String> = hashes
+        .iter()
+        .map(|h| cache_key(TokenKind::Task, h).to_string())
+        .collect();
+    super::ended::announce(db, &keys).await
 }
 
 /// A live task token a leak report deleted, and whom to tell.
@@ -306,6 +317,11 @@ pub async fn delete_leaked_tokens(
         )
         .await?;
     let rows = db.query(&stmt, &[&hashes]).await?;
+    let ended: Vec<TokenHash> = rows
+        .iter()
+        .filter_map(|row| TokenHash::from_hex(row.get(4)))
+        .collect();
+    announce_ended(db, &ended).await?;
     Ok(rows
         .iter()
         .map(|row| LeakedTaskToken {

@@ -26,7 +26,9 @@ use tokio::sync::Notify;
 
 pub use purger::{PurgeError, Purger};
 
-use crate::db::{bounded, outbox, with_client, GenericClient, StoreError, StoreResult, Work};
+use crate::db::{
+    bounded, ended, outbox, with_client, GenericClient, StoreError, StoreResult, Work,
+};
 use crate::metrics::Metrics;
 
 /// Timings, injectable so tests need not wait for production delays.
@@ -111,12 +113,15 @@ impl Outbox {
         self.purger.is_some()
     }
 
-    /// Queues `keys` in the caller's transaction `tx`, with their delayed second purge.
+    /// Queues `keys` in the caller's transaction `tx`, with their delayed second purge,
+    /// and announces them to the event streams.
     pub async fn enqueue(&self, tx: &impl GenericClient, keys: Vec<String>) -> StoreResult<Queued> {
         if keys.is_empty() {
             return Ok(Queued::default());
         }
         let ids = outbox::insert(tx, &keys).await?;
+        // The same keys end the event streams opened with them, on every origin.
+        ended::announce(tx, &keys).await?;
         let echoes = if self.delivers() {
             outbox::insert_echo(tx, &keys, self.echo_delay_secs()).await?
         } else {

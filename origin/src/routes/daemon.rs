@@ -180,7 +180,7 @@ pub async fn register_runtime(
                 body.daemon_id.as_ref(),
             )
             .await?;
-            runtimes::upsert(tx, &acting, &name)
+            crate::daemons::register_runtime(tx, &acting, &name)
                 .await?
                 .ok_or(AppError::Auth(AuthError::InvalidToken))
         })
