@@ -41,6 +41,9 @@ pub fn is_dropped(name: &str) -> bool {
                 | "upgrade"
                 | "proxy-connection"
         )
+        // The handshake's own fields: the runtime makes its own handshake with the
+        // origin, and no extension or subprotocol is offered on a stream.
+        || name.starts_with("sec-websocket-")
 }
 
 /// The client's headers a forward keeps, in order: all but the [`is_dropped`] ones.
@@ -193,6 +196,9 @@ mod tests {
             "X-Request-ID",
             "Transfer-Encoding",
             "Connection",
+            "Upgrade",
+            "Sec-WebSocket-Key",
+            "sec-websocket-extensions",
         ] {
             assert!(is_dropped(h), "{h}");
         }

@@ -5,7 +5,7 @@
 
 use tollgate_shared::access::Offered;
 use tollgate_shared::headers::X_REQUEST_ID;
-use tollgate_shared::{request_id, session, Actor};
+use tollgate_shared::{request_id, session, streams, Actor};
 
 use crate::body::{self, Cap};
 use crate::config::Config;
@@ -94,7 +94,20 @@ impl Incoming {
             client: self.client(),
             request_id: &self.request_id,
         };
-        forward::plan(config, &self.method, path_and_query, length, sender, now)
+        let mut plan = forward::plan(config, &self.method, path_and_query, length, sender, now)?;
+        if streams::is_stream(crate::route::path(path_and_query)) {
+            // A browser sends the session cookie with a WebSocket any page opens: only
+            // our own pages' are let through (the origin checks again).
+            streams::check_origin(
+                &self.offered(),
+                self.header("origin"),
+                streams::origin_of(&self.url),
+            )?;
+            if streams::wants_websocket(self.header("upgrade")) {
+                plan.stamped.push(("upgrade", "websocket".to_owned()));
+            }
+        }
+        Ok(plan)
     }
 }
 
@@ -219,5 +232,58 @@ mod tests {
         let over = incoming("PUT", "/api/me", &[("content-length", "70000")]);
         let refused = over.plan(&config, "/api/me", None, 500);
         assert_eq!(refused, Err(EdgeError::TooLarge));
+    }
+
+    #[test]
+    fn a_stream_keeps_its_upgrade_and_a_cookie_stream_needs_our_origin() {
+        let config = Config {
+            origin: "https://o.example".to_owned(),
+            key: SigningKey::new("s"),
+            origin_timeout: Duration::from_secs(7),
+            sessions: None,
+        };
+        let path = "/api/workspaces/w/events/stream?after=3";
+        let upgrade = |plan: &Outgoing| {
+            let up = plan.stamped.iter().filter(|(n, _)| *n == "upgrade");
+            up.map(|(_, v)| v.clone()).collect::<Vec<_>>()
+        };
+        let cookie = ("cookie", "tollgate_session=x.y.z");
+        let ours = incoming(
+            "GET",
+            path,
+            &[
+                cookie,
+                ("origin", "https://edge.example"),
+                ("upgrade", "websocket"),
+            ],
+        );
+        let plan = ours.plan(&config, path, None, 500).unwrap();
+        assert_eq!(upgrade(&plan), ["websocket"]);
+        for origin in [&[("origin", "https://evil.example")][..], &[]] {
+            let mut headers = vec![cookie, ("upgrade", "websocket")];
+            headers.extend_from_slice(origin);
+            let theirs = incoming("GET", path, &headers);
+            assert_eq!(
+                theirs.plan(&config, path, None, 500),
+                Err(EdgeError::Auth(tollgate_shared::AuthError::CrossSite)),
+                "{origin:?}"
+            );
+        }
+        let bearer = incoming(
+            "GET",
+            path,
+            &[
+                ("authorization", "Bearer mul_x"),
+                ("origin", "https://evil.example"),
+                ("upgrade", "websocket"),
+            ],
+        );
+        assert_eq!(
+            upgrade(&bearer.plan(&config, path, None, 500).unwrap()),
+            ["websocket"]
+        );
+        // Elsewhere an upgrade is not passed on.
+        let elsewhere = incoming("GET", "/api/me", &[("upgrade", "websocket")]);
+        assert!(upgrade(&elsewhere.plan(&config, "/api/me", None, 500).unwrap()).is_empty());
     }
 }

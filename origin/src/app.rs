@@ -25,7 +25,7 @@ use crate::openapi;
 use crate::routes::docs::{self, Documents};
 use crate::routes::{
     account, auth, cloud_runtime, daemon, daemon_tokens, device, health, install_tokens, internal,
-    leaks, me, members, pats, runtimes, sessions, task_runs, tasks, workspaces,
+    leaks, me, members, pats, runtimes, sessions, streams, task_runs, tasks, workspaces,
 };
 use crate::state::AppState;
 use tollgate_shared::wire::CLOUD_RUNTIME_MAX_BODY_BYTES;
@@ -137,6 +137,7 @@ fn public_api(metrics: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(members::preview_removal))
         .routes(routes!(members::leave))
         .routes(routes!(members::events))
+        .routes(routes!(streams::workspace))
         .routes(routes!(runtimes::list))
         .routes(routes!(runtimes::change_visibility))
         .routes(routes!(tasks::create_agent))
@@ -148,6 +149,7 @@ fn public_api(metrics: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(daemon::whoami))
         .routes(routes!(daemon::register_runtime))
         .routes(routes!(daemon::heartbeat))
+        .routes(routes!(streams::daemon))
         .merge(cloud_runtime_routes())
         .merge(leak_report_routes());
     if metrics {

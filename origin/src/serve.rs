@@ -72,6 +72,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         mail: config.mail.clone(),
         public_url: config.public_url.clone(),
         console: config.console.clone(),
+        streams: config.streams,
     };
     if let Some(crate::mail::MailSettings {
         transport: crate::mail::MailTransport::Dir(dir),
@@ -104,6 +105,12 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         let stopped = stopped.clone();
         async move { outbox.run_dispatcher(stopped).await }
     });
+    let listener_task = tokio::spawn(crate::streams::listener::run(
+        state.streams.clone(),
+        state.pool.clone(),
+        config.database_url.clone(),
+        stopped.clone(),
+    ));
     let metrics_server = metrics.map(|(listener, at)| {
         tracing::info!(addr = %at, "metrics listening");
         tokio::spawn(serve_connections(
@@ -127,6 +134,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         let _ = server.await;
     }
     let _ = dispatcher.await;
+    let _ = listener_task.await;
     Ok(())
 }
 

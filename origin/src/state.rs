@@ -14,6 +14,7 @@ use crate::mail::{MailError, MailSettings, Mailer};
 use crate::metrics::Metrics;
 use crate::outbox::{Outbox, OutboxSettings, Purger};
 use crate::resolver::Resolver;
+use crate::streams::{StreamSettings, Streams};
 use crate::throttle::Throttle;
 
 /// Cloned for every request (axum's `State`): one reference count, not one per field.
@@ -56,6 +57,8 @@ pub struct Shared {
     pub throttle: Throttle,
     /// `CONSOLE_DIR`: the console, served under `/console/`.
     pub console: Option<crate::console::Console>,
+    /// The event streams this process holds (`serve` starts their listener).
+    pub streams: Arc<Streams>,
 }
 
 /// How an origin is set up, apart from its database.
@@ -75,6 +78,8 @@ pub struct Wiring {
     /// `PUBLIC_URL`: cookies are `Secure` unless it is plain http (to this machine).
     pub public_url: Option<Url>,
     pub console: Option<crate::console::Console>,
+    /// The event streams' bounds.
+    pub streams: StreamSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -131,6 +136,7 @@ impl AppState {
             public_url: options.public_url,
             throttle: Throttle::default(),
             console: options.console,
+            streams: Streams::new(options.streams),
         })))
     }
 }

@@ -95,10 +95,15 @@ pub enum AuthError {
     /// itself a new PAT that way.
     #[error("a device is approved from a signed-in session")]
     SessionRequired,
+    /// A credential an event stream does not take: a cloud PAT on a workspace's stream
+    /// (its end is Fleet's, and nobody here would hear of it), anything but a daemon
+    /// token on the daemon's.
+    #[error("this credential cannot open an event stream")]
+    NotForStreams,
 }
 
 impl AuthError {
-    pub const ALL: [AuthError; 26] = [
+    pub const ALL: [AuthError; 27] = [
         AuthError::MissingAuthorization,
         AuthError::MissingAuthorizationHeader,
         AuthError::InvalidAuthorizationFormat,
@@ -125,6 +130,7 @@ impl AuthError {
         AuthError::AccountSuspended,
         AuthError::CrossSite,
         AuthError::SessionRequired,
+        AuthError::NotForStreams,
     ];
 
     pub fn status(self) -> u16 {
@@ -142,7 +148,8 @@ impl AuthError {
             | AuthError::CannotGrant
             | AuthError::AccountSuspended
             | AuthError::CrossSite
-            | AuthError::SessionRequired => 403,
+            | AuthError::SessionRequired
+            | AuthError::NotForStreams => 403,
             _ => 401,
         }
     }
@@ -181,6 +188,7 @@ impl AuthError {
             AuthError::AccountSuspended => "account suspended",
             AuthError::CrossSite => "cross-site request refused",
             AuthError::SessionRequired => "a device is approved from a signed-in session",
+            AuthError::NotForStreams => "this credential cannot open an event stream",
         }
     }
 
@@ -215,7 +223,8 @@ impl AuthError {
             | AuthError::CannotGrant
             | AuthError::AccountSuspended
             | AuthError::CrossSite
-            | AuthError::SessionRequired => None,
+            | AuthError::SessionRequired
+            | AuthError::NotForStreams => None,
         }
     }
 }

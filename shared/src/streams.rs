@@ -45,6 +45,22 @@ pub fn check_origin(
     }
 }
 
+/// The origin (`scheme://host[:port]`) of a normalized absolute URL, as a browser writes
+/// it in `Origin`: how the edge knows its own, from the URL it was reached at.
+pub fn origin_of(url: &str) -> Option<&str> {
+    let scheme_end = url.find("://")? + 3;
+    let host_end = url[scheme_end..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| scheme_end + i);
+    (host_end > scheme_end).then(|| &url[..host_end])
+}
+
+/// Whether a request asks to become a WebSocket (`Upgrade: websocket`, any case, the
+/// only protocol named).
+pub fn wants_websocket(upgrade: Option<&str>) -> bool {
+    upgrade.is_some_and(|u| u.trim().eq_ignore_ascii_case("websocket"))
+}
+
 /// Why the origin closed a stream: the close code, and its reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ending {
@@ -166,6 +182,32 @@ mod tests {
             ),
             Ok(())
         );
+    }
+
+    #[test]
+    fn an_origin_is_read_off_the_url() {
+        assert_eq!(
+            origin_of("https://tollgate.example/api/x?y=1"),
+            Some("https://tollgate.example")
+        );
+        assert_eq!(
+            origin_of("http://127.0.0.1:8787/api"),
+            Some("http://127.0.0.1:8787")
+        );
+        assert_eq!(origin_of("http://h.example"), Some("http://h.example"));
+        assert_eq!(origin_of("http://h.example?x"), Some("http://h.example"));
+        for bad in ["", "/api/x", "https:///x"] {
+            assert_eq!(origin_of(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_a_websocket_upgrade_is_one() {
+        assert!(wants_websocket(Some("websocket")));
+        assert!(wants_websocket(Some("WebSocket")));
+        for no in [None, Some("h2c"), Some("websocket, h2c"), Some("")] {
+            assert!(!wants_websocket(no), "{no:?}");
+        }
     }
 
     #[test]

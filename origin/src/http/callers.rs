@@ -11,7 +11,7 @@
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
-use axum::http::HeaderName;
+use axum::http::{HeaderMap, HeaderName};
 use tollgate_shared::access::{self, Extracted, Offered, RouteClass};
 use tollgate_shared::{routes, session};
 use tollgate_shared::{Actor, AuthError};
@@ -41,6 +41,41 @@ async fn authenticate(
     Ok(identified)
 }
 
+/// The request's credential headers, read as the edge reads them: repeated headers
+/// joined, non-UTF-8 bytes replaced, so the shared rule gives both sides the same answer.
+pub struct Presented {
+    authorization: Option<String>,
+    cookie: Option<String>,
+    csrf: Option<String>,
+}
+
+impl Presented {
+    pub fn of(headers: &HeaderMap) -> Presented {
+        let joined = |name, sep: &str| {
+            let values: Vec<String> = headers
+                .get_all(name)
+                .iter()
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .collect();
+            (!values.is_empty()).then(|| values.join(sep))
+        };
+        Presented {
+            authorization: joined(AUTHORIZATION, ", "),
+            cookie: joined(COOKIE, "; "),
+            csrf: joined(HeaderName::from_static(session::CSRF_HEADER), ", "),
+        }
+    }
+
+    pub fn offered<'a>(&'a self, method: &'a str) -> Offered<'a> {
+        Offered {
+            authorization: self.authorization.as_deref(),
+            cookie: self.cookie.as_deref(),
+            method,
+            csrf: self.csrf.as_deref(),
+        }
+    }
+}
+
 /// Who is calling, and for a session, which record it is.
 struct Identified {
     actor: Actor,
@@ -63,26 +98,8 @@ async fn identify(
             "{class:?} extractor on a {path_class:?} path"
         )));
     }
-    // Read as the edge reads them: repeated headers joined, non-UTF-8 bytes replaced,
-    // so the shared rule gives both sides the same answer.
-    let joined = |name, sep: &str| {
-        let values: Vec<String> = parts
-            .headers
-            .get_all(name)
-            .iter()
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-            .collect();
-        (!values.is_empty()).then(|| values.join(sep))
-    };
-    let authorization = joined(AUTHORIZATION, ", ");
-    let cookie = joined(COOKIE, "; ");
-    let csrf = joined(HeaderName::from_static(session::CSRF_HEADER), ", ");
-    let presented = Offered {
-        authorization: authorization.as_deref(),
-        cookie: cookie.as_deref(),
-        method: parts.method.as_str(),
-        csrf: csrf.as_deref(),
-    };
+    let headers = Presented::of(&parts.headers);
+    let presented = headers.offered(parts.method.as_str());
     if let Some(EdgeVerified(stamped)) = parts.extensions.get::<EdgeVerified>() {
         let actor = stamped.clone().ok_or(class.missing())?;
         let mut session_id = None;
@@ -184,14 +201,21 @@ async fn user_route_caller(
 pub struct UserCaller {
     pub actor: Actor,
     pub user_id: Uuid,
+    /// The session's record, when a session is calling.
+    pub session_id: Option<Uuid>,
 }
 
 impl FromRequestParts<AppState> for UserCaller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let (actor, user_id, _) = user_route_caller(parts, state, Serves::Everyone).await?;
-        Ok(UserCaller { actor, user_id })
+        let (actor, user_id, session_id) =
+            user_route_caller(parts, state, Serves::Everyone).await?;
+        Ok(UserCaller {
+            actor,
+            user_id,
+            session_id,
+        })
     }
 }
 

@@ -65,6 +65,13 @@ pub enum AppError {
         message: &'static str,
         retry_after: u64,
     },
+    /// An event stream asked for without a WebSocket upgrade.
+    #[error("websocket upgrade required")]
+    UpgradeRequired,
+    /// This origin is not listening to the database's announcements (reconnecting, or
+    /// stopping), so it could not promise a stream every event.
+    #[error("event streams unavailable")]
+    StreamsUnavailable,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -91,7 +98,9 @@ impl AppError {
             | AppError::CloudRuntimeNotConfigured
             | AppError::SessionsNotConfigured
             | AppError::MailNotConfigured
-            | AppError::DeviceLoginNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
+            | AppError::DeviceLoginNotConfigured
+            | AppError::StreamsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::UpgradeRequired => StatusCode::UPGRADE_REQUIRED,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::CloudRuntimeUnavailable => StatusCode::BAD_GATEWAY,
             AppError::CloudRuntimeTimeout => StatusCode::GATEWAY_TIMEOUT,
@@ -120,7 +129,8 @@ impl AppError {
             | AppError::CloudRuntimeNotConfigured
             | AppError::SessionsNotConfigured
             | AppError::MailNotConfigured
-            | AppError::DeviceLoginNotConfigured => Some((
+            | AppError::DeviceLoginNotConfigured
+            | AppError::StreamsUnavailable => Some((
                 header::RETRY_AFTER,
                 HeaderValue::from_static(RETRY_AFTER_SECS),
             )),

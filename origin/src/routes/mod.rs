@@ -17,6 +17,7 @@ pub mod members;
 pub mod pats;
 pub mod runtimes;
 pub mod sessions;
+pub mod streams;
 pub mod task_runs;
 pub mod tasks;
 pub mod workspaces;

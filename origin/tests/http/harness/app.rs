@@ -105,6 +105,7 @@ impl TestApp {
                 mail: options.mail,
                 public_url: options.public_url,
                 console: options.console,
+                streams: Default::default(),
             },
         )
         .unwrap();
