@@ -1,15 +1,16 @@
 //! `tollgate run`: the daemon loop. First a preflight renewal (so a PAT that is about to
 //! expire is extended before anything depends on it), then its runtimes are registered,
-//! then a heartbeat every 30 s and a renewal every 3 days. It never exits on its own: a
-//! refused renewal is a WARN a person must act on (`tollgate login`), other failures are
-//! retried on the next tick.
+//! then a heartbeat every 30 s and a renewal every 3 days, while the event stream
+//! (`events`) listens for the daemon token's revocation. It never exits on its own: a
+//! refused credential is a WARN a person must act on (`tollgate login`, or a new
+//! enrollment), other failures are retried on the next tick.
 
 use std::time::Duration;
 
 use tokio::time::{interval, MissedTickBehavior};
 use uuid::Uuid;
 
-use crate::{Client, ClientError};
+use crate::{events, Client, ClientError};
 
 /// How often the loop does what; `TOLLGATE_HEARTBEAT_SECS` and `TOLLGATE_RENEW_SECS`
 /// shorten them (tests).
@@ -65,7 +66,21 @@ fn refused(client: &Client) {
     }
 }
 
-/// Runs forever.
+/// Until the daemon's token is revoked, as its event stream says (a PAT has none).
+async fn revoked(client: &Client) -> String {
+    if !client.credentials().is_pat() {
+        match events::follow(client).await {
+            events::Ended::Revoked(why) => return why,
+            events::Ended::NotOffered => tracing::debug!("no event stream for this credential"),
+        }
+    }
+    std::future::pending().await
+}
+
+/// Runs until it is stopped. When the event stream says the daemon token is revoked,
+/// the work stops at once (no more registrations, heartbeats or renewals with it) and
+/// the WARN says what to do; the process stays up, as it does when a heartbeat is
+/// refused, so a supervisor does not restart it into the same refusal.
 pub async fn run(client: Client, runtimes: Vec<String>, every: Intervals) {
     renew_once(&client).await;
     let mut registered: Vec<(String, Option<Uuid>)> =
@@ -76,12 +91,20 @@ pub async fn run(client: Client, runtimes: Vec<String>, every: Intervals) {
     renewal.set_missed_tick_behavior(MissedTickBehavior::Delay);
     // Both fire at once at first: the preflight renewal above stands for the first one.
     renewal.tick().await;
+    let revoked = revoked(&client);
+    tokio::pin!(revoked);
     loop {
         tokio::select! {
+            why = &mut revoked => {
+                tracing::info!(%why, "event stream: this daemon's token was revoked");
+                refused(&client);
+                break;
+            }
             _ = heartbeat.tick() => beat(&client, &mut registered).await,
             _ = renewal.tick() => renew_once(&client).await,
         }
     }
+    std::future::pending::<()>().await;
 }
 
 async fn beat(client: &Client, registered: &mut [(String, Option<Uuid>)]) {

@@ -9,6 +9,7 @@ pub mod daemon;
 mod daemon_id;
 pub mod device_login;
 mod error;
+pub mod events;
 
 use std::time::Duration;
 
