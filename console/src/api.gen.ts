@@ -270,6 +270,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/daemon/events/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["stream_daemon_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/daemon/heartbeat": {
         parameters: {
             query?: never;
@@ -632,6 +648,22 @@ export interface paths {
             cookie?: never;
         };
         get: operations["list_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{id}/events/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["stream_events"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4183,6 +4215,175 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+        };
+    };
+    stream_daemon_events: {
+        parameters: {
+            query?: {
+                /** @description Replay the events after this id first, then go live */
+                after?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A WebSocket of the daemon's workspace's events, as /api/workspaces/{id}/events/stream. Closed with 4401 when the daemon token is revoked (its member removed, say). */
+            101: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid request body` (a bad after) */
+            400: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "invalid request body";
+                    };
+                };
+            };
+            /** @description `missing authorization header`, `invalid authorization format`, `invalid token`, `invalid signature`, `requests must come through the edge` */
+            401: {
+                headers: {
+                    /** @description `Bearer` when no usable credential came, `Bearer error="invalid_token"` when one was refused (RFC 6750). */
+                    "WWW-Authenticate": string;
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "missing authorization header" | "invalid authorization format" | "invalid token" | "invalid signature" | "requests must come through the edge";
+                    };
+                };
+            };
+            /** @description `this credential cannot open an event stream` (a PAT: only a daemon token has a workspace of its own) */
+            403: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "this credential cannot open an event stream";
+                    };
+                };
+            };
+            /** @description `uri too long` */
+            414: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "uri too long";
+                    };
+                };
+            };
+            /** @description `websocket upgrade required` (not a WebSocket handshake) */
+            426: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "websocket upgrade required";
+                    };
+                };
+            };
+            /** @description `too many streams for this credential` (16 streams are open with this token), `too many streams` (STREAMS_MAX streams are open at this origin); also `too many invalid tokens` */
+            429: {
+                headers: {
+                    /** @description Seconds until the client's count starts over. */
+                    "Retry-After": string;
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "too many streams for this credential" | "too many streams" | "too many invalid tokens";
+                    };
+                };
+            };
+            /** @description `request header fields too large` */
+            431: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "request header fields too large";
+                    };
+                };
+            };
+            /** @description `origin unavailable` */
+            502: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "origin unavailable";
+                    };
+                };
+            };
+            /** @description `event streams unavailable` (the origin is reconnecting to the database); also `database unavailable`, `auth backend unavailable`, `cloud pat verifier unavailable` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": string;
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "event streams unavailable" | "database unavailable" | "auth backend unavailable" | "cloud pat verifier unavailable";
+                    };
+                };
+            };
+            /** @description `origin timeout` */
+            504: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "origin timeout";
+                    };
                 };
             };
         };
@@ -8088,6 +8289,192 @@ export interface operations {
                     "application/json": {
                         /** @enum {string} */
                         error: "database unavailable" | "auth backend unavailable" | "cloud pat verifier unavailable";
+                    };
+                };
+            };
+            /** @description `origin timeout` */
+            504: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "origin timeout";
+                    };
+                };
+            };
+        };
+    };
+    stream_events: {
+        parameters: {
+            query?: {
+                /** @description Replay the events after this id first, then go live */
+                after?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Workspace id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A WebSocket: each text message one event `{id, kind, payload, created_at}`, in id order, none twice. Closed with 4401 when its credential is revoked (or its session signed out, or its person suspended), 4403 when its person leaves the workspace, 1013 when the client does not keep up, 1001 after 90 s with nothing heard, 1012 when the origin cannot promise every event (reconnect with ?after=). */
+            101: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid request body` (a bad after) */
+            400: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "invalid request body";
+                    };
+                };
+            };
+            /** @description `missing authorization`, `invalid authorization format`, `invalid token`, `invalid signature`, `invalid claims`, `requests must come through the edge` */
+            401: {
+                headers: {
+                    /** @description `Bearer` when no usable credential came, `Bearer error="invalid_token"` when one was refused (RFC 6750). */
+                    "WWW-Authenticate": string;
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "missing authorization" | "invalid authorization format" | "invalid token" | "invalid signature" | "invalid claims" | "requests must come through the edge";
+                    };
+                };
+            };
+            /** @description `this credential cannot open an event stream` (a cloud PAT), `cross-site request refused` (the session cookie from a page of another origin, or without Origin); also `token is bound to a different workspace`; also `CSRF validation failed`, `task token is bound to a different workspace` */
+            403: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "this credential cannot open an event stream" | "cross-site request refused" | "token is bound to a different workspace" | "CSRF validation failed" | "task token is bound to a different workspace";
+                    };
+                };
+            };
+            /** @description `workspace not found` */
+            404: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "workspace not found";
+                    };
+                };
+            };
+            /** @description `uri too long` */
+            414: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "uri too long";
+                    };
+                };
+            };
+            /** @description `websocket upgrade required` (not a WebSocket handshake) */
+            426: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "websocket upgrade required";
+                    };
+                };
+            };
+            /** @description `too many streams for this credential` (16 streams are open with this credential), `too many streams` (STREAMS_MAX streams are open at this origin); also `too many invalid tokens` */
+            429: {
+                headers: {
+                    /** @description Seconds until the client's count starts over. */
+                    "Retry-After": string;
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "too many streams for this credential" | "too many streams" | "too many invalid tokens";
+                    };
+                };
+            };
+            /** @description `request header fields too large` */
+            431: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "request header fields too large";
+                    };
+                };
+            };
+            /** @description `origin unavailable` */
+            502: {
+                headers: {
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "origin unavailable";
+                    };
+                };
+            };
+            /** @description `event streams unavailable` (the origin is reconnecting to the database); also `database unavailable`, `auth backend unavailable`, `cloud pat verifier unavailable` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": string;
+                    /** @description The request's id: the client's when it was at most 128 of `[A-Za-z0-9._-]`, else a new UUID. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error: "event streams unavailable" | "database unavailable" | "auth backend unavailable" | "cloud pat verifier unavailable";
                     };
                 };
             };

@@ -8,7 +8,7 @@
 //! sides answer ([`scopes`]), requests signed as the edge
 //! signs them ([`signing`]), the metrics scraper ([`metrics`]), a Postgres that stalls
 //! ([`proxy`]), a fake Fleet ([`fleet`]), a real SMTP server ([`smtp`]), headless Chromium for the console ([`browser`]), and the processes: the origin binary
-//! ([`origin`]), `wrangler dev` ([`edge`]) and the whole stack ([`stack`]).
+//! ([`origin`]), `wrangler dev` ([`edge`]) and the whole stack ([`stack`]); event streams as a client holds them ([`ws`]).
 //!
 //! Run through `scripts/test`, which builds the binaries and starts the cluster; without
 //! it a test binary stops at once, with one line saying so.
@@ -29,3 +29,4 @@ pub mod scopes;
 pub mod signing;
 pub mod smtp;
 pub mod stack;
+pub mod ws;

@@ -3,6 +3,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 
 import { api, ApiError, describe, type Schemas } from "../api";
+import { useEvents } from "../events";
 import type { Me } from "../main";
 import { Confirm, Copyable, Countdown, ErrorNote, Loading, useData, useReady, useSubmit, When, Head } from "../ui";
 
@@ -22,6 +23,16 @@ export function Computers({ workspace, me }: { workspace: Workspace; me: Me }) {
   const email = (user: string) => members.data?.find((m) => m.user_id === user)?.email ?? user;
   const [error, setError] = useState<string>();
   const [revoking, setRevoking] = useState<Schemas["DaemonTokenView"]>();
+  // Live: a daemon's or runtime's change reloads what shows them; a new stream, all.
+  const [woken, setWoken] = useState(0);
+  const live = useEvents(id, (event) => {
+    if (/^(daemon|runtime|member):|^stream:opened$/.test(event.kind)) {
+      void runtimes.reload();
+      void tokens.reload();
+      setWoken((n) => n + 1);
+    }
+    if (/^member:|^stream:opened$/.test(event.kind)) void members.reload();
+  });
 
   const setVisibility = async (runtime: string, visibility: string) => {
     try {
@@ -44,6 +55,8 @@ export function Computers({ workspace, me }: { workspace: Workspace; me: Me }) {
           workspace={workspace}
           me={me}
           members={members.data ?? []}
+          live={live}
+          woken={woken}
           onConnected={() => {
             void runtimes.reload();
             void tokens.reload();
@@ -173,6 +186,10 @@ function AddComputer(props: {
   workspace: Workspace;
   me: Me;
   members: Schemas["MemberView"][];
+  /** Whether the event stream is open. */
+  live: boolean;
+  /** Counts the stream's daemon and runtime events. */
+  woken: number;
   onConnected: () => void;
 }) {
   const [minted, setMinted] = useState<Minted>();
@@ -191,9 +208,16 @@ function AddComputer(props: {
   });
   const onConnected = useRef(props.onConnected);
   onConnected.current = props.onConnected;
+  // Woken by the event stream (`daemon:registered`, `runtime:online`): checked at once.
+  const live = useRef(props.live);
+  live.current = props.live;
+  const wake = useRef<() => void>(() => {});
+  useEffect(() => wake.current(), [props.woken]);
   // Connected: this install token was used (the server says by which daemon), and that
-  // daemon has registered a runtime. Polled each second until then, the token's expiry,
-  // or a refusal; a poll that fails to reach the server is tried again.
+  // daemon has registered a runtime. Checked whenever the stream says a daemon or a
+  // runtime changed, and polled until then (each second without a stream, every 10 s
+  // with one), up to the token's expiry or a refusal; a check that fails to reach the
+  // server is tried again.
   useEffect(() => {
     if (!minted || connected) return;
     let stopped = false;
@@ -228,7 +252,13 @@ function AddComputer(props: {
             return;
           }
         }
-        await new Promise((resolve) => setTimeout(resolve, 1000));
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, live.current ? 10000 : 1000);
+          wake.current = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
       }
     };
     void poll();

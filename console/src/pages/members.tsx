@@ -3,6 +3,7 @@
 import { useState } from "preact/hooks";
 
 import { api, describe, type Schemas } from "../api";
+import { useEvents } from "../events";
 import type { Me } from "../main";
 import { Confirm, ErrorNote, Loading, useData, useReady, useSubmit, When, Head } from "../ui";
 
@@ -21,6 +22,10 @@ export function Members({ workspace, me }: { workspace: Schemas["WorkspaceRole"]
   const [removing, setRemoving] = useState<{ member: Member; preview: Preview }>();
   const [error, setError] = useState<string>();
   useReady(members.data !== undefined);
+  // Live: anyone added, removed or changed elsewhere shows here at once.
+  useEvents(id, (event) => {
+    if (/^member:|^stream:opened$/.test(event.kind)) void members.reload();
+  });
   const manages = workspace.role === "owner" || workspace.role === "admin";
   const mayManage = (m: Member) =>
     manages && m.user_id !== me.user_id && (workspace.role === "owner" || m.role !== "owner");

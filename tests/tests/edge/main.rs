@@ -28,6 +28,7 @@ mod scopes;
 mod sessions;
 mod shared_runtimes;
 mod sign_in;
+mod streams;
 mod suspension;
 mod tasks;
 mod who_acts;
@@ -132,6 +133,11 @@ fn main() -> ExitCode {
         locations::a_revoked_pat_is_refused_at_another_location_within_2_s,
         locations::a_removed_members_daemon_is_refused_at_another_location_within_2_s,
         locations::without_the_log_every_hit_resolves_at_the_origin,
+        streams::a_stream_opens_with_each_credential_and_refuses_the_rest,
+        streams::replay_then_live_with_no_gap_or_duplicate_across_a_reconnect,
+        streams::an_event_committed_on_another_origin_reaches_the_stream,
+        streams::every_end_of_a_credential_closes_its_streams_within_2_s,
+        streams::streams_keep_to_their_limits,
         openapi::schemathesis_finds_nothing_at_the_origin_or_the_edge,
     ];
     // Fault injection restarts the shared cluster and kills origins: only where the
