@@ -102,7 +102,20 @@ async fn one_live_token_per_daemon_id_and_re_enrolling_replaces_it() {
         1
     );
     let kinds = event_kinds(&app, t.ws, &t.owner.1).await;
-    assert_eq!(kinds, ["daemon:revoked", "task:cancelled"]);
+    // Each daemon's first runtime, then the replacement: the old token, its claimed
+    // task and its runtime going offline.
+    assert_eq!(
+        kinds,
+        [
+            "daemon:registered",
+            "runtime:online",
+            "daemon:registered",
+            "runtime:online",
+            "daemon:revoked",
+            "task:cancelled",
+            "runtime:offline"
+        ]
+    );
 
     // Once Bob's daemon is retired its id is free: only a live token holds one (so an
     // old runtime under it — there since, say, an admin enrolled the machine for

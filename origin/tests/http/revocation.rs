@@ -65,7 +65,14 @@ async fn revoking_a_daemon_token_ends_what_it_started_even_if_the_edge_still_has
     let kinds = event_kinds(&app, t.ws, &t.owner.1).await;
     assert_eq!(
         kinds,
-        ["daemon:revoked", "task:cancelled", "task:cancelled"]
+        [
+            "daemon:registered",
+            "runtime:online",
+            "daemon:revoked",
+            "task:cancelled",
+            "task:cancelled",
+            "runtime:offline"
+        ]
     );
 
     // An edge that still has the identity cached gets nothing done with it: each
