@@ -48,6 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 DURATION = 3 if QUICK else 10
 REVOCATIONS = 5 if QUICK else 20
+STREAM_BENCH = ENV.get("STREAM_BENCH", str(ROOT / "target/debug/stream-bench"))
 
 
 def log(msg):
@@ -516,6 +517,24 @@ def revocation_elsewhere(count=REVOCATIONS):
     return spread(times)
 
 
+def streams():
+    """Event streams: SOCKETS at the origin (delivery commit → socket, close on revoke,
+    memory per socket), and a smaller number through wrangler dev (stream-bench)."""
+    sockets, edge_sockets = (100, 20) if QUICK else (1000, 100)
+    events, revocations = (3, 5) if QUICK else (10, 20)
+    log(f"event streams: {sockets} sockets at the origin, {edge_sockets} through the edge")
+    status, body = get(ORIGIN, "/api/workspaces", {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}, "POST", json.dumps({"name": "streams"}))
+    assert status == 201, (status, body)
+    workspace = json.loads(body)["id"]
+    out = subprocess.run(
+        [STREAM_BENCH, ORIGIN, EDGE, TOKEN, workspace, str(ORIGIN_PID), str(sockets), str(edge_sockets), str(events), str(revocations)],
+        capture_output=True, text=True, timeout=600,
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"stream-bench failed: {out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def random_token():
     body = "mul_" + os.urandom(16).hex()
     return body + format(zlib.crc32(body.encode()), "08x")
@@ -606,6 +625,13 @@ def render(r, meta):
         slowest = max(c["pages"].values())
         rows.append(("Console: time to interactive per page (headless Chromium against wrangler dev, measured by the end-to-end run of " + c["measured"] + ")",
                      f"{pages} ms", "", "", f"≤ 1 s each — {verdict(slowest <= 1000)}"))
+    if "streams" in r:
+        st = r["streams"]
+        d, c, e = st["delivery_ms"], st["close_ms"], st["edge_delivery_ms"]
+        rows.append((f"Streams: event delivery, request that commits it → every socket, {st['sockets']} sockets on one origin ({d['n']} deliveries)", f"p50 {d['p50']:.1f} ms, p99 {d['p99']:.1f} ms, max {d['max']:.1f} ms", "", "", "NOTIFY → one read per origin → fan-out"))
+        rows.append((f"Streams: close on revoke, DELETE /api/tokens/{{id}} → close 4401 ({c['n']} PATs)", f"p50 {c['p50']:.1f} ms, max {c['max']:.1f} ms", "", "", f"≤ 2 s — {verdict(c['max'] <= 2000)}"))
+        rows.append((f"Streams: origin memory per open socket ({st['sockets']} sockets)", f"{st['rss_per_socket_kib']:.1f} KiB", "", "", f"RSS {st['rss_before_kib'] / 1024:.1f} → {st['rss_after_kib'] / 1024:.1f} MiB"))
+        rows.append((f"Streams: event delivery through wrangler dev, {st['edge_sockets']} sockets ({e['n']} deliveries)", f"p50 {e['p50']:.1f} ms, p99 {e['p99']:.1f} ms, max {e['max']:.1f} ms", "the origin's (above)", "", "the Worker passes the origin's socket back"))
     rows.append(("Memory: origin RSS", f"idle {o['rss_idle_kib'] / 1024:.1f} MiB, under resolve at 64 conns {(o['rss_64_kib'] or 0) / 1024:.1f} MiB", "", "", ""))
     if "soak" in r:
         sk = r["soak"]
@@ -690,6 +716,8 @@ def main():
     results["scale"] = scale_large(small)
     results["flood"] = flood(200 if QUICK else 1000)
     results["size"] = size()
+    if Path(STREAM_BENCH).exists():
+        results["streams"] = streams()
     console = console_timings()
     if console:
         results["console"] = console

@@ -43,6 +43,7 @@ pub fn url(base: &str, path_and_query: &str) -> String {
 /// Opens `path_and_query` at `base`.
 pub async fn open(base: &str, path_and_query: &str, with: With<'_>) -> Result<Stream, Refused> {
     let mut request = url(base, path_and_query).into_client_request().unwrap();
+    let offered = request.headers().clone();
     let headers = request.headers_mut();
     match with {
         With::Bearer(token) => {
@@ -68,11 +69,16 @@ pub async fn open(base: &str, path_and_query: &str, with: With<'_>) -> Result<St
                 .get("retry-after")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
-            let body = response.into_body().unwrap_or_default();
-            let error = serde_json::from_slice::<Value>(&body)
-                .ok()
-                .and_then(|v| v["error"].as_str().map(str::to_owned))
-                .unwrap_or_default();
+            // The handshake does not read a refusal's body: the same handshake again,
+            // over plain HTTP, to read its `{"error"}` (and it must be refused alike).
+            let mut again = reqwest::Client::new().get(format!("{base}{path_and_query}"));
+            for (name, value) in &offered {
+                again = again.header(name.as_str(), value.as_bytes());
+            }
+            let again = again.send().await.unwrap();
+            assert_eq!(again.status().as_u16(), status, "the same handshake, refused alike");
+            let body: Value = again.json().await.unwrap_or(Value::Null);
+            let error = body["error"].as_str().unwrap_or_default().to_owned();
             Err(Refused {
                 status,
                 error,

@@ -344,7 +344,9 @@ pub async fn every_end_of_a_credential_closes_its_streams_within_2_s(stack: &Sta
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
     closed_with(&mut leavers, Ending::NotAMember, "removed member's PAT").await;
-    closed_with(&mut leavers_daemon, Ending::Revoked, "removed member's daemon").await;
+    // Their daemon acts for them: gone from the workspace with them (its token is
+    // revoked in the same commit).
+    closed_with(&mut leavers_daemon, Ending::NotAMember, "removed member's daemon").await;
     let seen = owners.until("member:removed").await;
     assert_eq!(seen.last().unwrap()["payload"]["user_id"], leaver.id.as_str());
     // Their PAT still works elsewhere, but not for this workspace's stream.
@@ -371,12 +373,13 @@ pub async fn every_end_of_a_credential_closes_its_streams_within_2_s(stack: &Sta
     let _ = owner_pat_id;
 }
 
-/// The limits, on an origin of their own with small ones: the total per process, the
-/// queue of a client that does not keep up, and the idle limit.
+/// The limits, on an origin of their own with small ones: the total per process and the
+/// idle limit. (A full queue's 1013 is the registry's rule, tested where it is decided,
+/// `origin::streams`: here a socket's task may drain its queue at any moment, so which
+/// delivery overflows it is not the test's to fix.)
 pub async fn streams_keep_to_their_limits(stack: &Stack) {
     let env = [
         ("STREAMS_MAX", "2"),
-        ("STREAM_BUFFER", "1"),
         ("STREAM_PING_SECS", "1"),
         ("STREAM_IDLE_SECS", "2"),
     ];
@@ -385,9 +388,9 @@ pub async fn streams_keep_to_their_limits(stack: &Stack) {
     let ws = stack.workspace("streams-limits");
     let path = stream_path(&ws);
     let at = |with| ws::open(&origin.url, &path, with);
-    let mut first = at(With::Bearer(&owner)).await.unwrap();
+    let first = at(With::Bearer(&owner)).await.unwrap();
     let (_, other) = stack.pat();
-    let mut second = at(With::Bearer(&other)).await.unwrap();
+    let second = at(With::Bearer(&other)).await.unwrap();
     let (_, third) = stack.pat();
     match at(With::Bearer(&third)).await {
         Ok(_) => panic!("a third stream opened with STREAMS_MAX=2"),
@@ -397,11 +400,18 @@ pub async fn streams_keep_to_their_limits(stack: &Stack) {
         }
     }
 
-    // A daemon's first runtime commits two events at once: more than a queue of one.
-    fixtures::daemon(stack, &ws, &owner, "limits-box").await;
-    let (code, reason, _) = first.closed(Duration::from_secs(10)).await;
-    assert_eq!((code, reason.as_str()), (1013, Ending::SlowConsumer.reason()));
-    second.closed(Duration::from_secs(10)).await;
+    first.close().await;
+    second.close().await;
+    // Closed by the client, each frees its place as soon as the origin has seen it.
+    let mut freed = None;
+    for _ in 0..50 {
+        if let Ok(stream) = at(With::Bearer(&owner)).await {
+            freed = Some(stream);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(freed.expect("a closed stream frees its place"));
 
     // A client that answers nothing (no pong: it does not read) is closed as idle.
     let mut quiet = at(With::Bearer(&owner)).await.unwrap();
