@@ -75,11 +75,7 @@ pub async fn follow(client: &Client) -> Ended {
     }
 }
 
-async fn connect_once(
-    client: &Client,
-    after: &mut Option<i64>,
-    pause: &mut Duration,
-) -> Outcome {
+async fn connect_once(client: &Client, after: &mut Option<i64>, pause: &mut Duration) -> Outcome {
     let credentials = client.credentials();
     let url = stream_url(&credentials.server_url, *after);
     let mut request = match url.as_str().into_client_request() {

@@ -15,7 +15,10 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 /// How a stream was offered: a bearer token, or a browser's cookies with its `Origin`.
 pub enum With<'a> {
     Bearer(&'a str),
-    Cookie { cookie: &'a str, origin: Option<&'a str> },
+    Cookie {
+        cookie: &'a str,
+        origin: Option<&'a str>,
+    },
     Nothing,
 }
 
@@ -43,7 +46,6 @@ pub fn url(base: &str, path_and_query: &str) -> String {
 /// Opens `path_and_query` at `base`.
 pub async fn open(base: &str, path_and_query: &str, with: With<'_>) -> Result<Stream, Refused> {
     let mut request = url(base, path_and_query).into_client_request().unwrap();
-    let offered = request.headers().clone();
     let headers = request.headers_mut();
     match with {
         With::Bearer(token) => {
@@ -60,6 +62,7 @@ pub async fn open(base: &str, path_and_query: &str, with: With<'_>) -> Result<St
         }
         With::Nothing => {}
     }
+    let offered = request.headers().clone();
     match tokio_tungstenite::connect_async(request).await {
         Ok((socket, _)) => Ok(Stream { socket }),
         Err(WsError::Http(response)) => {
@@ -76,7 +79,11 @@ pub async fn open(base: &str, path_and_query: &str, with: With<'_>) -> Result<St
                 again = again.header(name.as_str(), value.as_bytes());
             }
             let again = again.send().await.unwrap();
-            assert_eq!(again.status().as_u16(), status, "the same handshake, refused alike");
+            assert_eq!(
+                again.status().as_u16(),
+                status,
+                "the same handshake, refused alike"
+            );
             let body: Value = again.json().await.unwrap_or(Value::Null);
             let error = body["error"].as_str().unwrap_or_default().to_owned();
             Err(Refused {

@@ -52,7 +52,12 @@ fn rss_kib(pid: u32) -> u64 {
 }
 
 /// A new PAT of the owner: `(id, token)`.
-async fn new_pat(http: &reqwest::Client, origin: &str, owner: &str, name: &str) -> (String, String) {
+async fn new_pat(
+    http: &reqwest::Client,
+    origin: &str,
+    owner: &str,
+    name: &str,
+) -> (String, String) {
     let r = http
         .post(format!("{origin}/api/tokens"))
         .bearer_auth(owner)
@@ -120,7 +125,10 @@ async fn delivery(http: &reqwest::Client, args: &Args, streams: Vec<Stream>) -> 
         let email = format!("{}@bench.example", uuid::Uuid::new_v4().simple());
         let sent = Instant::now();
         let r = http
-            .post(format!("{}/api/workspaces/{}/members", args.origin, args.workspace))
+            .post(format!(
+                "{}/api/workspaces/{}/members",
+                args.origin, args.workspace
+            ))
             .bearer_auth(&args.pat)
             .json(&json!({ "email": email, "role": "member" }))
             .send()
@@ -145,7 +153,9 @@ async fn close_on_revoke(http: &reqwest::Client, args: &Args) -> Value {
     let mut ms = Vec::new();
     for i in 0..args.revocations {
         let (id, token) = new_pat(http, &args.origin, &args.pat, &format!("revoke-{i}")).await;
-        let mut stream = ws::open(&args.origin, &path, With::Bearer(&token)).await.unwrap();
+        let mut stream = ws::open(&args.origin, &path, With::Bearer(&token))
+            .await
+            .unwrap();
         let sent = Instant::now();
         let r = http
             .delete(format!("{}/api/tokens/{id}", args.origin))
@@ -168,7 +178,11 @@ async fn main() {
     let needed = args.sockets.div_ceil(PER_CREDENTIAL) + args.edge_sockets.div_ceil(PER_CREDENTIAL);
     let mut pats = Vec::with_capacity(needed);
     for i in 0..needed {
-        pats.push(new_pat(&http, &args.origin, &args.pat, &format!("stream-{i}")).await.1);
+        pats.push(
+            new_pat(&http, &args.origin, &args.pat, &format!("stream-{i}"))
+                .await
+                .1,
+        );
     }
     let (origin_pats, edge_pats) = pats.split_at(args.sockets.div_ceil(PER_CREDENTIAL));
 

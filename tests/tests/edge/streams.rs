@@ -49,7 +49,10 @@ async fn member(stack: &Stack, ws: &str, owner: &str) -> tollgate_tests::stack::
 /// The ids of the workspace's events after `after`, as the polled list gives them.
 async fn listed_after(stack: &Stack, ws: &str, pat: &str, after: i64) -> Vec<i64> {
     let r = stack
-        .get(&format!("/api/workspaces/{ws}/events?after={after}"), Some(pat))
+        .get(
+            &format!("/api/workspaces/{ws}/events?after={after}"),
+            Some(pat),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     ids(r.body["events"].as_array().unwrap())
@@ -72,7 +75,10 @@ pub async fn a_stream_opens_with_each_credential_and_refuses_the_rest(stack: &St
     assert_eq!(event["kind"], "member:added", "{event}");
     assert_eq!(event["payload"]["user_id"], added.id.as_str(), "{event}");
     assert_eq!(event["payload"]["role"], "member", "{event}");
-    assert!(event["id"].is_i64() && event["created_at"].is_string(), "{event}");
+    assert!(
+        event["id"].is_i64() && event["created_at"].is_string(),
+        "{event}"
+    );
 
     // A session cookie, from the console's own origin only.
     let browser = stack
@@ -164,7 +170,10 @@ pub async fn a_stream_opens_with_each_credential_and_refuses_the_rest(stack: &St
     match ws::open(edge, &path, With::Bearer(&pat)).await {
         Ok(_) => panic!("a 17th stream opened"),
         Err(r) => {
-            assert_eq!((r.status, r.error.as_str()), (429, "too many streams for this credential"));
+            assert_eq!(
+                (r.status, r.error.as_str()),
+                (429, "too many streams for this credential")
+            );
             assert!(r.retry_after.is_some(), "Retry-After");
         }
     }
@@ -200,7 +209,12 @@ pub async fn replay_then_live_with_no_gap_or_duplicate_across_a_reconnect(stack:
     for _ in 0..2 {
         member(stack, &ws, &pat).await;
     }
-    let mut second = open(stack, &format!("{path}?after={last_seen}"), With::Bearer(&pat)).await;
+    let mut second = open(
+        stack,
+        &format!("{path}?after={last_seen}"),
+        With::Bearer(&pat),
+    )
+    .await;
     member(stack, &ws, &pat).await;
     let mut again = Vec::new();
     for _ in 0..3 {
@@ -269,7 +283,11 @@ pub async fn an_event_committed_on_another_origin_reaches_the_stream(stack: &Sta
 /// `stream` is closed with `ending`'s code within the bound; how long it took.
 async fn closed_with(stream: &mut Stream, ending: Ending, what: &str) -> Duration {
     let (code, reason, after) = stream.closed(Duration::from_secs(10)).await;
-    assert_eq!((code, reason.as_str()), (ending.code(), ending.reason()), "{what}");
+    assert_eq!(
+        (code, reason.as_str()),
+        (ending.code(), ending.reason()),
+        "{what}"
+    );
     println!("{what}: closed with {code} {after:?} after the 2xx");
     assert!(after < BOUND, "{what}: {after:?}");
     after
@@ -313,7 +331,10 @@ pub async fn every_end_of_a_credential_closes_its_streams_within_2_s(stack: &Sta
     let mat = claimed.body["task_token"].as_str().unwrap().to_owned();
     let task = claimed.body["task"]["id"].as_str().unwrap().to_owned();
     let mut by_task = open(stack, &path, With::Bearer(&mat)).await;
-    assert_eq!(fixtures::start(stack, &world.mdt, &task).await.status, StatusCode::OK);
+    assert_eq!(
+        fixtures::start(stack, &world.mdt, &task).await.status,
+        StatusCode::OK
+    );
     let done = json!({"status": "completed"}).to_string();
     let r = stack
         .call(
@@ -346,9 +367,17 @@ pub async fn every_end_of_a_credential_closes_its_streams_within_2_s(stack: &Sta
     closed_with(&mut leavers, Ending::NotAMember, "removed member's PAT").await;
     // Their daemon acts for them: gone from the workspace with them (its token is
     // revoked in the same commit).
-    closed_with(&mut leavers_daemon, Ending::NotAMember, "removed member's daemon").await;
+    closed_with(
+        &mut leavers_daemon,
+        Ending::NotAMember,
+        "removed member's daemon",
+    )
+    .await;
     let seen = owners.until("member:removed").await;
-    assert_eq!(seen.last().unwrap()["payload"]["user_id"], leaver.id.as_str());
+    assert_eq!(
+        seen.last().unwrap()["payload"]["user_id"],
+        leaver.id.as_str()
+    );
     // Their PAT still works elsewhere, but not for this workspace's stream.
     refused(
         &stack.edge.url,
@@ -364,10 +393,17 @@ pub async fn every_end_of_a_credential_closes_its_streams_within_2_s(stack: &Sta
     let mut theirs = open(stack, &path, With::Bearer(&suspended.pat)).await;
     let out = tokio::task::block_in_place(|| {
         let start = std::time::Instant::now();
-        let out = cli(Some(&stack.db), &["user", "suspend", "--email", &suspended.email]);
+        let out = cli(
+            Some(&stack.db),
+            &["user", "suspend", "--email", &suspended.email],
+        );
         (out, start.elapsed())
     });
-    assert!(out.0.status.success(), "{}", String::from_utf8_lossy(&out.0.stderr));
+    assert!(
+        out.0.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.0.stderr)
+    );
     // Timed from the command's end (it commits, then prints).
     closed_with(&mut theirs, Ending::Revoked, "suspended person's PAT").await;
     let _ = owner_pat_id;
