@@ -68,11 +68,22 @@ pub async fn follow(client: &Client) -> Ended {
             Outcome::Ended(ended) => return ended,
             Outcome::Retry(why) => {
                 tracing::debug!(%why, ?pause, "event stream lost; reconnecting");
-                tokio::time::sleep(pause).await;
+                tokio::time::sleep(jittered(pause)).await;
                 pause = (pause * 2).min(MAX_PAUSE);
             }
         }
     }
+}
+
+/// Somewhere between half of `pause` and all of it plus half: daemons that lost their
+/// streams together (an origin restarting) do not all come back in the same instant.
+fn jittered(pause: Duration) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    // A fresh RandomState is randomly keyed: enough randomness for a spread.
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    pause / 2 + pause.mul_f64((random % 1000) as f64 / 1000.0)
 }
 
 async fn connect_once(client: &Client, after: &mut Option<i64>, pause: &mut Duration) -> Outcome {
@@ -169,6 +180,14 @@ mod tests {
             stream_url("http://127.0.0.1:8787", Some(41)),
             "ws://127.0.0.1:8787/api/daemon/events/stream?after=41"
         );
+    }
+
+    #[test]
+    fn pauses_are_spread_around_their_length() {
+        let pause = Duration::from_secs(4);
+        let pauses: Vec<Duration> = (0..64).map(|_| jittered(pause)).collect();
+        assert!(pauses.iter().all(|p| *p >= pause / 2 && *p < pause * 3 / 2));
+        assert!(pauses.iter().any(|p| *p != pauses[0]), "no spread");
     }
 
     #[test]

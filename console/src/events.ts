@@ -56,7 +56,9 @@ export function useEvents(workspace: string, onEvent: (event: StreamEvent) => vo
           void api("get", "/api/me").catch(() => {});
           return;
         }
-        timer = setTimeout(connect, pause);
+        // Spread: every console that lost its stream at once (an origin restarting)
+        // does not come back in the same instant.
+        timer = setTimeout(connect, pause * (0.5 + Math.random()));
         pause = Math.min(pause * 2, MAX_PAUSE_MS);
       };
     };

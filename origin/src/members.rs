@@ -13,8 +13,8 @@ use serde::Serialize;
 
 use crate::daemons;
 use crate::db::{
-    agents, daemon_tokens, events, in_transaction, members, pats, removal, rolled_back, runtimes,
-    tasks, users,
+    agents, daemon_tokens, ended, events, in_transaction, members, pats, removal, rolled_back,
+    runtimes, tasks, users,
 };
 use crate::domain_error::DomainResult;
 use crate::model::{Role, TaskStatus};
@@ -183,6 +183,8 @@ async fn stop(
     if role == Role::Owner && removal::other_owners(tx, workspace_id, user_id).await? == 0 {
         return Err(Refusal::LastOwner.into());
     }
+    // First of everything this transaction announces (db::ended::member_key).
+    ended::announce(tx, &[ended::member_key(workspace_id, user_id)]).await?;
     let revoked = daemon_tokens::revoke_for_member(tx, workspace_id, user_id).await?;
     let bound = pats::revoke_bound(tx, workspace_id, user_id).await?;
     let owned = runtimes::of_member(tx, workspace_id, user_id).await?;

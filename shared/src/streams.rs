@@ -14,6 +14,12 @@ const WORKSPACES_PREFIX: &str = "/api/workspaces/";
 /// At most this many streams are open at once with one credential, per origin process.
 pub const PER_CREDENTIAL: usize = 16;
 
+/// The `application_name` of origin process `pid`'s listening connection to Postgres,
+/// as `pg_stat_activity` shows it.
+pub fn listener_name(pid: u32) -> String {
+    format!("tollgate-origin listener (pid {pid})")
+}
+
 /// Whether `path` (without its query) is one of the two event streams.
 pub fn is_stream(path: &str) -> bool {
     if path == DAEMON_STREAM_PATH {

@@ -100,6 +100,11 @@ pub struct Origin {
 }
 
 impl Origin {
+    /// The process's id (what its database listener is named by).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
     pub fn start(database_url: &str, env: &[(&str, &str)]) -> Origin {
         let port = free_port();
         Origin::start_on(database_url, port, env).expect("origin did not become ready")

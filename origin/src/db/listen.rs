@@ -23,7 +23,8 @@ pub async fn listen(database_url: &str, channels: &[&str]) -> Result<Listening, 
         mut config, tls, ..
     } = Target::parse(database_url)?;
     bound(&mut config);
-    config.application_name("tollgate-origin listener");
+    // Named for its process: an operator (or a test) can tell which origin's it is.
+    config.application_name(tollgate_shared::streams::listener_name(std::process::id()));
     let (tx, notifications) = mpsc::unbounded_channel();
     let client = match tls {
         Some(tls) => {

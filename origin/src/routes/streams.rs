@@ -248,9 +248,13 @@ async fn check(state: &AppState, held: Held, actor: &Actor, workspace_id: Uuid) 
     let user_id = actor.user_id();
     let expires_in = match held {
         Held::Token { kind, hash } => match state.resolver.resolve(kind, &hash).await {
-            Ok(Some(resolved)) if resolved.actor == *actor => {
-                Some(Duration::from_secs(resolved.ttl_secs).max(MIN_RECHECK))
-            }
+            // A task's token is never kept by the edge (its TTL says 0) and its end is
+            // announced: the ping's check is enough. Any other is checked again when
+            // the edge's copy would lapse (it ends within it, or is found still good).
+            Ok(Some(resolved)) if resolved.actor == *actor => match actor {
+                Actor::TaskToken { .. } => None,
+                _ => Some(Duration::from_secs(resolved.ttl_secs).max(MIN_RECHECK)),
+            },
             Ok(_) => return Checked::Ended(Ending::Revoked),
             Err(_) => return Checked::Unknown,
         },

@@ -13,7 +13,7 @@ pub mod listener;
 pub mod socket;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -125,6 +125,9 @@ struct Entry {
 
 #[derive(Default)]
 struct Registry {
+    /// Whether the listener is connected: read and changed under the same lock as the
+    /// maps, so no stream registers between losing the listener and closing them all.
+    listening: bool,
     sockets: HashMap<u64, Entry>,
     by_workspace: HashMap<Uuid, HashSet<u64>>,
     by_credential: HashMap<String, HashSet<u64>>,
@@ -171,7 +174,6 @@ pub enum Refused {
 pub struct Streams {
     settings: StreamSettings,
     registry: Mutex<Registry>,
-    listening: AtomicBool,
     next_id: AtomicU64,
 }
 
@@ -180,7 +182,6 @@ impl Streams {
         Arc::new(Streams {
             settings,
             registry: Mutex::default(),
-            listening: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
         })
     }
@@ -198,10 +199,10 @@ impl Streams {
     /// Registers a stream: from now on it is given its workspace's events and told when
     /// its credential ends. Dropping the registration unregisters it.
     pub fn register(self: &Arc<Self>, opened: Opened) -> Result<Registration, Refused> {
-        if !self.listening.load(Ordering::SeqCst) {
+        let mut registry = self.registry();
+        if !registry.listening {
             return Err(Refused::Unavailable);
         }
-        let mut registry = self.registry();
         if registry.sockets.len() >= self.settings.max_total {
             return Err(Refused::TooMany);
         }
@@ -294,19 +295,53 @@ impl Streams {
         }
     }
 
-    /// Closes the streams opened with the credential `key` (4401) — or, for a person's
-    /// key (`db::ended::user_key`), every stream acting for them. How many.
+    /// Closes what an ended key names (`db::ended`): the streams opened with that
+    /// credential (4401), every stream acting for a suspended person (4401), or a
+    /// removed member's streams of that workspace (4403). How many.
     pub fn end_credential(&self, key: &str) -> usize {
         let registry = self.registry();
-        let ids = match key.strip_prefix(ended::USER_PREFIX) {
-            Some(user) => user
-                .parse::<Uuid>()
-                .ok()
-                .and_then(|user| registry.by_user.get(&user)),
-            None => registry.by_credential.get(key),
-        };
-        let ids: Vec<u64> = ids.into_iter().flatten().copied().collect();
-        registry.end(ids, Ending::Revoked)
+        match ended::Ended::of(key) {
+            ended::Ended::Credential(key) => {
+                let ids: Vec<u64> = registry
+                    .by_credential
+                    .get(key)
+                    .into_iter()
+                    .flatten()
+                    .copied()
+                    .collect();
+                registry.end(ids, Ending::Revoked)
+            }
+            ended::Ended::Person(user) => {
+                let ids: Vec<u64> = registry
+                    .by_user
+                    .get(&user)
+                    .into_iter()
+                    .flatten()
+                    .copied()
+                    .collect();
+                registry.end(ids, Ending::Revoked)
+            }
+            ended::Ended::Member {
+                workspace_id,
+                user_id,
+            } => {
+                let ids: Vec<u64> = registry
+                    .by_user
+                    .get(&user_id)
+                    .into_iter()
+                    .flatten()
+                    .copied()
+                    .filter(|id| {
+                        registry
+                            .sockets
+                            .get(id)
+                            .is_some_and(|e| e.opened.workspace_id == workspace_id)
+                    })
+                    .collect();
+                registry.end(ids, Ending::NotAMember)
+            }
+            ended::Ended::Unreadable => 0,
+        }
     }
 
     /// Closes every stream of `workspace_id` (its events could not be read).
@@ -325,15 +360,14 @@ impl Streams {
     /// Whether the listener is connected. Losing it closes every stream (1012): events
     /// committed meanwhile would not reach them, and they catch up with `?after=`.
     pub fn set_listening(&self, listening: bool) {
-        self.listening.store(listening, Ordering::SeqCst);
+        let mut registry = self.registry();
+        registry.listening = listening;
         if !listening {
-            self.end_all(Ending::Restarting);
+            registry.end(
+                registry.sockets.keys().copied().collect::<Vec<_>>(),
+                Ending::Restarting,
+            );
         }
-    }
-
-    pub fn end_all(&self, why: Ending) -> usize {
-        let registry = self.registry();
-        registry.end(registry.sockets.keys().copied().collect::<Vec<_>>(), why)
     }
 }
 
@@ -439,9 +473,26 @@ mod tests {
         assert_eq!(streams.end_credential("a"), 1);
         assert_eq!(a.end.get(), Some(Ending::Revoked));
         assert_eq!(streams.end_credential(&ended::user_key(bob)), 2);
+        assert_eq!(streams.end_credential("user:not-a-uuid"), 0);
         assert_eq!(far.end.get(), Some(Ending::Revoked));
         // The first reason stands.
         assert_eq!(b.end.get(), Some(Ending::NotAMember));
+    }
+
+    #[test]
+    fn a_members_key_ends_their_streams_of_that_workspace_only() {
+        let streams = Streams::new(settings(10, 2));
+        streams.set_listening(true);
+        let (w, elsewhere, bob) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let here = streams.register(opened(w, bob, "b")).unwrap();
+        let daemon = streams.register(opened(w, bob, "d")).unwrap();
+        let far = streams.register(opened(elsewhere, bob, "b")).unwrap();
+        let other = streams.register(opened(w, Uuid::new_v4(), "o")).unwrap();
+        assert_eq!(streams.end_credential(&ended::member_key(w, bob)), 2);
+        assert_eq!(here.end.get(), Some(Ending::NotAMember));
+        assert_eq!(daemon.end.get(), Some(Ending::NotAMember));
+        assert_eq!(far.end.get(), None);
+        assert_eq!(other.end.get(), None);
     }
 
     #[test]

@@ -93,7 +93,10 @@ impl Pump {
                 let read = with_client(&pool, move |db| {
                     Box::pin(async move { events::after(db, workspace_id, cursor).await })
                 });
-                let Ok(page) = read.await else {
+                let Ok(page) = (match unless_ended(&end, read).await {
+                    Ok(read) => read,
+                    Err(why) => return Stop::End(why),
+                }) else {
                     return Stop::End(Ending::Restarting);
                 };
                 for event in &page.events {
@@ -139,7 +142,7 @@ impl Pump {
                 },
                 _ = &mut idle => return Stop::End(Ending::Idle),
                 _ = &mut expiry => {
-                    match check().await {
+                    match unless_ended(&end, check()).await.unwrap_or_else(Checked::Ended) {
                         Checked::Ended(why) => return Stop::End(why),
                         Checked::Live(Some(left)) => expiry.as_mut().reset(Instant::now() + left),
                         Checked::Live(None) | Checked::Unknown => {
@@ -151,7 +154,7 @@ impl Pump {
                     if let Err(stop) = send(tx, &end, Message::Ping(Vec::new().into())).await {
                         return stop;
                     }
-                    match check().await {
+                    match unless_ended(&end, check()).await.unwrap_or_else(Checked::Ended) {
                         Checked::Ended(why) => return Stop::End(why),
                         Checked::Live(Some(left)) => expiry.as_mut().reset(Instant::now() + left),
                         Checked::Live(None) | Checked::Unknown => {}
@@ -159,6 +162,18 @@ impl Pump {
                 }
             }
         }
+    }
+}
+
+/// `work`'s outcome, unless the stream is told to end first: a check or a read that
+/// waits on a slow database does not hold a close back.
+async fn unless_ended<T>(
+    end: &super::EndSignal,
+    work: impl Future<Output = T>,
+) -> Result<T, Ending> {
+    tokio::select! {
+        done = work => Ok(done),
+        why = end.wait() => Err(why),
     }
 }
 

@@ -452,4 +452,29 @@ pub async fn streams_keep_to_their_limits(stack: &Stack) {
     // One that reads (and so answers the pings) stays.
     let mut lively = at(With::Bearer(&owner)).await.unwrap();
     assert_eq!(lively.next(Duration::from_secs(4)).await, Next::Nothing);
+
+    // Its origin loses its database listener: what is committed meanwhile would not
+    // reach the stream, so it is closed (1012, reconnect with ?after=), and a new one
+    // opens once the listener is back.
+    let listener = tollgate_shared::streams::listener_name(origin.pid());
+    stack
+        .sql(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE application_name = '{listener}'"
+        ))
+        .await;
+    let (code, reason, _) = lively.closed(Duration::from_secs(5)).await;
+    assert_eq!((code, reason.as_str()), (1012, Ending::Restarting.reason()));
+    let mut back = None;
+    for _ in 0..50 {
+        if let Ok(stream) = at(With::Bearer(&owner)).await {
+            back = Some(stream);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        back.is_some(),
+        "no stream opened after the listener came back"
+    );
 }
