@@ -356,6 +356,24 @@ impl Stack {
         client.query_one(query, &[]).await.unwrap().get(0)
     }
 
+    /// `tollgate-origin user <args>` against this stack's database; with `edge`, told
+    /// where the edge's purge is (as `serve` is), else without it.
+    pub fn user_command(&self, args: &[&str], edge: bool) -> std::process::Output {
+        let mut cmd = std::process::Command::new(crate::origin::origin_bin());
+        cmd.arg("user").args(args).env("DATABASE_URL", &self.db);
+        if edge {
+            cmd.env(
+                "EDGE_PURGE_URL",
+                format!("{}/__tollgate/purge", self.edge.url),
+            )
+            .env("EDGE_ORIGIN_SECRET", SECRET);
+        } else {
+            cmd.env_remove("EDGE_PURGE_URL")
+                .env_remove("EDGE_ORIGIN_SECRET");
+        }
+        cmd.output().unwrap()
+    }
+
     pub async fn sql(&self, query: &str) {
         connect(&self.db).await.batch_execute(query).await.unwrap();
     }

@@ -13,7 +13,7 @@ use tollgate_shared::streams::Ending;
 use tollgate_shared::{AuthError, TokenKind};
 use tollgate_tests::api::Api;
 use tollgate_tests::fixtures;
-use tollgate_tests::origin::{cli, Origin};
+use tollgate_tests::origin::Origin;
 use tollgate_tests::stack::Stack;
 use tollgate_tests::ws::{self, Next, Stream, With};
 
@@ -389,10 +389,7 @@ pub async fn every_end_of_a_credential_closes_its_streams_within_2_s(stack: &Sta
     let mut theirs = open(stack, &path, With::Bearer(&suspended.pat)).await;
     let out = tokio::task::block_in_place(|| {
         let start = std::time::Instant::now();
-        let out = cli(
-            Some(&stack.db),
-            &["user", "suspend", "--email", &suspended.email],
-        );
+        let out = stack.user_command(&["suspend", "--email", &suspended.email], true);
         (out, start.elapsed())
     });
     assert!(

@@ -2,30 +2,11 @@
 //! delivered by the command itself, so the person's cached PAT and their session are
 //! refused at the edge at once; lifted, the PAT works again.
 
-use std::process::Command;
-
 use reqwest::StatusCode;
 use serde_json::Value;
 use tollgate_shared::AuthError;
 use tollgate_tests::api::assert_refused;
-use tollgate_tests::origin::origin_bin;
-use tollgate_tests::stack::{Stack, SECRET};
-
-fn user_command(stack: &Stack, args: &[&str], edge: bool) -> std::process::Output {
-    let mut cmd = Command::new(origin_bin());
-    cmd.arg("user").args(args).env("DATABASE_URL", &stack.db);
-    if edge {
-        cmd.env(
-            "EDGE_PURGE_URL",
-            format!("{}/__tollgate/purge", stack.edge.url),
-        )
-        .env("EDGE_ORIGIN_SECRET", SECRET);
-    } else {
-        cmd.env_remove("EDGE_PURGE_URL")
-            .env_remove("EDGE_ORIGIN_SECRET");
-    }
-    cmd.output().unwrap()
-}
+use tollgate_tests::stack::Stack;
 
 pub async fn a_suspended_persons_credentials_are_refused_at_the_edge_at_once(stack: &Stack) {
     let person = stack.person();
@@ -50,7 +31,7 @@ pub async fn a_suspended_persons_credentials_are_refused_at_the_edge_at_once(sta
     );
 
     // Without the edge's settings the command refuses: the purge would be lost.
-    let out = user_command(stack, &["suspend", "--email", &person.email], false);
+    let out = stack.user_command(&["suspend", "--email", &person.email], false);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("EDGE_PURGE_URL"));
     assert_eq!(
@@ -59,8 +40,7 @@ pub async fn a_suspended_persons_credentials_are_refused_at_the_edge_at_once(sta
         "nothing done"
     );
 
-    let out = user_command(
-        stack,
+    let out = stack.user_command(
         &[
             "suspend",
             "--email",
@@ -85,7 +65,7 @@ pub async fn a_suspended_persons_credentials_are_refused_at_the_edge_at_once(sta
     );
     assert_refused(me(person.pat.clone()).await, AuthError::InvalidToken).await;
 
-    let out = user_command(stack, &["unsuspend", "--email", &person.email], false);
+    let out = stack.user_command(&["unsuspend", "--email", &person.email], false);
     assert!(
         out.status.success(),
         "{}",
