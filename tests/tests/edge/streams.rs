@@ -401,6 +401,18 @@ pub async fn every_end_of_a_credential_closes_its_streams_within_2_s(stack: &Sta
     closed_with(&mut theirs, Ending::Revoked, "suspended person's PAT").await;
 }
 
+/// A stream opened with `token` at `base`, tried every 100 ms for 5 s (an origin that
+/// has just freed a place, or is listening again, refuses until then).
+async fn open_within_5_s(base: &str, path: &str, token: &str) -> Option<Stream> {
+    for _ in 0..50 {
+        if let Ok(stream) = ws::open(base, path, With::Bearer(token)).await {
+            return Some(stream);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    None
+}
+
 /// The limits, on an origin of their own with small ones: the total per process and the
 /// idle limit. (A full queue's 1013 is the registry's rule, tested where it is decided,
 /// `origin::streams`: here a socket's task may drain its queue at any moment, so which
@@ -431,14 +443,7 @@ pub async fn streams_keep_to_their_limits(stack: &Stack) {
     first.close().await;
     second.close().await;
     // Closed by the client, each frees its place as soon as the origin has seen it.
-    let mut freed = None;
-    for _ in 0..50 {
-        if let Ok(stream) = at(With::Bearer(&owner)).await {
-            freed = Some(stream);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let freed = open_within_5_s(&origin.url, &path, &owner).await;
     drop(freed.expect("a closed stream frees its place"));
 
     // A client that answers nothing (no pong: it does not read) is closed as idle.
@@ -462,14 +467,7 @@ pub async fn streams_keep_to_their_limits(stack: &Stack) {
         .await;
     let (code, reason, _) = lively.closed(Duration::from_secs(5)).await;
     assert_eq!((code, reason.as_str()), (1012, Ending::Restarting.reason()));
-    let mut back = None;
-    for _ in 0..50 {
-        if let Ok(stream) = at(With::Bearer(&owner)).await {
-            back = Some(stream);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let back = open_within_5_s(&origin.url, &path, &owner).await;
     assert!(
         back.is_some(),
         "no stream opened after the listener came back"
