@@ -45,14 +45,18 @@ pub async fn insert(db: &impl GenericClient, new: &NewSession<'_>) -> StoreResul
     })
 }
 
-/// Whether session `id` of `user_id` is live (not revoked, not expired), marking it
-/// seen at most once a minute in the same statement (so a busy session does not rewrite
-/// its row on every request).
-pub async fn seen_if_live(db: &impl GenericClient, id: Uuid, user_id: Uuid) -> StoreResult<bool> {
+/// If session `id` of `user_id` is live (not revoked, not expired), how long it has
+/// left — marking it seen at most once a minute in the same statement (so a busy
+/// session does not rewrite its row on every request).
+pub async fn seen_if_live(
+    db: &impl GenericClient,
+    id: Uuid,
+    user_id: Uuid,
+) -> StoreResult<Option<std::time::Duration>> {
     let stmt = db
         .prepare_cached(
             "WITH live AS (
-                 SELECT id FROM sessions
+                 SELECT id, expires_at FROM sessions
                  WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > now()
                    AND EXISTS (SELECT 1 FROM users u WHERE u.id = $2 AND u.suspended_at IS NULL)
              ), seen AS (
@@ -60,11 +64,11 @@ pub async fn seen_if_live(db: &impl GenericClient, id: Uuid, user_id: Uuid) -> S
                  WHERE id IN (SELECT id FROM live)
                    AND (last_seen_at IS NULL OR last_seen_at < now() - interval '1 minute')
              )
-             SELECT count(*) FROM live",
+             SELECT ceil(extract(epoch FROM expires_at - now()) * 1000)::bigint FROM live",
         )
         .await?;
-    let live: i64 = db.query_one(&stmt, &[&id, &user_id]).await?.get(0);
-    Ok(live == 1)
+    let left = db.query_opt(&stmt, &[&id, &user_id]).await?;
+    Ok(left.map(|row| std::time::Duration::from_millis(row.get::<_, i64>(0).max(0) as u64)))
 }
 
 /// Whether session `id` of `user_id` is live, its row held `FOR UPDATE` until the

@@ -148,7 +148,7 @@ async fn live_session(state: &AppState, jwt: &str) -> Result<session::Session, A
         Box::pin(async move { sessions::seen_if_live(db, id, user).await })
     })
     .await?;
-    if !live {
+    if live.is_none() {
         return Err(AuthError::InvalidToken.into());
     }
     Ok(verified)

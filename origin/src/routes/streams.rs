@@ -263,8 +263,9 @@ async fn check(state: &AppState, held: Held, actor: &Actor, workspace_id: Uuid) 
                 Box::pin(async move { sessions::seen_if_live(db, id, user_id).await })
             });
             match live.await {
-                Ok(true) => None,
-                Ok(false) => return Checked::Ended(Ending::Revoked),
+                // Checked again when it expires (found ended then).
+                Ok(Some(left)) => Some(left.max(MIN_RECHECK)),
+                Ok(None) => return Checked::Ended(Ending::Revoked),
                 Err(_) => return Checked::Unknown,
             }
         }

@@ -320,6 +320,16 @@ pub async fn every_end_of_a_credential_closes_its_streams_within_2_s(stack: &Sta
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     closed_with(&mut by_session, Ending::Revoked, "signed-out session").await;
 
+    // A session that expires: 4401 when it does, not at the next ping (30 s).
+    let jwt = stack.session(3);
+    let mut expiring = open(stack, &path, With::Bearer(&jwt)).await;
+    let (code, reason, _) = expiring.closed(Duration::from_secs(10)).await;
+    assert_eq!(
+        (code, reason.as_str()),
+        (Ending::Revoked.code(), Ending::Revoked.reason()),
+        "expired session"
+    );
+
     // A finished task's token: 4401.
     let world = fixtures::world(stack, &ws, &owner, "streams-revoke").await;
     world.task(stack, "t").await;
