@@ -4312,7 +4312,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `too many streams for this credential` (16 streams are open with this token), `too many streams` (STREAMS_MAX streams are open at this origin); also `too many invalid tokens` */
+            /** @description `too many streams for this credential` (16 streams are open with this token), `too many streams for this person` (STREAMS_PER_PERSON streams act for the daemon's person at this origin), `too many streams` (STREAMS_MAX streams are open at this origin); also `too many invalid tokens` */
             429: {
                 headers: {
                     /** @description Seconds until the client's count starts over. */
@@ -4324,7 +4324,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        error: "too many streams for this credential" | "too many streams" | "too many invalid tokens";
+                        error: "too many streams for this credential" | "too many streams for this person" | "too many streams" | "too many invalid tokens";
                     };
                 };
             };
@@ -8418,7 +8418,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `too many streams for this credential` (16 streams are open with this credential), `too many streams` (STREAMS_MAX streams are open at this origin); also `too many invalid tokens` */
+            /** @description `too many streams for this credential` (16 streams are open with this credential), `too many streams for this person` (STREAMS_PER_PERSON streams act for this person at this origin), `too many streams` (STREAMS_MAX streams are open at this origin); also `too many invalid tokens` */
             429: {
                 headers: {
                     /** @description Seconds until the client's count starts over. */
@@ -8430,7 +8430,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        error: "too many streams for this credential" | "too many streams" | "too many invalid tokens";
+                        error: "too many streams for this credential" | "too many streams for this person" | "too many streams" | "too many invalid tokens";
                     };
                 };
             };

@@ -1,5 +1,5 @@
-//! The event streams' bounds: `STREAM_PING_SECS`, `STREAM_IDLE_SECS`, `STREAMS_MAX` and
-//! `STREAM_BUFFER`.
+//! The event streams' bounds: `STREAM_PING_SECS`, `STREAM_IDLE_SECS`, `STREAMS_MAX`,
+//! `STREAMS_PER_PERSON` and `STREAM_BUFFER`.
 
 use std::time::Duration;
 
@@ -47,6 +47,11 @@ pub fn streams(get: impl Fn(&str) -> Option<String>) -> Result<StreamSettings, C
             1..=1_000_000,
             defaults.max_total as u64,
         )?),
+        max_per_person: size(number(
+            "STREAMS_PER_PERSON",
+            1..=1_000_000,
+            defaults.max_per_person as u64,
+        )?),
         buffer: size(number("STREAM_BUFFER", 1..=65_536, defaults.buffer as u64)?),
     })
 }
@@ -68,11 +73,12 @@ mod tests {
     fn unset_is_the_default_and_each_is_bounded() {
         let d = read(&[]).unwrap();
         assert_eq!(
-            (d.ping, d.idle, d.max_total, d.buffer),
+            (d.ping, d.idle, d.max_total, d.max_per_person, d.buffer),
             (
                 Duration::from_secs(30),
                 Duration::from_secs(90),
                 10_000,
+                1_000,
                 256
             )
         );
@@ -88,6 +94,7 @@ mod tests {
         );
         for bad in [
             ("STREAMS_MAX", "0"),
+            ("STREAMS_PER_PERSON", "0"),
             ("STREAM_BUFFER", "x"),
             ("STREAM_PING_SECS", "301"),
         ] {

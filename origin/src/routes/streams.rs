@@ -46,6 +46,10 @@ impl From<Refused> for AppError {
                 message: "too many streams for this credential",
                 retry_after: RETRY_AFTER_SECS,
             },
+            Refused::TooManyForPerson => AppError::TooManyRequests {
+                message: "too many streams for this person",
+                retry_after: RETRY_AFTER_SECS,
+            },
             Refused::TooMany => AppError::TooManyRequests {
                 message: "too many streams",
                 retry_after: RETRY_AFTER_SECS,
@@ -62,6 +66,7 @@ refusals! {
         AuthError::CrossSite => "the session cookie from a page of another origin, or without Origin",
         AppError::UpgradeRequired => "not a WebSocket handshake",
         AppError::from(Refused::TooManyForCredential) => "16 streams are open with this credential",
+        AppError::from(Refused::TooManyForPerson) => "STREAMS_PER_PERSON streams act for this person at this origin",
         AppError::from(Refused::TooMany) => "STREAMS_MAX streams are open at this origin",
         AppError::StreamsUnavailable => "the origin is reconnecting to the database",
     ]
@@ -70,6 +75,7 @@ refusals! {
         AuthError::NotForStreams => "a PAT: only a daemon token has a workspace of its own",
         AppError::UpgradeRequired => "not a WebSocket handshake",
         AppError::from(Refused::TooManyForCredential) => "16 streams are open with this token",
+        AppError::from(Refused::TooManyForPerson) => "STREAMS_PER_PERSON streams act for the daemon's person at this origin",
         AppError::from(Refused::TooMany) => "STREAMS_MAX streams are open at this origin",
         AppError::StreamsUnavailable => "the origin is reconnecting to the database",
     ]

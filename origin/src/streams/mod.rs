@@ -34,6 +34,9 @@ pub struct StreamSettings {
     pub idle: Duration,
     /// Open streams in this process at most; one more is 429.
     pub max_total: usize,
+    /// Open streams in this process acting for one person at most, whatever their
+    /// credentials: one person minting tokens cannot take every place.
+    pub max_per_person: usize,
     /// Events queued for one socket at most; a client that lets more pile up is closed
     /// with 1013 rather than held in memory.
     pub buffer: usize,
@@ -45,6 +48,7 @@ impl Default for StreamSettings {
             ping: Duration::from_secs(30),
             idle: Duration::from_secs(90),
             max_total: 10_000,
+            max_per_person: 1_000,
             buffer: 256,
         }
     }
@@ -167,6 +171,8 @@ pub enum Refused {
     Unavailable,
     /// [`PER_CREDENTIAL`] are open with this credential already (429).
     TooManyForCredential,
+    /// `STREAMS_PER_PERSON` act for this person in this process (429).
+    TooManyForPerson,
     /// `STREAMS_MAX` are open in this process (429).
     TooMany,
 }
@@ -209,6 +215,10 @@ impl Streams {
         let same = registry.by_credential.get(&opened.credential);
         if same.is_some_and(|ids| ids.len() >= PER_CREDENTIAL) {
             return Err(Refused::TooManyForCredential);
+        }
+        let theirs = registry.by_user.get(&opened.user_id);
+        if theirs.is_some_and(|ids| ids.len() >= self.settings.max_per_person) {
+            return Err(Refused::TooManyForPerson);
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (frames, queued) = mpsc::channel(self.settings.buffer);
@@ -403,6 +413,28 @@ mod tests {
             buffer,
             ..StreamSettings::default()
         }
+    }
+
+    #[test]
+    fn one_person_holds_at_most_their_share_whatever_their_credentials() {
+        let streams = Streams::new(StreamSettings {
+            max_per_person: 3,
+            ..settings(100, 4)
+        });
+        streams.set_listening(true);
+        let (w, alice) = (Uuid::new_v4(), Uuid::new_v4());
+        let held: Vec<_> = ["a1", "a2", "a3"]
+            .iter()
+            .map(|key| streams.register(opened(w, alice, key)).unwrap())
+            .collect();
+        assert_eq!(
+            streams.register(opened(w, alice, "a4")).err(),
+            Some(Refused::TooManyForPerson)
+        );
+        let bob = streams.register(opened(w, Uuid::new_v4(), "b1"));
+        assert!(bob.is_ok(), "someone else still gets a place");
+        drop(held);
+        assert!(streams.register(opened(w, alice, "a4")).is_ok());
     }
 
     fn opened(workspace_id: Uuid, user_id: Uuid, credential: &str) -> Opened {
