@@ -114,6 +114,15 @@ fn index<K: std::hash::Hash + Eq>(map: &mut HashMap<K, HashSet<u64>>, key: K, id
     map.entry(key).or_default().insert(id);
 }
 
+/// The ids `map` lists under `key` (none if it lists nothing).
+fn listed<K, Q>(map: &HashMap<K, HashSet<u64>>, key: &Q) -> Vec<u64>
+where
+    K: std::borrow::Borrow<Q> + std::hash::Hash + Eq,
+    Q: std::hash::Hash + Eq + ?Sized,
+{
+    map.get(key).into_iter().flatten().copied().collect()
+}
+
 fn unindex<K: std::hash::Hash + Eq>(map: &mut HashMap<K, HashSet<u64>>, key: &K, id: u64) {
     if let Some(ids) = map.get_mut(key) {
         ids.remove(&id);
@@ -284,42 +293,24 @@ impl Streams {
         let registry = self.registry();
         match ended::Ended::of(key) {
             ended::Ended::Credential(key) => {
-                let ids: Vec<u64> = registry
-                    .by_credential
-                    .get(key)
-                    .into_iter()
-                    .flatten()
-                    .copied()
-                    .collect();
+                let ids = listed(&registry.by_credential, key);
                 registry.end(ids, Ending::Revoked)
             }
             ended::Ended::Person(user) => {
-                let ids: Vec<u64> = registry
-                    .by_user
-                    .get(&user)
-                    .into_iter()
-                    .flatten()
-                    .copied()
-                    .collect();
+                let ids = listed(&registry.by_user, &user);
                 registry.end(ids, Ending::Revoked)
             }
             ended::Ended::Member {
                 workspace_id,
                 user_id,
             } => {
-                let ids: Vec<u64> = registry
-                    .by_user
-                    .get(&user_id)
-                    .into_iter()
-                    .flatten()
-                    .copied()
-                    .filter(|id| {
-                        registry
-                            .sockets
-                            .get(id)
-                            .is_some_and(|e| e.opened.workspace_id == workspace_id)
-                    })
-                    .collect();
+                let mut ids = listed(&registry.by_user, &user_id);
+                ids.retain(|id| {
+                    registry
+                        .sockets
+                        .get(id)
+                        .is_some_and(|e| e.opened.workspace_id == workspace_id)
+                });
                 registry.end(ids, Ending::NotAMember)
             }
             ended::Ended::Unreadable => 0,
@@ -329,13 +320,7 @@ impl Streams {
     /// Closes every stream of `workspace_id` (its events could not be read).
     pub fn end_workspace(&self, workspace_id: Uuid, why: Ending) -> usize {
         let registry = self.registry();
-        let ids: Vec<u64> = registry
-            .by_workspace
-            .get(&workspace_id)
-            .into_iter()
-            .flatten()
-            .copied()
-            .collect();
+        let ids = listed(&registry.by_workspace, &workspace_id);
         registry.end(ids, why)
     }
 
